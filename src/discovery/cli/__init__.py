@@ -1,0 +1,31 @@
+"""Command line: ``discovery [--db PATH] COMMAND`` (typer + rich).
+
+Each command group lives in its own module and registers itself on :data:`app`; errors from
+the engine print one line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import DiscoveryError
+from ._common import app
+
+# Command modules register themselves on import.
+
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=argv, prog_name="discovery")
+    except DiscoveryError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
