@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DEFAULT_SEED", "rng", "child_rng"]
+__all__ = ["DEFAULT_SEED", "child_rng", "rng"]
 
 DEFAULT_SEED = 42
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DiscoveryError
-from .model import ACCOUNT_KINDS, KIND_CODE, MEDIA_TYPES, extract_hashtags
+from .model import ACCOUNT_KINDS, KIND_CODE, MEDIA_TYPES, extract_hashtags, normalize_hashtag
 from .schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 __all__ = ["NotFound", "Store", "StoreError"]
@@ -40,7 +40,9 @@ def _code(value: Any, names: Sequence[str], what: str) -> int:
         try:
             return names.index(value)
         except ValueError:
-            raise StoreError(f"unknown {what} {value!r}; expected one of {', '.join(names)}") from None
+            raise StoreError(
+                f"unknown {what} {value!r}; expected one of {', '.join(names)}"
+            ) from None
     code = int(value)
     if not 0 <= code < len(names):
         raise StoreError(f"unknown {what} code {code}")
@@ -74,7 +76,9 @@ class Store:
 
     # ---------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = True, migrate: bool = False) -> Store:
+    def open(
+        cls, path: str | os.PathLike[str], *, create: bool = True, migrate: bool = False
+    ) -> Store:
         """Open (or create) a database file and check its schema version.
 
         Raises
@@ -89,12 +93,16 @@ class Store:
         if not memory and not p.exists() and not create:
             raise StoreError(f"{p}: no such database (run `discovery generate` or an import first)")
         try:
-            conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0, check_same_thread=False)
+            conn = sqlite3.connect(
+                str(path), isolation_level=None, timeout=30.0, check_same_thread=False
+            )
             conn.execute("PRAGMA busy_timeout = 30000")
             if not memory:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{p}: not a discovery-engine database ({exc})") from None
         store = cls(conn, p)
@@ -119,7 +127,7 @@ class Store:
         )
 
     def _check_version(self, migrate: bool) -> None:
-        found = int(self.get_meta("schema_version", "0"))
+        found = self._meta_int("schema_version")
         if found > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: written by a newer discovery-engine (schema {found}, this one "
@@ -135,7 +143,7 @@ class Store:
 
     def migrate(self) -> int:
         """Apply :data:`MIGRATIONS` up to :data:`SCHEMA_VERSION` in one transaction."""
-        found = int(self.get_meta("schema_version", "0"))
+        found = self._meta_int("schema_version")
         with self.transaction():
             for version in range(found, SCHEMA_VERSION):
                 if version not in MIGRATIONS:
@@ -166,7 +174,7 @@ class Store:
             return
         self.conn.execute("BEGIN IMMEDIATE")
         before = self.conn.total_changes
-        self._seq = int(self.get_meta("change_counter", "0")) + 1
+        self._seq = self._meta_int("change_counter") + 1
         try:
             yield self._seq
             if self.conn.total_changes != before:
@@ -187,7 +195,7 @@ class Store:
     @property
     def change_counter(self) -> int:
         """Monotonic counter of committed write transactions (keys the snapshot cache)."""
-        return int(self.get_meta("change_counter", "0"))
+        return self._meta_int("change_counter")
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -202,6 +210,9 @@ class Store:
             " WHERE value != excluded.value",
             (key, text),
         )
+
+    def _meta_int(self, key: str) -> int:
+        return int(self.get_meta(key) or 0)
 
     def meta(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM meta ORDER BY key"))
@@ -316,18 +327,19 @@ class Store:
 
     def add_post_tags(self, rows: Iterable[tuple[int, str]]) -> int:
         """Link extra ``(post, tag)`` hashtags that are not in the caption (imported tag data)."""
-        from ..errors import DiscoveryError
-from .model import normalize_hashtag
-
         seq = self._need_tx()
         out = []
         for post, tag in rows:
             norm = normalize_hashtag(tag)
             if norm:
                 out.append((int(post), self._hashtag_id(norm), tag, seq))
-        return self._many("INSERT INTO post_hashtags VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", out)
+        return self._many(
+            "INSERT INTO post_hashtags VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", out
+        )
 
-    def add_interactions(self, rows: Iterable[tuple[Any, ...]], *, update_counts: bool = False) -> int:
+    def add_interactions(
+        self, rows: Iterable[tuple[Any, ...]], *, update_counts: bool = False
+    ) -> int:
         """Insert ``(user, post, kind, created_at, value)`` interactions; duplicates are ignored.
 
         A duplicate is the same user, post, kind and time. With ``update_counts`` each *new*
@@ -337,7 +349,13 @@ from .model import normalize_hashtag
         seq = self._need_tx()
         sql = "INSERT INTO interactions (user, post, kind, created_at, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
         clean = (
-            (int(u), int(p), _code(k, list(KIND_CODE), "interaction kind"), int(t), None if v is None else float(v))
+            (
+                int(u),
+                int(p),
+                _code(k, list(KIND_CODE), "interaction kind"),
+                int(t),
+                None if v is None else float(v),
+            )
             for u, p, k, t, v in rows
         )
         if not update_counts:
@@ -349,20 +367,30 @@ from .model import normalize_hashtag
                 column = {_LIKE: "like_count", _COMMENT: "comment_count"}.get(row[2])
                 if column:
                     self.conn.execute(
-                        f"UPDATE posts SET {column} = {column} + 1, seq = ? WHERE id = ?", (seq, row[1])
+                        f"UPDATE posts SET {column} = {column} + 1, seq = ? WHERE id = ?",
+                        (seq, row[1]),
                     )
         return added
 
     # ----------------------------------------------------------------- reads
     def account_id(self, handle: str) -> int:
         """Id of ``handle`` (a leading '@' is ignored); :class:`NotFound` if there is none."""
-        row = self.conn.execute("SELECT id FROM accounts WHERE handle = ?", (handle.lstrip("@"),)).fetchone()
+        row = self.conn.execute(
+            "SELECT id FROM accounts WHERE handle = ?", (handle.lstrip("@"),)
+        ).fetchone()
         if row is None:
             raise NotFound(f"no account with handle {handle!r}")
         return int(row[0])
 
     def count(self, table: str) -> int:
-        if table not in {"accounts", "follows", "posts", "hashtags", "post_hashtags", "interactions"}:
+        if table not in {
+            "accounts",
+            "follows",
+            "posts",
+            "hashtags",
+            "post_hashtags",
+            "interactions",
+        }:
             raise StoreError(f"unknown table {table!r}")
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
