@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,8 @@ class Store:
             "BEGIN IMMEDIATE;"
             + SCHEMA
             + f"INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}'),"
-            f" ('change_counter', '0'), ('created_at', '{int(time.time())}');"
+            f" ('change_counter', '0'), ('created_at', '{int(time.time())}'),"
+            f" ('store_id', '{uuid.uuid4().hex}');"
             "COMMIT;"
         )
 
@@ -397,3 +399,56 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query (used by the snapshot loader and reports)."""
         return self.conn.execute(sql, params).fetchall()
+
+    def post_details(self, post_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Caption, image and media type of a few posts (for display; not on the ranking path)."""
+        out: dict[int, dict[str, Any]] = {}
+        ids = [int(p) for p in post_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for pid, caption, image, media in self.conn.execute(
+                f"SELECT id, caption, image, media_type FROM posts WHERE id IN ({marks})", chunk
+            ):
+                out[int(pid)] = {
+                    "caption": caption,
+                    "image": image,
+                    "media_type": MEDIA_TYPES[media],
+                }
+        return out
+
+    def account_details(self, account_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Handle, display name and kind of a few accounts."""
+        out: dict[int, dict[str, Any]] = {}
+        ids = [int(a) for a in account_ids]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for aid, handle, name, kind, created in self.conn.execute(
+                "SELECT id, handle, display_name, kind, created_at FROM accounts"
+                f" WHERE id IN ({marks})",
+                chunk,
+            ):
+                out[int(aid)] = {
+                    "handle": handle,
+                    "display_name": name,
+                    "kind": ACCOUNT_KINDS[kind],
+                    "created_at": created,
+                }
+        return out
+
+    def user_settings(self, account_id: int) -> dict[str, Any]:
+        """Saved per-user settings (feed weights, blocked handles); empty when none."""
+        row = self.conn.execute(
+            "SELECT body FROM user_settings WHERE account = ?", (int(account_id),)
+        ).fetchone()
+        return {} if row is None else dict(json.loads(row[0]))
+
+    def save_user_settings(self, account_id: int, body: dict[str, Any]) -> None:
+        """Replace a user's saved settings (inside a transaction)."""
+        self._need_tx()
+        self.conn.execute(
+            "INSERT INTO user_settings VALUES (?, ?) ON CONFLICT (account) DO UPDATE"
+            " SET body = excluded.body",
+            (int(account_id), json.dumps(body, sort_keys=True)),
+        )

@@ -1,0 +1,228 @@
+"""Columnar, in-memory view of the store: the engine answers from these arrays, not from SQL.
+
+Every entity gets a dense *index* in the order it entered the store (so catching up with new rows
+only appends); ids map to indexes through a sorted permutation (:class:`IdIndex`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["IdIndex", "Snapshot"]
+
+
+@dataclass(frozen=True)
+class IdIndex:
+    """Map external ids (int64) to dense indexes ``0..n-1`` with a sorted permutation.
+
+    >>> ix = IdIndex.build(np.array([30, 10, 20]))
+    >>> ix.lookup(np.array([20, 30, 99])).tolist()
+    [2, 0, -1]
+    """
+
+    ids: np.ndarray  # dense index -> id
+    order: np.ndarray  # argsort(ids)
+
+    @classmethod
+    def build(cls, ids: np.ndarray) -> IdIndex:
+        ids = np.asarray(ids, dtype=np.int64)
+        return cls(ids, np.argsort(ids, kind="stable"))
+
+    def lookup(self, query: np.ndarray | int) -> np.ndarray:
+        """Dense indexes of ``query`` ids, ``-1`` where unknown."""
+        q = np.atleast_1d(np.asarray(query, dtype=np.int64))
+        if len(self.ids) == 0:
+            return np.full(q.shape, -1, dtype=np.int64)
+        sorted_ids = self.ids[self.order]
+        pos = np.clip(np.searchsorted(sorted_ids, q), 0, len(sorted_ids) - 1)
+        hit = sorted_ids[pos] == q
+        return np.where(hit, self.order[pos], -1).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class Snapshot:
+    """All arrays the ranking needs, as of one store change counter.
+
+    Attributes are plain numpy arrays so that they can be saved with ``np.savez`` (no pickle),
+    filtered to a point in time (:meth:`as_of`) and shared by threads read-only.
+    """
+
+    counter: int
+    now: int
+    max_interaction_id: int
+    # accounts, by dense index
+    account_id: np.ndarray
+    handle: np.ndarray  # unicode
+    account_kind: np.ndarray  # int8, index into ACCOUNT_KINDS
+    # follows, COO by dense account index
+    follow_src: np.ndarray
+    follow_dst: np.ndarray
+    follow_time: np.ndarray
+    # posts, by dense index
+    post_id: np.ndarray
+    post_author: np.ndarray  # account index, -1 when the item has no author
+    post_taken: np.ndarray
+    post_likes: np.ndarray
+    post_comments: np.ndarray
+    post_media: np.ndarray
+    # hashtags: (post index, tag index) pairs and the vocabulary
+    tag_post: np.ndarray
+    tag_id: np.ndarray
+    tag_name: np.ndarray  # unicode, by tag index
+    # interactions, in store order
+    inter_user: np.ndarray
+    inter_post: np.ndarray
+    inter_kind: np.ndarray
+    inter_time: np.ndarray
+    inter_value: np.ndarray
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------ sizes
+    @property
+    def n_accounts(self) -> int:
+        return len(self.account_id)
+
+    @property
+    def n_posts(self) -> int:
+        return len(self.post_id)
+
+    @property
+    def n_tags(self) -> int:
+        return len(self.tag_name)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The array fields by name (what the cache file stores)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+
+    # ------------------------------------------------------- id lookups
+    @property
+    def accounts(self) -> IdIndex:
+        return self._memo("accounts", lambda: IdIndex.build(self.account_id))
+
+    @property
+    def posts(self) -> IdIndex:
+        return self._memo("posts", lambda: IdIndex.build(self.post_id))
+
+    def account_index(self, handle: str) -> int:
+        """Dense index of a handle ('@' optional); ``-1`` when unknown."""
+        table = self._memo("handles", lambda: {str(h): i for i, h in enumerate(self.handle)})
+        return int(table.get(handle.lstrip("@"), -1))
+
+    def tag_index(self, tag: str) -> int:
+        table = self._memo("tags", lambda: {str(t): i for i, t in enumerate(self.tag_name)})
+        return int(table.get(tag, -1))
+
+    # ----------------------------------------------------- derived indexes
+    def follow_matrix(self) -> sp.csr_matrix:
+        """Directed follow graph as CSR (row = follower, column = followed, weight 1)."""
+
+        def build() -> sp.csr_matrix:
+            n = self.n_accounts
+            data = np.ones(len(self.follow_src), dtype=np.float64)
+            m = sp.csr_matrix((data, (self.follow_src, self.follow_dst)), shape=(n, n))
+            m.sum_duplicates()
+            return m
+
+        return self._memo("follow_matrix", build)
+
+    def followers_matrix(self) -> sp.csr_matrix:
+        """Transpose of :meth:`follow_matrix` in CSR (row = account, columns = its followers)."""
+        return self._memo("followers_matrix", lambda: self.follow_matrix().T.tocsr())
+
+    def following(self, user: int) -> np.ndarray:
+        m = self.follow_matrix()
+        return m.indices[m.indptr[user] : m.indptr[user + 1]]
+
+    def post_tags_matrix(self) -> sp.csr_matrix:
+        """Posts × hashtags incidence (CSR, 1.0 where the post carries the tag)."""
+
+        def build() -> sp.csr_matrix:
+            data = np.ones(len(self.tag_post), dtype=np.float64)
+            shape = (self.n_posts, self.n_tags)
+            return sp.csr_matrix((data, (self.tag_post, self.tag_id)), shape=shape)
+
+        return self._memo("post_tags", build)
+
+    def user_interactions(self, user: int) -> np.ndarray:
+        """Positions in the interaction arrays of ``user``'s interactions, in store order."""
+
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            order = np.argsort(self.inter_user, kind="stable")
+            counts = np.bincount(self.inter_user, minlength=self.n_accounts)
+            indptr = np.concatenate([[0], np.cumsum(counts)])
+            return order, indptr
+
+        order, indptr = self._memo("by_user", build)
+        return order[indptr[user] : indptr[user + 1]]
+
+    def author_posts(self, author: int) -> np.ndarray:
+        """Post indexes of one author."""
+
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            authors = np.where(self.post_author < 0, self.n_accounts, self.post_author)
+            order = np.argsort(authors, kind="stable")
+            counts = np.bincount(authors, minlength=self.n_accounts + 1)
+            return order, np.concatenate([[0], np.cumsum(counts)])
+
+        order, indptr = self._memo("by_author", build)
+        return order[indptr[author] : indptr[author + 1]]
+
+    def _memo(self, key: str, build: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    @classmethod
+    def load(cls, store: Any, *, cache: bool = True) -> Snapshot:
+        """Load ``store`` (see :func:`discovery.snapshot.load_snapshot`)."""
+        from .load import load_snapshot
+
+        return load_snapshot(store, cache=cache)
+
+    # ---------------------------------------------------------- time travel
+    def as_of(self, cut: int) -> Snapshot:
+        """The world as it stood at Unix time ``cut``: nothing from after it leaks in.
+
+        Posts taken after ``cut``, follows created after it and interactions after it are
+        dropped, and ``like_count``/``comment_count`` lose the likes and comments made after it.
+        Indexes of accounts and posts are kept (post arrays are not re-indexed: posts from after
+        the cut are marked by ``post_taken > cut`` and callers filter them), so that held-out
+        test interactions can be looked up in the same index space.
+        """
+        from ..store.model import KIND_CODE
+
+        keep_f = self.follow_time <= cut
+        keep_i = self.inter_time <= cut
+        late = ~keep_i
+        likes = self.post_likes.astype(np.int64) - np.bincount(
+            self.inter_post[late & (self.inter_kind == KIND_CODE["like"])], minlength=self.n_posts
+        )
+        comments = self.post_comments.astype(np.int64) - np.bincount(
+            self.inter_post[late & (self.inter_kind == KIND_CODE["comment"])],
+            minlength=self.n_posts,
+        )
+        future = self.post_taken > cut
+        likes[future] = 0
+        comments[future] = 0
+        return replace(
+            self,
+            now=int(cut),
+            follow_src=self.follow_src[keep_f],
+            follow_dst=self.follow_dst[keep_f],
+            follow_time=self.follow_time[keep_f],
+            post_likes=np.maximum(likes, 0).astype(np.int32),
+            post_comments=np.maximum(comments, 0).astype(np.int32),
+            inter_user=self.inter_user[keep_i],
+            inter_post=self.inter_post[keep_i],
+            inter_kind=self.inter_kind[keep_i],
+            inter_time=self.inter_time[keep_i],
+            inter_value=self.inter_value[keep_i],
+            _cache={},
+        )

@@ -1,0 +1,263 @@
+"""Build a :class:`Snapshot` from the store, through a columnar cache next to the database.
+
+A full load streams each table into numpy with ``np.fromiter`` (no Python lists of rows). The
+result is saved as ``<db>.snapshot/arrays.npz`` (plain ``np.savez``, ``allow_pickle=False``)
+keyed by the store's change counter; the next load reads the file and applies only the rows
+written since (``seq`` / interaction id above the cached marks, plus unfollow tombstones).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..store import Store
+from .arrays import IdIndex, Snapshot
+
+__all__ = ["cache_path", "load_snapshot", "refresh_snapshot"]
+
+_CACHE_VERSION = 1
+
+
+def cache_path(store: Store) -> Path | None:
+    """Where the columnar cache of ``store`` lives (None for in-memory databases)."""
+    if str(store.path) == ":memory:":
+        return None
+    return Path(str(store.path) + ".snapshot") / "arrays.npz"
+
+
+def _fetch(store: Store, sql: str, dtype: list[tuple[str, Any]], params: tuple = ()) -> np.ndarray:
+    cur = store.conn.execute(sql, params)
+    return np.fromiter(cur, dtype=np.dtype(dtype))
+
+
+def _now(store: Store, snap_times: list[np.ndarray]) -> int:
+    meta_now = store.get_meta("now")
+    if meta_now:
+        return int(meta_now)
+    latest = [int(t.max()) for t in snap_times if len(t)]
+    return max(latest) if latest else int(time.time())
+
+
+def _strings(values: list[str]) -> np.ndarray:
+    return np.array(values, dtype=np.str_) if values else np.zeros(0, dtype="<U1")
+
+
+def _full(store: Store) -> Snapshot:
+    """Read everything (the slow path, paid once per cache)."""
+    counter = store.change_counter
+    acc = store.query("SELECT id, handle, kind FROM accounts ORDER BY id")
+    account_id = np.array([r[0] for r in acc], dtype=np.int64)
+    accounts = IdIndex.build(account_id)
+    empty = Snapshot(
+        counter=counter,
+        now=0,
+        max_interaction_id=0,
+        account_id=account_id,
+        handle=_strings([r[1] for r in acc]),
+        account_kind=np.array([r[2] for r in acc], dtype=np.int8),
+        follow_src=np.zeros(0, np.int32),
+        follow_dst=np.zeros(0, np.int32),
+        follow_time=np.zeros(0, np.int64),
+        post_id=np.zeros(0, np.int64),
+        post_author=np.zeros(0, np.int32),
+        post_taken=np.zeros(0, np.int64),
+        post_likes=np.zeros(0, np.int32),
+        post_comments=np.zeros(0, np.int32),
+        post_media=np.zeros(0, np.int8),
+        tag_post=np.zeros(0, np.int32),
+        tag_id=np.zeros(0, np.int32),
+        tag_name=_strings([]),
+        inter_user=np.zeros(0, np.int32),
+        inter_post=np.zeros(0, np.int32),
+        inter_kind=np.zeros(0, np.int8),
+        inter_time=np.zeros(0, np.int64),
+        inter_value=np.zeros(0, np.float32),
+    )
+    _append(store, empty, accounts, since=-1, since_interaction=0, fresh=True)
+    return empty
+
+
+_POST_DTYPE = [
+    ("id", "i8"),
+    ("author", "i8"),
+    ("taken", "i8"),
+    ("likes", "i4"),
+    ("comments", "i4"),
+    ("media", "i1"),
+]
+
+
+def _append(
+    store: Store,
+    snap: Snapshot,
+    accounts: IdIndex,
+    *,
+    since: int,
+    since_interaction: int,
+    fresh: bool = False,
+) -> None:
+    """Add rows written after change counter ``since`` to ``snap`` in place."""
+    # follows: tombstones first, then (re-)added edges
+    if not fresh:
+        gone = _fetch(
+            store,
+            "SELECT src, dst FROM removed_follows WHERE seq > ?",
+            [("s", "i8"), ("d", "i8")],
+            (since,),
+        )
+        if len(gone):
+            key = lambda s, d: s.astype(np.int64) * (len(accounts) + 1) + d  # noqa: E731
+            drop = np.isin(
+                key(snap.follow_src, snap.follow_dst),
+                key(accounts.lookup(gone["s"]), accounts.lookup(gone["d"])),
+            )
+            snap.follow_src, snap.follow_dst = snap.follow_src[~drop], snap.follow_dst[~drop]
+            snap.follow_time = snap.follow_time[~drop]
+    f = _fetch(
+        store,
+        "SELECT src, dst, created_at FROM follows WHERE seq > ? ORDER BY src, dst",
+        [("s", "i8"), ("d", "i8"), ("t", "i8")],
+        (since,),
+    )
+    src, dst = accounts.lookup(f["s"]), accounts.lookup(f["d"])
+    ok = (src >= 0) & (dst >= 0)
+    if not fresh and len(f):  # an edge that is re-stamped (not new) must not appear twice
+        n = len(accounts) + 1
+        ok &= ~np.isin(src * n + dst, snap.follow_src.astype(np.int64) * n + snap.follow_dst)
+    snap.follow_src = np.concatenate([snap.follow_src, src[ok].astype(np.int32)])
+    snap.follow_dst = np.concatenate([snap.follow_dst, dst[ok].astype(np.int32)])
+    snap.follow_time = np.concatenate([snap.follow_time, f["t"][ok]])
+
+    # posts: updates in place, new ones appended
+    p = _fetch(
+        store,
+        "SELECT id, COALESCE(author, -1), taken_at, like_count, comment_count, media_type"
+        " FROM posts WHERE seq > ? ORDER BY id",
+        _POST_DTYPE,
+        (since,),
+    )
+    old = IdIndex.build(snap.post_id).lookup(p["id"]) if len(snap.post_id) else np.full(len(p), -1)
+    upd = old >= 0
+    snap.post_likes = snap.post_likes.copy()
+    snap.post_comments = snap.post_comments.copy()
+    snap.post_likes[old[upd]] = p["likes"][upd]
+    snap.post_comments[old[upd]] = p["comments"][upd]
+    new = p[~upd]
+    author = np.where(new["author"] < 0, -1, accounts.lookup(new["author"]))
+    snap.post_id = np.concatenate([snap.post_id, new["id"]])
+    snap.post_author = np.concatenate([snap.post_author, author.astype(np.int32)])
+    snap.post_taken = np.concatenate([snap.post_taken, new["taken"]])
+    snap.post_likes = np.concatenate([snap.post_likes, new["likes"]])
+    snap.post_comments = np.concatenate([snap.post_comments, new["comments"]])
+    snap.post_media = np.concatenate([snap.post_media, new["media"]])
+    posts = IdIndex.build(snap.post_id)
+
+    # hashtags: vocabulary ids are dense from 1, so the tag index is id - 1
+    tags = store.query("SELECT id, tag FROM hashtags WHERE id > ? ORDER BY id", (snap.n_tags,))
+    if tags:  # ids normally have no gaps; a gap (rolled-back writer) becomes an empty name
+        names = [str(x) for x in snap.tag_name] + [""] * (tags[-1][0] - snap.n_tags)
+        for hid, tag in tags:
+            names[hid - 1] = tag
+        snap.tag_name = _strings(names)
+    pt = _fetch(
+        store,
+        "SELECT post, hashtag FROM post_hashtags WHERE seq > ?",
+        [("p", "i8"), ("h", "i8")],
+        (since,),
+    )
+    pidx = posts.lookup(pt["p"])
+    ok = pidx >= 0
+    snap.tag_post = np.concatenate([snap.tag_post, pidx[ok].astype(np.int32)])
+    snap.tag_id = np.concatenate([snap.tag_id, (pt["h"][ok] - 1).astype(np.int32)])
+
+    # interactions: append-only by id
+    it = _fetch(
+        store,
+        "SELECT id, user, post, kind, created_at, COALESCE(value, 1.0) FROM interactions"
+        " WHERE id > ? ORDER BY id",
+        [("id", "i8"), ("u", "i8"), ("p", "i8"), ("k", "i1"), ("t", "i8"), ("v", "f4")],
+        (since_interaction,),
+    )
+    if len(it):
+        u, q = accounts.lookup(it["u"]), posts.lookup(it["p"])
+        ok = (u >= 0) & (q >= 0)
+        snap.inter_user = np.concatenate([snap.inter_user, u[ok].astype(np.int32)])
+        snap.inter_post = np.concatenate([snap.inter_post, q[ok].astype(np.int32)])
+        snap.inter_kind = np.concatenate([snap.inter_kind, it["k"][ok]])
+        snap.inter_time = np.concatenate([snap.inter_time, it["t"][ok]])
+        snap.inter_value = np.concatenate([snap.inter_value, it["v"][ok]])
+        snap.max_interaction_id = int(it["id"][-1])
+    snap.counter = store.change_counter
+    snap.now = _now(store, [snap.post_taken, snap.inter_time])
+    snap._cache.clear()
+
+
+def refresh_snapshot(store: Store, snap: Snapshot) -> Snapshot:
+    """Catch ``snap`` up with the store (in place when anything changed); returns it."""
+    if store.change_counter == snap.counter:
+        return snap
+    acc = store.query(
+        "SELECT id, handle, kind FROM accounts WHERE seq > ? ORDER BY id", (snap.counter,)
+    )
+    known = snap.accounts.lookup(np.array([r[0] for r in acc], dtype=np.int64))
+    acc = [r for r, k in zip(acc, known, strict=True) if k < 0]
+    if acc:
+        snap.account_id = np.concatenate([snap.account_id, [r[0] for r in acc]]).astype(np.int64)
+        snap.handle = np.concatenate([snap.handle, _strings([r[1] for r in acc])])
+        snap.account_kind = np.concatenate([snap.account_kind, [r[2] for r in acc]]).astype(np.int8)
+    _append(
+        store,
+        snap,
+        IdIndex.build(snap.account_id),
+        since=snap.counter,
+        since_interaction=snap.max_interaction_id,
+    )
+    return snap
+
+
+def load_snapshot(store: Store, *, cache: bool = True) -> Snapshot:
+    """Load the store into memory, reusing and updating the columnar cache when allowed."""
+    path = cache_path(store) if cache else None
+    store_id = store.get_meta("store_id") or ""
+    snap = None
+    if path is not None and path.exists():
+        snap = _read_cache(path, store_id)
+        if snap is not None and snap.counter > store.change_counter:
+            snap = None  # the database was replaced by an older one
+    if snap is None:
+        snap = _full(store)
+        dirty = True
+    else:
+        dirty = snap.counter != store.change_counter
+        refresh_snapshot(store, snap)
+    if path is not None and dirty:
+        _write_cache(path, snap, store_id)
+    return snap
+
+
+def _write_cache(path: Path, snap: Snapshot, store_id: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+    header = np.array([_CACHE_VERSION, snap.counter, snap.now, snap.max_interaction_id], np.int64)
+    arrays = {k: v for k, v in snap.arrays().items() if isinstance(v, np.ndarray)}
+    arrays["_header"] = header
+    arrays["_store_id"] = np.array(store_id)
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]
+    os.replace(tmp, path)
+
+
+def _read_cache(path: Path, store_id: str) -> Snapshot | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            version, counter, now, max_id = (int(x) for x in z["_header"])
+            if version != _CACHE_VERSION or str(z["_store_id"]) != store_id:
+                return None
+            arrays = {k: z[k] for k in z.files if not k.startswith("_")}
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache is rebuilt, never trusted
+    return Snapshot(counter=counter, now=now, max_interaction_id=max_id, **arrays)
