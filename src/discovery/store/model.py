@@ -51,7 +51,7 @@ def normalize_hashtag(tag: str) -> str:
     >>> normalize_hashtag("🌅")
     '🌅'
     """
-    return unicodedata.normalize("NFKC", tag).lstrip("#").casefold().strip()
+    return unicodedata.normalize("NFKC", tag).strip().lstrip("#").strip().casefold()
 
 
 def extract_hashtags(text: str | None) -> list[tuple[str, str]]:

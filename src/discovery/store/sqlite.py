@@ -50,6 +50,19 @@ def _code(value: Any, names: Sequence[str], what: str) -> int:
     return code
 
 
+def _statements(script: str) -> Iterator[str]:
+    """Split an SQL script into complete statements (a trigger body's ';' stays inside)."""
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \t\n;"):
+                yield buffer.strip()
+            buffer = ""
+    if buffer.strip(" \t\n;"):
+        raise StoreError(f"incomplete SQL statement in migration: {buffer.strip()[:60]!r}")
+
+
 class Store:
     """A discovery-engine database.
 
@@ -74,6 +87,7 @@ class Store:
         self.path = path
         self._seq: int | None = None
         self._hashtag_ids: dict[str, int] | None = None
+        self._last_batch: list[tuple[Any, ...]] = []
 
     # ---------------------------------------------------------------- opening
     @classmethod
@@ -93,6 +107,7 @@ class Store:
         memory = str(path) == ":memory:"
         if not memory and not p.exists() and not create:
             raise StoreError(f"{p}: no such database (run `discovery generate` or an import first)")
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
                 str(path), isolation_level=None, timeout=30.0, check_same_thread=False
@@ -105,16 +120,22 @@ class Store:
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
             raise StoreError(f"{p}: not a discovery-engine database ({exc})") from None
         store = cls(conn, p)
-        if not tables:
-            if not create:
-                raise StoreError(f"{p}: empty file, not a discovery-engine database")
-            store._create()
-        elif "meta" not in tables:
-            raise StoreError(f"{p}: not a discovery-engine database (no meta table)")
-        else:
-            store._check_version(migrate)
+        try:
+            if not tables:
+                if not create:
+                    raise StoreError(f"{p}: empty file, not a discovery-engine database")
+                store._create()
+            elif "meta" not in tables or store.get_meta("schema_version") is None:
+                raise StoreError(f"{p}: not a discovery-engine database (no schema version)")
+            else:
+                store._check_version(migrate)
+        except BaseException:
+            conn.close()  # a refused file must not stay open (and locked) in this process
+            raise
         return store
 
     def _create(self) -> None:
@@ -124,7 +145,7 @@ class Store:
             + SCHEMA
             + f"INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}'),"
             f" ('change_counter', '0'), ('created_at', '{int(time.time())}'),"
-            f" ('store_id', '{uuid.uuid4().hex}');"
+            f" ('store_id', '{uuid.uuid4().hex}') ON CONFLICT DO NOTHING;"
             "COMMIT;"
         )
 
@@ -150,7 +171,16 @@ class Store:
             for version in range(found, SCHEMA_VERSION):
                 if version not in MIGRATIONS:
                     raise StoreError(f"{self.path}: no migration from schema {version}")
-                self.conn.executescript(MIGRATIONS[version])
+                # Not executescript(): it COMMITs the open transaction first, so a failing
+                # migration would leave a half-upgraded file.
+                for statement in _statements(MIGRATIONS[version]):
+                    try:
+                        self.conn.execute(statement)
+                    except sqlite3.DatabaseError as exc:
+                        raise StoreError(
+                            f"{self.path}: migration from schema {version} failed ({exc}); "
+                            "the file is unchanged"
+                        ) from None
             self.set_meta("schema_version", SCHEMA_VERSION)
         return SCHEMA_VERSION
 
@@ -183,7 +213,8 @@ class Store:
                 self.set_meta("change_counter", self._seq)
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite may already have rolled back (disk full...)
+                self.conn.execute("ROLLBACK")
             self._hashtag_ids = None
             raise
         finally:
@@ -223,6 +254,7 @@ class Store:
     def _many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> int:
         before = self.conn.total_changes
         batch: list[tuple[Any, ...]] = []
+        self._last_batch = batch
         for row in rows:
             batch.append(row)
             if len(batch) >= _CHUNK:
@@ -238,13 +270,27 @@ class Store:
         ``kind`` is ``"person"``/``"brand"`` or its code. Returns how many rows were new.
         """
         seq = self._need_tx()
-        return self._many(
-            "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                (int(i), str(h), str(d or ""), _code(k, ACCOUNT_KINDS, "account kind"), int(t), seq)
-                for i, h, d, k, t in rows
-            ),
+        # Only an existing *id* is skipped: a new id whose handle is taken is an error, not a
+        # silently dropped account that follows and posts would then point at.
+        sql = "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        clean = (
+            (int(i), str(h), str(d or ""), _code(k, ACCOUNT_KINDS, "account kind"), int(t), seq)
+            for i, h, d, k, t in rows
         )
+        try:
+            return self._many(sql, clean)
+        except sqlite3.IntegrityError:
+            pass
+        # Rare path: find the row that clashed, for a message that names it.
+        for row in self._last_batch:
+            owner = self.conn.execute(
+                "SELECT id FROM accounts WHERE handle = ?", (row[1],)
+            ).fetchone()
+            if owner is not None and owner[0] != row[0]:
+                raise StoreError(
+                    f"account {row[0]}: handle {row[1]!r} is already taken by account {owner[0]}"
+                )
+        raise StoreError("accounts: duplicate handles in one batch")
 
     def add_follows(self, rows: Iterable[tuple[Any, ...]]) -> int:
         """Insert ``(src, dst, created_at)`` follow edges; existing edges are kept."""
@@ -287,20 +333,32 @@ class Store:
         """Insert ``(id, author, taken_at, caption, media_type, image, like_count, comment_count)``.
 
         Hashtags are parsed from the caption (:func:`extract_hashtags`) and linked in the same
-        transaction. Existing post ids are kept untouched. Returns how many posts were new.
+        transaction. Existing post ids are kept untouched (their hashtags too; the first row
+        wins when an id repeats). Returns how many posts were new.
         """
         seq = self._need_tx()
         post_sql = "INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
         tag_sql = "INSERT INTO post_hashtags VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
         new = 0
         posts: list[tuple[Any, ...]] = []
-        tags: list[tuple[Any, ...]] = []
+        tags: list[tuple[int, int, str, str]] = []  # (row in batch, post, normalised, original)
 
         def flush() -> int:
+            if not posts:
+                return 0
+            skip = self._existing_posts([row[0] for row in posts])
+            fresh: set[int] = set()  # batch rows that will be inserted
+            for i, row in enumerate(posts):
+                if row[0] not in skip:
+                    fresh.add(i)
+                    skip.add(row[0])
             before = self.conn.total_changes
             self.conn.executemany(post_sql, posts)
             added = self.conn.total_changes - before
-            self.conn.executemany(tag_sql, tags)
+            self.conn.executemany(
+                tag_sql,
+                [(pid, self._hashtag_id(n), o, seq) for i, pid, n, o in tags if i in fresh],
+            )
             posts.clear()
             tags.clear()
             return added
@@ -322,10 +380,25 @@ class Store:
                 )
             )
             for norm, original in extract_hashtags(caption):
-                tags.append((pid, self._hashtag_id(norm), original, seq))
+                tags.append((len(posts) - 1, pid, norm, original))
             if len(posts) >= _CHUNK:
                 new += flush()
         return new + flush()
+
+    def _existing_posts(self, ids: list[int]) -> set[int]:
+        """Which of ``ids`` are already stored (one MAX lookup when a batch is all new)."""
+        top = self.conn.execute("SELECT MAX(id) FROM posts").fetchone()[0]
+        if top is None or min(ids) > top:
+            return set()
+        found: set[int] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.conn.execute(f"SELECT id FROM posts WHERE id IN ({marks})", chunk)
+            )
+        return found
 
     def add_post_tags(self, rows: Iterable[tuple[int, str]]) -> int:
         """Link extra ``(post, tag)`` hashtags that are not in the caption (imported tag data)."""
