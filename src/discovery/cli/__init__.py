@@ -14,6 +14,7 @@ from ..errors import DiscoveryError
 from ._common import app
 
 # Command modules register themselves on import.
+from . import feeds  # noqa: F401  isort: skip
 
 
 __all__ = ["app", "main"]

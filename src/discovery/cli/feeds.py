@@ -1,0 +1,144 @@
+"""``discovery feed``, ``interests``, ``explain`` and ``demo``: feeds in the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..engine import FEED_KINDS, Engine
+from ..errors import InputError
+from ..feeds import Feed
+from ..feeds.html import feed_grid, page
+from ._common import app, console, state
+
+__all__ = ["feed_table"]
+
+
+def _engine() -> Engine:
+    return Engine.open(state.db)
+
+
+def feed_table(feed: Feed, title: str | None = None) -> Table:
+    """A rich table of a feed with reasons."""
+    table = Table(title=title or f"{feed.kind} for @{feed.user} ({feed.ranker} ranker)")
+    for col in ("#", "post", "author", "taken", "♥", "💬", "score", "reason"):
+        table.add_column(col, overflow="fold")
+    for item in feed:
+        table.add_row(
+            str(item.rank),
+            str(item.post_id),
+            f"@{item.author}" if item.author else "-",
+            item.taken_at[:16].replace("T", " "),
+            str(item.like_count),
+            str(item.comment_count),
+            f"{item.score:.4g}",
+            item.reason,
+        )
+    return table
+
+
+@app.command()
+def feed(
+    handle: str = typer.Argument(..., help="Whose feed."),
+    kind: str = typer.Option("blend", "--kind", help=f"One of {', '.join(FEED_KINDS)}."),
+    k: int = typer.Option(10, "-k", "--k", help="How many items."),
+    ranker: str = typer.Option("default", "--ranker", help="default or tutorial."),
+    mix: str = typer.Option("score", "--mix", help="score, or random (the tutorial's sampling)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Print a ranked feed with a reason for every item."""
+    if not 1 <= k <= 1000:
+        raise InputError(f"-k must be between 1 and 1000, got {k}")
+    result = _engine().feed(handle, k=k, kind=kind, ranker=ranker, mix=mix)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+    else:
+        console.print(feed_table(result))
+
+
+@app.command()
+def interests(
+    handle: str = typer.Argument(..., help="Whose interests."),
+    k: int = typer.Option(10, "-k", "--k", help="How many hashtags."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Top hashtags learned from liked and tagged posts, with the best posts for each."""
+    result = _engine().interests(handle, k=k)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+        return
+    table = Table(title=f"interests of @{result.user}")
+    for col in ("hashtag", "weight", "best posts"):
+        table.add_column(col)
+    for it in result:
+        best = ", ".join(f"{p.post_id} (@{p.author}, ♥{p.like_count})" for p in it.posts)
+        table.add_row(f"#{it.tag}", f"{it.weight:.3f}", best or "-")
+    console.print(table)
+
+
+@app.command()
+def explain(
+    handle: str = typer.Argument(..., help="For whom."),
+    post_id: int = typer.Argument(..., help="Which post."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Every factor of one post for one user, and where it came from."""
+    info = _engine().explain(handle, post_id)
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False, indent=1))
+        return
+    console.print(f"[bold]post {info['post_id']}[/] by @{info['author']} for @{info['user']}")
+    console.print(f"reason: {info['reason']}")
+    console.print(f"sources: {info['sources'] or 'none (no candidate source proposes it)'}")
+    console.print(f"filtered by: {', '.join(info['filtered_by']) or 'nothing'}")
+    for name, r in info["rankers"].items():
+        table = Table(title=f"{name} ranker: score {r['score']:.4g}")
+        table.add_column("factor")
+        table.add_column("value")
+        table.add_column("where it came from", overflow="fold")
+        for factor, value in r["factors"].items():
+            table.add_row(factor, f"{value:.4g}", info["origins"].get(factor, ""))
+        console.print(table)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(None, "--out", help="HTML page to write (default: next to the db)."),
+    handle: str = typer.Option("me", "--user", help="Whose feeds to show."),
+) -> None:
+    """Build the demo world if missing, print the demo user's feeds and write an HTML page."""
+    if not state.db.exists():
+        from ..world import generate_world
+
+        console.print(f"[bold]Generating the demo world into {state.db}[/] …")
+        generate_world(state.db, size="demo")
+    engine = _engine()
+    sections = []
+    for kind in ("timeline", "explore"):
+        result = engine.feed(handle, k=10, kind=kind)
+        console.print(feed_table(result))
+        sections.append(feed_grid(result, engine.image_data_uri))
+    tutorial = engine.feed(handle, k=10, kind="explore", ranker="tutorial")
+    console.print(feed_table(tutorial, f"explore for @{handle} with the tutorial's formula"))
+    ints = engine.interests(handle, k=8)
+    table = Table(title=f"interests of @{handle}")
+    table.add_column("hashtag")
+    table.add_column("weight")
+    table.add_column("best post")
+    for it in ints:
+        best = it.posts[0] if it.posts else None
+        desc = f"{best.post_id} by @{best.author} (♥{best.like_count})" if best else "-"
+        table.add_row(f"#{it.tag}", f"{it.weight:.3f}", desc)
+    console.print(table)
+    blend = engine.feed(handle, k=12, kind="blend")
+    sections.insert(0, feed_grid(blend, engine.image_data_uri))
+    target = out or Path(str(state.db) + ".demo.html")
+    target.write_text(page(f"discovery-engine demo for @{handle}", sections), encoding="utf-8")
+    console.print(f"\nHTML page with images and reasons: [bold]{target.resolve()}[/]")
+    console.print(
+        f"Browse it live: [bold]discovery --db {state.db} serve[/] then open "
+        f"http://127.0.0.1:8000/u/{handle}/explore"
+    )

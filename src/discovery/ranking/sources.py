@@ -1,0 +1,180 @@
+"""Named candidate sources (as gorse names "latest", "popular", "item-to-item"...).
+
+Each source answers ``candidates(ctx) -> Candidates``: post indexes plus the evidence that
+explains them (who liked it, which hashtag, how far the author is). Sources only *propose*;
+rankers score and feeds filter and mix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..snapshot import Snapshot
+from ..store.model import KIND_CODE
+from .affinity import hop_distance, user_ppr
+from .context import UserContext
+
+__all__ = [
+    "SOURCES",
+    "Candidates",
+    "FollowingSource",
+    "HashtagSource",
+    "LikedByFollowedSource",
+    "PPRAuthorsSource",
+    "PopularSource",
+    "Source",
+    "top_interests",
+    "window_posts",
+]
+
+_POSITIVE = [KIND_CODE[k] for k in ("like", "comment", "save")]
+
+
+@dataclass
+class Candidates:
+    source: str
+    posts: np.ndarray
+    evidence: dict[int, Any] = field(default_factory=dict)
+
+
+class Source(Protocol):
+    name: str
+
+    def candidates(self, ctx: UserContext) -> Candidates: ...
+
+
+def _since(ctx: UserContext) -> int:
+    return int(ctx.now - ctx.settings.window_days * 86_400)
+
+
+def window_posts(snap: Snapshot, since: int, until: int) -> np.ndarray:
+    """Post indexes with ``since <= taken_at <= until`` (binary search on a memoised order)."""
+    order = snap._memo("by_time", lambda: np.argsort(snap.post_taken, kind="stable"))
+    taken = snap._memo("taken_sorted", lambda: snap.post_taken[order])
+    lo, hi = np.searchsorted(taken, since, "left"), np.searchsorted(taken, until, "right")
+    return order[lo:hi]  # type: ignore[no-any-return]
+
+
+def _recent(snap: Snapshot, posts: np.ndarray, since: int, until: int) -> np.ndarray:
+    t = snap.post_taken[posts]
+    return posts[(t >= since) & (t <= until)]
+
+
+class FollowingSource:
+    """Recent posts of the accounts the user follows (the timeline)."""
+
+    name = "following"
+
+    def candidates(self, ctx: UserContext) -> Candidates:
+        snap = ctx.snap
+        parts = [snap.author_posts(int(a)) for a in ctx.following]
+        posts = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        return Candidates(self.name, _recent(snap, posts, _since(ctx), ctx.now))
+
+
+class PPRAuthorsSource:
+    """Recent posts of the accounts with the highest PPR that the user does not follow yet —
+    the tutorial's discovery step (friends of friends, and the big accounts your circle follows)."""
+
+    name = "ppr_authors"
+
+    def candidates(self, ctx: UserContext) -> Candidates:
+        snap = ctx.snap
+        ppr = user_ppr(ctx).copy()
+        ppr[ctx.user] = 0.0
+        ppr[ctx.following] = 0.0
+        if len(ctx.blocked):
+            ppr[ctx.blocked] = 0.0
+        k = min(ctx.settings.explore_authors, int((ppr > 0).sum()))
+        if k == 0:
+            return Candidates(self.name, np.zeros(0, np.int64))
+        top = np.argpartition(-ppr, k - 1)[:k]
+        hops = hop_distance(ctx, top)
+        posts = [snap.author_posts(int(a)) for a in top]
+        cand = _recent(snap, np.concatenate(posts), _since(ctx), ctx.now)
+        info = {int(a): (float(ppr[a]), int(h)) for a, h in zip(top, hops, strict=True)}
+        evidence = {int(p): info[int(snap.post_author[p])] for p in cand}
+        return Candidates(self.name, cand, evidence)
+
+
+class LikedByFollowedSource:
+    """Posts that accounts the user follows liked, commented or saved recently ("liked by people
+    you follow", Twitter's UTEG in miniature). Evidence: the likers."""
+
+    name = "liked_by_followed"
+
+    def candidates(self, ctx: UserContext) -> Candidates:
+        snap, since = ctx.snap, _since(ctx)
+        likers: dict[int, list[int]] = {}
+        for f in ctx.following:
+            pos = snap.user_interactions(int(f))
+            pos = pos[np.isin(snap.inter_kind[pos], _POSITIVE) & (snap.inter_time[pos] >= since)]
+            for p in np.unique(snap.inter_post[pos]):
+                likers.setdefault(int(p), []).append(int(f))
+        posts = np.array(sorted(likers), dtype=np.int64)
+        return Candidates(self.name, _recent(snap, posts, since, ctx.now), likers)
+
+
+def top_interests(ctx: UserContext, n: int = 10) -> list[tuple[int, float]]:
+    """The user's ``n`` strongest hashtags as ``(tag index, weight)``, weights summing to 1."""
+    prof = ctx.profile
+    nz = np.flatnonzero(prof > 0)
+    if len(nz) == 0:
+        return []
+    top = nz[np.lexsort((nz, -prof[nz]))][:n]
+    total = float(prof[nz].sum())
+    return [(int(t), float(prof[t] / total)) for t in top]
+
+
+class HashtagSource:
+    """Recent, well-liked posts carrying the user's interest hashtags ("because you like #x")."""
+
+    name = "hashtags"
+    per_tag = 60
+
+    def __init__(self, n_tags: int = 8) -> None:
+        self.n_tags = n_tags
+
+    def candidates(self, ctx: UserContext) -> Candidates:
+        snap = ctx.snap
+        by_tag = snap._memo("tag_posts", lambda: snap.post_tags_matrix().tocsc())
+        since = _since(ctx)
+        evidence: dict[int, int] = {}
+        for tag, _ in top_interests(ctx, self.n_tags):
+            posts = by_tag.indices[by_tag.indptr[tag] : by_tag.indptr[tag + 1]]
+            posts = _recent(snap, posts, since, ctx.now)
+            if len(posts) > self.per_tag:
+                likes = snap.post_likes[posts]
+                posts = posts[np.lexsort((snap.post_id[posts], -likes))[: self.per_tag]]
+            for p in posts:
+                evidence.setdefault(int(p), tag)
+        return Candidates(self.name, np.array(sorted(evidence), dtype=np.int64), evidence)
+
+
+class PopularSource:
+    """The most liked recent posts (cold start, and a floor under every explore feed)."""
+
+    name = "popular"
+
+    def __init__(self, n: int = 200) -> None:
+        self.n = n
+
+    def candidates(self, ctx: UserContext) -> Candidates:
+        snap = ctx.snap
+        posts = window_posts(snap, _since(ctx), ctx.now)
+        if len(posts) > self.n:
+            score = snap.post_likes[posts] + 2 * snap.post_comments[posts]
+            posts = posts[np.lexsort((snap.post_id[posts], -score))[: self.n]]
+        return Candidates(self.name, posts)
+
+
+SOURCES: dict[str, Any] = {
+    "following": FollowingSource,
+    "ppr_authors": PPRAuthorsSource,
+    "liked_by_followed": LikedByFollowedSource,
+    "hashtags": HashtagSource,
+    "popular": PopularSource,
+}

@@ -1,0 +1,63 @@
+"""Per-snapshot statistics shared by every request: computed once, read-only afterwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..snapshot import Snapshot
+from ..store.model import KIND_CODE
+
+__all__ = ["PostStats", "post_stats"]
+
+#: How much each kind of engagement says about liking a post (clicks and views say little).
+KIND_WEIGHT = {"like": 1.0, "comment": 2.0, "save": 2.0, "share": 2.0, "tag": 2.0}
+
+
+@dataclass(frozen=True)
+class PostStats:
+    """Arrays indexed by post or account or tag.
+
+    Attributes
+    ----------
+    in_degree : followers per account.
+    clicks, inter_likes : clicks and likes per post *seen in the interaction log* (for the
+        clickbait signal; ``post_likes`` from the posts table may include likers we do not know).
+    idf : inverse document frequency per hashtag, ``log((1 + N) / (1 + df)) + 1`` (the smoothed
+        form of scikit-learn's TfidfTransformer), so generic tags such as #love weigh little.
+    eng_mean : mean of ``(likes + 2 comments) / (followers + 1)`` over posts, the prior of the
+        smoothed engagement rate.
+    """
+
+    in_degree: np.ndarray
+    clicks: np.ndarray
+    inter_likes: np.ndarray
+    idf: np.ndarray
+    eng_mean: float
+    positives: np.ndarray  # positions of positive interactions (like/comment/save)
+
+
+def post_stats(snap: Snapshot) -> PostStats:
+    """Compute (once per snapshot, memoised on it) the shared statistics."""
+
+    def build() -> PostStats:
+        n_acc, n_posts = snap.n_accounts, snap.n_posts
+        in_degree = np.bincount(snap.follow_dst, minlength=n_acc).astype(np.float64)
+        kind = snap.inter_kind
+        clicks = np.bincount(snap.inter_post[kind == KIND_CODE["click"]], minlength=n_posts)
+        likes = np.bincount(snap.inter_post[kind == KIND_CODE["like"]], minlength=n_posts)
+        df = np.bincount(snap.tag_id, minlength=snap.n_tags).astype(np.float64)
+        idf = np.log((1.0 + n_posts) / (1.0 + df)) + 1.0
+        if n_posts:
+            reach = np.where(
+                snap.post_author >= 0, in_degree[np.maximum(snap.post_author, 0)], in_degree.mean()
+            )
+            rate = (snap.post_likes + 2.0 * snap.post_comments) / (reach + 1.0)
+            eng_mean = float(max(rate.mean(), 1e-6))
+        else:
+            eng_mean = 1e-3
+        positive = np.isin(kind, [KIND_CODE[k] for k in ("like", "comment", "save")])
+        return PostStats(in_degree, clicks, likes, idf, eng_mean, np.flatnonzero(positive))
+
+    return snap._memo("post_stats", build)  # type: ignore[no-any-return]

@@ -1,0 +1,106 @@
+"""One definition of every ranking setting: the CLI, the HTTP API and the docs all read it.
+
+Each field carries its default, bounds and help text in the ``metadata`` of a dataclass field;
+:func:`settings_table` renders them for the README and ``--help``, and a test checks that every
+setting appears in the README.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError
+
+__all__ = ["WEIGHT_NAMES", "Settings", "settings_table"]
+
+DAY = 86_400
+
+
+def _f(default: Any, lo: float, hi: float, help: str) -> Any:
+    return field(default=default, metadata={"lo": lo, "hi": hi, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Ranking and feed settings (immutable; :meth:`replace` validates)."""
+
+    w_recency: float = _f(0.2, 0.0, 1.0, "Weight of recency in the default ranker.")
+    w_popularity: float = _f(0.15, 0.0, 1.0, "Weight of smoothed engagement (popularity).")
+    w_affinity: float = _f(0.3, 0.0, 1.0, "Weight of graph affinity (PPR + past interactions).")
+    w_interest: float = _f(0.35, 0.0, 1.0, "Weight of hashtag interest match.")
+    half_life_hours: float = _f(36.0, 0.5, 24.0 * 60, "Recency half-life of the default ranker.")
+    window_days: float = _f(7.0, 0.5, 365.0, "Only posts this recent are candidates.")
+    alpha: float = _f(0.85, 0.5, 0.99, "PageRank damping (probability of following an edge).")
+    ppr_mode: str = field(
+        default="auto",
+        metadata={
+            "choices": ("auto", "exact", "ego", "push"),
+            "help": "How PPR is computed: exact (global power iteration), ego (2-hop subgraph),"
+            " push (forward push); auto = exact up to 50,000 accounts, else push.",
+        },
+    )
+    weighted_edges: bool = field(
+        default=True,
+        metadata={"help": "Raise follow-edge weights by the follower's likes and comments."},
+    )
+    hidden_author_penalty: float = _f(
+        0.25, 0.0, 1.0, "Score multiplier per hidden post of an author."
+    )
+    max_per_author: int = _f(2, 1, 100, "At most this many posts of one author in a feed of 10.")
+    explore_authors: int = _f(200, 10, 5000, "Top-PPR accounts whose posts explore considers.")
+    source_cap: float = _f(0.6, 0.1, 1.0, "Largest share of a blended feed from one source.")
+    seed: int = _f(42, 0, 2**31 - 1, "Seed of the random mix (mix=random).")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, validated (raises :class:`InputError`)."""
+        names = {f.name for f in dataclasses.fields(self)}
+        for key in changes:
+            if key not in names:
+                raise InputError(f"unknown setting {key!r}; known: {', '.join(sorted(names))}")
+        new = dataclasses.replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if "choices" in f.metadata and value not in f.metadata["choices"]:
+                raise InputError(f"{f.name}={value!r}: expected one of {f.metadata['choices']}")
+            if "lo" in f.metadata:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InputError(f"{f.name}={value!r}: expected a number")
+                if not f.metadata["lo"] <= value <= f.metadata["hi"]:
+                    lo, hi = f.metadata["lo"], f.metadata["hi"]
+                    raise InputError(f"{f.name}={value}: must be between {lo} and {hi}")
+
+    def weights(self) -> dict[str, float]:
+        return {name: getattr(self, f"w_{name}") for name in WEIGHT_NAMES}
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        """Short hash of the settings, stamped on cached feeds (as gorse does)."""
+        return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+
+
+WEIGHT_NAMES = ("recency", "popularity", "affinity", "interest")
+
+
+def settings_table() -> str:
+    """Markdown table of every setting (name, default, range, meaning)."""
+    rows = ["| setting | default | range | meaning |", "|---|---|---|---|"]
+    for f in dataclasses.fields(Settings):
+        rng = (
+            " / ".join(f.metadata["choices"])
+            if "choices" in f.metadata
+            else f"{f.metadata['lo']}–{f.metadata['hi']}"
+            if "lo" in f.metadata
+            else "true / false"
+        )
+        rows.append(f"| `{f.name}` | {f.default} | {rng} | {f.metadata['help']} |")
+    return "\n".join(rows)
