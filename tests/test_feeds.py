@@ -232,3 +232,29 @@ def test_followed_accounts_have_ppr_affinity(engine):
     idx = {h: engine.user_index(h) for h in ("ana", "cy", "zed")}
     assert ppr[idx["ana"]] > ppr[idx["cy"]] > 0 and ppr[idx["zed"]] == 0
     assert np.isclose(ppr[engine.user_index("yan")], 0)
+
+
+def test_post_view_and_similar_posts(engine):
+    post = engine.post(201)
+    assert post["author"] == "cy" and post["hashtags"] == ["climbing", "hiking"]
+    similar = engine.similar(201, k=3)
+    # 501 carries both of 201's tags; every other post shares at most one
+    assert similar[0].post_id == 501 and similar[0].reason == "shares #climbing #hiking"
+    assert 201 not in [i.post_id for i in similar]
+    with pytest.raises(NotFound):
+        engine.similar(12345)
+
+
+def test_ego_network_holds_two_hops_with_ppr(engine):
+    net = engine.ego_network("me", depth=2)
+    handles = {n["handle"]: n for n in net["nodes"]}
+    assert set(handles) == {"me", "ana", "bo", "dan", "cy", "natgeo"}
+    assert handles["me"]["hop"] == 0 and handles["cy"]["hop"] == 2
+    assert handles["ana"]["followed"] and not handles["cy"]["followed"]
+    assert handles["natgeo"]["kind"] == "brand"
+    edges = {(e["source"], e["target"]) for e in net["edges"]}
+    assert (1, 2) in edges and (4, 2) in edges and (6, 8) not in edges
+    small = engine.ego_network("me", depth=2, max_nodes=3)
+    assert len(small["nodes"]) == 3 and small["nodes"][0]["handle"] == "me"
+    with pytest.raises(InputError):
+        engine.ego_network("me", depth=9)

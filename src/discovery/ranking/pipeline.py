@@ -1,0 +1,183 @@
+"""The feed pipeline as functions of a :class:`UserContext`: gather candidates → score →
+filter → diversify or blend. A *pick* is ``{"post", "score", "factors", "evidence"}`` where
+``evidence`` maps each proposing source to what it knew (likers, tag, PPR and hops)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import sources as src
+from .context import UserContext
+from .mix import diversify, drop_unwanted, order_by_score, random_mix
+from .rankers import Ranker
+from .reasons import SOURCE_PRIORITY
+
+__all__ = [
+    "EXPLORE_SOURCES",
+    "best_per_interest",
+    "blend",
+    "gather",
+    "interest_picks",
+    "pool",
+    "random_picks",
+    "select",
+]
+
+EXPLORE_SOURCES = ("ppr_authors", "liked_by_followed", "hashtags")
+Pick = dict[str, Any]
+Pool = dict[str, Any]
+
+
+def gather(ctx: UserContext, names: tuple[str, ...]) -> list[src.Candidates]:
+    """Run the named candidate sources."""
+    return [src.SOURCES[name]().candidates(ctx) for name in names]
+
+
+def pool(ctx: UserContext, ranker: Ranker, kind: str) -> Pool:
+    """Score every candidate of ``kind`` (timeline or explore) that survives the filters."""
+    discovery = kind == "explore"
+    names = EXPLORE_SOURCES if discovery else ("following",)
+    cands = gather(ctx, names)
+    if discovery and sum(len(c.posts) for c in cands) < 30:  # cold start: a popular floor
+        cands += gather(ctx, ("popular",))
+    provenance: dict[int, dict[str, Any]] = {}
+    for c in cands:
+        for p in c.posts:
+            provenance.setdefault(int(p), {})[c.source] = c.evidence.get(int(p))
+    posts = drop_unwanted(ctx, np.array(sorted(provenance), dtype=np.int64), discovery=discovery)
+    scored = ranker.score(ctx, posts, discovery=discovery)
+    return {
+        "posts": posts,
+        "scores": scored.scores,
+        "factors": scored.factors,
+        "provenance": provenance,
+    }
+
+
+def _pick(pool: Pool, i: int) -> Pick:
+    p = int(pool["posts"][i])
+    return {
+        "post": p,
+        "score": float(pool["scores"][i]),
+        "factors": {name: float(v[i]) for name, v in pool["factors"].items()},
+        "evidence": dict(pool["provenance"][p]),
+    }
+
+
+def select(ctx: UserContext, pool: Pool, k: int) -> list[Pick]:
+    """Top ``k`` of a pool by score with at most ``max_per_author`` posts per author per 10."""
+    posts, snap = pool["posts"], ctx.snap
+    order = order_by_score(pool["scores"], snap.post_id[posts])
+    chosen = diversify(order, snap.post_author[posts], k, ctx.settings.max_per_author)
+    return [_pick(pool, i) for i in chosen]
+
+
+def _primary(evidence: dict[str, Any]) -> str:
+    for name in SOURCE_PRIORITY:
+        if name in evidence:
+            return name
+    return next(iter(evidence), "other")
+
+
+def blend(ctx: UserContext, ranker: Ranker, k: int) -> list[Pick]:
+    """Timeline and explore candidates merged by score: one item per post (its evidence
+    merged), each source at most ``ceil(source_cap · k)`` items, authors limited as in every
+    feed; if the caps leave the feed short, the best of the rest fill it."""
+    merged: dict[int, Pick] = {}
+    for kind in ("timeline", "explore"):
+        pl = pool(ctx, ranker, kind)
+        for i in range(len(pl["posts"])):
+            pick = _pick(pl, i)
+            prev = merged.get(pick["post"])
+            if prev is None:
+                merged[pick["post"]] = pick
+            elif pick["score"] > prev["score"]:
+                pick["evidence"] = {**prev["evidence"], **pick["evidence"]}
+                merged[pick["post"]] = pick
+            else:
+                prev["evidence"].update(pick["evidence"])
+    snap = ctx.snap
+    picks = sorted(merged.values(), key=lambda d: (-d["score"], int(snap.post_id[d["post"]])))
+    cap = max(1, math.ceil(ctx.settings.source_cap * k))
+    out: list[Pick] = []
+    used: dict[str, int] = {}
+    authors: dict[int, int] = {}
+    for d in picks:
+        if len(out) >= k:
+            break
+        group = _primary(d["evidence"])
+        a = int(snap.post_author[d["post"]])
+        if used.get(group, 0) >= cap or (
+            a >= 0 and authors.get(a, 0) >= ctx.settings.max_per_author
+        ):
+            continue
+        used[group] = used.get(group, 0) + 1
+        authors[a] = authors.get(a, 0) + 1
+        out.append(d)
+    if len(out) < k:
+        taken = {d["post"] for d in out}
+        out += [d for d in picks if d["post"] not in taken][: k - len(out)]
+    return out
+
+
+def best_per_interest(
+    ctx: UserContext, ranker: Ranker, n_tags: int, per_tag: int
+) -> list[tuple[int, float, list[Pick]]]:
+    """Best unseen recent posts for each interest hashtag, as whole rows — the tutorial's
+    ``groupby('tag').max()`` took each column's maximum from different posts."""
+    cands = src.HashtagSource(n_tags).candidates(ctx)
+    posts = drop_unwanted(ctx, cands.posts, discovery=False)
+    scored = ranker.score(ctx, posts, discovery=True)
+    pl = {
+        "posts": posts,
+        "scores": scored.scores,
+        "factors": scored.factors,
+        "provenance": {int(p): {} for p in posts},
+    }
+    by_tag = ctx.snap._memo("tag_posts", lambda: ctx.snap.post_tags_matrix().tocsc())
+    result = []
+    for tag, weight in src.top_interests(ctx, n_tags):
+        tagged = by_tag.indices[by_tag.indptr[tag] : by_tag.indptr[tag + 1]]
+        idx = np.flatnonzero(np.isin(posts, tagged))
+        order = idx[order_by_score(scored.scores[idx], ctx.snap.post_id[posts[idx]])]
+        picks = []
+        for i in order[:per_tag]:
+            pick = _pick(pl, int(i))
+            pick["evidence"] = {"hashtags": tag}
+            picks.append(pick)
+        result.append((tag, weight, picks))
+    return result
+
+
+def interest_picks(ctx: UserContext, ranker: Ranker, k: int) -> list[Pick]:
+    """The interests feed: round-robin over the best posts of each interest hashtag."""
+    per_tag = best_per_interest(ctx, ranker, n_tags=max(k, 10), per_tag=k)
+    out: list[Pick] = []
+    seen: set[int] = set()
+    depth = 0
+    while len(out) < k and any(len(v) > depth for _, _, v in per_tag):
+        for _, _, picks in per_tag:
+            if depth < len(picks) and picks[depth]["post"] not in seen and len(out) < k:
+                seen.add(picks[depth]["post"])
+                out.append(picks[depth])
+        depth += 1
+    return out
+
+
+def random_picks(ctx: UserContext, ranker: Ranker, k: int) -> list[Pick]:
+    """The tutorial's step 6: a seeded random sample of the top timeline, discovery and
+    interest posts."""
+    pools: list[list[int]] = []
+    everything: dict[int, Pick] = {}
+    for kind in ("timeline", "explore"):
+        picks = select(ctx, pool(ctx, ranker, kind), k)
+        pools.append([d["post"] for d in picks])
+        everything.update({d["post"]: d for d in picks})
+    interest = interest_picks(ctx, ranker, k)
+    pools.append([d["post"] for d in interest])
+    for d in interest:
+        everything.setdefault(d["post"], d)
+    return [everything[p] for p in random_mix(pools, k, ctx.settings.seed)]
