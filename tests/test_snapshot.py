@@ -1,0 +1,155 @@
+"""The snapshot: incremental catch-up equals a full reload, the cache is keyed correctly,
+and ``as_of`` lets nothing from after the cut through."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from worlds import NOW, build_known_world
+
+from discovery.snapshot import IdIndex, cache_path, load_snapshot, refresh_snapshot
+from discovery.store import Store
+
+
+def canonical(snap):
+    """Content of a snapshot independent of index order (ids, not indexes)."""
+    acc, post = snap.account_id, snap.post_id
+    follows = sorted(zip(acc[snap.follow_src].tolist(), acc[snap.follow_dst].tolist(), strict=True))
+    posts = sorted(
+        zip(
+            post.tolist(),
+            [int(acc[a]) if a >= 0 else -1 for a in snap.post_author],
+            snap.post_likes.tolist(),
+            snap.post_comments.tolist(),
+            strict=True,
+        )
+    )
+    tags = sorted(
+        zip(post[snap.tag_post].tolist(), snap.tag_name[snap.tag_id].tolist(), strict=True)
+    )
+    inter = sorted(
+        zip(
+            acc[snap.inter_user].tolist(),
+            post[snap.inter_post].tolist(),
+            snap.inter_kind.tolist(),
+            snap.inter_time.tolist(),
+            strict=True,
+        )
+    )
+    handles = sorted(zip(acc.tolist(), snap.handle.tolist(), strict=True))
+    return handles, follows, posts, tags, inter, snap.counter
+
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("account"), st.integers(20, 30)),
+        st.tuples(st.just("follow"), st.integers(1, 8), st.integers(1, 8)),
+        st.tuples(st.just("unfollow"), st.integers(1, 8), st.integers(1, 8)),
+        st.tuples(st.just("post"), st.integers(600, 620), st.integers(1, 8)),
+        st.tuples(st.just("like"), st.integers(1, 8), st.sampled_from([101, 201, 302, 600])),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=st.lists(ops, min_size=1, max_size=3))
+def test_incremental_refresh_equals_full_reload(tmp_path_factory, batches):
+    path = tmp_path_factory.mktemp("snap") / "w.db"
+    store = build_known_world(path)
+    live = load_snapshot(store)
+    t = NOW + 10
+    for batch in batches:
+        with store.transaction():
+            for op in batch:
+                t += 1
+                if op[0] == "account":
+                    store.add_accounts([(op[1], f"user{op[1]}", "", "person", t)])
+                elif op[0] == "follow":
+                    store.add_follows([(op[1], op[2], t)])
+                elif op[0] == "unfollow":
+                    store.remove_follows([(op[1], op[2])])
+                elif op[0] == "post":
+                    store.add_posts(
+                        [(op[1], op[2], t, f"#tag{op[1] % 3} new", "photo", None, 0, 0)]
+                    )
+                else:
+                    store.add_interactions([(op[1], op[2], "like", t, None)], update_counts=True)
+        refresh_snapshot(store, live)
+        cached = load_snapshot(store)  # cache written by the previous load + delta
+        full = load_snapshot(store, cache=False)
+        assert canonical(live) == canonical(full) == canonical(cached)
+    store.close()
+
+
+def test_cache_is_rebuilt_for_a_different_database(tmp_path):
+    path = tmp_path / "w.db"
+    store = build_known_world(path)
+    first = load_snapshot(store)
+    assert cache_path(store).exists()
+    store.close()
+    path.unlink()
+    path.with_name("w.db-wal").unlink(missing_ok=True)
+    other = Store.open(path)  # a new file at the same path, same change counter
+    with other.transaction():
+        other.add_accounts([(1, "solo", "", "person", 0)])
+    again = load_snapshot(other)
+    assert again.n_accounts == 1 and first.n_accounts == 8
+
+
+def test_damaged_cache_is_ignored(tmp_path):
+    store = build_known_world(tmp_path / "w.db")
+    good = canonical(load_snapshot(store))
+    cache_path(store).write_bytes(b"not a zip file")
+    assert canonical(load_snapshot(store)) == good
+
+
+def test_as_of_keeps_nothing_from_after_the_cut(tmp_path):
+    store = build_known_world(tmp_path / "w.db")
+    snap = load_snapshot(store)
+    cut = NOW - 3 * 3600 + 1
+    past = snap.as_of(cut)
+    assert past.now == cut
+    assert (past.inter_time <= cut).all() and (past.follow_time <= cut).all()
+    # ana liked 301 two hours before NOW: after the cut, so gone, and 301's count rewinds
+    liked = snap.posts.lookup(301)[0]
+    assert snap.post_likes[liked] - past.post_likes[liked] == 1
+    # posts taken after the cut have no engagement yet
+    fresh = snap.post_taken > cut
+    assert (past.post_likes[fresh] == 0).all() and (past.post_comments[fresh] == 0).all()
+
+
+def test_id_index_lookup_against_a_dict():
+    rng = np.random.default_rng(3)
+    ids = rng.choice(10_000, size=500, replace=False)
+    index = IdIndex.build(ids)
+    ref = {int(v): i for i, v in enumerate(ids)}
+    query = rng.integers(0, 10_000, size=1000)
+    assert index.lookup(query).tolist() == [ref.get(int(q), -1) for q in query]
+
+
+@pytest.mark.parametrize("ranker", ["default", "tutorial"])
+def test_ranker_contract(tmp_path, ranker):
+    """Every scorer: one finite non-negative score per post, deterministic, batch == single."""
+    from discovery.ranking import get_ranker, user_context
+    from discovery.settings import Settings
+
+    store = build_known_world(tmp_path / "w.db")
+    snap = load_snapshot(store)
+    ctx = user_context(snap, snap.account_index("me"), Settings())
+    posts = np.arange(snap.n_posts)
+    rk = get_ranker(ranker)
+    batch = rk.score(ctx, posts, discovery=False)
+    assert batch.scores.shape == (snap.n_posts,)
+    assert np.isfinite(batch.scores).all() and (batch.scores >= 0).all()
+    again = rk.score(ctx, posts, discovery=False)
+    assert np.array_equal(batch.scores, again.scores)
+    single = np.array([rk.score(ctx, np.array([p]), discovery=False).scores[0] for p in posts])
+    np.testing.assert_allclose(single, batch.scores, rtol=1e-12)
+    for values in batch.factors.values():
+        assert values.shape == (snap.n_posts,)
