@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from worlds import NOW, build_known_world
 
 from discovery.snapshot import IdIndex, cache_path, load_snapshot, refresh_snapshot
 from discovery.store import Store
+from worlds import NOW, build_known_world
 
 
 def canonical(snap):
