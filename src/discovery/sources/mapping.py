@@ -1,0 +1,232 @@
+"""Column mappings and row reading for the delimited-file importer (:mod:`.csv`).
+
+Each file has a header row. :data:`DEFAULT_MAPPING` names the columns read for every field; a
+mapping (JSON, see :func:`load_mapping`) renames columns or sets constants per field::
+
+    {"follows": {"src": "follower_id", "dst": "followee_id", "created_at": {"value": 0}},
+     "interactions": {"kind": {"value": "like"}, "created_at": "ts"}}
+
+A field given as ``null`` is read as absent (its default). Rows are parsed here; a bad row is
+recorded as ``file:line: problem`` and skipped, and the importer refuses the whole import.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..store import ACCOUNT_KINDS, INTERACTION_KINDS, MEDIA_TYPES
+from ._common import BadRows, parse_float, parse_int, parse_time
+
+__all__ = [
+    "DEFAULT_MAPPING",
+    "FIELDS",
+    "REQUIRED",
+    "Options",
+    "check_mapping",
+    "chunks",
+    "load_mapping",
+    "read_rows",
+]
+
+#: The fields of every file, in the order of the summary.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "accounts": ("id", "handle", "display_name", "kind", "created_at"),
+    "follows": ("src", "dst", "created_at"),
+    "posts": (
+        "id",
+        "author",
+        "taken_at",
+        "caption",
+        "media_type",
+        "image",
+        "like_count",
+        "comment_count",
+        "tags",
+    ),
+    "interactions": ("user", "post", "kind", "created_at", "value"),
+}
+#: Fields that must come from a column or a constant; the others have defaults.
+REQUIRED: dict[str, frozenset[str]] = {
+    "accounts": frozenset({"id"}),
+    "follows": frozenset({"src", "dst"}),
+    "posts": frozenset({"id", "taken_at"}),
+    "interactions": frozenset({"user", "post", "kind", "created_at"}),
+}
+#: By default every field is read from the column of the same name.
+DEFAULT_MAPPING: dict[str, dict[str, Any]] = {
+    kind: {name: name for name in names} for kind, names in FIELDS.items()
+}
+_IDS = {"id", "src", "dst", "author", "user", "post"}
+_TIMES = {"created_at", "taken_at"}
+_CHUNK = 20_000
+
+
+def load_mapping(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read and check a mapping file (see the module docstring for the format)."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read mapping ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    return check_mapping(raw, str(path))
+
+
+def check_mapping(raw: Any, where: str) -> dict[str, dict[str, Any]]:
+    """Validate a mapping (parsed JSON) and merge it over :data:`DEFAULT_MAPPING`.
+
+    >>> check_mapping({"follows": {"src": "from"}}, "m.json")["follows"]
+    {'src': 'from', 'dst': 'dst', 'created_at': 'created_at'}
+    """
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: a mapping is a JSON object keyed by file kind")
+    out = {kind: dict(fields) for kind, fields in DEFAULT_MAPPING.items()}
+    for kind, fields in raw.items():
+        if kind not in FIELDS:
+            raise InputError(f"{where}: unknown file kind {kind!r} (use {', '.join(FIELDS)})")
+        if not isinstance(fields, dict):
+            raise InputError(f"{where}: {kind}: expected an object of field: column")
+        for name, spec in fields.items():
+            if name not in FIELDS[kind]:
+                known = ", ".join(FIELDS[kind])
+                raise InputError(f"{where}: {kind}.{name}: unknown field (fields: {known})")
+            ok = spec is None or isinstance(spec, str)
+            if isinstance(spec, dict):
+                ok = set(spec) == {"value"} and not isinstance(spec["value"], dict | list)
+            if not ok:
+                raise InputError(
+                    f'{where}: {kind}.{name}: expected a column name, null, or {{"value": ...}}'
+                )
+            if isinstance(spec, dict):
+                try:  # a bad constant is reported once, here, rather than on every row
+                    _convert(kind, name, _text(spec["value"]))
+                except ValueError as exc:
+                    raise InputError(f"{where}: {kind}.{name}: {exc}") from None
+            out[kind][name] = spec
+    return out
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _choice(text: str, names: tuple[str, ...], what: str, default: str | None) -> str:
+    value = text.strip().lower()
+    if not value and default is not None:
+        return default
+    if value not in names:
+        raise ValueError(f"{what} {text!r} is not one of {', '.join(names)}")
+    return value
+
+
+def _convert(kind: str, name: str, text: str) -> Any:
+    """One cell → its typed value; ``ValueError`` names the field and the value."""
+    if name == "author" and not text.strip():
+        return None
+    if name in _IDS:
+        return parse_int(text, name)
+    if name in _TIMES:
+        return parse_time(text, name)
+    if name in ("like_count", "comment_count"):
+        count = parse_int(text, name) if text.strip() else 0
+        if count < 0:
+            raise ValueError(f"{name} {text!r} is negative")
+        return count
+    if name == "value":
+        return parse_float(text, name) if text.strip() else None
+    if name == "kind":
+        if kind == "accounts":
+            return _choice(text, ACCOUNT_KINDS, "kind", "person")
+        return _choice(text, INTERACTION_KINDS, "kind", None)
+    if name == "media_type":
+        return _choice(text, MEDIA_TYPES, "media_type", "photo")
+    if name == "image":
+        return text.strip() or None
+    if name == "handle":
+        return text.strip().lstrip("@")
+    if name == "tags":
+        return [t for t in re.split(r"[\s,]+", text) if t.strip("#")]
+    return text  # caption, display_name: data, kept as written
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to read the files: the checked mapping, the delimiter and the text encoding."""
+
+    mapping: dict[str, dict[str, Any]]
+    delimiter: str
+    encoding: str
+
+
+def read_rows(path: Path, kind: str, opts: Options, bad: BadRows) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line, {field: value})`` for the good rows of one file; record the bad ones."""
+    try:
+        handle = path.open(newline="", encoding=opts.encoding)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle:
+        reader = csv.reader(handle, delimiter=opts.delimiter)
+        try:
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise InputError(f"{path}: empty file (the first line must name the columns)")
+            columns, constants = _resolve(path, kind, header, opts.mapping[kind])
+            for cells in reader:
+                where = f"{path}:{reader.line_num}"
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(cells) != len(header):
+                    bad.add(where, f"{len(cells)} fields, the header has {len(header)}")
+                    continue
+                try:
+                    row = {n: _convert(kind, n, cells[i]) for n, i in columns.items()}
+                except ValueError as exc:
+                    bad.add(where, str(exc))
+                    continue
+                row.update(constants)
+                yield reader.line_num, row
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path}: not {opts.encoding} text ({exc.reason} at byte {exc.start});"
+                " use --encoding"
+            ) from None
+        except csv.Error as exc:
+            raise InputError(f"{path}:{reader.line_num}: {exc}") from None
+
+
+def _resolve(
+    path: Path, kind: str, header: list[str], spec: Mapping[str, Any]
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """Which column (or constant) each field comes from; absent optional fields are left out."""
+    columns: dict[str, int] = {}
+    constants: dict[str, Any] = {}
+    for name in FIELDS[kind]:
+        source = spec.get(name)
+        if isinstance(source, dict):
+            constants[name] = _convert(kind, name, _text(source["value"]))
+        elif isinstance(source, str) and source in header:
+            columns[name] = header.index(source)
+        elif source is None and name in REQUIRED[kind]:
+            raise InputError(
+                f"{path}: {kind} field {name!r} is required; map it to a column or a constant"
+            )
+        elif name in REQUIRED[kind] or (source is not None and source != name):
+            # A required field, or a column the mapping names explicitly, must be there.
+            raise InputError(
+                f"{path}: no column {source!r} for {kind} field {name!r}"
+                f" (columns: {', '.join(header)}); map it with --mapping"
+            )
+    return columns, constants
+
+
+def chunks(rows: Iterator[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
