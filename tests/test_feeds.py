@@ -44,7 +44,7 @@ def test_explore_reasons_name_their_evidence(engine):
     assert by_id[301].reason == "liked by @ana you follow"
     assert "liked_by_followed" in by_id[301].sources
     assert by_id[202].reason == "@natgeo is 2 steps from you"
-    assert by_id[201].reason == "because you like #hiking"
+    assert by_id[201].reason == "because you like #climbing"
 
 
 def test_unreachable_off_topic_post_ranks_below_near_ones(engine):
@@ -104,9 +104,9 @@ def test_fresh_beats_stale_from_the_same_author(engine):
 
 def test_interests_follow_idf_weighted_decayed_likes(engine):
     # Independent computation of the profile from the story in worlds.py.
-    n_posts = 14
+    n_posts = 20
     df = {"hiking": 8, "climbing": 3, "love": 4}
-    idf = {t: math.log((1 + n_posts) / (1 + c)) + 1 for t, c in df.items()}
+    idf = {t: math.log((n_posts - c + 0.5) / (c + 0.5)) for t, c in df.items()}
     decay = {a: 2 ** (-a / 60) for a in (29, 34, 39, 1 / 24)}
     # likes weigh 1; being tagged (in 105, an hour ago) weighs 2
     expected = {

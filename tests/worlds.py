@@ -19,6 +19,7 @@ posts (id: author, age, tags, likes/comments):
   302 yan   1 h   #cats              50/3   unreachable and off-topic
   401 ana  10 d   #hiking            7/0    outside the 7-day window
   501..503 ana/bo/dan, 30-40 days old, liked by me (weights; interest profile: #hiking #climbing)
+  601..606 yan, 20 days old, #cats #cute: filler that makes #hiking (8 of 20 posts) common
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ POSTS = [
     (501, 2, NOW - 30 * D, "Past hike #hiking #climbing", 1, 0),
     (502, 2, NOW - 35 * D, "Past hike 2 #hiking", 1, 0),
     (503, 3, NOW - 40 * D, "Past climb #climbing #love", 1, 0),
-]
+] + [(600 + i, 8, NOW - 20 * D, "Nap #cats #cute", 1, 0) for i in range(1, 7)]
 INTERACTIONS = [
     (1, 501, "like", NOW - 29 * D),
     (1, 502, "like", NOW - 34 * D),

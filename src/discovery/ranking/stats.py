@@ -24,8 +24,9 @@ class PostStats:
     in_degree : followers per account.
     clicks, inter_likes : clicks and likes per post *seen in the interaction log* (for the
         clickbait signal; ``post_likes`` from the posts table may include likers we do not know).
-    idf : inverse document frequency per hashtag, ``log((1 + N) / (1 + df)) + 1`` (the smoothed
-        form of scikit-learn's TfidfTransformer), so generic tags such as #love weigh little.
+    idf : probabilistic inverse document frequency per hashtag (Robertson–Spärck Jones, as in
+        BM25), ``max(0, log((N - df + 0.5) / (df + 0.5)))``: a tag on half the posts or more
+        (#love, #instagood) says nothing and weighs 0; rare topical tags weigh most.
     eng_mean : mean of ``(likes + 2 comments) / (followers + 1)`` over posts, the prior of the
         smoothed engagement rate.
     """
@@ -48,7 +49,7 @@ def post_stats(snap: Snapshot) -> PostStats:
         clicks = np.bincount(snap.inter_post[kind == KIND_CODE["click"]], minlength=n_posts)
         likes = np.bincount(snap.inter_post[kind == KIND_CODE["like"]], minlength=n_posts)
         df = np.bincount(snap.tag_id, minlength=snap.n_tags).astype(np.float64)
-        idf = np.log((1.0 + n_posts) / (1.0 + df)) + 1.0
+        idf = np.maximum(0.0, np.log((n_posts - df + 0.5) / (df + 0.5)))
         if n_posts:
             reach = np.where(
                 snap.post_author >= 0, in_degree[np.maximum(snap.post_author, 0)], in_degree.mean()
