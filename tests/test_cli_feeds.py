@@ -32,7 +32,7 @@ def test_feed_json_shape_for_both_rankers(known_db):
 
 def test_interests_and_explain_commands(known_db):
     doc = json.loads(run(known_db, "interests", "me", "--json").stdout)
-    assert [i["tag"] for i in doc["interests"]][:2] == ["climbing", "hiking"]
+    assert [i["tag"] for i in doc["interests"]][:2] == ["hiking", "climbing"]
     info = json.loads(run(known_db, "explain", "me", "301", "--json").stdout)
     assert info["sources"]["liked_by_followed"] == ["ana"]
     text = run(known_db, "explain", "me", "301").stdout

@@ -44,7 +44,7 @@ def test_explore_reasons_name_their_evidence(engine):
     assert by_id[301].reason == "liked by @ana you follow"
     assert "liked_by_followed" in by_id[301].sources
     assert by_id[202].reason == "@natgeo is 2 steps from you"
-    assert by_id[201].reason == "because you like #climbing"
+    assert by_id[201].reason == "because you like #hiking"
 
 
 def test_unreachable_off_topic_post_ranks_below_near_ones(engine):
@@ -98,22 +98,30 @@ def test_default_ranker_gives_fresh_unliked_post_a_chance(engine):
 
 
 def test_fresh_beats_stale_from_the_same_author(engine):
-    order = ids(engine.timeline("me", k=10))
+    # 102 is all #hiking (closer to me's interests) but five days old; 101 is an hour old
+    default = engine.timeline("me", k=10)
+    assert ids(default).index(102) < ids(default).index(101)
+    no_interest = engine.settings.replace(w_interest=0.0)
+    order = ids(engine.timeline("me", k=10, settings=no_interest))
     assert order.index(101) < order.index(102)
+    by_id = {i.post_id: i for i in default}
+    assert by_id[101].factors["recency"] > 0.95 > 0.15 > by_id[102].factors["recency"]
 
 
-def test_interests_follow_idf_weighted_decayed_likes(engine):
-    # Independent computation of the profile from the story in worlds.py.
+def test_interests_follow_significant_decayed_likes(engine):
+    # Independent computation of the profile from the story in worlds.py: decayed engagement
+    # weights per tag (likes 1, being tagged 2), lifted against the tag's catalogue frequency.
     n_posts = 20
     df = {"hiking": 8, "climbing": 3, "love": 4}
-    idf = {t: math.log((n_posts - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-    decay = {a: 2 ** (-a / 60) for a in (29, 34, 39, 1 / 24)}
-    # likes weigh 1; being tagged (in 105, an hour ago) weighs 2
-    expected = {
-        "climbing": idf["climbing"] * (decay[29] + decay[39]),
-        "hiking": idf["hiking"] * (decay[29] + decay[34] + 2 * decay[1 / 24]),
-        "love": idf["love"] * decay[39],
-    }
+    d = {a: 2 ** (-a / 60) for a in (29, 34, 39, 1 / 24)}
+    tf = {"hiking": d[29] + d[34] + 2 * d[1 / 24], "climbing": d[29] + d[39], "love": d[39]}
+    total = d[29] + d[34] + d[39] + 2 * d[1 / 24]
+    expected = {}
+    for t, c in df.items():
+        p = c / n_posts
+        expected[t] = tf[t] * max(0.0, math.log((tf[t] + 5 * p) / (total + 5) / p))
+    expected = {t: v for t, v in expected.items() if v > 0}
+    assert "love" not in expected  # liked once, on 4 of 20 posts: no more than chance
     result = engine.interests("me", k=5)
     tags = [it.tag for it in result]
     assert tags == sorted(expected, key=lambda t: -expected[t])

@@ -95,19 +95,30 @@ def interest_profile(
 ) -> np.ndarray:
     """Hashtag interests from the posts a user liked, commented, saved or was tagged in.
 
-    ``profile[t] = idf[t] · Σ_i w(kind_i) · 2^(-(now - time_i) / 60 days) · [t ∈ tags(post_i)]``
+    Each engagement weighs ``w(kind) · 2^(-(now - time) / 60 days)``; ``tf[t]`` sums the weights
+    of engaged posts carrying tag ``t`` and ``W`` all weights. A tag matters when it is more
+    frequent in what the user engages with than in the whole catalogue (the "significant terms"
+    idea; Elasticsearch's JLH score is a cousin):
 
-    Fixes the tutorial's first bug: its loop over liked posts never appended their hashtags,
-    so only the posts you were tagged in counted.
+    ``profile[t] = tf[t] · max(0, ln(P̂(t | user) / P(t)))``, with ``P(t) = df[t] / N`` and
+    ``P̂(t | user) = (tf[t] + m·P(t)) / (W + m)``, ``m = 5`` pseudo-engagements of prior.
+
+    Generic tags (#love, #instagood) ride along with every topic, so ``P̂(t | user) ≈ P(t)`` and
+    they weigh ~0 however often they are liked. Fixes the tutorial's first bug too: its loop over
+    liked posts never appended their hashtags, so only posts you were tagged in counted.
     """
     weight = np.zeros(len(kinds))
     for name, w in KIND_WEIGHT.items():
         weight[kinds == KIND_CODE[name]] = w
     keep = weight > 0
-    if not keep.any() or snap.n_tags == 0:
+    if not keep.any() or snap.n_tags == 0 or snap.n_posts == 0:
         return np.zeros(snap.n_tags)
-    decay = np.exp2(-(snap.now - times[keep]) / _INTEREST_HALF_LIFE)
-    post_w = np.bincount(
-        posts[keep], weights=weight[keep] * np.minimum(decay, 1.0), minlength=snap.n_posts
-    )
-    return (snap.post_tags_matrix().T @ post_w) * stats.idf  # type: ignore[no-any-return]
+    decay = np.minimum(np.exp2(-(snap.now - times[keep]) / _INTEREST_HALF_LIFE), 1.0)
+    post_w = np.bincount(posts[keep], weights=weight[keep] * decay, minlength=snap.n_posts)
+    tf = np.asarray(snap.post_tags_matrix().T @ post_w).ravel()
+    total = float(post_w.sum())
+    base = stats.df / snap.n_posts
+    m = 5.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.log((tf + m * base) / (total + m) / base)
+    return np.where((tf > 0) & (base > 0), tf * np.maximum(lift, 0.0), 0.0)  # type: ignore[no-any-return]

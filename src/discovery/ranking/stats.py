@@ -24,6 +24,7 @@ class PostStats:
     in_degree : followers per account.
     clicks, inter_likes : clicks and likes per post *seen in the interaction log* (for the
         clickbait signal; ``post_likes`` from the posts table may include likers we do not know).
+    df : posts per hashtag.
     idf : probabilistic inverse document frequency per hashtag (Robertson–Spärck Jones, as in
         BM25), ``max(0, log((N - df + 0.5) / (df + 0.5)))``: a tag on half the posts or more
         (#love, #instagood) says nothing and weighs 0; rare topical tags weigh most.
@@ -35,6 +36,7 @@ class PostStats:
     clicks: np.ndarray
     inter_likes: np.ndarray
     idf: np.ndarray
+    df: np.ndarray
     eng_mean: float
     positives: np.ndarray  # positions of positive interactions (like/comment/save)
 
@@ -59,6 +61,6 @@ def post_stats(snap: Snapshot) -> PostStats:
         else:
             eng_mean = 1e-3
         positive = np.isin(kind, [KIND_CODE[k] for k in ("like", "comment", "save")])
-        return PostStats(in_degree, clicks, likes, idf, eng_mean, np.flatnonzero(positive))
+        return PostStats(in_degree, clicks, likes, idf, df, eng_mean, np.flatnonzero(positive))
 
     return snap._memo("post_stats", build)  # type: ignore[no-any-return]
