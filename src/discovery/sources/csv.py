@@ -25,7 +25,15 @@ from typing import Any
 from ..errors import InputError
 from ..store import Store, StoreError
 from ._common import BadRows, ImportSummary, missing_accounts, missing_posts
-from .mapping import DEFAULT_MAPPING, Options, check_mapping, chunks, load_mapping, read_rows
+from .mapping import (
+    DEFAULT_MAPPING,
+    Options,
+    check_header,
+    check_mapping,
+    chunks,
+    load_mapping,
+    read_rows,
+)
 
 __all__ = ["CsvImport", "import_csv", "prepare_csv"]
 
@@ -40,7 +48,7 @@ def prepare_csv(
     delimiter: str = ",",
     encoding: str = "utf-8-sig",
 ) -> CsvImport:
-    """Check the arguments (files exist, mapping valid) before anything touches a database.
+    """Check the arguments (files exist, headers fit the mapping) before any database is touched.
 
     ``mapping`` is a JSON file path or an already-parsed dict; ``delimiter`` is one character
     (``"tab"`` and ``"\\t"`` mean a tab). ``utf-8-sig`` reads UTF-8 with or without a BOM.
@@ -66,7 +74,10 @@ def prepare_csv(
         checked = check_mapping(dict(mapping), "mapping")
     else:
         checked = load_mapping(mapping)
-    return CsvImport(files, Options(checked, delimiter, encoding))
+    options = Options(checked, delimiter, encoding)
+    for kind, path in files.items():
+        check_header(path, kind, options)
+    return CsvImport(files, options)
 
 
 def import_csv(store: Store, **kwargs: Any) -> ImportSummary:

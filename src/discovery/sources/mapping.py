@@ -30,6 +30,7 @@ __all__ = [
     "FIELDS",
     "REQUIRED",
     "Options",
+    "check_header",
     "check_mapping",
     "chunks",
     "load_mapping",
@@ -166,7 +167,15 @@ class Options:
     encoding: str
 
 
-def read_rows(path: Path, kind: str, opts: Options, bad: BadRows) -> Iterator[tuple[int, dict]]:
+def check_header(path: Path, kind: str, opts: Options) -> None:
+    """Raise :class:`InputError` now if the file's header does not fit the mapping."""
+    for _ in read_rows(path, kind, opts, BadRows(), header_only=True):
+        pass
+
+
+def read_rows(
+    path: Path, kind: str, opts: Options, bad: BadRows, *, header_only: bool = False
+) -> Iterator[tuple[int, dict]]:
     """Yield ``(line, {field: value})`` for the good rows of one file; record the bad ones."""
     try:
         handle = path.open(newline="", encoding=opts.encoding)
@@ -179,6 +188,8 @@ def read_rows(path: Path, kind: str, opts: Options, bad: BadRows) -> Iterator[tu
             if not header:
                 raise InputError(f"{path}: empty file (the first line must name the columns)")
             columns, constants = _resolve(path, kind, header, opts.mapping[kind])
+            if header_only:
+                return
             for cells in reader:
                 where = f"{path}:{reader.line_num}"
                 if not any(c.strip() for c in cells):
