@@ -114,8 +114,10 @@ def interest_profile(
     if not keep.any() or snap.n_tags == 0 or snap.n_posts == 0:
         return np.zeros(snap.n_tags)
     decay = np.minimum(np.exp2(-(snap.now - times[keep]) / _INTEREST_HALF_LIFE), 1.0)
-    post_w = np.bincount(posts[keep], weights=weight[keep] * decay, minlength=snap.n_posts)
-    tf = np.asarray(snap.post_tags_matrix().T @ post_w).ravel()
+    # Only the engaged posts' rows: O(engagements), never O(catalogue) per request.
+    engaged, inverse = np.unique(posts[keep], return_inverse=True)
+    post_w = np.bincount(inverse, weights=weight[keep] * decay, minlength=len(engaged))
+    tf = np.asarray(snap.post_tags_matrix()[engaged].T @ post_w).ravel()
     total = float(post_w.sum())
     base = stats.df / snap.n_posts
     m = 5.0

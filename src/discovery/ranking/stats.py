@@ -38,6 +38,7 @@ class PostStats:
     idf: np.ndarray
     df: np.ndarray
     eng_mean: float
+    mean_in_degree: float
     positives: np.ndarray  # positions of positive interactions (like/comment/save)
 
 
@@ -61,6 +62,9 @@ def post_stats(snap: Snapshot) -> PostStats:
         else:
             eng_mean = 1e-3
         positive = np.isin(kind, [KIND_CODE[k] for k in ("like", "comment", "save")])
-        return PostStats(in_degree, clicks, likes, idf, df, eng_mean, np.flatnonzero(positive))
+        mean_in = float(in_degree.mean()) if n_acc else 0.0
+        return PostStats(
+            in_degree, clicks, likes, idf, df, eng_mean, mean_in, np.flatnonzero(positive)
+        )
 
     return snap._memo("post_stats", build)  # type: ignore[no-any-return]
