@@ -47,7 +47,7 @@ def as_csr(adjacency: Any, *, weight: bool = True, name: str = "adjacency") -> s
         row = int(np.searchsorted(a.indptr, bad, side="right") - 1)
         raise InputError(
             f"{name}: edge weights must be >= 0, edge {row} -> {int(a.indices[bad])} "
-            f"has weight {a.data[bad]!r}"
+            f"has weight {float(a.data[bad])!r}"
         )
     a.sum_duplicates()
     a.eliminate_zeros()
@@ -89,7 +89,7 @@ def seed_vector(seeds: Seeds, n: int) -> tuple[np.ndarray, np.ndarray]:
     summed = np.bincount(inv, weights=w, minlength=len(uniq))
     total = summed.sum()
     if not total > 0:
-        raise InputError(f"seeds: weights sum to {total!r}; at least one must be positive")
+        raise InputError(f"seeds: weights sum to {float(total)!r}; at least one must be positive")
     keep = summed > 0
     return uniq[keep], summed[keep] / total
 
@@ -160,5 +160,5 @@ def edge_arrays(
         w = np.broadcast_to(np.asarray(weights, dtype=np.float64), s.shape).copy()
         if w.size and (not np.all(np.isfinite(w)) or w.min() < 0):
             bad = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0])
-            raise InputError(f"{prefix}weights[{bad}]: must be finite and >= 0, got {w[bad]!r}")
+            raise InputError(f"{prefix}weights[{bad}]: must be finite and >= 0, got {float(w[bad])!r}")
     return s, d, w
