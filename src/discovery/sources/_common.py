@@ -33,7 +33,7 @@ def parse_int(text: str, what: str) -> int:
     ValueError: dst 'abc' is not an integer
     """
     try:
-        return int(text.strip())
+        return int(text)  # int() itself allows surrounding white space
     except ValueError:
         raise ValueError(f"{what} {text!r} is not an integer") from None
 
@@ -61,6 +61,10 @@ def parse_time(text: str, what: str) -> int:
     >>> parse_time("1970-01-02", "t"), parse_time("86400.9", "t")
     (86400, 86400)
     """
+    try:
+        return int(text)  # the common case first
+    except ValueError:
+        pass
     t = text.strip()
     if _NUMBER.fullmatch(t):
         return int(t) if t.lstrip("+-").isdigit() else int(float(t))

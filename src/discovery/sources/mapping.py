@@ -16,7 +16,7 @@ import csv
 import itertools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,32 +130,41 @@ def _choice(text: str, names: tuple[str, ...], what: str, default: str | None) -
 
 def _convert(kind: str, name: str, text: str) -> Any:
     """One cell → its typed value; ``ValueError`` names the field and the value."""
-    if name == "author" and not text.strip():
-        return None
+    return _converter(kind, name)(text)
+
+
+def _converter(kind: str, name: str) -> Callable[[str], Any]:
+    """The parser for one field, chosen once per column rather than once per cell."""
+    if name == "author":
+        return lambda text: parse_int(text, name) if text.strip() else None
     if name in _IDS:
-        return parse_int(text, name)
+        return lambda text: parse_int(text, name)
     if name in _TIMES:
-        return parse_time(text, name)
+        return lambda text: parse_time(text, name)
     if name in ("like_count", "comment_count"):
-        count = parse_int(text, name) if text.strip() else 0
-        if count < 0:
-            raise ValueError(f"{name} {text!r} is negative")
-        return count
+        return lambda text: _count(text, name)
     if name == "value":
-        return parse_float(text, name) if text.strip() else None
+        return lambda text: parse_float(text, name) if text.strip() else None
+    if name == "kind" and kind == "accounts":
+        return lambda text: _choice(text, ACCOUNT_KINDS, "kind", "person")
     if name == "kind":
-        if kind == "accounts":
-            return _choice(text, ACCOUNT_KINDS, "kind", "person")
-        return _choice(text, INTERACTION_KINDS, "kind", None)
+        return lambda text: _choice(text, INTERACTION_KINDS, "kind", None)
     if name == "media_type":
-        return _choice(text, MEDIA_TYPES, "media_type", "photo")
+        return lambda text: _choice(text, MEDIA_TYPES, "media_type", "photo")
     if name == "image":
-        return text.strip() or None
+        return lambda text: text.strip() or None
     if name == "handle":
-        return text.strip().lstrip("@")
+        return lambda text: text.strip().lstrip("@")
     if name == "tags":
-        return [t for t in re.split(r"[\s,]+", text) if t.strip("#")]
-    return text  # caption, display_name: data, kept as written
+        return lambda text: [t for t in re.split(r"[\s,]+", text) if t.strip("#")]
+    return lambda text: text  # caption, display_name: data, kept as written
+
+
+def _count(text: str, name: str) -> int:
+    count = parse_int(text, name) if text.strip() else 0
+    if count < 0:
+        raise ValueError(f"{name} {text!r} is negative")
+    return count
 
 
 @dataclass(frozen=True)
@@ -190,6 +199,7 @@ def read_rows(
             columns, constants = _resolve(path, kind, header, opts.mapping[kind])
             if header_only:
                 return
+            parsers = [(n, i, _converter(kind, n)) for n, i in columns.items()]
             for cells in reader:
                 where = f"{path}:{reader.line_num}"
                 if not any(c.strip() for c in cells):
@@ -198,7 +208,7 @@ def read_rows(
                     bad.add(where, f"{len(cells)} fields, the header has {len(header)}")
                     continue
                 try:
-                    row = {n: _convert(kind, n, cells[i]) for n, i in columns.items()}
+                    row = {n: parse(cells[i]) for n, i, parse in parsers}
                 except ValueError as exc:
                     bad.add(where, str(exc))
                     continue
