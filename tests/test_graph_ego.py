@@ -5,6 +5,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from discovery.errors import InputError
 from discovery.graph import (
@@ -15,7 +17,7 @@ from discovery.graph import (
     personalized_pagerank,
     tutorial_graph,
 )
-from graph_fixtures import community_graph
+from graph_fixtures import community_graph, graphs
 
 # 0 follows 1, 2, 3; 1 follows 4, 5; 2 follows 5, 6; 3 follows 0; 4 follows 7 (3 hops);
 # 5 follows 2 (an edge between hop-1 and hop-2 nodes); 6 follows 4; 8 is unrelated.
@@ -121,3 +123,24 @@ def test_large_graph_ego_is_small_and_deterministic():
 def test_bad_arguments_raise_input_error(adj, kwargs, message):
     with pytest.raises(InputError, match=message):
         ego_subgraph(adj, **kwargs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs(max_nodes=15), st.integers(1, 3), st.booleans())
+def test_matches_networkx_bfs_and_subgraph(case, depth, induced):
+    n, edges, _ = case
+    a = (
+        adjacency_from_edges(*zip(*[(u, v) for u, v, _ in edges], strict=True), n)
+        if edges
+        else adjacency_from_edges([], [], n)
+    )
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from((u, v) for u, v, _ in edges)
+    dist = nx.single_source_shortest_path_length(g, 0, cutoff=depth)
+    sub, nodes = ego_subgraph(a, 0, depth=depth, induced=induced)
+    assert sorted(nodes.tolist()) == sorted(dist)
+    assert [dist[int(u)] for u in nodes] == sorted(dist[int(u)] for u in nodes)
+    got = {(int(nodes[i]), int(nodes[j])) for i, j in zip(*sub.nonzero(), strict=True)}
+    want = {(u, v) for u, v in g.subgraph(dist).edges if induced or dist[u] < depth}
+    assert got == want

@@ -160,5 +160,7 @@ def edge_arrays(
         w = np.broadcast_to(np.asarray(weights, dtype=np.float64), s.shape).copy()
         if w.size and (not np.all(np.isfinite(w)) or w.min() < 0):
             bad = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0])
-            raise InputError(f"{prefix}weights[{bad}]: must be finite and >= 0, got {float(w[bad])!r}")
+            raise InputError(
+                f"{prefix}weights[{bad}]: must be finite and >= 0, got {float(w[bad])!r}"
+            )
     return s, d, w
