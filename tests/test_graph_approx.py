@@ -229,3 +229,23 @@ def test_mass_ratio_forgives_swapped_ties_but_overlap_does_not():
 def test_bad_input_raises_input_error(call, message):
     with pytest.raises(InputError, match=message):
         call()
+
+
+def test_monte_carlo_runs_exactly_n_walks_even_with_many_seeds():
+    # Systematic sampling of the start nodes: 1 walk over 3 equally weighted seeds still runs
+    # one walk (independent rounding would run none a third of the time).
+    a = adjacency_from_edges([0, 1, 2], [1, 2, 0], 4)
+    for seed in range(20):
+        x = monte_carlo_pagerank(a, {0: 1, 1: 1, 3: 1}, n_walks=1, seed=seed)
+        assert x.sum() == pytest.approx(1.0)
+    from discovery.graph import _kernels
+
+    index = PPRIndex(a)
+    for n_walks in (1, 7, 1000):
+        out = _kernels.approximate(
+            index.indptr, index.indices, index.weights, index.weights,
+            np.array([0, 1, 3]), np.full(3, 1 / 3), 0.85, np.inf, n_walks,
+            np.array([12345], dtype=np.uint64), np.zeros(4), np.zeros(4),
+            np.zeros(4, dtype=np.uint8), np.empty(4, dtype=np.int64), np.empty(4, dtype=np.int64),
+        )  # fmt: skip
+        assert out[3] == n_walks

@@ -120,22 +120,24 @@ def _push_loop(indptr, indices, weights, v_idx, v_w, alpha, eps, p, r, mark, que
 def _walk_residuals(
     indptr, indices, cumw, v_idx, v_cum, alpha, n_walks, state, nt0, p, r, mark, touched
 ):
-    # Random walks with restart from every residual node u: floor(r_u W) walks plus one more
-    # with probability frac(r_u W); every visit adds (1 - alpha) / W to p, an unbiased
-    # estimate of sum_u r_u PPR_u (FORA, Wang et al. 2017). With r = v this is plain Monte Carlo.
+    # Random walks with restart from every residual node u, r_u W of them on average, and every
+    # visit adds (1 - alpha) / W to p: an unbiased estimate of sum_u r_u PPR_u (FORA, Wang et
+    # al. 2017); with r = v it is plain Monte Carlo. Systematic sampling (one uniform offset,
+    # then counts floor(c + r_u W) - floor(c)) gives each u floor or ceil of r_u W walks and
+    # exactly round-down(offset + W sum r) in all: W walks for plain Monte Carlo.
     weighted = cumw.shape[0] > 0
     nv = v_idx.shape[0]
     unit = (1.0 - alpha) / n_walks
     nt = nt0
     walks = 0
+    carry = _uniform(state)
     for t in range(nt0):
         s = touched[t]
         if r[s] <= 0.0:
             continue
-        want = r[s] * n_walks
-        count = int(want)
-        if _uniform(state) < want - count:
-            count += 1
+        before = np.floor(carry)
+        carry += r[s] * n_walks
+        count = int(np.floor(carry) - before)
         for _ in range(count):
             walks += 1
             u = s
