@@ -1,0 +1,96 @@
+"""``discovery serve`` (the HTTP API) and ``discovery token create`` (its bearer tokens)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import typer
+
+from ..store.tokens import any_tokens, create_token
+from ._common import app, err_console, state
+
+__all__ = ["is_loopback", "token_app"]
+
+token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback only)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    get: str = typer.Option(
+        None, "--get", help="Answer one GET request for this path in-process, print it, exit."
+    ),
+    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve the JSON API (and the web pages) over the database, with docs at /docs."""
+    from ..service import create_app
+
+    application = create_app(state.db)
+    if get is not None:
+        import warnings
+
+        with warnings.catch_warnings():  # starlette nudges towards httpx2; httpx works
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from fastapi.testclient import TestClient
+
+        with TestClient(application) as client:
+            response = client.get(get)
+        body = response.text
+        if "json" in response.headers.get("content-type", ""):
+            body = json.dumps(response.json(), ensure_ascii=False, indent=1)
+        typer.echo(body)
+        raise typer.Exit(0 if response.status_code < 400 else 1)
+
+    store = state.open_store()
+    try:
+        open_mode = not any_tokens(store)
+    finally:
+        store.close()
+    if open_mode and not is_loopback(host):
+        err_console.print(
+            f"[bold red]WARNING:[/] serving on {host} with no tokens: anyone who can reach port "
+            f"{port} can read every user's feeds and post events as anyone. Create tokens with "
+            "`discovery token create HANDLE` (the API then requires them), or bind to 127.0.0.1."
+        )
+    import uvicorn
+
+    shown = f"[{host}]" if ":" in host else host
+    err_console.print(
+        f"discovery-engine API on http://{shown}:{port}  (docs: /docs, health: /healthz)"
+        + ("  [local single-user mode: no tokens]" if open_mode else "")
+    )
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@token_app.command("create")
+def token_create(
+    handle: str = typer.Argument(..., help="The account this token speaks for."),
+    admin: bool = typer.Option(False, "--admin", help="May read and post events for anyone."),
+) -> None:
+    """Create a bearer token and print it once (only its hash is stored)."""
+    store = state.open_store()
+    try:
+        account = store.account_id(handle)
+        token = create_token(store, account, admin=admin)
+    finally:
+        store.close()
+    typer.echo(token)
+    role = "admin token" if admin else "token"
+    err_console.print(f"{role} for @{handle.lstrip('@')}: shown once, store it now")

@@ -1,0 +1,154 @@
+"""The versioned JSON API (``/v1``): routes only; bodies come from :mod:`.views`.
+
+Handlers are plain ``def`` functions: FastAPI runs them in its thread pool, and the engine's
+lock serialises the numpy work (which is mostly GIL-bound anyway).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import JSONResponse
+
+from . import views
+from .auth import Principal, authorize, get_service, principal
+from .events import ingest
+from .models import (
+    ErrorOut,
+    EventsIn,
+    EventsOut,
+    FeedOut,
+    FeedPageOut,
+    FeedQuery,
+    GraphOut,
+    InterestsOut,
+    PostOut,
+    SettingsOut,
+    WeightsIn,
+)
+from .state import Service
+
+__all__ = ["router"]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in (
+        (400, "Body that is not UTF-8 JSON at all."),
+        (401, "Missing or unknown bearer token (when tokens exist)."),
+        (403, "The token may not act for this user."),
+        (404, "Unknown handle or post."),
+        (413, "Body larger than the server accepts."),
+        (422, "Invalid parameter or body; `detail` says which and why."),
+    )
+}
+
+router = APIRouter(prefix="/v1", responses=_ERRORS)
+
+HandlePath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=100,
+        description="Account handle ('@' optional).",
+        examples=["me"],
+    ),
+]
+PostPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="Post id.", examples=[101])]
+Svc = Annotated[Service, Depends(get_service)]
+Who = Annotated[Principal, Depends(principal)]
+
+
+@router.get("/users/{handle}/feed", response_model=FeedPageOut, tags=["feeds"])
+def get_feed(
+    handle: HandlePath, q: Annotated[FeedQuery, Query()], service: Svc, who: Who
+) -> JSONResponse:
+    """A ranked feed with a reason for every item, one page at a time.
+
+    Items are exactly those of `discovery feed HANDLE --json`. Follow `next_cursor` for more
+    (no post appears twice across pages). `w_recency`, `w_popularity`, `w_affinity`,
+    `w_interest` override the user's saved weights for this request only."""
+    authorize(who, handle)
+    body = views.feed_view(service, handle, q.kind, q.limit, q.cursor, q.ranker, q.weights())
+    return JSONResponse(body)
+
+
+@router.get("/users/{handle}/interests", response_model=InterestsOut, tags=["feeds"])
+def get_interests(
+    handle: HandlePath,
+    service: Svc,
+    who: Who,
+    k: Annotated[int, Query(ge=1, le=50, description="How many hashtags.")] = 10,
+    per_tag: Annotated[int, Query(ge=1, le=20, description="Best posts per hashtag.")] = 3,
+) -> JSONResponse:
+    """Top hashtags learned from liked, commented and saved posts, with the best posts of each."""
+    authorize(who, handle)
+    return JSONResponse(views.interests_view(service, handle, k, per_tag))
+
+
+@router.get("/users/{handle}/graph", response_model=GraphOut, tags=["graph"])
+def get_graph(
+    handle: HandlePath,
+    service: Svc,
+    who: Who,
+    depth: Annotated[int, Query(ge=1, le=3, description="Follow hops from the user.")] = 2,
+    max_nodes: Annotated[int, Query(ge=2, le=2000, description="Keep the top-PPR nodes.")] = 150,
+) -> JSONResponse:
+    """The user's ego network: accounts within `depth` follow hops, with personalized PageRank,
+    hop, followed flag and topic; and the follow edges among them."""
+    authorize(who, handle)
+    return JSONResponse(views.graph_view(service, handle, depth, max_nodes))
+
+
+@router.get("/users/{handle}/explain/{post_id}", response_model=dict[str, Any], tags=["feeds"])
+def get_explain(handle: HandlePath, post_id: PostPath, service: Svc, who: Who) -> JSONResponse:
+    """Every factor of one post for one user and where it came from (`discovery explain`)."""
+    authorize(who, handle)
+    return JSONResponse(views.explain_view(service, handle, post_id))
+
+
+@router.get("/users/{handle}/settings", response_model=SettingsOut, tags=["settings"])
+def get_settings(handle: HandlePath, service: Svc, who: Who) -> JSONResponse:
+    """The feed weights in use for this user, and those saved for them."""
+    authorize(who, handle)
+    return JSONResponse(views.settings_view(service, handle))
+
+
+@router.put("/users/{handle}/settings", response_model=SettingsOut, tags=["settings"])
+def put_settings(
+    handle: HandlePath, weights: Annotated[WeightsIn, Body()], service: Svc, who: Who
+) -> JSONResponse:
+    """Replace the user's saved weights (omitted weights fall back to the defaults); every
+    later feed of this user uses them."""
+    authorize(who, handle, "change the settings of")
+    saved = {k: v for k, v in weights.model_dump().items() if v is not None}
+    return JSONResponse(views.save_settings(service, handle, saved))
+
+
+@router.get("/posts/{post_id}", response_model=PostOut, tags=["posts"])
+def get_post(post_id: PostPath, service: Svc, who: Who) -> JSONResponse:
+    """One post: author, counts, caption, image path or URL, hashtags."""
+    return JSONResponse(views.post_view(service, post_id))
+
+
+@router.get("/posts/{post_id}/similar", response_model=FeedOut, tags=["posts"])
+def get_similar(
+    post_id: PostPath,
+    service: Svc,
+    who: Who,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many posts.")] = 10,
+) -> JSONResponse:
+    """Posts like this one: shared (IDF-weighted) hashtags and authors followed by the same
+    people."""
+    return JSONResponse(views.similar_view(service, post_id, limit))
+
+
+@router.post("/events", response_model=EventsOut, tags=["events"])
+def post_events(events: Annotated[EventsIn, Body()], service: Svc, who: Who) -> JSONResponse:
+    """Ingest one event (a JSON object) or a batch (a JSON array, at most 1,000), all or
+    nothing. Replaying an id already seen for the same user changes nothing (`duplicate`).
+    The next read reflects every accepted event: hidden posts never return, their authors are
+    demoted, follows move an account from explore to timeline, likes feed interests and
+    affinity."""
+    batch = events if isinstance(events, list) else [events]
+    return JSONResponse(ingest(service, batch, who))

@@ -1,0 +1,61 @@
+"""``create_app(db)``: the FastAPI application behind ``discovery serve``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from .._version import __version__
+from ..settings import Settings
+from . import api, root
+from .errors import MAX_BODY, GuardMiddleware, install_error_handlers
+from .metrics import MetricsMiddleware
+from .state import Service
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """Ranked, explained feeds (timeline, explore, interests) over one database, and
+real-time events that change the next feed. Every item says why it is there.
+
+Authentication: `Authorization: Bearer <token>` from `discovery token create HANDLE`. A database
+with no tokens at all is served open (local single-user mode)."""
+
+
+def create_app(
+    db: str | Path, *, settings: Settings | None = None, max_body: int = MAX_BODY
+) -> FastAPI:
+    """The API over database ``db`` (which must exist): one engine snapshot shared by all
+    requests, caught up with the store before every read."""
+    service = Service(db, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.open()  # again, when a test client starts the same app twice
+        yield
+        service.close()
+
+    app = FastAPI(
+        title="discovery-engine",
+        version=__version__,
+        description=_DESCRIPTION,
+        docs_url=None,  # served by root.docs, from local files when available
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.include_router(api.router)
+    app.include_router(root.router)
+    from ..web import include_web  # the HTML pages (their own router, static files)
+
+    include_web(app)
+    assets = root.docs_assets_dir()
+    if assets is not None:
+        app.mount(root.DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+    install_error_handlers(app)
+    app.add_middleware(GuardMiddleware, max_body=max_body)
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    return app

@@ -1,0 +1,127 @@
+"""Every JSON body the API returns, built from the engine: the one code path behind the JSON
+endpoints and the HTML pages (each page renders the dict its JSON twin returns).
+
+Each function takes the :class:`~discovery.service.state.Service`, does its own locking (reads
+see every acknowledged write), and returns plain JSON-ready data. Authorization is the
+caller's business (see :mod:`.auth`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..settings import Settings
+from .cursor import MAX_SHOWN, decode_cursor, encode_cursor
+from .state import Service
+
+__all__ = [
+    "explain_view",
+    "feed_view",
+    "graph_view",
+    "health_view",
+    "interests_view",
+    "post_view",
+    "save_settings",
+    "settings_view",
+    "similar_view",
+]
+
+
+def feed_view(
+    service: Service,
+    handle: str,
+    kind: str = "blend",
+    limit: int = 10,
+    cursor: str | None = None,
+    ranker: str = "default",
+    weights: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """One page of a feed: ``Feed.to_json()`` (as ``discovery feed --json``) plus
+    ``next_cursor``. ``weights`` (``w_recency``...) override the user's saved weights for this
+    request only (the live preview of "Tune my feed")."""
+    with service.engine_for_read() as engine:
+        u = engine.user_index(handle)
+        user = str(engine.snapshot.handle[u])
+        shown = decode_cursor(cursor, user, kind) if cursor else set()
+        settings = engine.user_settings(u).replace(**weights) if weights else None
+        feed = engine.feed(u, k=limit, kind=kind, ranker=ranker, settings=settings, exclude=shown)
+    out = feed.to_json()
+    shown |= {item.post_id for item in feed}
+    more = len(feed) == limit and len(shown) < MAX_SHOWN
+    out["next_cursor"] = encode_cursor(user, kind, shown) if more else None
+    return out
+
+
+def interests_view(service: Service, handle: str, k: int = 10, per_tag: int = 3) -> dict[str, Any]:
+    """Top hashtags of a user with the best posts for each (``discovery interests --json``)."""
+    with service.engine_for_read() as engine:
+        return engine.interests(handle, k=k, per_tag=per_tag).to_json()
+
+
+def post_view(service: Service, post_id: int) -> dict[str, Any]:
+    """One post: author, counts, caption, image, hashtags."""
+    with service.engine_for_read() as engine:
+        return engine.post(post_id)
+
+
+def similar_view(service: Service, post_id: int, limit: int = 10) -> dict[str, Any]:
+    """Posts like ``post_id``, as a feed."""
+    with service.engine_for_read() as engine:
+        return engine.similar(post_id, k=limit).to_json()
+
+
+def explain_view(service: Service, handle: str, post_id: int) -> dict[str, Any]:
+    """Every factor of one post for one user (``discovery explain --json``)."""
+    with service.engine_for_read() as engine:
+        return engine.explain(handle, post_id)
+
+
+def graph_view(
+    service: Service, handle: str, depth: int = 2, max_nodes: int = 150
+) -> dict[str, Any]:
+    """The user's ego network: nodes with PPR, hop, followed, topic; follow edges."""
+    with service.engine_for_read() as engine:
+        return engine.ego_network(handle, depth=depth, max_nodes=max_nodes)
+
+
+def _weights(settings: Settings) -> dict[str, float]:
+    return {f"w_{name}": value for name, value in settings.weights().items()}
+
+
+def settings_view(service: Service, handle: str) -> dict[str, Any]:
+    """The weights feeds use for a user and the ones saved for them."""
+    with service.engine_for_read() as engine:
+        u = engine.user_index(handle)
+        saved = engine.store.user_settings(int(engine.snapshot.account_id[u])).get("weights", {})
+        return {
+            "user": str(engine.snapshot.handle[u]),
+            "weights": _weights(engine.user_settings(u)),
+            "saved": {k: float(v) for k, v in saved.items() if k.startswith("w_")},
+        }
+
+
+def save_settings(service: Service, handle: str, weights: dict[str, float]) -> dict[str, Any]:
+    """Replace a user's saved weights (validated by :class:`Settings`; omitted ones fall back
+    to the defaults) and return :func:`settings_view`."""
+    service.engine.settings.replace(**weights)  # raises InputError naming the bad weight
+    with service.engine_for_read() as engine:
+        account = int(engine.snapshot.account_id[engine.user_index(handle)])
+    with service.store_for_write() as store:
+        body = store.user_settings(account)
+        body["weights"] = {k: float(v) for k, v in sorted(weights.items())}
+        with store.transaction():
+            store.save_user_settings(account, body)
+    return settings_view(service, handle)
+
+
+def health_view(service: Service) -> dict[str, Any]:
+    """Liveness plus what the snapshot holds."""
+    with service.engine_for_read() as engine:
+        snap = engine.snapshot
+        return {
+            "status": "ok",
+            "snapshot_counter": int(snap.counter),
+            "store_counter": int(engine.store.change_counter),
+            "accounts": int(snap.n_accounts),
+            "posts": int(snap.n_posts),
+        }

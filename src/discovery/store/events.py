@@ -1,0 +1,134 @@
+"""Live events (likes, hides, follows...) written idempotently, keyed by a client event id.
+
+Every event carries a client id; ``events_seen`` remembers each id with the account it belongs
+to, in the same transaction as the event's effect, so a retried request (after a timeout or a
+crash) never applies an event twice, and a crash never leaves the id without its effect.
+Ids are scoped by account: the key stored is ``"<account id>/<client id>"``, so one client
+cannot pre-empt (and silently swallow) another account's ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .model import KIND_CODE
+from .sqlite import Store, StoreError
+
+__all__ = [
+    "EVENT_KINDS",
+    "FOLLOW_KINDS",
+    "EventRow",
+    "account_ids",
+    "event_key",
+    "existing_posts",
+    "record_events",
+    "seen_keys",
+]
+
+#: What an API client may send: the interaction kinds (``tag`` is import-only) and follows.
+FOLLOW_KINDS = ("follow", "unfollow")
+EVENT_KINDS = (
+    "like",
+    "comment",
+    "save",
+    "share",
+    "click",
+    "view",
+    "impression",
+    "hide",
+    *FOLLOW_KINDS,
+)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One resolved event: ids, not handles.
+
+    ``post`` is set for interaction kinds, ``target`` (an account id) for follow and unfollow;
+    ``at`` is Unix seconds; ``value`` an optional number (a view's seconds, say).
+    """
+
+    client_id: str
+    account: int
+    kind: str
+    at: int
+    post: int | None = None
+    target: int | None = None
+    value: float | None = None
+
+
+def event_key(account: int, client_id: str) -> str:
+    """The idempotency key stored for an event.
+
+    >>> event_key(7, "a1")
+    '7/a1'
+    """
+    return f"{int(account)}/{client_id}"
+
+
+def record_events(store: Store, rows: Sequence[EventRow], received_at: int) -> list[bool]:
+    """Apply ``rows`` in one transaction; ``result[i]`` is False when row *i*'s id was seen
+    before (its effect is not applied again).
+
+    Interactions go through :meth:`Store.add_interactions` with ``update_counts`` (a new like
+    raises the post's ``like_count``), follows through :meth:`Store.add_follows` and
+    :meth:`Store.remove_follows` (which leaves the tombstone snapshots catch up on).
+    """
+    for row in rows:
+        if row.kind not in EVENT_KINDS:
+            raise StoreError(f"event {row.client_id!r}: unknown kind {row.kind!r}")
+        if (row.kind in FOLLOW_KINDS) != (row.target is not None) or (
+            row.kind not in FOLLOW_KINDS and row.post is None
+        ):
+            raise StoreError(f"event {row.client_id!r}: {row.kind} needs a post or a target")
+    fresh: list[bool] = []
+    with store.transaction():
+        for row in rows:
+            cur = store.conn.execute(
+                "INSERT INTO events_seen VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (event_key(row.account, row.client_id), row.account, int(received_at)),
+            )
+            new = cur.rowcount == 1
+            fresh.append(new)
+            if not new:
+                continue
+            if row.kind == "follow":
+                store.add_follows([(row.account, row.target, row.at)])
+            elif row.kind == "unfollow":
+                store.remove_follows([(row.account, int(row.target or 0))])
+            else:
+                store.add_interactions(
+                    [(row.account, row.post, KIND_CODE[row.kind], row.at, row.value)],
+                    update_counts=True,
+                )
+    return fresh
+
+
+def _in(store: Store, sql: str, values: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """Run ``sql`` (with one ``IN ({})`` placeholder) over ``values`` in chunks of 500."""
+    out: list[tuple[Any, ...]] = []
+    items = list(dict.fromkeys(values))
+    for start in range(0, len(items), 500):
+        chunk = items[start : start + 500]
+        out += store.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+    return out
+
+
+def seen_keys(store: Store, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` (see :func:`event_key`) are recorded."""
+    return {
+        r[0] for r in _in(store, "SELECT event_id FROM events_seen WHERE event_id IN ({})", keys)
+    }
+
+
+def account_ids(store: Store, handles: Iterable[str]) -> dict[str, int]:
+    """Account id of each known handle (unknown handles are absent)."""
+    sql = "SELECT handle, id FROM accounts WHERE handle IN ({})"
+    return {str(h): int(i) for h, i in _in(store, sql, handles)}
+
+
+def existing_posts(store: Store, post_ids: Iterable[int]) -> set[int]:
+    """Which of ``post_ids`` the store holds."""
+    return {int(r[0]) for r in _in(store, "SELECT id FROM posts WHERE id IN ({})", post_ids)}

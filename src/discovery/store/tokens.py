@@ -1,0 +1,63 @@
+"""Bearer tokens for the HTTP API: only a SHA-256 hash of each token is stored.
+
+A token is 32 random bytes (``secrets.token_urlsafe``) behind a ``dsc_`` prefix, printed once by
+``discovery token create``. Its SHA-256 is enough to look it up and useless to an attacker who
+reads the database: the token has 256 bits of entropy, so no salt or slow hash is needed (the
+reasoning GitHub and Stripe apply to their API keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from .sqlite import Store
+
+__all__ = ["TOKEN_PREFIX", "TokenInfo", "any_tokens", "create_token", "hash_token", "lookup_token"]
+
+TOKEN_PREFIX = "dsc_"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """Who a token speaks for: an account id (None for an account-less admin token)."""
+
+    account: int | None
+    admin: bool
+
+
+def hash_token(token: str) -> str:
+    """Hex SHA-256 of the token's UTF-8 bytes.
+
+    >>> hash_token("dsc_x")[:12]
+    '95b19cca0abc'
+    """
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_token(store: Store, account: int | None, *, admin: bool = False) -> str:
+    """Store the hash of a new token for ``account`` and return the token (shown only once)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with store.transaction():
+        store.conn.execute(
+            "INSERT INTO tokens VALUES (?, ?, ?, ?)",
+            (hash_token(token), account, int(admin), int(time.time())),
+        )
+    return token
+
+
+def lookup_token(store: Store, token: str) -> TokenInfo | None:
+    """The account and role of ``token``; None when it is not a known token."""
+    row = store.conn.execute(
+        "SELECT account, admin FROM tokens WHERE token_hash = ?", (hash_token(token),)
+    ).fetchone()
+    if row is None:
+        return None
+    return TokenInfo(None if row[0] is None else int(row[0]), bool(row[1]))
+
+
+def any_tokens(store: Store) -> bool:
+    """Whether any token exists (without tokens the API runs open, in local single-user mode)."""
+    return store.conn.execute("SELECT 1 FROM tokens LIMIT 1").fetchone() is not None
