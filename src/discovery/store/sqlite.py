@@ -447,6 +447,48 @@ class Store:
                     )
         return added
 
+    def add_interaction_arrays(
+        self, user: Any, post: Any, kind: Any, created_at: Any, value: Any = None
+    ) -> int:
+        """Bulk-insert interactions from parallel integer arrays (codes, not names).
+
+        For generators and importers that already hold clean numpy arrays: no per-row
+        normalisation. ``value`` may be None or an array with NaN for "no value". Duplicates are
+        ignored and post counts are not touched (as ``add_interactions(update_counts=False)``).
+        """
+        self._need_tx()
+        n = len(user)
+        if value is None or bool((value != value).all()):  # all NaN: no values at all
+            values: list[float | None] = [None] * n
+        else:
+            values = [None if v != v else v for v in value.tolist()]
+        if n and (int(kind.min()) < 0 or int(kind.max()) >= len(KIND_CODE)):
+            raise StoreError(f"interactions: kind code out of range 0..{len(KIND_CODE) - 1}")
+        rows = zip(
+            user.tolist(), post.tolist(), kind.tolist(), created_at.tolist(), values, strict=True
+        )
+        return self._many(
+            "INSERT INTO interactions (user, post, kind, created_at, value) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+    def add_truth_users(self, rows: Iterable[tuple[Any, ...]]) -> int:
+        """Ground truth of a synthetic world: ``(account, interests_json, community)`` rows."""
+        self._need_tx()
+        return self._many(
+            "INSERT INTO truth_users VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            ((int(a), str(i), int(c)) for a, i, c in rows),
+        )
+
+    def add_truth_posts(self, rows: Iterable[tuple[Any, ...]]) -> int:
+        """Ground truth of a synthetic world: ``(post, topic, quality, clickbait)`` rows."""
+        self._need_tx()
+        return self._many(
+            "INSERT INTO truth_posts VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            ((int(p), int(t), float(q), int(c)) for p, t, q, c in rows),
+        )
+
     # ----------------------------------------------------------------- reads
     def account_id(self, handle: str) -> int:
         """Id of ``handle`` (a leading '@' is ignored); :class:`NotFound` if there is none."""

@@ -1,0 +1,138 @@
+"""``discovery generate`` and ``discovery info``: make a synthetic world, describe a database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..store.model import INTERACTION_KINDS, to_iso
+from ._common import app, console, err_console, state
+
+__all__ = ["generate", "info"]
+
+
+@app.command()
+def generate(
+    size: str = typer.Option(
+        "demo", "--size", help="tiny (tests), demo (~2,000 users) or large (1M)."
+    ),
+    users: int = typer.Option(
+        None, "--users", help="Number of people; rescales the size.", show_default=False
+    ),
+    seed: int = typer.Option(None, "--seed", help="Random seed (default 42).", show_default=False),
+    photos: Path = typer.Option(
+        None,
+        "--photos",
+        help="Folder of real tagged photos (photos.json + images/).",
+        show_default=False,
+    ),
+    no_images: bool = typer.Option(
+        False, "--no-images", help="Store no images (image column NULL)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an existing database."),
+) -> None:
+    """Generate a synthetic photo network (with its ground truth) into the --db file."""
+    from ..world import generate_world, plan
+    from ..world.generate import check_target
+    from ..world.images import load_photos
+
+    # Bad arguments and an occupied target fail before any progress bar is drawn.
+    plan(size, users, seed)
+    check_target(state.db, force)
+    if photos is not None:
+        load_photos(photos)
+    with Progress(
+        TextColumn("{task.description:<13}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        summary = generate_world(
+            state.db,
+            size=size,
+            users=users,
+            seed=seed,
+            photos_dir=photos,
+            images=not no_images,
+            progress=tick,
+            force=force,
+        )
+    kinds = summary["interactions_by_kind"]
+    console.print(
+        f"[bold]{state.db}[/]: {summary['accounts']:,} accounts, {summary['follows']:,} follows, "
+        f"{summary['posts']:,} posts, {summary['interactions']:,} interactions "
+        f"({kinds['like']:,} likes) in {summary['seconds']:.1f} s; images: {summary['images']}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def info(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object instead of a table."),
+) -> None:
+    """Counts, time span and graph statistics of the --db database."""
+    from ..snapshot import Snapshot
+    from ..world.stats import summarize
+
+    with state.open_store() as store:
+        snap = Snapshot.load(store)
+        body = summarize(snap, INTERACTION_KINDS)
+        meta = store.meta()
+    body = {"path": str(state.db), **body}
+    if "now" in meta:
+        body["now"] = to_iso(int(meta["now"]))
+    if "world" in meta:
+        world = json.loads(meta["world"])
+        body["world"] = {k: world.get(k) for k in ("generator", "size", "users", "seed")}
+    if as_json:
+        typer.echo(json.dumps(body, ensure_ascii=False))
+        return
+    _print_info(body)
+
+
+def _print_info(body: dict[str, Any]) -> None:
+    table = Table(title=str(body["path"]), show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key in ("accounts", "follows", "posts", "hashtags"):
+        table.add_row(key, f"{body[key]:,}")
+    inter = body["interactions"]
+    table.add_row("interactions", f"{inter['total']:,}")
+    for kind, count in inter["by_kind"].items():
+        if count:
+            table.add_row(f"  {kind}", f"{count:,}")
+    span = body["time_span"]
+    table.add_row("time span", f"{span['first']} → {span['last']}")
+    if "now" in body:
+        table.add_row("now", body["now"])
+    g = body["graph"]
+    table.add_row("in-degree max / median", f"{g['max_in_degree']:,} / {g['median_in_degree']:g}")
+    sampled = (
+        f" ({g['clustering_sampled_nodes']:,} sampled nodes)"
+        if g["clustering_sampled_nodes"]
+        else ""
+    )
+    table.add_row(
+        "clustering", f"{g['clustering']:.3f} vs {g['clustering_random_graph']:.4f} random{sampled}"
+    )
+    table.add_row("reciprocity", f"{g['reciprocity']:.3f}")
+    if "world" in body:
+        w = body["world"]
+        table.add_row(
+            "world", f"{w['size']}, {w['users']:,} users, seed {w['seed']} ({w['generator']})"
+        )
+    console.print(table)

@@ -1,0 +1,34 @@
+"""A synthetic photo network that knows its own truth (``discovery generate``).
+
+Topics with real hashtag variants (:mod:`.topics`), people with sparse interests and home
+communities plus brand accounts (:mod:`.accounts`), a follow graph with homophily, preferential
+attachment, triadic closure and reciprocity (:mod:`.graph`), posts with captions and images
+(:mod:`.posts`, :mod:`.images`), and interactions sampled from a ground-truth utility
+(:mod:`.truth`, :mod:`.interactions`). :func:`generate_world` writes it all to a database.
+"""
+
+from .config import GENERATOR_VERSION, NOW, SIZES, UtilityParams, WorldConfig, plan
+from .generate import generate_world, media_dir
+from .images import image_path, render_post_image
+from .topics import GENERIC_TAGS, TOPICS, Topic
+from .truth import Truth, affinity, load_truth, utility
+
+__all__ = [
+    "GENERATOR_VERSION",
+    "GENERIC_TAGS",
+    "NOW",
+    "SIZES",
+    "TOPICS",
+    "Topic",
+    "Truth",
+    "UtilityParams",
+    "WorldConfig",
+    "affinity",
+    "generate_world",
+    "image_path",
+    "load_truth",
+    "media_dir",
+    "plan",
+    "render_post_image",
+    "utility",
+]

@@ -1,0 +1,126 @@
+"""Writing a world's images: rendered in worker processes while the rows are written.
+
+Generated images go to ``<media>/p/<bucket>/<id>.jpg`` (:func:`~discovery.world.images.image_path`).
+With ``--photos DIR``, posts whose topic the photos match get a real photo (resized once into
+``<media>/photos/``) and that photo's tags as their caption hashtags.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..seed import child_rng
+from .config import WorldConfig
+from .images import Photo, image_path, render_post_image
+from .posts import Posts
+
+__all__ = ["ImagePlan", "render_range", "write_images"]
+
+_TASK = 2_000  # images per worker task
+_INLINE = 500  # below this many images, render in-process (no pool start-up)
+
+
+class ImagePlan:
+    """Which image each post has, and the rendering still in flight."""
+
+    def __init__(
+        self, cfg: WorldConfig, posts: Posts, photos: list[Photo], pick: np.ndarray
+    ) -> None:
+        self.cfg, self.posts, self.photos, self.pick = cfg, posts, photos, pick
+        self.futures: list[Future[int]] = []
+        self.pool: ProcessPoolExecutor | None = None
+
+    def paths(self, lo: int, hi: int) -> list[str | None]:
+        out: list[str | None] = []
+        for i in range(lo, hi):
+            if self.pick[i] >= 0:
+                out.append("photos/" + self.photos[self.pick[i]].file.name)
+            elif self.cfg.images == "off":
+                out.append(None)
+            else:
+                out.append(image_path(i + 1))
+        return out
+
+    def photo_captions(self, lo: int, hi: int) -> list[tuple[int, str]]:
+        """``(post index, caption)`` for posts in ``lo..hi-1`` that show a real photo."""
+        idx = np.flatnonzero(self.pick[lo:hi] >= 0) + lo
+        if not len(idx):
+            return []
+        rng = child_rng(self.cfg.seed, "photo-captions", lo)
+        out = []
+        for i in idx.tolist():
+            photo = self.photos[self.pick[i]]
+            k = min(len(photo.tags), max(3, int(self.posts.n_tags[i])), 15)
+            tags = [photo.tags[j] for j in sorted(rng.permutation(len(photo.tags))[:k])]
+            out.append((i, (photo.title + " " + " ".join("#" + t for t in tags)).strip()))
+        return out
+
+    def finish(self, tick: Any) -> None:
+        total = len(self.futures)
+        for k, fut in enumerate(self.futures):
+            fut.result()
+            tick("images", k + 1, total)
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def render_range(folder: str, ids: list[int], topics: list[int], seed: int) -> int:
+    """Render and save the images of posts ``ids`` (a worker-process task)."""
+    root = Path(folder)
+    for pid, topic in zip(ids, topics, strict=True):
+        target = root / image_path(pid)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        render_post_image(pid, topic, seed).save(target, quality=75)
+    return len(ids)
+
+
+def write_images(
+    cfg: WorldConfig, posts: Posts, media: Path | None, photos: list[Photo], tick: Any
+) -> ImagePlan:
+    """Copy photos, then start rendering generated images (returns before rendering ends)."""
+    m = len(posts)
+    pick = np.full(m, -1, dtype=np.int64)
+    if photos:
+        rng = child_rng(cfg.seed, "photos")
+        by_topic: dict[int, list[int]] = {}
+        for k, ph in enumerate(photos):
+            by_topic.setdefault(ph.topic, []).append(k)
+        for topic, members in by_topic.items():
+            sel = np.flatnonzero(posts.topic == topic)
+            pick[sel] = np.array(members)[rng.integers(0, len(members), len(sel))]
+        if media is not None:
+            _copy_photos(photos, sorted(set(pick[pick >= 0].tolist())), media / "photos", tick)
+    plan = ImagePlan(cfg, posts, photos, pick)
+    if cfg.images != "files" or media is None:
+        return plan
+    todo = np.flatnonzero(pick < 0)
+    ids, topics = (todo + 1).tolist(), posts.topic[todo].tolist()
+    if len(ids) <= _INLINE:
+        render_range(str(media), ids, topics, cfg.seed)
+        return plan
+    plan.pool = ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+    for lo in range(0, len(ids), _TASK):
+        plan.futures.append(
+            plan.pool.submit(
+                render_range, str(media), ids[lo : lo + _TASK], topics[lo : lo + _TASK], cfg.seed
+            )
+        )
+    return plan
+
+
+def _copy_photos(photos: list[Photo], used: list[int], folder: Path, tick: Any) -> None:
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, idx in enumerate(used):
+        photo = photos[idx]
+        with Image.open(photo.file) as src:
+            im = src.convert("RGB")
+        im.thumbnail((320, 320))
+        im.save(folder / photo.file.name, "JPEG", quality=85)
+        tick("photos", k + 1, len(used))
