@@ -10,7 +10,7 @@ import typer
 from ..store.tokens import any_tokens, create_token
 from ._common import app, err_console, state
 
-__all__ = ["is_loopback", "token_app"]
+__all__ = ["exposure_warning", "is_loopback", "token_app"]
 
 token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -28,6 +28,17 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def exposure_warning(host: str, port: int, open_mode: bool) -> str | None:
+    """The warning printed when an open (token-less) API listens beyond this machine."""
+    if not open_mode or is_loopback(host):
+        return None
+    return (
+        f"serving on {host} with no tokens: anyone who can reach port {port} can read every"
+        " user's feeds and post events as anyone. Create tokens with `discovery token create"
+        " HANDLE` (the API then requires them), or bind to 127.0.0.1."
+    )
 
 
 @app.command()
@@ -63,12 +74,9 @@ def serve(
         open_mode = not any_tokens(store)
     finally:
         store.close()
-    if open_mode and not is_loopback(host):
-        err_console.print(
-            f"[bold red]WARNING:[/] serving on {host} with no tokens: anyone who can reach port "
-            f"{port} can read every user's feeds and post events as anyone. Create tokens with "
-            "`discovery token create HANDLE` (the API then requires them), or bind to 127.0.0.1."
-        )
+    warning = exposure_warning(host, port, open_mode)
+    if warning:
+        err_console.print(f"[bold red]WARNING:[/] {warning}", highlight=False)
     import uvicorn
 
     shown = f"[{host}]" if ":" in host else host

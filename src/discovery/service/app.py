@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -26,14 +27,22 @@ with no tokens at all is served open (local single-user mode)."""
 
 
 def create_app(
-    db: str | Path, *, settings: Settings | None = None, max_body: int = MAX_BODY
+    db: str | Path,
+    *,
+    settings: Settings | None = None,
+    max_body: int = MAX_BODY,
+    threads: int = 4,
 ) -> FastAPI:
     """The API over database ``db`` (which must exist): one engine snapshot shared by all
-    requests, caught up with the store before every read."""
+    requests, caught up with the store before every read; ``threads`` request handlers run at
+    once (the rest queue)."""
     service = Service(db, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Engine work is serialised by its lock: more threads only add malloc arenas (memory
+        # that grows under load) and contention, not throughput.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         service.open()  # again, when a test client starts the same app twice
         yield
         service.close()

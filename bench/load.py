@@ -1,0 +1,285 @@
+"""Load test of ``discovery serve``: feed requests with concurrent event posting, on loopback.
+
+Starts the server as a subprocess on a free port (optionally under ``nice``), then for
+``--duration`` seconds runs
+
+- ``--feed-concurrency`` closed-loop clients, each asking for one random account's feed
+  (``kind`` drawn from blend/timeline/explore/interests, ``limit`` 20) as soon as the last answer
+  came back;
+- an open-loop event poster sending batches of ``--batch`` events at ``--event-rate`` events/s
+  (at most 4 batches in flight): mostly impressions and views, some likes, clicks, hides, saves
+  and a few follows, on random accounts and posts, each with a unique id.
+
+It samples the server's resident memory (``/proc/PID/status``) every second and prints p50/p99
+latency, requests/s, events/s, errors and memory; ``--json`` writes the raw summary.
+
+Run: ``python bench/load.py --db demo.db --duration 60`` (the demo world: ``discovery generate
+--size demo``). Latencies are measured by the client, so they include HTTP and client time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+KINDS = ("blend", "timeline", "explore", "interests")
+EVENT_MIX = (
+    ("impression", 0.48),
+    ("view", 0.20),
+    ("like", 0.15),
+    ("click", 0.10),
+    ("hide", 0.03),
+    ("save", 0.03),
+    ("follow", 0.01),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def world(db: Path) -> tuple[list[str], list[int]]:
+    from discovery.store import Store
+
+    store = Store.open(db, create=False)
+    try:
+        handles = [h for (h,) in store.query("SELECT handle FROM accounts ORDER BY id")]
+        posts = [p for (p,) in store.query("SELECT id FROM posts ORDER BY id")]
+    finally:
+        store.close()
+    return handles, posts
+
+
+def start(db: Path, port: int, nice: int) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "discovery", "--db", str(db), "serve", "--port", str(port)]
+    if nice:
+        cmd = ["nice", "-n", str(nice), *cmd]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start in 120 s")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.feed_latency: list[float] = []
+        self.event_latency: list[float] = []
+        self.events_acked = 0
+        self.errors: dict[str, int] = {}
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+
+async def feed_worker(
+    client: httpx.AsyncClient, handles: list[str], rec: Recorder, stop: float, rnd: random.Random
+) -> None:
+    while time.monotonic() < stop:
+        user, kind = rnd.choice(handles), rnd.choice(KINDS)
+        t0 = time.perf_counter()
+        try:
+            r = await client.get(f"/v1/users/{user}/feed", params={"kind": kind, "limit": 20})
+        except httpx.HTTPError as exc:
+            rec.error(type(exc).__name__)
+            continue
+        if r.status_code != 200:
+            rec.error(f"feed {r.status_code}")
+            continue
+        rec.feed_latency.append(time.perf_counter() - t0)
+
+
+def make_events(
+    n: int, handles: list[str], posts: list[int], rnd: random.Random, run: str, counter: list[int]
+) -> list[dict[str, Any]]:
+    kinds, weights = zip(*EVENT_MIX, strict=True)
+    out = []
+    for kind in rnd.choices(kinds, weights, k=n):
+        counter[0] += 1
+        e: dict[str, Any] = {"id": f"{run}-{counter[0]}", "user": rnd.choice(handles), "kind": kind}
+        if kind == "follow":
+            e["target"] = rnd.choice([h for h in rnd.sample(handles, 2) if h != e["user"]])
+        else:
+            e["post"] = rnd.choice(posts)
+        out.append(e)
+    return out
+
+
+async def event_poster(
+    client: httpx.AsyncClient,
+    handles: list[str],
+    posts: list[int],
+    rec: Recorder,
+    stop: float,
+    rate: float,
+    batch: int,
+    rnd: random.Random,
+) -> None:
+    run, counter = uuid.uuid4().hex[:8], [0]
+    in_flight: set[asyncio.Task[None]] = set()
+    gate = asyncio.Semaphore(4)
+
+    async def send(body: list[dict[str, Any]]) -> None:
+        async with gate:
+            t0 = time.perf_counter()
+            try:
+                r = await client.post("/v1/events", json=body)
+            except httpx.HTTPError as exc:
+                rec.error(type(exc).__name__)
+                return
+            if r.status_code != 200:
+                rec.error(f"events {r.status_code}")
+                return
+            rec.event_latency.append(time.perf_counter() - t0)
+            rec.events_acked += r.json()["accepted"]
+
+    interval = batch / rate
+    next_at = time.monotonic()
+    while next_at < stop:
+        body = make_events(batch, handles, posts, rnd, run, counter)
+        task = asyncio.create_task(send(body))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+        next_at += interval
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+    await asyncio.gather(*in_flight)
+
+
+async def sample_memory(pid: int, out: list[tuple[float, float]], stop: float) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() < stop:
+        out.append((time.monotonic() - t0, rss_mb(pid)))
+        await asyncio.sleep(1.0)
+
+
+async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
+    handles, posts = world(args.db)
+    rnd = random.Random(args.seed)
+    rec = Recorder()
+    memory: list[tuple[float, float]] = []
+    limits = httpx.Limits(max_connections=args.feed_concurrency + 8)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
+    ) as client:
+        # warm-up: first requests pay for lazily built indexes
+        for kind in KINDS:
+            await client.get(f"/v1/users/{handles[0]}/feed", params={"kind": kind})
+        t0 = time.monotonic()
+        stop = t0 + args.duration
+        tasks = [
+            feed_worker(client, handles, rec, stop, random.Random(rnd.random()))
+            for _ in range(args.feed_concurrency)
+        ]
+        if args.event_rate > 0:
+            tasks.append(
+                event_poster(client, handles, posts, rec, stop, args.event_rate, args.batch, rnd)
+            )
+        tasks.append(sample_memory(pid, memory, stop))
+        await asyncio.gather(*tasks)
+        elapsed = time.monotonic() - t0
+        metrics = (await client.get("/metrics")).text
+    return summarize(args, rec, memory, elapsed, metrics, len(handles), len(posts))
+
+
+def summarize(
+    args: argparse.Namespace,
+    rec: Recorder,
+    memory: list[tuple[float, float]],
+    elapsed: float,
+    metrics: str,
+    n_accounts: int,
+    n_posts: int,
+) -> dict[str, Any]:
+    feed = np.array(rec.feed_latency) * 1000
+    ev = np.array(rec.event_latency) * 1000
+    mem = np.array(memory)
+    half = mem[len(mem) // 2 :] if len(mem) > 4 else mem
+    slope = float(np.polyfit(half[:, 0], half[:, 1], 1)[0] * 60) if len(half) > 2 else 0.0
+    refresh = [
+        line for line in metrics.splitlines() if line.startswith("discovery_snapshot_refresh")
+    ]
+    return {
+        "db": str(args.db),
+        "accounts": n_accounts,
+        "posts": n_posts,
+        "duration_s": round(elapsed, 1),
+        "feed_concurrency": args.feed_concurrency,
+        "event_rate_target": args.event_rate,
+        "batch": args.batch,
+        "nice": args.nice,
+        "feed_requests": int(len(feed)),
+        "feed_rps": round(len(feed) / elapsed, 1),
+        "feed_p50_ms": round(float(np.percentile(feed, 50)), 1) if len(feed) else None,
+        "feed_p99_ms": round(float(np.percentile(feed, 99)), 1) if len(feed) else None,
+        "event_batches": int(len(ev)),
+        "events_per_s": round(rec.events_acked / elapsed, 1),
+        "event_batch_p50_ms": round(float(np.percentile(ev, 50)), 1) if len(ev) else None,
+        "event_batch_p99_ms": round(float(np.percentile(ev, 99)), 1) if len(ev) else None,
+        "errors": rec.errors,
+        "rss_mb_start": round(float(mem[0, 1]), 1) if len(mem) else None,
+        "rss_mb_end": round(float(mem[-1, 1]), 1) if len(mem) else None,
+        "rss_mb_max": round(float(mem[:, 1].max()), 1) if len(mem) else None,
+        "rss_mb_per_min_second_half": round(slope, 2),
+        "rss_samples": [[round(t, 1), round(m, 1)] for t, m in memory],
+        "refresh_metrics": refresh,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, default=Path("demo.db"))
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--feed-concurrency", type=int, default=8)
+    parser.add_argument("--event-rate", type=float, default=2000.0, help="events/s (0: none)")
+    parser.add_argument("--batch", type=int, default=100, help="events per POST")
+    parser.add_argument("--nice", type=int, default=10, help="nice level of the server (0: none)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="write the summary here")
+    args = parser.parse_args()
+    if not args.db.exists():
+        raise SystemExit(f"{args.db}: no such database (discovery generate --size demo)")
+    port = free_port()
+    proc = start(args.db, port, args.nice)
+    try:
+        summary = asyncio.run(run(args, port, proc.pid))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    short = {k: v for k, v in summary.items() if k not in ("rss_samples", "refresh_metrics")}
+    print(json.dumps(short, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
