@@ -17,6 +17,7 @@ from ._common import app
 from . import feeds  # noqa: F401  isort: skip
 from . import imports  # noqa: F401  isort: skip
 from . import data  # noqa: E402,F401
+from . import serve  # noqa: E402,F401
 
 
 __all__ = ["app", "main"]
