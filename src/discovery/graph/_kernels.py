@@ -16,7 +16,6 @@ from numba import njit
 
 __all__ = ["approximate", "row_cumsum"]
 
-_U1 = np.uint64(1)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)

@@ -72,8 +72,13 @@ class PPRIndex:
         np.divide(1.0, out_weight, out=inv_out, where=out_weight > 0)
         a.data *= np.repeat(inv_out, np.diff(a.indptr))
         #: ``P^T`` (column-stochastic apart from dangling columns) as CSR: one SpMV per iteration.
-        self.transition_t = sp.csr_array(a.T)
-        self.transition_t.sort_indices()
+        #: scipy's transpose widens indices to int64; 32-bit ones read a third less per edge.
+        pt = sp.csr_array(a.T)
+        pt.sort_indices()
+        self.transition_t = sp.csr_array(
+            (pt.data, pt.indices.astype(index_dtype), pt.indptr.astype(index_dtype)),
+            shape=pt.shape,
+        )
         self._cumw: np.ndarray | None = None
         self._lock = threading.Lock()
         self._workspaces: list[Any] = []
