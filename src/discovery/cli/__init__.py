@@ -16,6 +16,7 @@ from ._common import app
 # Command modules register themselves on import.
 from . import feeds  # noqa: F401  isort: skip
 from . import imports  # noqa: F401  isort: skip
+from . import graph  # noqa: F401  isort: skip
 from . import data  # noqa: E402,F401
 from . import serve  # noqa: E402,F401
 

@@ -1,0 +1,238 @@
+// Feed pages (explore, timeline, interests, post): like / "show less" buttons send JSON events to
+// POST /v1/events instead of posting the form, and the grid is re-rendered from the page's JSON
+// twin. Tiles are built with createElement + textContent only (no innerHTML with data), and
+// image sources follow the server's rule: /media/<relative path> or http(s).
+(function () {
+  "use strict";
+
+  var dataEl = document.getElementById("page-data");
+  if (!dataEl) return;
+  var page = JSON.parse(dataEl.textContent);
+  var FACTORS = ["recency", "popularity", "affinity", "interest"];
+  var liked = {};
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function num(x, digits) {
+    if (typeof x !== "number" || !isFinite(x)) return "–";
+    return String(Number(x.toPrecision(digits || 3)));
+  }
+
+  function truncate(text, n) {
+    text = String(text || "");
+    return text.length <= n ? text : text.slice(0, n - 3) + "...";
+  }
+
+  // Same rule as discovery.web.render.media_url.
+  function mediaSrc(image) {
+    if (typeof image !== "string" || !image) return null;
+    if (/[\x00-\x20"'<>`\\]/.test(image)) return null;
+    if (/^https?:\/\//i.test(image)) return image;
+    var parts = image.split("/");
+    if (parts[0].indexOf(":") >= 0 || image.charAt(0) === "/") return null;
+    if (parts.indexOf("..") >= 0 || /[?#]/.test(image)) return null;
+    return "/media/" + parts.map(encodeURIComponent).join("/");
+  }
+
+  function q(s) { return encodeURIComponent(String(s)); }
+
+  function actions(item) {
+    var box = el("div", "actions");
+    [["like", liked[item.post_id] ? "♥ Liked" : "♥ Like"], ["hide", "Show less"]].forEach(function (a) {
+      var form = el("form", "act-form");
+      form.method = "post";
+      form.action = "/u/" + q(page.user) + "/events";
+      [["kind", a[0]], ["post", item.post_id], ["next", location.pathname + location.search]].forEach(function (f) {
+        var input = el("input");
+        input.type = "hidden";
+        input.name = f[0];
+        input.value = String(f[1]);
+        form.appendChild(input);
+      });
+      var b = el("button", "act " + a[0], a[1]);
+      b.type = "submit";
+      b.dataset.kind = a[0];
+      b.dataset.post = String(item.post_id);
+      if (a[0] === "like") b.setAttribute("aria-pressed", liked[item.post_id] ? "true" : "false");
+      form.appendChild(b);
+      box.appendChild(form);
+    });
+    return box;
+  }
+
+  function breakdown(item) {
+    var dl = el("dl", "breakdown");
+    var names = FACTORS.filter(function (n) { return n in item.factors; });
+    names.forEach(function (n) {
+      var w = (page.weights || {})["w_" + n] || 0;
+      dl.appendChild(el("dt", null, n));
+      var dd = el("dd");
+      var m = el("meter");
+      m.min = 0;
+      m.max = 1;
+      m.value = item.factors[n];
+      dd.appendChild(m);
+      dd.appendChild(el("span", "val", num(w, 2) + "×" + num(item.factors[n], 2)));
+      dl.appendChild(dd);
+    });
+    if (!names.length) {
+      Object.keys(item.factors).sort().forEach(function (n) {
+        dl.appendChild(el("dt", null, n));
+        var dd = el("dd");
+        dd.appendChild(el("span"));
+        dd.appendChild(el("span", "val", num(item.factors[n])));
+        dl.appendChild(dd);
+      });
+    }
+    return dl;
+  }
+
+  // The DOM of templates/_tile.html for one feed item.
+  function renderTile(item, opts) {
+    opts = opts || {};
+    var tile = el("article", "tile");
+    tile.tabIndex = 0;
+    tile.dataset.post = String(item.post_id);
+    var link = el("a", "tile-link");
+    link.href = "/p/" + q(item.post_id) + (page.user ? "?u=" + q(page.user) : "");
+    var src = mediaSrc(item.image);
+    if (src) {
+      var img = el("img");
+      img.src = src;
+      img.alt = truncate(item.caption, 120);
+      img.loading = "lazy";
+      link.appendChild(img);
+    } else {
+      link.appendChild(el("span", "noimg", truncate(item.caption, 120)));
+    }
+    tile.appendChild(link);
+    if (opts.ranked) tile.appendChild(el("span", "rank", item.rank));
+    if (item.media_type !== "photo") tile.appendChild(el("span", "badge", item.media_type));
+    var info = el("div", "tile-info");
+    var top = el("div");
+    var stats = el("p", "tile-stats");
+    stats.appendChild(el("span", null, "♥ " + item.like_count));
+    stats.appendChild(el("span", null, "💬 " + item.comment_count));
+    top.appendChild(stats);
+    var author = el("p", "tile-author");
+    if (item.author) {
+      var a = el("a", null, "@" + item.author);
+      a.href = "/u/" + q(item.author) + "/network";
+      author.appendChild(a);
+    }
+    top.appendChild(author);
+    top.appendChild(el("p", "tile-reason", item.reason));
+    top.appendChild(breakdown(item));
+    var demote = item.factors.demote;
+    top.appendChild(el("p", "tile-score", "score " + num(item.score) +
+      (typeof demote === "number" && demote < 1 ? " · demoted ×" + num(demote, 2) : "")));
+    info.appendChild(top);
+    if (page.user) info.appendChild(actions(item));
+    tile.appendChild(info);
+    return tile;
+  }
+
+  function render(grid, items, opts) {
+    var frag = document.createDocumentFragment();
+    items.forEach(function (item) { frag.appendChild(renderTile(item, opts)); });
+    while (grid.firstChild) grid.removeChild(grid.firstChild);
+    grid.appendChild(frag);
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      });
+  }
+
+  // Re-render the grid from the feed's JSON twin (same limit and cursor as the page).
+  function refresh(extra) {
+    var grid = document.getElementById("grid");
+    if (!grid || !page.feed) return Promise.resolve(null);
+    var url = page.feed + (page.cursor ? "&cursor=" + q(page.cursor) : "") + (extra || "");
+    return getJSON(url).then(function (feed) {
+      render(grid, feed.items, { ranked: grid.classList.contains("preview") });
+      return feed;
+    });
+  }
+
+  function eventId() {
+    if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
+    return "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  function sendEvent(kind, post) {
+    if (!/^\d+$/.test(post)) return Promise.reject(new Error("bad post id"));
+    // the id is spliced in as digits so that 64-bit post ids keep every digit
+    var body = '{"id":' + JSON.stringify(eventId()) + ',"user":' + JSON.stringify(page.user) +
+      ',"kind":' + JSON.stringify(kind) + ',"post":' + post + "}";
+    return fetch("/v1/events", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: body,
+    }).then(function (r) {
+      if (!r.ok) {
+        return r.json().then(function (j) { throw new Error(j.detail || "HTTP " + r.status); });
+      }
+      return r.json();
+    });
+  }
+
+  function flash(holder, message) {
+    var p = el("p", "tile-reason", message);
+    holder.appendChild(p);
+    setTimeout(function () { if (p.parentNode) p.parentNode.removeChild(p); }, 4000);
+  }
+
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form.classList || !form.classList.contains("act-form")) return;
+    var button = form.querySelector("button[data-kind]");
+    if (!button) return;
+    evt.preventDefault();
+    var kind = button.dataset.kind;
+    var post = button.dataset.post;
+    var holder = form.closest(".tile, .card, .post") || form.parentNode;
+    if (kind === "like" && liked[post]) return;
+    button.disabled = true;
+    sendEvent(kind, post).then(function () {
+      if (kind === "like") {
+        liked[post] = true;
+        button.textContent = "♥ Liked";
+        button.setAttribute("aria-pressed", "true");
+        return;
+      }
+      if (holder.classList.contains("tile") && document.getElementById("grid") && page.feed) {
+        holder.classList.add("hidden");
+        return refresh();
+      }
+      holder.classList.add("hidden");
+    }).catch(function (err) {
+      flash(holder, "Could not send: " + err.message);
+    }).then(function () {
+      button.disabled = kind === "like" && !!liked[post];
+    });
+  });
+
+  // Touch: the first tap on a tile opens its overlay, the second follows the link.
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest && evt.target.closest("a.tile-link");
+    if (!link || !window.matchMedia("(hover: none)").matches) return;
+    var tile = link.parentNode;
+    if (!tile.classList.contains("open")) {
+      evt.preventDefault();
+      document.querySelectorAll(".tile.open").forEach(function (t) { t.classList.remove("open"); });
+      tile.classList.add("open");
+    }
+  });
+
+  window.discoveryFeed = { page: page, render: render, refresh: refresh, getJSON: getJSON, num: num };
+})();
