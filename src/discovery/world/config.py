@@ -110,7 +110,6 @@ def plan(
     rates = _interpolate(n)
     if images is None or images is True:
         mode = "files" if n <= IMAGE_LIMIT else "lazy"
-        mode = "files" if images is True else mode
     elif images is False:
         mode = "off"
     elif images in ("files", "lazy", "off"):

@@ -16,6 +16,7 @@ import functools
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,9 @@ from .topics import TOPICS
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-__all__ = ["SIZE", "Photo", "image_path", "load_photos", "render_post_image"]
+    from ..store import Store
+
+__all__ = ["SIZE", "Photo", "image_path", "load_photos", "render_missing", "render_post_image"]
 
 SIZE = 128
 
@@ -42,6 +45,34 @@ def image_path(post_id: int) -> str:
     'p/000/000123.jpg'
     """
     return f"p/{post_id // 1000 % 1000:03d}/{post_id:06d}.jpg"
+
+
+_LAZY_PATH = re.compile(r"p/\d{3}/(\d{6,})\.jpg")
+
+
+def render_missing(store: Store, media_root: str | os.PathLike[str], rel_path: str) -> Path | None:
+    """Render a lazily generated image on first request and save it under ``media_root``.
+
+    For worlds generated with lazy images (the large size): ``rel_path`` is a post's ``image``
+    (``p/<bucket>/<id>.jpg``); the topic comes from ``truth_posts`` and the seed from meta
+    ``world``. Returns the file's path, or None when the path or post is not a lazy world image.
+    """
+    match = _LAZY_PATH.fullmatch(rel_path)
+    raw = store.get_meta("world")
+    if match is None or raw is None:
+        return None
+    post_id = int(match.group(1))
+    row = store.query("SELECT topic FROM truth_posts WHERE post = ?", (post_id,))
+    if not row or image_path(post_id) != rel_path:
+        return None
+    target = Path(media_root) / rel_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    render_post_image(post_id, int(row[0][0]), int(json.loads(raw)["seed"])).save(
+        tmp, "JPEG", quality=75
+    )
+    os.replace(tmp, target)  # concurrent requests never see a half-written file
+    return target
 
 
 def render_post_image(post_id: int, topic: int, seed: int) -> PILImage.Image:
