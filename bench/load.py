@@ -264,16 +264,23 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=10, help="nice level of the server (0: none)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write the summary here")
+    parser.add_argument(
+        "--port", type=int, help="use a server already running on this port (with --pid)"
+    )
+    parser.add_argument("--pid", type=int, help="that server's process id (for its memory)")
     args = parser.parse_args()
     if not args.db.exists():
         raise SystemExit(f"{args.db}: no such database (discovery generate --size demo)")
-    port = free_port()
-    proc = start(args.db, port, args.nice)
-    try:
-        summary = asyncio.run(run(args, port, proc.pid))
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    if args.port:
+        summary = asyncio.run(run(args, args.port, args.pid))
+    else:
+        port = free_port()
+        proc = start(args.db, port, args.nice)
+        try:
+            summary = asyncio.run(run(args, port, proc.pid))
+        finally:
+            proc.terminate()
+            proc.wait(30)
     short = {k: v for k, v in summary.items() if k not in ("rss_samples", "refresh_metrics")}
     print(json.dumps(short, indent=1))
     if args.json:

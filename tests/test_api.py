@@ -16,6 +16,7 @@ from discovery.cli import app as cli
 from discovery.engine import Engine
 from discovery.service import create_app
 from discovery.service.cursor import decode_cursor, encode_cursor
+from discovery.service.root import docs_assets_dir
 from discovery.store import Store
 from discovery.store.tokens import create_token, hash_token
 
@@ -315,5 +316,10 @@ def test_health_metrics_and_docs(client: TestClient) -> None:
     assert "discovery_http_request_duration_seconds_bucket" in text
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/openapi.json" in docs.text
+    if docs_assets_dir() is not None:  # Swagger UI from local files, not a CDN
+        assert "cdn." not in docs.text
+        assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+        text = client.get("/metrics").text
+        assert 'route="/docs-assets",status="200"' in text
     schema = client.get("/openapi.json").json()
     assert "/v1/users/{handle}/feed" in schema["paths"]

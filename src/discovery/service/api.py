@@ -1,7 +1,8 @@
 """The versioned JSON API (``/v1``): routes only; bodies come from :mod:`.views`.
 
-Handlers are plain ``def`` functions: FastAPI runs them in its thread pool, and the engine's
-lock serialises the numpy work (which is mostly GIL-bound anyway).
+Handlers are ``async`` and hand the engine work to worker threads through two small limiters
+(:meth:`Service.run_read`, :meth:`Service.run_write`): reads are serialised by the engine's lock
+anyway, and a separate lane for writes keeps event ingestion from queueing behind feeds.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ Who = Annotated[Principal, Depends(principal)]
 
 
 @router.get("/users/{handle}/feed", response_model=FeedPageOut, tags=["feeds"])
-def get_feed(
+async def get_feed(
     handle: HandlePath, q: Annotated[FeedQuery, Query()], service: Svc, who: Who
 ) -> JSONResponse:
     """A ranked feed with a reason for every item, one page at a time.
@@ -69,12 +70,14 @@ def get_feed(
     (no post appears twice across pages). `w_recency`, `w_popularity`, `w_affinity`,
     `w_interest` override the user's saved weights for this request only."""
     authorize(who, handle)
-    body = views.feed_view(service, handle, q.kind, q.limit, q.cursor, q.ranker, q.weights())
+    body = await service.run_read(
+        views.feed_view, service, handle, q.kind, q.limit, q.cursor, q.ranker, q.weights()
+    )
     return JSONResponse(body)
 
 
 @router.get("/users/{handle}/interests", response_model=InterestsOut, tags=["feeds"])
-def get_interests(
+async def get_interests(
     handle: HandlePath,
     service: Svc,
     who: Who,
@@ -83,11 +86,11 @@ def get_interests(
 ) -> JSONResponse:
     """Top hashtags learned from liked, commented and saved posts, with the best posts of each."""
     authorize(who, handle)
-    return JSONResponse(views.interests_view(service, handle, k, per_tag))
+    return JSONResponse(await service.run_read(views.interests_view, service, handle, k, per_tag))
 
 
 @router.get("/users/{handle}/graph", response_model=GraphOut, tags=["graph"])
-def get_graph(
+async def get_graph(
     handle: HandlePath,
     service: Svc,
     who: Who,
@@ -97,42 +100,44 @@ def get_graph(
     """The user's ego network: accounts within `depth` follow hops, with personalized PageRank,
     hop, followed flag and topic; and the follow edges among them."""
     authorize(who, handle)
-    return JSONResponse(views.graph_view(service, handle, depth, max_nodes))
+    return JSONResponse(await service.run_read(views.graph_view, service, handle, depth, max_nodes))
 
 
 @router.get("/users/{handle}/explain/{post_id}", response_model=dict[str, Any], tags=["feeds"])
-def get_explain(handle: HandlePath, post_id: PostPath, service: Svc, who: Who) -> JSONResponse:
+async def get_explain(
+    handle: HandlePath, post_id: PostPath, service: Svc, who: Who
+) -> JSONResponse:
     """Every factor of one post for one user and where it came from (`discovery explain`)."""
     authorize(who, handle)
-    return JSONResponse(views.explain_view(service, handle, post_id))
+    return JSONResponse(await service.run_read(views.explain_view, service, handle, post_id))
 
 
 @router.get("/users/{handle}/settings", response_model=SettingsOut, tags=["settings"])
-def get_settings(handle: HandlePath, service: Svc, who: Who) -> JSONResponse:
+async def get_settings(handle: HandlePath, service: Svc, who: Who) -> JSONResponse:
     """The feed weights in use for this user, and those saved for them."""
     authorize(who, handle)
-    return JSONResponse(views.settings_view(service, handle))
+    return JSONResponse(await service.run_read(views.settings_view, service, handle))
 
 
 @router.put("/users/{handle}/settings", response_model=SettingsOut, tags=["settings"])
-def put_settings(
+async def put_settings(
     handle: HandlePath, weights: Annotated[WeightsIn, Body()], service: Svc, who: Who
 ) -> JSONResponse:
     """Replace the user's saved weights (omitted weights fall back to the defaults); every
     later feed of this user uses them."""
     authorize(who, handle, "change the settings of")
     saved = {k: v for k, v in weights.model_dump().items() if v is not None}
-    return JSONResponse(views.save_settings(service, handle, saved))
+    return JSONResponse(await service.run_write(views.save_settings, service, handle, saved))
 
 
 @router.get("/posts/{post_id}", response_model=PostOut, tags=["posts"])
-def get_post(post_id: PostPath, service: Svc, who: Who) -> JSONResponse:
+async def get_post(post_id: PostPath, service: Svc, who: Who) -> JSONResponse:
     """One post: author, counts, caption, image path or URL, hashtags."""
-    return JSONResponse(views.post_view(service, post_id))
+    return JSONResponse(await service.run_read(views.post_view, service, post_id))
 
 
 @router.get("/posts/{post_id}/similar", response_model=FeedOut, tags=["posts"])
-def get_similar(
+async def get_similar(
     post_id: PostPath,
     service: Svc,
     who: Who,
@@ -140,15 +145,15 @@ def get_similar(
 ) -> JSONResponse:
     """Posts like this one: shared (IDF-weighted) hashtags and authors followed by the same
     people."""
-    return JSONResponse(views.similar_view(service, post_id, limit))
+    return JSONResponse(await service.run_read(views.similar_view, service, post_id, limit))
 
 
 @router.post("/events", response_model=EventsOut, tags=["events"])
-def post_events(events: Annotated[EventsIn, Body()], service: Svc, who: Who) -> JSONResponse:
+async def post_events(events: Annotated[EventsIn, Body()], service: Svc, who: Who) -> JSONResponse:
     """Ingest one event (a JSON object) or a batch (a JSON array, at most 1,000), all or
     nothing. Replaying an id already seen for the same user changes nothing (`duplicate`).
     The next read reflects every accepted event: hidden posts never return, their authors are
     demoted, follows move an account from explore to timeline, likes feed interests and
     affinity."""
     batch = events if isinstance(events, list) else [events]
-    return JSONResponse(ingest(service, batch, who))
+    return JSONResponse(await service.run_write(ingest, service, batch, who))

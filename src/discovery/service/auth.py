@@ -38,7 +38,7 @@ class Principal:
         return self.admin or self.handle == handle.lstrip("@")
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
@@ -46,11 +46,14 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def principal(
+async def principal(
     service: Service = Depends(get_service),
     creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
 ) -> Principal:
-    """FastAPI dependency: the caller of this request (401 when a token is needed and bad)."""
+    """FastAPI dependency: the caller of this request (401 when a token is needed and bad).
+
+    Runs on the event loop: two indexed look-ups on the auth connection take microseconds,
+    less than a hop to a worker thread."""
     if service.open_mode():
         return Principal(None, admin=True, open_mode=True)
     if creds is None:

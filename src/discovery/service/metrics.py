@@ -100,7 +100,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route: Any = scope.get("route")
-            name = getattr(route, "path", None) or "unmatched"
+            # a mount (static files) sets no route, only the prefix it matched as root_path
+            name = getattr(route, "path", None) or scope.get("root_path") or "unmatched"
             method = scope.get("method", "")
             self.metrics.requests.labels(method, name, str(status[0])).inc()
             self.metrics.latency.labels(method, name).observe(time.perf_counter() - start)

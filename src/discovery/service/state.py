@@ -10,18 +10,29 @@ Requests run in a thread pool. Three SQLite connections to the same WAL file:
   for an ingest transaction just to check its token.
 
 Reads catch the snapshot up before answering (:meth:`Service.engine_for_read`): when the store's
-change counter moved, the snapshot is refreshed while holding the write lock, so no server-side
-commit can land halfway through the refresh's queries. Lock order is always write lock, then
-engine lock. So every event acknowledged with a 2xx is reflected by the next read.
+change counter moved, the snapshot is refreshed while holding the engine lock *and* the write
+lock, so no server-side commit can land halfway through the refresh's queries. Lock order is
+always engine lock, then write lock (ingestion takes only the write lock, so it waits for a
+refresh, never for a feed being ranked). So every event acknowledged with a 2xx is reflected by
+the next read.
+
+Route handlers run the engine work on worker threads through two capacity limiters: one for
+reads (they queue on the engine lock anyway) and one for writes, so a burst of feed requests
+cannot starve event ingestion of threads.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
 
 from ..engine import Engine
 from ..settings import Settings
@@ -29,7 +40,11 @@ from ..store import Store
 from ..store.tokens import TokenInfo, any_tokens, lookup_token
 from .metrics import Metrics
 
-__all__ = ["Service"]
+__all__ = ["LANE_THREADS", "Service"]
+
+T = TypeVar("T")
+#: Worker threads per lane: one ranks while one waits on the engine lock; writes are short.
+LANE_THREADS = {"read": 2, "write": 2}
 
 
 class Service:
@@ -41,6 +56,7 @@ class Service:
         self.write_lock = threading.Lock()
         self.auth_lock = threading.Lock()
         self.metrics = Metrics()
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
         self.closed = True
         self.open()
 
@@ -75,10 +91,25 @@ class Service:
             self.refreshed_at = time.time()
             return
         start = time.perf_counter()
-        with self.write_lock, self.engine._lock:
+        with self.engine._lock, self.write_lock:
             self.engine.refresh()
             self.refreshed_at = time.time()
         self.metrics.refresh_seconds.observe(time.perf_counter() - start)
+
+    # ------------------------------------------------------------- threads
+    async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on a worker thread of the read lane."""
+        return await self._run("read", fn, args)
+
+    async def run_write(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on a worker thread of the write lane."""
+        return await self._run("write", fn, args)
+
+    async def _run(self, lane: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        limiter = self._limiters.get(lane)
+        if limiter is None:  # created on first use, inside the running event loop
+            limiter = self._limiters[lane] = anyio.CapacityLimiter(LANE_THREADS[lane])
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=limiter)
 
     @contextmanager
     def engine_for_read(self) -> Iterator[Engine]:
