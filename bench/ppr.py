@@ -198,6 +198,7 @@ def fmt_e(x: float | None) -> str:
 
 def bench_size(label: str, n: int, quick: bool) -> dict[str, Any]:
     print(f"== {label}", flush=True)
+    load_before = os.getloadavg()[0]
     src, dst, gen_s = load_graph(n)
     t = time.perf_counter()
     adjacency = adjacency_from_edges(src, dst, n, duplicates="one")
@@ -361,6 +362,7 @@ def bench_size(label: str, n: int, quick: bool) -> dict[str, Any]:
         if "vs" in r:
             r["ours_x_faster"] = r["median_s"] / exact[r["vs"]]
     info["peak_rss_mb"] = rss_mb()
+    info["load_avg_1min"] = [load_before, os.getloadavg()[0]]
     return {"label": label, "info": info, "rows": rows}
 
 
@@ -381,7 +383,8 @@ def to_markdown(results: list[dict[str, Any]], about: dict[str, str]) -> str:
             f"max out-degree {i['max_out']:,} (p50/p99 {i['out_p50_p99'][0]:.0f}/{i['out_p50_p99'][1]:.0f}); "
             f"generated in {i['generate_s']:.1f} s; PPRIndex built in {i['index_build_s']:.2f} s, "
             f"{i['index_mb']:.0f} MB; reference (tol 1e-14) {fmt_s(i['reference_s'])} per source; "
-            f"process peak RSS {i['peak_rss_mb']:.0f} MB.",
+            f"process peak RSS {i['peak_rss_mb']:.0f} MB; 1-minute load average "
+            f"{i['load_avg_1min'][0]:.1f} before, {i['load_avg_1min'][1]:.1f} after (2 cores, shared).",
             "",
             "| method | build | query median [min-max] | first call | L1 vs ref (max) "
             "| top-100 overlap (mean/min) | top-100 mass | speed ratio | n | note |",
