@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 DB     ?= demo.db
-NODE_DEPS := src/discovery/web/vendor/.installed
+NODE_DEPS := src/discovery/web/node_modules/.package-lock.json
 
 .PHONY: demo test lint bench install install-dev serve clean
 
@@ -22,8 +22,14 @@ $(VENV)/.installed-dev: $(BIN)/activate pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+# The network view's graph library (cytoscape), from npm into a gitignored folder; served locally.
+$(NODE_DEPS): src/discovery/web/package.json src/discovery/web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the network view: apt-get install npm"; exit 1; }
+	cd src/discovery/web && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+install: $(VENV)/.installed $(NODE_DEPS)
+install-dev: $(VENV)/.installed-dev $(NODE_DEPS)
 
 demo: install
 	$(BIN)/discovery --db $(DB) demo

@@ -241,3 +241,31 @@ def test_reading_without_javascript(server: str, no_js: Any) -> None:
     page.wait_for_url("**/u/me/timeline")
     feed = api(server, "/v1/users/me/feed?kind=timeline&limit=100")
     assert int(post) not in [i["post_id"] for i in feed["items"]]  # liked = seen
+
+
+@pytest.mark.slow
+def test_standalone_graph_file(world: Path, tmp_path: Path, watched: Any) -> None:
+    from .conftest import discovery
+
+    out = tmp_path / "ego.html"
+    discovery("--db", str(world), "graph", "me", "--out", str(out))
+    page = watched.page
+    page.goto(out.as_uri())
+    page.wait_for_function(
+        "() => window.discoveryNetwork && window.discoveryNetwork.nodes().length > 1"
+    )
+    page.evaluate(
+        "() => { const cy = window.discoveryNetwork;"
+        " cy.nodes('[labelled = 1]').filter(n => n.data('centre') === 0)[0].emit('tap'); }"
+    )
+    panel = page.locator("#network-panel")
+    assert panel.locator(".panel-post img").count() >= 1
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#network-panel img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert (
+        panel.locator(".panel-post img")
+        .first.get_attribute("src")
+        .startswith("data:image/jpeg;base64,")
+    )
+    watched.shot("graph-file")

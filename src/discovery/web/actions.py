@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from ..errors import InputError
 from ..service import views
@@ -78,7 +77,7 @@ async def form_event(handle: str, request: Request, service: Svc, who: Who) -> R
         )
     except ValidationError as exc:
         raise InputError(f"form field post={form.get('post')!r}: expected a post id") from exc
-    await run_in_threadpool(ingest, service, [event], who)
+    await service.run_write(ingest, service, [event], who)
     return _back(form.get("next"), f"/u/{quote(handle, safe='')}/explore")
 
 
@@ -88,5 +87,5 @@ async def form_tune(handle: str, request: Request, service: Svc, who: Who) -> Re
     _same_origin(request)
     authorize(who, handle, "change the settings of")
     weights = weights_from_query(await _form(request))
-    saved = await run_in_threadpool(views.save_settings, service, handle, weights)
+    saved = await service.run_write(views.save_settings, service, handle, weights)
     return RedirectResponse(f"/u/{quote(saved['user'], safe='')}/tune?saved=1", status_code=303)

@@ -55,8 +55,10 @@ PALETTE = (
 #: Colour of accounts whose topic is not among the largest ones, and of the centre.
 OTHER = "#B8BCC4"
 CENTRE = "#111111"
-#: How many accounts (highest PPR) are named in the drawings without zooming.
+#: At most this many accounts (highest PPR first) are named in the drawings without zooming,
+#: each at least :data:`LABEL_GAP` rings from the centre and from every other named account.
 LABELLED = 12
+LABEL_GAP = 0.4
 #: Pixels per ring in the drawings (the JavaScript view uses the same).
 SCALE = 200
 
@@ -123,6 +125,20 @@ def radial_layout(
             placed[_group(n)].append(a)
             pos[int(n["id"])] = (round(hop * math.sin(a), 6), round(-hop * math.cos(a), 6))
     return pos
+
+
+def _spaced(ranked: list[dict[str, Any]], pos: dict[int, tuple[float, float]]) -> set[int]:
+    """Greedy: take accounts in PPR order, skipping any too close to one already taken."""
+    taken: list[tuple[float, float]] = [(0.0, 0.0)]
+    out: set[int] = set()
+    for n in ranked:
+        x, y = pos[int(n["id"])]
+        if all(math.hypot(x - a, y - b) >= LABEL_GAP for a, b in taken):
+            taken.append((x, y))
+            out.add(int(n["id"]))
+            if len(out) == LABELLED:
+                break
+    return out
 
 
 def _group(n: dict[str, Any]) -> str:
@@ -201,7 +217,7 @@ def network_view(
     pos = radial_layout(nodes, edges)
     colours = community_colours(nodes)
     ranked = sorted((n for n in nodes if n["hop"] > 0), key=lambda n: (-float(n["ppr"]), n["id"]))
-    named = {int(n["id"]) for n in ranked[:LABELLED]}
+    named = _spaced(ranked, pos)
     top = float(ranked[0]["ppr"]) if ranked and float(ranked[0]["ppr"]) > 0 else 1.0
     for n in nodes:
         n["x"], n["y"] = pos[int(n["id"])]

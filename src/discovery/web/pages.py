@@ -12,7 +12,8 @@ page                      JSON twin
 /u/{handle}/tune          /v1/users/{handle}/settings and the feed with ``w_*`` overrides
 ========================  ==============================================================
 
-Pages use the API's authorization (open on a database without tokens); every response carries
+Pages use the API's authorization (open on a database without tokens) and its read lane of
+worker threads (:meth:`Service.run_read`); every response carries
 :data:`~discovery.web.render.SECURITY_HEADERS` (a strict Content-Security-Policy).
 """
 
@@ -92,7 +93,7 @@ def _feed_page(
 
 @router.get("/u/{handle}", response_class=HTMLResponse)
 @router.get("/u/{handle}/explore", response_class=HTMLResponse)
-def explore_page(
+async def explore_page(
     handle: str,
     request: Request,
     service: Svc,
@@ -100,11 +101,11 @@ def explore_page(
     cursor: Annotated[str | None, Query(max_length=16_384)] = None,
 ) -> HTMLResponse:
     """Explore: a grid of square thumbnails from accounts the user does not follow yet."""
-    return _feed_page(request, service, who, handle, "explore", cursor)
+    return await service.run_read(_feed_page, request, service, who, handle, "explore", cursor)
 
 
 @router.get("/u/{handle}/timeline", response_class=HTMLResponse)
-def timeline_page(
+async def timeline_page(
     handle: str,
     request: Request,
     service: Svc,
@@ -112,11 +113,11 @@ def timeline_page(
     cursor: Annotated[str | None, Query(max_length=16_384)] = None,
 ) -> HTMLResponse:
     """Timeline: recent posts of followed accounts, one column of cards."""
-    return _feed_page(request, service, who, handle, "timeline", cursor)
+    return await service.run_read(_feed_page, request, service, who, handle, "timeline", cursor)
 
 
 @router.get("/u/{handle}/interests", response_class=HTMLResponse)
-def interests_page(
+async def interests_page(
     handle: str,
     request: Request,
     service: Svc,
@@ -124,6 +125,12 @@ def interests_page(
     tag: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     """Hashtag chips (learned interests); a chip filters the page to that hashtag's posts."""
+    return await service.run_read(_interests_page, request, service, who, handle, tag)
+
+
+def _interests_page(
+    request: Request, service: Service, who: Principal, handle: str, tag: str | None
+) -> HTMLResponse:
     authorize(who, handle)
     per_tag = 12 if tag else 3
     try:
@@ -147,7 +154,7 @@ def interests_page(
 
 
 @router.get("/p/{post_id}", response_class=HTMLResponse)
-def post_page(
+async def post_page(
     post_id: int,
     request: Request,
     service: Svc,
@@ -155,6 +162,12 @@ def post_page(
     u: Annotated[str | None, Query(max_length=100, description="Viewer handle.")] = None,
 ) -> HTMLResponse:
     """One post: caption, counts, hashtags, why it is shown to ``u``, and more like this."""
+    return await service.run_read(_post_page, request, service, who, post_id, u)
+
+
+def _post_page(
+    request: Request, service: Service, who: Principal, post_id: int, u: str | None
+) -> HTMLResponse:
     if u:
         authorize(who, u)
     try:
@@ -179,7 +192,7 @@ def post_page(
 
 
 @router.get("/u/{handle}/network", response_class=HTMLResponse)
-def network_page(
+async def network_page(
     handle: str,
     request: Request,
     service: Svc,
@@ -188,6 +201,13 @@ def network_page(
     max_nodes: Annotated[int, Query(ge=2, le=500)] = 150,
 ) -> HTMLResponse:
     """The ego network, drawn by the server (SVG) and, with JavaScript, by cytoscape."""
+    args = (request, service, who, handle, depth, max_nodes)
+    return await service.run_read(_network_page, *args)
+
+
+def _network_page(
+    request: Request, service: Service, who: Principal, handle: str, depth: int, max_nodes: int
+) -> HTMLResponse:
     authorize(who, handle)
     try:
         graph = views.graph_view(service, handle, depth, max_nodes)
@@ -218,8 +238,12 @@ def _markup(text: str) -> Any:
 
 
 @router.get("/u/{handle}/tune", response_class=HTMLResponse)
-def tune_page(handle: str, request: Request, service: Svc, who: Who) -> HTMLResponse:
+async def tune_page(handle: str, request: Request, service: Svc, who: Who) -> HTMLResponse:
     """Sliders for the four weights and a preview of the re-ranked Explore grid."""
+    return await service.run_read(_tune_page, request, service, who, handle)
+
+
+def _tune_page(request: Request, service: Service, who: Principal, handle: str) -> HTMLResponse:
     authorize(who, handle)
     try:
         preview = weights_from_query(request.query_params)

@@ -1,6 +1,6 @@
 // Feed pages (explore, timeline, interests, post): like / "show less" buttons send JSON events to
 // POST /v1/events instead of posting the form, and the grid is re-rendered from the page's JSON
-// twin. Tiles are built with createElement + textContent only (no innerHTML with data), and
+// twin. Tiles are built with createElement + textContent only (never as markup strings), and
 // image sources follow the server's rule: /media/<relative path> or http(s).
 (function () {
   "use strict";

@@ -89,7 +89,7 @@
       },
       { selector: "node[followed = 1]", style: { "background-opacity": 1, "border-style": "solid", "border-width": 3, "border-color": "#111" } },
       { selector: "node[brand = 1]", style: { shape: "round-rectangle" } },
-      { selector: "node[labelled = 1]", style: { "min-zoomed-font-size": 0 } },
+      { selector: "node[labelled = 1]", style: { "min-zoomed-font-size": 0, "z-index": 5 } },
       { selector: "node[centre = 1]", style: { "background-opacity": 1, "border-style": "solid", "border-width": 4, "border-color": "#fff", "font-weight": "bold", "font-size": 26 } },
       { selector: "node:selected, node.hover", style: { "min-zoomed-font-size": 0, "border-color": "#e1306c", "border-width": 4, "z-index": 10 } },
       { selector: "edge", style: { width: 0.7, "line-color": "#c9ccd3", opacity: 0.45, "curve-style": "haystack" } },
