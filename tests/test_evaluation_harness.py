@@ -203,7 +203,7 @@ def test_cli_json(capsys, tiny_world):
         (["--holdout", "1d", "--step", "2d"], "longer than the hold-out"),
         (["--inventory", "later"], "--inventory"),
         (["-k", "0"], "-k must be"),
-        (["--window-days", "100000"], "window_days"),
+        (["--window-days", "1e7"], "window_days"),
     ],
 )
 def test_cli_bad_arguments_are_one_line(capsys, tiny_world, args, message):

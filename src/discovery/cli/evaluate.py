@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,7 +96,20 @@ def evaluate_command(
         ev.info["seconds_total"] = round(time.perf_counter() - started, 1)
     finally:
         store.close()
-    command = "discovery " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    # The canonical command (every option that changes a number), printed in the report.
+    parts = ["discovery", "--db", str(state.db), "evaluate", "--holdout", holdout, "--step", step]
+    parts += ["-k", str(k), "--users", str(users), "--seed", str(seed), "--inventory", inventory]
+    if strategies:
+        parts += ["--strategies", strategies]
+    if window_days is not None:
+        parts += ["--window-days", f"{window_days:g}"]
+    if validation:
+        parts.append("--validation")
+    if samples != 1000:
+        parts += ["--samples", str(samples)]
+    if report is not None:
+        parts += ["--report", str(report)]
+    command = " ".join(shlex.quote(a) for a in parts)
     if report is not None:
         write_report(ev, report, command)
     if as_json:

@@ -150,10 +150,18 @@ def evaluate(
     names = list(dict.fromkeys(strategies))
     if truth is not None and "oracle" not in names:
         names.append("oracle")
-    return evaluate_folds(
+    ev = evaluate_folds(
         full, folds, names, protocol, settings, store=store, truth=truth, dataset=dataset,
         progress=progress,
     )  # fmt: skip
+    ev.info["data"] = {
+        "accounts": full.n_accounts,
+        "posts": full.n_posts,
+        "follows": len(full.follow_src),
+        "interactions": len(full.inter_kind),
+        "source": store.get_meta("generator") or store.get_meta("dataset") or "",
+    }
+    return ev
 
 
 def _sample_users(folds: list[Fold], n: int, seed: int) -> np.ndarray:

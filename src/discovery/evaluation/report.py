@@ -126,7 +126,17 @@ def _protocol_text(ev: Evaluation) -> str:
 def markdown(ev: Evaluation, command: str = "") -> str:
     """The report page."""
     names = ev.strategies
-    lines = [f"# Offline evaluation: {ev.dataset or 'dataset'}", "", _protocol_text(ev), ""]
+    lines = [f"# Offline evaluation: {ev.dataset or 'dataset'}", ""]
+    data = ev.info.get("data")
+    if data:
+        lines += [
+            f"Data: {data['accounts']:,} accounts, {data['follows']:,} follows, "
+            f"{data['posts']:,} posts, {data['interactions']:,} interactions"
+            + (f" ({data['source']})" if data.get("source") else "")
+            + ".",
+            "",
+        ]
+    lines += [_protocol_text(ev), ""]
     if command:
         lines += ["Reproduce:", "", "```", command, "```", ""]
     for title, group in (("Accuracy", _HEADLINE), ("Beyond accuracy", _BEYOND)):
