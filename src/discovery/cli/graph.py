@@ -24,7 +24,7 @@ def graph(
     posts: int = typer.Option(3, "--posts", help="Recent posts per account (HTML only)."),
 ) -> None:
     """Write the user's follow network (1st and 2nd degree): nodes sized by personalized
-    PageRank, coloured by topic, followed accounts outlined."""
+    PageRank, coloured by community, followed accounts outlined."""
     from ..web.network import network_view, node_posts
 
     suffix = out.suffix.lower()
