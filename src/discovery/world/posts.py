@@ -116,14 +116,29 @@ def captions(posts: Posts, theta: np.ndarray, lo: int, hi: int, seed: int) -> li
     phrase = rng.integers(0, 3, len(idx))
     sec_pick = rng.integers(0, 3, len(idx))
 
+    # Plain Python lists: indexing numpy scalars per post would dominate the loop.
+    hashed = [tuple("#" + x for x in t.tags) for t in TOPICS]
+    generic_h = ["#" + g for g in GENERIC_TAGS]
     out = []
-    for j in range(len(idx)):
-        t = TOPICS[topic[j]]
-        vocab = t.tags
-        tags = [vocab[c] for c in topical[j] if c < len(vocab)][: n_topic[j]]
-        if use_second[j]:
-            tags[-1] = TOPICS[second[j]].tags[sec_pick[j]]
-        tags += [GENERIC_TAGS[c] for c in generic[j, : n_generic[j]]]
-        text = t.phrases[phrase[j] % len(t.phrases)]
-        out.append(text + (" " + " ".join("#" + x for x in tags) if tags else ""))
+    for t_j, top_j, nt, us, sec, sp, gen, ng, ph in zip(
+        topic.tolist(),
+        topical.tolist(),
+        n_topic.tolist(),
+        use_second.tolist(),
+        second.tolist(),
+        sec_pick.tolist(),
+        generic.tolist(),
+        n_generic.tolist(),
+        phrase.tolist(),
+        strict=True,
+    ):
+        vocab = hashed[t_j]
+        size = len(vocab)
+        tags = [vocab[c] for c in top_j if c < size][:nt]
+        if us:
+            tags[-1] = hashed[sec][sp]
+        tags += [generic_h[c] for c in gen[:ng]]
+        phrases = TOPICS[t_j].phrases
+        text = phrases[ph % len(phrases)]
+        out.append(text + " " + " ".join(tags) if tags else text)
     return out
