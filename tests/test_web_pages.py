@@ -273,3 +273,38 @@ def test_hostile_fixture_posts_exist(hostile_db: Path) -> None:
     finally:
         store.close()
     assert {r[0]: (r[1], r[2]) for r in rows} == HOSTILE_POSTS
+
+
+def test_more_posts_link_pages_without_repeats(client: TestClient) -> None:
+    first = client.get("/u/me/explore?limit=3").text
+    link = re.search(r'href="\?limit=3&amp;cursor=([^"]+)">More posts', first)
+    assert link is not None and len(tile_ids(first)) == 3
+    second = client.get(f"/u/me/explore?limit=3&cursor={link.group(1)}").text
+    assert len(tile_ids(second)) == 3 and not set(tile_ids(second)) & set(tile_ids(first))
+    cursor = client.get("/v1/users/me/feed?kind=explore&limit=3").json()["next_cursor"]
+    page2 = client.get(f"/v1/users/me/feed?kind=explore&limit=3&cursor={cursor}").json()
+    assert tile_ids(second) == [i["post_id"] for i in page2["items"]]  # the JSON twin's page 2
+    full = client.get("/u/me/explore").text
+    assert "More posts" not in full  # the 9 explore posts of this world fit on one page
+
+
+def test_pages_use_the_api_tokens(hostile_db: Path) -> None:
+    from discovery.store import Store
+    from discovery.store.tokens import create_token
+
+    store = Store.open(hostile_db)
+    try:
+        mine = create_token(store, store.account_id("me"))
+        other = create_token(store, store.account_id("ana"))
+    finally:
+        store.close()
+    with TestClient(create_app(hostile_db)) as c:
+        assert c.get("/u/me/explore").status_code == 401
+        ok = c.get("/u/me/explore", headers={"Authorization": f"Bearer {mine}"})
+        assert ok.status_code == 200 and tile_ids(ok.text)
+        assert (
+            c.get("/u/me/network", headers={"Authorization": f"Bearer {other}"}).status_code == 403
+        )
+        form = {"kind": "like", "post": "101"}
+        r = c.post("/u/me/events", data=form, headers={"Authorization": f"Bearer {other}"})
+        assert r.status_code == 403

@@ -68,10 +68,16 @@ def _weights(service: Service, handle: str) -> dict[str, float]:
 
 
 def _feed_page(
-    request: Request, service: Service, who: Principal, handle: str, kind: str, cursor: str | None
+    request: Request,
+    service: Service,
+    who: Principal,
+    handle: str,
+    kind: str,
+    cursor: str | None,
+    limit: int | None,
 ) -> HTMLResponse:
     authorize(who, handle)
-    limit = EXPLORE_SIZE if kind == "explore" else 12
+    limit = limit or (EXPLORE_SIZE if kind == "explore" else 12)
     try:
         feed = views.feed_view(service, handle, kind=kind, limit=limit, cursor=cursor)
         weights = _weights(service, handle)
@@ -99,9 +105,11 @@ async def explore_page(
     service: Svc,
     who: Who,
     cursor: Annotated[str | None, Query(max_length=16_384)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> HTMLResponse:
     """Explore: a grid of square thumbnails from accounts the user does not follow yet."""
-    return await service.run_read(_feed_page, request, service, who, handle, "explore", cursor)
+    args = (request, service, who, handle, "explore", cursor, limit)
+    return await service.run_read(_feed_page, *args)
 
 
 @router.get("/u/{handle}/timeline", response_class=HTMLResponse)
@@ -111,9 +119,11 @@ async def timeline_page(
     service: Svc,
     who: Who,
     cursor: Annotated[str | None, Query(max_length=16_384)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> HTMLResponse:
     """Timeline: recent posts of followed accounts, one column of cards."""
-    return await service.run_read(_feed_page, request, service, who, handle, "timeline", cursor)
+    args = (request, service, who, handle, "timeline", cursor, limit)
+    return await service.run_read(_feed_page, *args)
 
 
 @router.get("/u/{handle}/interests", response_class=HTMLResponse)
