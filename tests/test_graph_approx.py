@@ -162,7 +162,7 @@ def test_fora_with_a_fine_push_is_the_push(world):
 
 # --- top-k agreement with the exact vector ---------------------------------------------------
 # Measured on this 3000-node community graph (5 sources): push 1e-7 overlap 1.000 / mass 1.0000,
-# Monte Carlo 100k walks 0.984 / 0.9998, FORA 1e-5 + 50k walks 0.990 / 1.0000; the large-graph
+# Monte Carlo 100k walks 0.984 / 0.9998, FORA 1e-5 + 50k walks 0.992 / 1.0000; the large-graph
 # numbers are in bench/README_ppr.md.
 
 
