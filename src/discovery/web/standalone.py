@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -159,5 +160,7 @@ def network_png(view: dict[str, Any], path: str | Path, dpi: int = 150) -> Path:
         fontsize=10,
     )
     out = Path(path)
-    fig.savefig(out, bbox_inches="tight", facecolor="white")
+    with warnings.catch_warnings():  # emoji hashtags: DejaVu has no glyph, a box is drawn
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(out, bbox_inches="tight", facecolor="white")
     return out
