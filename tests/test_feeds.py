@@ -266,3 +266,12 @@ def test_ego_network_holds_two_hops_with_ppr(engine):
     assert len(small["nodes"]) == 3 and small["nodes"][0]["handle"] == "me"
     with pytest.raises(InputError):
         engine.ego_network("me", depth=9)
+
+
+@pytest.mark.parametrize("mode", ["exact", "ego", "push", "fora"])
+def test_every_ppr_mode_finds_the_same_near_accounts(engine, mode):
+    settings = engine.settings.replace(ppr_mode=mode)
+    feed = engine.explore("me", k=20, settings=settings)
+    assert {201, 202, 301} <= set(ids(feed))
+    again = engine.explore("me", k=20, settings=settings)
+    assert feed.to_json() == again.to_json()

@@ -38,9 +38,10 @@ class Settings:
     ppr_mode: str = field(
         default="auto",
         metadata={
-            "choices": ("auto", "exact", "ego", "push"),
+            "choices": ("auto", "exact", "ego", "push", "fora"),
             "help": "How PPR is computed: exact (global power iteration), ego (2-hop subgraph),"
-            " push (forward push); auto = exact up to 50,000 accounts, else push.",
+            " push (forward push), fora (push + random walks); auto = exact up to 50,000"
+            " accounts, else fora.",
         },
     )
     weighted_edges: bool = field(

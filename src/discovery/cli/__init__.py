@@ -17,8 +17,9 @@ from ._common import app
 from . import feeds  # noqa: F401  isort: skip
 from . import imports  # noqa: F401  isort: skip
 from . import graph  # noqa: F401  isort: skip
-from . import data  # noqa: E402,F401
-from . import serve  # noqa: E402,F401
+from . import serve  # noqa: F401  isort: skip
+from . import data  # noqa: F401  isort: skip
+from . import evaluate  # noqa: F401  isort: skip
 
 
 __all__ = ["app", "main"]

@@ -53,7 +53,7 @@ def user_ppr(ctx: UserContext) -> np.ndarray:
     adj = follow_adjacency(snap, s.weighted_edges)
     mode = s.ppr_mode
     if mode == "auto":
-        mode = "exact" if snap.n_accounts <= EXACT_LIMIT else "push"
+        mode = "exact" if snap.n_accounts <= EXACT_LIMIT else "fora"
     if mode == "ego":
         nodes, scores = graph.ego_pagerank(adj, ctx.user, depth=2, alpha=s.alpha)
         vec = np.zeros(snap.n_accounts)
@@ -62,8 +62,11 @@ def user_ppr(ctx: UserContext) -> np.ndarray:
         index = snap._memo(f"ppr_index_{s.weighted_edges}", lambda: graph.PPRIndex(adj))
         if mode == "exact":
             vec = index.pagerank(ctx.user, alpha=s.alpha, tol=1e-9)
-        else:
+        elif mode == "push":
             vec = np.asarray(graph.push_pagerank(index, ctx.user, alpha=s.alpha, eps=1e-6))
+        else:  # fora: push then walks; seeded per user so a feed is reproducible
+            walk_seed = (s.seed * 1_000_003 + ctx.user) % 2**32
+            vec = np.asarray(graph.fora_pagerank(index, ctx.user, alpha=s.alpha, seed=walk_seed))
     ctx._cache["ppr"] = vec
     return vec
 
