@@ -7,6 +7,8 @@ is close to — friends of friends, and the big accounts their circle follows.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -18,6 +20,7 @@ from .context import UserContext
 __all__ = ["follow_adjacency", "hop_distance", "tutorial_ppr", "user_ppr"]
 
 EXACT_LIMIT = 50_000
+_LRU_BYTES = 64 * 2**20
 
 
 def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
@@ -46,9 +49,28 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
 
 
 def user_ppr(ctx: UserContext) -> np.ndarray:
-    """Dense PPR vector (sums to 1) seeded at the user, by ``settings.ppr_mode``."""
+    """Dense PPR vector (sums to 1) seeded at the user, by ``settings.ppr_mode``.
+
+    Vectors are kept in a small per-snapshot LRU (a user paging through a feed, or the blend
+    asking for timeline and explore, pays once); a refreshed snapshot starts a new cache."""
     if "ppr" in ctx._cache:
         return ctx._cache["ppr"]  # type: ignore[no-any-return]
+    snap, s = ctx.snap, ctx.settings
+    key = (ctx.user, s.ppr_mode, s.alpha, s.weighted_edges, s.seed)
+    lru: OrderedDict[tuple, np.ndarray] = snap._memo("ppr_lru", OrderedDict)
+    vec = lru.get(key)
+    if vec is None:
+        vec = _compute_ppr(ctx)
+        lru[key] = vec
+        while len(lru) > max(4, _LRU_BYTES // max(1, vec.nbytes)):
+            lru.popitem(last=False)
+    else:
+        lru.move_to_end(key)
+    ctx._cache["ppr"] = vec
+    return vec
+
+
+def _compute_ppr(ctx: UserContext) -> np.ndarray:
     snap, s = ctx.snap, ctx.settings
     adj = follow_adjacency(snap, s.weighted_edges)
     mode = s.ppr_mode
@@ -58,17 +80,15 @@ def user_ppr(ctx: UserContext) -> np.ndarray:
         nodes, scores = graph.ego_pagerank(adj, ctx.user, depth=2, alpha=s.alpha)
         vec = np.zeros(snap.n_accounts)
         vec[nodes] = scores
-    else:
-        index = snap._memo(f"ppr_index_{s.weighted_edges}", lambda: graph.PPRIndex(adj))
-        if mode == "exact":
-            vec = index.pagerank(ctx.user, alpha=s.alpha, tol=1e-9)
-        elif mode == "push":
-            vec = np.asarray(graph.push_pagerank(index, ctx.user, alpha=s.alpha, eps=1e-6))
-        else:  # fora: push then walks; seeded per user so a feed is reproducible
-            walk_seed = (s.seed * 1_000_003 + ctx.user) % 2**32
-            vec = np.asarray(graph.fora_pagerank(index, ctx.user, alpha=s.alpha, seed=walk_seed))
-    ctx._cache["ppr"] = vec
-    return vec
+        return vec
+    index = snap._memo(f"ppr_index_{s.weighted_edges}", lambda: graph.PPRIndex(adj))
+    if mode == "exact":
+        # L1 error <= tol·α/(1-α) ≈ 6e-7: far below any difference a ranking can see
+        return index.pagerank(ctx.user, alpha=s.alpha, tol=1e-7)
+    if mode == "push":
+        return np.asarray(graph.push_pagerank(index, ctx.user, alpha=s.alpha, eps=1e-6))
+    walk_seed = (s.seed * 1_000_003 + ctx.user) % 2**32  # fora: reproducible per user
+    return np.asarray(graph.fora_pagerank(index, ctx.user, alpha=s.alpha, seed=walk_seed))
 
 
 def tutorial_ppr(ctx: UserContext) -> np.ndarray:

@@ -10,7 +10,7 @@ from ..snapshot import Snapshot
 from ..store.model import to_iso
 from .affinity import hop_distance
 from .context import UserContext
-from .pipeline import EXPLORE_SOURCES, gather
+from .pipeline import EXPLORE_SOURCES, evidence_of, gather
 from .rankers import get_ranker
 from .reasons import reason_for
 
@@ -26,10 +26,7 @@ def explain_post(ctx: UserContext, p: int) -> dict[str, Any]:
     author = str(snap.handle[a]) if a >= 0 else None
     followed = a >= 0 and bool(ctx.follows_mask()[a])
     posts = np.array([p])
-    evidence: dict[str, Any] = {}
-    for c in gather(ctx, ("following", *EXPLORE_SOURCES, "popular")):
-        if p in set(c.posts.tolist()):
-            evidence[c.source] = c.evidence.get(p)
+    evidence = evidence_of(ctx, gather(ctx, ("following", *EXPLORE_SOURCES, "popular")), p)
     filters = {
         "own post": a == ctx.user,
         "already seen": bool(np.isin(p, ctx.seen)),

@@ -43,27 +43,26 @@ def pool(ctx: UserContext, ranker: Ranker, kind: str) -> Pool:
     cands = gather(ctx, names)
     if discovery and sum(len(c.posts) for c in cands) < 30:  # cold start: a popular floor
         cands += gather(ctx, ("popular",))
-    provenance: dict[int, dict[str, Any]] = {}
-    for c in cands:
-        for p in c.posts:
-            provenance.setdefault(int(p), {})[c.source] = c.evidence.get(int(p))
-    posts = drop_unwanted(ctx, np.array(sorted(provenance), dtype=np.int64), discovery=discovery)
+    proposed = [c.posts for c in cands]
+    posts = np.unique(np.concatenate(proposed)) if proposed else np.zeros(0, np.int64)
+    posts = drop_unwanted(ctx, posts.astype(np.int64), discovery=discovery)
     scored = ranker.score(ctx, posts, discovery=discovery)
-    return {
-        "posts": posts,
-        "scores": scored.scores,
-        "factors": scored.factors,
-        "provenance": provenance,
-    }
+    return {"posts": posts, "scores": scored.scores, "factors": scored.factors, "cands": cands}
 
 
-def _pick(pool: Pool, i: int) -> Pick:
+def evidence_of(ctx: UserContext, cands: list[src.Candidates], post: int) -> dict[str, Any]:
+    """What every source that proposed ``post`` knew about it."""
+    author = int(ctx.snap.post_author[post])
+    return {c.source: c.why(post, author) for c in cands if post in c}
+
+
+def _pick(ctx: UserContext, pool: Pool, i: int) -> Pick:
     p = int(pool["posts"][i])
     return {
         "post": p,
         "score": float(pool["scores"][i]),
         "factors": {name: float(v[i]) for name, v in pool["factors"].items()},
-        "evidence": dict(pool["provenance"][p]),
+        "evidence": evidence_of(ctx, pool["cands"], p),
     }
 
 
@@ -72,7 +71,7 @@ def select(ctx: UserContext, pool: Pool, k: int) -> list[Pick]:
     posts, snap = pool["posts"], ctx.snap
     order = order_by_score(pool["scores"], snap.post_id[posts])
     chosen = diversify(order, snap.post_author[posts], k, ctx.settings.max_per_author)
-    return [_pick(pool, i) for i in chosen]
+    return [_pick(ctx, pool, i) for i in chosen]
 
 
 def _primary(evidence: dict[str, Any]) -> str:
@@ -83,44 +82,45 @@ def _primary(evidence: dict[str, Any]) -> str:
 
 
 def blend(ctx: UserContext, ranker: Ranker, k: int) -> list[Pick]:
-    """Timeline and explore candidates merged by score: one item per post (its evidence
-    merged), each source at most ``ceil(source_cap · k)`` items, authors limited as in every
-    feed; if the caps leave the feed short, the best of the rest fill it."""
-    merged: dict[int, Pick] = {}
-    for kind in ("timeline", "explore"):
-        pl = pool(ctx, ranker, kind)
-        for i in range(len(pl["posts"])):
-            pick = _pick(pl, i)
-            prev = merged.get(pick["post"])
-            if prev is None:
-                merged[pick["post"]] = pick
-            elif pick["score"] > prev["score"]:
-                pick["evidence"] = {**prev["evidence"], **pick["evidence"]}
-                merged[pick["post"]] = pick
-            else:
-                prev["evidence"].update(pick["evidence"])
+    """Timeline and explore candidates merged by score: one item per post (with the evidence of
+    every source that proposed it), each source at most ``ceil(source_cap · k)`` items, authors
+    limited as in every feed; if the caps leave the feed short, the best of the rest fill it.
+
+    Works on the score arrays and builds a pick only for the posts it looks at."""
+    pools = [pool(ctx, ranker, kind) for kind in ("timeline", "explore")]
     snap = ctx.snap
-    picks = sorted(merged.values(), key=lambda d: (-d["score"], int(snap.post_id[d["post"]])))
+    posts = np.concatenate([pl["posts"] for pl in pools])
+    scores = np.concatenate([pl["scores"] for pl in pools])
+    which = np.concatenate([np.full(len(pl["posts"]), i) for i, pl in enumerate(pools)])
+    offset = np.concatenate([np.arange(len(pl["posts"])) for pl in pools])
+    order = order_by_score(scores, snap.post_id[posts])
     cap = max(1, math.ceil(ctx.settings.source_cap * k))
     out: list[Pick] = []
+    rest: list[Pick] = []
+    taken: set[int] = set()
     used: dict[str, int] = {}
     authors: dict[int, int] = {}
-    for d in picks:
+    for j in order:
         if len(out) >= k:
             break
+        p = int(posts[j])
+        if p in taken:  # the same post from the other pool, with a lower score
+            continue
+        taken.add(p)
+        d = _pick(ctx, pools[which[j]], int(offset[j]))
+        for other in pools:  # evidence from every source that proposed it
+            d["evidence"] = {**evidence_of(ctx, other["cands"], p), **d["evidence"]}
         group = _primary(d["evidence"])
-        a = int(snap.post_author[d["post"]])
+        a = int(snap.post_author[p])
         if used.get(group, 0) >= cap or (
             a >= 0 and authors.get(a, 0) >= ctx.settings.max_per_author
         ):
+            rest.append(d)
             continue
         used[group] = used.get(group, 0) + 1
         authors[a] = authors.get(a, 0) + 1
         out.append(d)
-    if len(out) < k:
-        taken = {d["post"] for d in out}
-        out += [d for d in picks if d["post"] not in taken][: k - len(out)]
-    return out
+    return out + rest[: k - len(out)]
 
 
 def best_per_interest(
@@ -135,7 +135,7 @@ def best_per_interest(
         "posts": posts,
         "scores": scored.scores,
         "factors": scored.factors,
-        "provenance": {int(p): {} for p in posts},
+        "cands": [],
     }
     by_tag = ctx.snap._memo("tag_posts", lambda: ctx.snap.post_tags_matrix().tocsc())
     result = []
@@ -145,7 +145,7 @@ def best_per_interest(
         order = idx[order_by_score(scored.scores[idx], ctx.snap.post_id[posts[idx]])]
         picks = []
         for i in order[:per_tag]:
-            pick = _pick(pl, int(i))
+            pick = _pick(ctx, pl, int(i))
             pick["evidence"] = {"hashtags": tag}
             picks.append(pick)
         result.append((tag, weight, picks))

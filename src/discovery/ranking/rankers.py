@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import scipy.sparse as sp
 
+from ..snapshot import Snapshot
 from .affinity import tutorial_ppr, user_ppr
 from .context import UserContext
+from .stats import post_stats
 
 __all__ = ["RANKERS", "DefaultRanker", "Ranker", "Scored", "TutorialRanker", "get_ranker"]
 
@@ -51,7 +54,8 @@ class TutorialRanker:
         likes = snap.post_likes[posts].astype(np.float64)
         comments = snap.post_comments[posts].astype(np.float64)
         time_score = np.exp(-(ctx.now - snap.post_taken[posts]) / 1e5)
-        weight = np.array([ctx.author_likes.get(int(a), 0) or 0.5 for a in authors], dtype=float)
+        weight = lookup(ctx.author_likes, authors, 0.0)
+        weight[weight == 0] = 0.5
         score = np.log10(comments + 2) * np.log10(likes + 1) * ppr * time_score
         if not discovery:
             score = score * np.log(weight + 1)
@@ -97,14 +101,11 @@ class DefaultRanker:
 
         ppr = np.where(has_author, user_ppr(ctx)[a], 0.0)
         p0 = s.alpha * (1 - s.alpha) / max(1, len(ctx.following))
-        weight = np.array([ctx.author_likes.get(int(x), 0) for x in authors], dtype=float)
-        weight[~has_author] = 0.0
+        weight = lookup(ctx.author_likes, authors, 0.0)
         affinity = 1 - np.exp(-ppr / p0) * np.exp(-weight / 3.0)
 
         interest = interest_match(ctx, posts)
-        demote = np.array(
-            [s.hidden_author_penalty ** ctx.hidden_authors.get(int(x), 0) for x in authors]
-        )
+        demote = s.hidden_author_penalty ** lookup(ctx.hidden_authors, authors, 0.0)
         w = s.weights()
         total = (
             w["recency"] * recency
@@ -124,16 +125,42 @@ class DefaultRanker:
         return Scored(total, factors)
 
 
+def lookup(table: dict[int, int], keys: np.ndarray, default: float) -> np.ndarray:
+    """``table.get(k, default)`` for an array of keys, vectorised (keys < 0 get the default).
+
+    >>> lookup({3: 2, 7: 5}, np.array([7, 1, 3, -1]), 0.0).tolist()
+    [5.0, 0.0, 2.0, 0.0]
+    """
+    out = np.full(len(keys), default, dtype=np.float64)
+    if not table or len(keys) == 0:
+        return out
+    known = np.array(sorted(table), dtype=np.int64)
+    values = np.array([table[k] for k in known.tolist()], dtype=np.float64)
+    pos = np.clip(np.searchsorted(known, keys), 0, len(known) - 1)
+    hit = known[pos] == keys
+    out[hit] = values[pos[hit]]
+    return out
+
+
 def interest_match(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
     """Cosine similarity between the user's profile and each post's IDF-weighted hashtags."""
     prof = ctx.profile
     norm = float(np.linalg.norm(prof))
     if norm == 0 or len(posts) == 0:
         return np.zeros(len(posts))
-    x = ctx.snap.post_tags_matrix()[posts].multiply(ctx.stats.idf).tocsr()
-    dots = x @ (prof / norm)
-    lens = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    return np.where(lens > 0, dots / np.maximum(lens, 1e-12), 0.0)  # type: ignore[no-any-return]
+    return np.asarray(unit_tag_rows(ctx.snap)[posts] @ (prof / norm)).ravel()
+
+
+def unit_tag_rows(snap: Snapshot) -> sp.csr_matrix:
+    """Posts × hashtags, IDF-weighted, rows scaled to unit length (once per snapshot)."""
+
+    def build() -> sp.csr_matrix:
+        x = snap.post_tags_matrix().multiply(post_stats(snap).idf).tocsr()
+        lens = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        scale = np.divide(1.0, lens, out=np.zeros_like(lens), where=lens > 0)
+        return sp.csr_matrix(sp.diags(scale) @ x)
+
+    return snap._memo("unit_tag_rows", build)  # type: ignore[no-any-return]
 
 
 RANKERS: dict[str, type] = {"default": DefaultRanker, "tutorial": TutorialRanker}

@@ -35,9 +35,25 @@ _POSITIVE = [KIND_CODE[k] for k in ("like", "comment", "save")]
 
 @dataclass
 class Candidates:
+    """Posts proposed by one source. ``evidence`` maps a post to what the source knew; a source
+    whose evidence is per author sets ``by_author`` instead (looked up only for shown items)."""
+
     source: str
     posts: np.ndarray
     evidence: dict[int, Any] = field(default_factory=dict)
+    by_author: dict[int, Any] | None = None
+    _members: set[int] | None = field(default=None, repr=False)
+
+    def __contains__(self, post: int) -> bool:
+        if self._members is None:
+            self._members = set(self.posts.tolist())
+        return post in self._members
+
+    def why(self, post: int, author: int) -> Any:
+        """The evidence for one post (``author`` is its author index)."""
+        if self.by_author is not None:
+            return self.by_author.get(author)
+        return self.evidence.get(post)
 
 
 class Source(Protocol):
@@ -70,8 +86,7 @@ class FollowingSource:
 
     def candidates(self, ctx: UserContext) -> Candidates:
         snap = ctx.snap
-        parts = [snap.author_posts(int(a)) for a in ctx.following]
-        posts = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        posts = snap.authors_posts(ctx.following)[0]
         return Candidates(self.name, _recent(snap, posts, _since(ctx), ctx.now))
 
 
@@ -93,11 +108,9 @@ class PPRAuthorsSource:
             return Candidates(self.name, np.zeros(0, np.int64))
         top = np.argpartition(-ppr, k - 1)[:k]
         hops = hop_distance(ctx, top)
-        posts = [snap.author_posts(int(a)) for a in top]
-        cand = _recent(snap, np.concatenate(posts), _since(ctx), ctx.now)
+        cand = _recent(snap, snap.authors_posts(top)[0], _since(ctx), ctx.now)
         info = {int(a): (float(ppr[a]), int(h)) for a, h in zip(top, hops, strict=True)}
-        evidence = {int(p): info[int(snap.post_author[p])] for p in cand}
-        return Candidates(self.name, cand, evidence)
+        return Candidates(self.name, cand, by_author=info)
 
 
 class LikedByFollowedSource:
@@ -108,14 +121,17 @@ class LikedByFollowedSource:
 
     def candidates(self, ctx: UserContext) -> Candidates:
         snap, since = ctx.snap, _since(ctx)
-        likers: dict[int, list[int]] = {}
-        for f in ctx.following:
-            pos = snap.user_interactions(int(f))
-            pos = pos[np.isin(snap.inter_kind[pos], _POSITIVE) & (snap.inter_time[pos] >= since)]
-            for p in np.unique(snap.inter_post[pos]):
-                likers.setdefault(int(p), []).append(int(f))
-        posts = np.array(sorted(likers), dtype=np.int64)
-        return Candidates(self.name, _recent(snap, posts, since, ctx.now), likers)
+        pos, owner = snap.users_interactions(ctx.following)
+        keep = np.isin(snap.inter_kind[pos], _POSITIVE) & (snap.inter_time[pos] >= since)
+        posts, likers = snap.inter_post[pos[keep]], ctx.following[owner[keep]]
+        if len(posts) == 0:
+            return Candidates(self.name, np.zeros(0, np.int64))
+        # one (post, liker) pair per liker, grouped by post: likers in follow order
+        pairs = np.unique(np.stack([posts.astype(np.int64), likers.astype(np.int64)]), axis=1)
+        uniq, first = np.unique(pairs[0], return_index=True)
+        groups = np.split(pairs[1], first[1:])
+        evidence = {int(p): g.tolist() for p, g in zip(uniq, groups, strict=True)}
+        return Candidates(self.name, _recent(snap, uniq, since, ctx.now), evidence)
 
 
 def top_interests(ctx: UserContext, n: int = 10) -> list[tuple[int, float]]:

@@ -46,6 +46,23 @@ class IdIndex:
         return len(self.ids)
 
 
+def _gather(
+    order: np.ndarray, indptr: np.ndarray, keys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate ``order[indptr[k]:indptr[k + 1]]`` for every key, with the key's position.
+
+    >>> _gather(np.array([5, 6, 7]), np.array([0, 2, 3]), np.array([1, 0]))
+    (array([7, 5, 6]), array([0, 1, 1]))
+    """
+    if len(keys) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts, ends = indptr[keys], indptr[keys + 1]
+    lengths = ends - starts
+    owner = np.repeat(np.arange(len(keys)), lengths)
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return order[np.repeat(starts, lengths) + offsets], owner
+
+
 @dataclass
 class Snapshot:
     """All arrays the ranking needs, as of one store change counter.
@@ -161,6 +178,20 @@ class Snapshot:
 
         order, indptr = self._memo("by_user", build)
         return order[indptr[user] : indptr[user + 1]]
+
+    def users_interactions(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Interaction positions of many users at once, and which user (by position in
+        ``users``) each belongs to — one vectorised gather instead of a loop."""
+        self.user_interactions(0) if self.n_accounts else None  # build the index
+        order, indptr = self._cache["by_user"] if self.n_accounts else (np.zeros(0, np.int64),) * 2
+        return _gather(order, indptr, np.asarray(users, dtype=np.int64))
+
+    def authors_posts(self, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Post indexes of many authors at once, with the owner of each (position in
+        ``authors``)."""
+        self.author_posts(0)
+        order, indptr = self._cache["by_author"]
+        return _gather(order, indptr, np.asarray(authors, dtype=np.int64))
 
     def author_posts(self, author: int) -> np.ndarray:
         """Post indexes of one author."""
