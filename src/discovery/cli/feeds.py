@@ -12,6 +12,7 @@ from ..engine import FEED_KINDS, Engine
 from ..errors import InputError
 from ..feeds import Feed
 from ..feeds.html import feed_grid, page
+from ..store import from_iso
 from ._common import app, console, state
 
 __all__ = ["feed_table"]
@@ -24,20 +25,37 @@ def _engine() -> Engine:
 def feed_table(feed: Feed, title: str | None = None) -> Table:
     """A rich table of a feed with reasons."""
     table = Table(title=title or f"{feed.kind} for @{feed.user} ({feed.ranker} ranker)")
-    for col in ("#", "post", "author", "taken", "♥", "💬", "score", "reason"):
-        table.add_column(col, overflow="fold")
+    for col in ("#", "post", "author", "age", "♥", "💬", "score"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("reason", overflow="fold", min_width=24)
+    now = from_iso(feed.now)
     for item in feed:
         table.add_row(
             str(item.rank),
             str(item.post_id),
             f"@{item.author}" if item.author else "-",
-            item.taken_at[:16].replace("T", " "),
+            _age(now - from_iso(item.taken_at)),
             str(item.like_count),
             str(item.comment_count),
             f"{item.score:.4g}",
             item.reason,
         )
     return table
+
+
+def _age(seconds: int) -> str:
+    """Compact age, as photo apps print it.
+
+    >>> _age(59), _age(7200), _age(3 * 86400)
+    ('now', '2h', '3d')
+    """
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
 
 
 @app.command()
