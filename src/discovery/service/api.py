@@ -35,7 +35,7 @@ __all__ = ["router"]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in (
-        (400, "Body that is not UTF-8 JSON at all."),
+        (400, "Body that cannot be decoded as text."),
         (401, "Missing or unknown bearer token (when tokens exist)."),
         (403, "The token may not act for this user."),
         (404, "Unknown handle or post."),
