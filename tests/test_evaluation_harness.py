@@ -156,6 +156,9 @@ def test_als_finds_the_checkerboard(tmp_path: Path, seed: int):
         recs = als.recommend(u, 5)
         assert len(recs) == 5
         assert all(int(fold.view.post_id[p]) % 2 == (u + 1) % 2 for p in recs), u
+    # Nobody follows anybody here: the timeline has nothing, and is listed rather than scored.
+    ev = evaluate(store, ["random", "timeline"], Protocol(holdout=D, step=D, users=0, samples=20))
+    assert ev.info["empty"] == ["timeline"] and ev.strategies == ["random"]
     store.close()
 
 
@@ -230,8 +233,10 @@ def test_lastfm_runs_and_collaborative_signals_beat_random(tmp_path: Path):
     # Artists are not "fresh": the window must span the whole dataset (see the README).
     settings = replace(Settings(), window_days=3650)
     protocol = Protocol(holdout=91 * D, step=91 * D, users=40, samples=100)
-    ev = evaluate(store, ["random", "popular", "liked_by_followed"], protocol, settings)
+    names = ["random", "popular", "liked_by_followed", "ppr_authors"]
+    ev = evaluate(store, names, protocol, settings)
     store.close()
+    assert ev.info["empty"] == ["ppr_authors"]  # artists have no author
     assert ev.metrics["random"]["ndcg"][0] < ev.metrics["popular"]["ndcg"][0]
     assert ev.metrics["random"]["ndcg"][0] < ev.metrics["liked_by_followed"]["ndcg"][0]
     assert "author_gini" not in ev.metrics["popular"]  # artists have no author

@@ -205,6 +205,11 @@ def evaluate_folds(
                 got = np.asarray(strategy.recommend(int(u), protocol.k), dtype=np.int64)
                 recs[name][(unit_of[int(u)], fi)] = fold.to_full[got]
             seconds[name] += time.perf_counter() - started
+    # A source that cannot work on this data (no authors: no timeline, no PPR authors) gives
+    # no feed at all; it is listed, not scored as if it had failed.
+    empty = [n for n in names if recs[n] and not any(len(x) for x in recs[n].values())]
+    lists = len(next(iter(recs.values()), {}))
+    recs = {n: r for n, r in recs.items() if n not in empty}
     ev = _measure(full, folds, units, recs, protocol, truth)
     per_fold = [sum(1 for u in units if int(u) in f.relevant) for f in folds]
     ceiling = [
@@ -213,7 +218,7 @@ def evaluate_folds(
         if c
     ]
     ev.dataset, ev.settings = dataset, settings.to_dict()
-    ev.describe = {n: describe.get(n, "") for n in names}
+    ev.describe = {n: describe.get(n, "") for n in names if n not in empty}
     ev.info.update(
         folds=[
             {
@@ -230,7 +235,8 @@ def evaluate_folds(
         users=len(units),
         # Coverage cannot exceed k x feeds / catalog: it grows with the number of users.
         coverage_ceiling=float(np.mean(ceiling)) if ceiling else 0.0,
-        lists=len(next(iter(recs.values()), {})),
+        lists=lists,
+        empty=empty,
         seconds={n: round(v, 2) for n, v in seconds.items()},
         synthetic=truth is not None,
     )

@@ -139,6 +139,12 @@ def markdown(ev: Evaluation, command: str = "") -> str:
     lines += [_protocol_text(ev), ""]
     if command:
         lines += ["Reproduce:", "", "```", command, "```", ""]
+    if ev.info.get("empty"):
+        lines += [
+            f"Not scored — no feed for any user on this data: {', '.join(ev.info['empty'])} "
+            "(they need authors or follows that the data does not have).",
+            "",
+        ]
     for title, group in (("Accuracy", _HEADLINE), ("Beyond accuracy", _BEYOND)):
         keys = [k for k in group if any(k in ev.metrics[s] for s in names)]
         lines += [f"## {title}", ""]
@@ -240,6 +246,9 @@ def write_report(ev: Evaluation, directory: str | Path, command: str = "") -> li
             continue
         fig, ax = plt.subplots(figsize=(5, 3))
         _bars(ax, ev, key)
+        ax.set_title(
+            f"{ev.dataset}: {metric_label(key, ev.protocol.k)} (95 % interval)", fontsize=9
+        )
         fig.tight_layout()
         fig.savefig(out / f"{key}.png", dpi=90)
         plt.close(fig)
