@@ -33,7 +33,7 @@ class Settings:
     w_affinity: float = _f(0.3, 0.0, 1.0, "Weight of graph affinity (PPR + past interactions).")
     w_interest: float = _f(0.35, 0.0, 1.0, "Weight of hashtag interest match.")
     half_life_hours: float = _f(36.0, 0.5, 24.0 * 60, "Recency half-life of the default ranker.")
-    window_days: float = _f(7.0, 0.5, 365.0, "Only posts this recent are candidates.")
+    window_days: float = _f(7.0, 0.5, 36500.0, "Only posts this recent are candidates.")
     alpha: float = _f(0.85, 0.5, 0.99, "PageRank damping (probability of following an edge).")
     ppr_mode: str = field(
         default="auto",
@@ -53,7 +53,14 @@ class Settings:
     )
     max_per_author: int = _f(2, 1, 100, "At most this many posts of one author in a feed of 10.")
     explore_authors: int = _f(200, 10, 5000, "Top-PPR accounts whose posts explore considers.")
-    source_cap: float = _f(0.6, 0.1, 1.0, "Largest share of a blended feed from one source.")
+    source_cap: float = _f(0.9, 0.1, 1.0, "Largest share of a blended feed from one source.")
+    explore_scale: float = _f(
+        0.5,
+        0.0,
+        2.0,
+        "Multiplier on out-of-network (explore) scores when the blend merges them with the"
+        " timeline (Twitter's OutOfNetworkScaleFactor).",
+    )
     seed: int = _f(42, 0, 2**31 - 1, "Seed of the random mix (mix=random).")
 
     def replace(self, **changes: Any) -> Settings:

@@ -83,11 +83,17 @@ def _primary(evidence: dict[str, Any]) -> str:
 
 def blend(ctx: UserContext, ranker: Ranker, k: int) -> list[Pick]:
     """Timeline and explore candidates merged by score: one item per post (with the evidence of
-    every source that proposed it), each source at most ``ceil(source_cap · k)`` items, authors
-    limited as in every feed; if the caps leave the feed short, the best of the rest fill it.
+    every source that proposed it), explore scores multiplied by ``explore_scale`` first, each
+    source at most ``ceil(source_cap · k)`` items, authors limited as in every feed; if the caps
+    leave the feed short, the best of the rest fill it.
 
     Works on the score arrays and builds a pick only for the posts it looks at."""
     pools = [pool(ctx, ranker, kind) for kind in ("timeline", "explore")]
+    scale = ctx.settings.explore_scale
+    out_of_network = pools[1]
+    out_of_network["scores"] = out_of_network["scores"] * scale
+    out_of_network["factors"] = {**out_of_network["factors"]}
+    out_of_network["factors"]["explore_scale"] = np.full(len(out_of_network["posts"]), scale)
     snap = ctx.snap
     posts = np.concatenate([pl["posts"] for pl in pools])
     scores = np.concatenate([pl["scores"] for pl in pools])
