@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from discovery.snapshot import IdIndex, cache_path, load_snapshot, refresh_snapshot
-from discovery.store import Store
+from discovery.store import Store, StoreError
 from worlds import NOW, build_known_world
 
 
@@ -65,26 +65,32 @@ def test_incremental_refresh_equals_full_reload(tmp_path_factory, batches):
     live = load_snapshot(store)
     t = NOW + 10
     for batch in batches:
-        with store.transaction():
-            for op in batch:
-                t += 1
-                if op[0] == "account":
-                    store.add_accounts([(op[1], f"user{op[1]}", "", "person", t)])
-                elif op[0] == "follow":
-                    store.add_follows([(op[1], op[2], t)])
-                elif op[0] == "unfollow":
-                    store.remove_follows([(op[1], op[2])])
-                elif op[0] == "post":
-                    store.add_posts(
-                        [(op[1], op[2], t, f"#tag{op[1] % 3} new", "photo", None, 0, 0)]
-                    )
-                else:
-                    store.add_interactions([(op[1], op[2], "like", t, None)], update_counts=True)
+        try:
+            apply(store, batch, t)
+        except StoreError:  # a like on a post that does not exist yet: the batch rolls back
+            pass
+        t += len(batch)
         refresh_snapshot(store, live)
         cached = load_snapshot(store)  # cache written by the previous load + delta
         full = load_snapshot(store, cache=False)
         assert canonical(live) == canonical(full) == canonical(cached)
     store.close()
+
+
+def apply(store, batch, t):
+    with store.transaction():
+        for op in batch:
+            t += 1
+            if op[0] == "account":
+                store.add_accounts([(op[1], f"user{op[1]}", "", "person", t)])
+            elif op[0] == "follow":
+                store.add_follows([(op[1], op[2], t)])
+            elif op[0] == "unfollow":
+                store.remove_follows([(op[1], op[2])])
+            elif op[0] == "post":
+                store.add_posts([(op[1], op[2], t, f"#tag{op[1] % 3} new", "photo", None, 0, 0)])
+            else:
+                store.add_interactions([(op[1], op[2], "like", t, None)], update_counts=True)
 
 
 def test_cache_is_rebuilt_for_a_different_database(tmp_path):
@@ -153,3 +159,35 @@ def test_ranker_contract(tmp_path, ranker):
     np.testing.assert_allclose(single, batch.scores, rtol=1e-12)
     for values in batch.factors.values():
         assert values.shape == (snap.n_posts,)
+
+
+def test_new_interactions_keep_graph_indexes_and_reach_the_user(tmp_path):
+    store = build_known_world(tmp_path / "w.db")
+    snap = load_snapshot(store)
+    me = snap.account_index("me")
+    graph = snap.follow_matrix()
+    tags = snap.post_tags_matrix()
+    before = len(snap.user_interactions(me))
+    with store.transaction():
+        store.add_interactions([(1, 302, "hide", NOW + 5, None)])
+    refresh_snapshot(store, snap)
+    assert snap.follow_matrix() is graph and snap.post_tags_matrix() is tags  # kept
+    mine = snap.user_interactions(me)  # the unindexed tail is scanned
+    assert len(mine) == before + 1 and snap.post_id[snap.inter_post[mine[-1]]] == 302
+    pos, owner = snap.users_interactions(np.array([me]))
+    assert sorted(pos.tolist()) == sorted(mine.tolist()) and set(owner.tolist()) == {0}
+    with store.transaction():
+        store.add_follows([(1, 4, NOW + 6)])
+    refresh_snapshot(store, snap)
+    assert snap.follow_matrix() is not graph and snap.post_tags_matrix() is tags
+    assert snap.account_index("cy") in snap.following(me)
+
+
+def test_interaction_on_a_missing_post_is_refused(tmp_path):
+    store = build_known_world(tmp_path / "w.db")
+    counter = store.change_counter
+    with pytest.raises(StoreError, match="no such post 999"), store.transaction():
+        store.add_interactions([(1, 999, "like", NOW, None)])
+    with pytest.raises(StoreError, match="no such account 77"), store.transaction():
+        store.add_interactions([(77, 101, "like", NOW, None)], update_counts=True)
+    assert store.change_counter == counter

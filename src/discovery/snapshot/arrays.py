@@ -46,6 +46,33 @@ class IdIndex:
         return len(self.ids)
 
 
+#: What makes each memoised structure stale. ``interactions*``: only once the interaction log
+#: has grown by more than 2 % since the structure was built — click counts and the like-weighted
+#: follow graph may lag a little; a user's own interactions never do (``user_interactions``
+#: scans the unindexed tail). Keys not listed are dropped on any change.
+MEMO_DEPENDS: dict[str, set[str]] = {
+    "accounts": {"accounts"},
+    "handles": {"accounts"},
+    "posts": {"posts"},
+    "tags": {"tags"},
+    "follow_matrix": {"accounts", "follows"},
+    "followers_matrix": {"accounts", "follows"},
+    "post_tags": {"posts", "tags"},
+    "tag_posts": {"posts", "tags"},
+    "unit_tag_rows": {"posts", "tags"},
+    "by_author": {"accounts", "posts"},
+    "by_time": {"posts"},
+    "taken_sorted": {"posts"},
+    "by_user": {"accounts"},
+    "post_stats": {"accounts", "follows", "posts", "tags", "interactions*"},
+    "adjacency_w0": {"accounts", "follows"},
+    "adjacency_w1": {"accounts", "follows", "interactions*"},
+    "ppr_index_False": {"accounts", "follows"},
+    "ppr_index_True": {"accounts", "follows", "interactions*"},
+    "ppr_lru": {"accounts", "follows", "interactions*"},
+}
+
+
 def _gather(
     order: np.ndarray, indptr: np.ndarray, keys: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -177,14 +204,33 @@ class Snapshot:
             return order, indptr
 
         order, indptr = self._memo("by_user", build)
-        return order[indptr[user] : indptr[user + 1]]
+        base = len(order)
+        if len(self.inter_user) > base + max(50_000, base // 20):
+            del self._cache["by_user"]  # the unindexed tail got long: index everything
+            return self.user_interactions(user)
+        own = order[indptr[user] : indptr[user + 1]] if user + 1 < len(indptr) else order[:0]
+        if len(self.inter_user) == base:
+            return own
+        # interactions appended since the index was built: a linear scan of the short tail
+        tail = base + np.flatnonzero(self.inter_user[base:] == user)
+        return np.concatenate([own, tail])
 
     def users_interactions(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Interaction positions of many users at once, and which user (by position in
         ``users``) each belongs to — one vectorised gather instead of a loop."""
-        self.user_interactions(0) if self.n_accounts else None  # build the index
-        order, indptr = self._cache["by_user"] if self.n_accounts else (np.zeros(0, np.int64),) * 2
-        return _gather(order, indptr, np.asarray(users, dtype=np.int64))
+        users = np.asarray(users, dtype=np.int64)
+        if self.n_accounts == 0 or len(users) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self.user_interactions(int(users[0]))  # builds (or rebuilds) the index
+        order, indptr = self._cache["by_user"]
+        pos, owner = _gather(order, indptr, np.minimum(users, len(indptr) - 2))
+        base = len(order)
+        if len(self.inter_user) > base:
+            tail = base + np.flatnonzero(np.isin(self.inter_user[base:], users))
+            lookup = {int(u): i for i, u in enumerate(users.tolist())}
+            tail_owner = np.array([lookup[int(u)] for u in self.inter_user[tail]], dtype=np.int64)
+            pos, owner = np.concatenate([pos, tail]), np.concatenate([owner, tail_owner])
+        return pos, owner
 
     def authors_posts(self, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Post indexes of many authors at once, with the owner of each (position in
@@ -208,7 +254,26 @@ class Snapshot:
     def _memo(self, key: str, build: Any) -> Any:
         if key not in self._cache:
             self._cache[key] = build()
+            self._cache.setdefault("_built_at", {})[key] = len(self.inter_user)
         return self._cache[key]
+
+    def invalidate(self, changed: set[str]) -> None:
+        """Drop the derived structures that ``changed`` (names from :data:`MEMO_DEPENDS`'s
+        values) makes stale, and keep the rest: an event that only adds interactions must not
+        make the next request rebuild the follow graph or the hashtag index."""
+        built_at: dict[str, int] = self._cache.get("_built_at", {})
+        grown = "interactions" in changed
+        for key in [k for k in self._cache if k != "_built_at"]:
+            deps = MEMO_DEPENDS.get(key)
+            lazy = deps is not None and "interactions*" in deps
+            stale = (
+                deps is None
+                or bool(deps & changed)
+                or (grown and lazy and len(self.inter_user) > 1.02 * built_at.get(key, 0) + 1000)
+            )
+            if stale:
+                del self._cache[key]
+                built_at.pop(key, None)
 
     @classmethod
     def load(cls, store: Any, *, cache: bool = True) -> Snapshot:

@@ -100,8 +100,11 @@ def _append(
     since: int,
     since_interaction: int,
     fresh: bool = False,
+    changed: set[str] | None = None,
 ) -> None:
-    """Add rows written after change counter ``since`` to ``snap`` in place."""
+    """Add rows written after change counter ``since`` to ``snap`` in place, and drop only the
+    derived indexes that the new rows make stale."""
+    changed = set() if changed is None else changed
     # follows: tombstones first, then (re-)added edges
     if not fresh:
         gone = _fetch(
@@ -111,6 +114,7 @@ def _append(
             (since,),
         )
         if len(gone):
+            changed.add("follows")
             key = lambda s, d: s.astype(np.int64) * (len(accounts) + 1) + d  # noqa: E731
             drop = np.isin(
                 key(snap.follow_src, snap.follow_dst),
@@ -129,6 +133,8 @@ def _append(
     if not fresh and len(f):  # an edge that is re-stamped (not new) must not appear twice
         n = len(accounts) + 1
         ok &= ~np.isin(src * n + dst, snap.follow_src.astype(np.int64) * n + snap.follow_dst)
+    if ok.any():
+        changed.add("follows")
     snap.follow_src = np.concatenate([snap.follow_src, src[ok].astype(np.int32)])
     snap.follow_dst = np.concatenate([snap.follow_dst, dst[ok].astype(np.int32)])
     snap.follow_time = np.concatenate([snap.follow_time, f["t"][ok]])
@@ -143,6 +149,8 @@ def _append(
     )
     old = IdIndex.build(snap.post_id).lookup(p["id"]) if len(snap.post_id) else np.full(len(p), -1)
     upd = old >= 0
+    if (~upd).any():
+        changed.add("posts")
     snap.post_likes = snap.post_likes.copy()
     snap.post_comments = snap.post_comments.copy()
     snap.post_likes[old[upd]] = p["likes"][upd]
@@ -159,6 +167,8 @@ def _append(
 
     # hashtags: vocabulary ids are dense from 1, so the tag index is id - 1
     tags = store.query("SELECT id, tag FROM hashtags WHERE id > ? ORDER BY id", (snap.n_tags,))
+    if tags:
+        changed.add("tags")
     if tags:  # ids normally have no gaps; a gap (rolled-back writer) becomes an empty name
         names = [str(x) for x in snap.tag_name] + [""] * (tags[-1][0] - snap.n_tags)
         for hid, tag in tags:
@@ -184,6 +194,7 @@ def _append(
         (since_interaction,),
     )
     if len(it):
+        changed.add("interactions")
         u, q = accounts.lookup(it["u"]), posts.lookup(it["p"])
         ok = (u >= 0) & (q >= 0)
         snap.inter_user = np.concatenate([snap.inter_user, u[ok].astype(np.int32)])
@@ -194,7 +205,9 @@ def _append(
         snap.max_interaction_id = int(it["id"][-1])
     snap.counter = store.change_counter
     snap.now = _now(store, [snap.post_taken, snap.inter_time])
-    snap._cache.clear()
+    if len(pt):
+        changed.add("tags")
+    snap.invalidate(changed)
 
 
 def refresh_snapshot(store: Store, snap: Snapshot) -> Snapshot:
@@ -216,6 +229,7 @@ def refresh_snapshot(store: Store, snap: Snapshot) -> Snapshot:
         IdIndex.build(snap.account_id),
         since=snap.counter,
         since_interaction=snap.max_interaction_id,
+        changed={"accounts"} if acc else set(),
     )
     return snap
 

@@ -86,6 +86,7 @@ class Store:
         self.conn = conn
         self.path = path
         self._seq: int | None = None
+        self._check_from: int | None = None
         self._hashtag_ids: dict[str, int] | None = None
         self._last_batch: list[tuple[Any, ...]] = []
 
@@ -207,8 +208,11 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         before = self.conn.total_changes
         self._seq = self._meta_int("change_counter") + 1
+        self._check_from = None
         try:
             yield self._seq
+            if self._check_from is not None:
+                self._check_interaction_refs(self._check_from)
             if self.conn.total_changes != before:
                 self.set_meta("change_counter", self._seq)
             self.conn.execute("COMMIT")
@@ -433,19 +437,39 @@ class Store:
             )
             for u, p, k, t, v in rows
         )
+        if self._check_from is None:  # references are checked once, at commit
+            self._check_from = int(
+                self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM interactions").fetchone()[0]
+            )
         if not update_counts:
-            return self._many(sql, clean)
-        added = 0
-        for row in clean:
-            if self.conn.execute(sql, row).rowcount:
-                added += 1
-                column = {_LIKE: "like_count", _COMMENT: "comment_count"}.get(row[2])
-                if column:
-                    self.conn.execute(
-                        f"UPDATE posts SET {column} = {column} + 1, seq = ? WHERE id = ?",
-                        (seq, row[1]),
-                    )
+            added = self._many(sql, clean)
+        else:
+            added = 0
+            for row in clean:
+                if self.conn.execute(sql, row).rowcount:
+                    added += 1
+                    column = {_LIKE: "like_count", _COMMENT: "comment_count"}.get(row[2])
+                    if column:
+                        self.conn.execute(
+                            f"UPDATE posts SET {column} = {column} + 1, seq = ? WHERE id = ?",
+                            (seq, row[1]),
+                        )
         return added
+
+    def _check_interaction_refs(self, after_id: int) -> None:
+        """Interactions must name an existing account and post: a dangling one could never be
+        shown, and would make a snapshot's view depend on the order rows arrived in."""
+        bad = self.conn.execute(
+            "SELECT i.user, i.post, EXISTS (SELECT 1 FROM accounts a WHERE a.id = i.user)"
+            " FROM interactions i WHERE i.id > ? AND (NOT EXISTS (SELECT 1 FROM posts p"
+            " WHERE p.id = i.post) OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = i.user))"
+            " LIMIT 1",
+            (after_id,),
+        ).fetchone()
+        if bad is not None:
+            user, post, user_ok = bad
+            what = f"post {post}" if user_ok else f"account {user}"
+            raise StoreError(f"interaction of account {user} on post {post}: no such {what}")
 
     def add_interaction_arrays(
         self, user: Any, post: Any, kind: Any, created_at: Any, value: Any = None
