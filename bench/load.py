@@ -285,7 +285,11 @@ def main() -> None:
             summary = asyncio.run(run(args, port, proc.pid))
         finally:
             proc.terminate()
-            proc.wait(30)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:  # busy catching up a large snapshot
+                proc.kill()
+                proc.wait()
     short = {k: v for k, v in summary.items() if k not in ("rss_samples", "refresh_metrics")}
     print(json.dumps(short, indent=1))
     if args.json:

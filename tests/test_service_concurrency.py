@@ -15,6 +15,8 @@ import pytest
 
 from discovery.cli.serve import exposure_warning, is_loopback
 from discovery.engine import Engine
+from discovery.store import Store
+from discovery.store.events import read_consistently
 from test_service_crash import free_port, start_server
 from worlds import ACCOUNTS, NOW, POSTS, build_known_world
 
@@ -110,3 +112,21 @@ def test_exposure_warning_only_for_open_non_loopback() -> None:
     assert warning is not None and "no tokens" in warning and "8000" in warning
     assert exposure_warning("0.0.0.0", 8000, open_mode=False) is None
     assert exposure_warning("127.0.0.1", 8000, open_mode=True) is None
+
+
+def test_a_consistent_read_neither_sees_nor_blocks_a_concurrent_commit(known_db: Path) -> None:
+    reader, writer = Store.open(known_db), Store.open(known_db)
+    try:
+        before = reader.change_counter
+        with read_consistently(reader):
+            assert reader.change_counter == before
+            with writer.transaction():  # the writer is not blocked by the open read
+                writer.add_follows([(1, 6, NOW)])
+            assert writer.change_counter == before + 1
+            assert reader.change_counter == before  # one state throughout the read
+            assert reader.query("SELECT COUNT(*) FROM follows WHERE src = 1 AND dst = 6") == [(0,)]
+        assert reader.change_counter == before + 1
+        assert not reader.conn.in_transaction
+    finally:
+        reader.close()
+        writer.close()

@@ -10,11 +10,11 @@ Requests run in a thread pool. Three SQLite connections to the same WAL file:
   for an ingest transaction just to check its token.
 
 Reads catch the snapshot up before answering (:meth:`Service.engine_for_read`): when the store's
-change counter moved, the snapshot is refreshed while holding the engine lock *and* the write
-lock, so no server-side commit can land halfway through the refresh's queries. Lock order is
-always engine lock, then write lock (ingestion takes only the write lock, so it waits for a
-refresh, never for a feed being ranked). So every event acknowledged with a 2xx is reflected by
-the next read.
+change counter moved, the snapshot is refreshed inside one read transaction on the engine's
+connection (:func:`~discovery.store.events.read_consistently`), so a commit that lands halfway
+through the refresh's queries is either wholly seen or left for the next refresh, and ingestion
+never waits for a refresh (WAL readers and the writer do not block each other). So every event
+acknowledged with a 2xx is reflected by the next read.
 
 Route handlers run the engine work on worker threads through two capacity limiters: one for
 reads (they queue on the engine lock anyway) and one for writes, so a burst of feed requests
@@ -37,6 +37,7 @@ import anyio.to_thread
 from ..engine import Engine
 from ..settings import Settings
 from ..store import Store
+from ..store.events import read_consistently
 from ..store.tokens import TokenInfo, any_tokens, lookup_token
 from .metrics import Metrics
 
@@ -91,7 +92,7 @@ class Service:
             self.refreshed_at = time.time()
             return
         start = time.perf_counter()
-        with self.engine._lock, self.write_lock:
+        with self.engine._lock, read_consistently(self.engine.store):
             self.engine.refresh()
             self.refreshed_at = time.time()
         self.metrics.refresh_seconds.observe(time.perf_counter() - start)

@@ -9,7 +9,8 @@ cannot pre-empt (and silently swallow) another account's ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "account_ids",
     "event_key",
     "existing_posts",
+    "read_consistently",
     "record_events",
     "seen_keys",
 ]
@@ -132,3 +134,22 @@ def account_ids(store: Store, handles: Iterable[str]) -> dict[str, int]:
 def existing_posts(store: Store, post_ids: Iterable[int]) -> set[int]:
     """Which of ``post_ids`` the store holds."""
     return {int(r[0]) for r in _in(store, "SELECT id FROM posts WHERE id IN ({})", post_ids)}
+
+
+@contextlib.contextmanager
+def read_consistently(store: Store) -> Iterator[Store]:
+    """A read transaction: every query inside sees the same committed state.
+
+    For catching a snapshot up while events keep arriving: in WAL mode the reader does not
+    block the writer (nor the writer the reader), and a commit that lands between two of the
+    catch-up's queries cannot be half seen. Joins a transaction that is already open.
+    """
+    if store.conn.in_transaction:
+        yield store
+        return
+    store.conn.execute("BEGIN DEFERRED")
+    try:
+        yield store
+    finally:
+        if store.conn.in_transaction:
+            store.conn.execute("COMMIT")  # read-only: nothing to keep or undo
