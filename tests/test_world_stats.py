@@ -83,3 +83,33 @@ def test_same_group_share_by_hand() -> None:
     within, chance = stats.same_group_share(np.array([0, 2, 0, 4]), np.array([1, 3, 2, 0]), group)
     assert within == pytest.approx(2 / 3)  # the edge touching node 4 (no group) is ignored
     assert chance == pytest.approx(0.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(digraphs(), st.booleans())
+def test_summarize_matches_the_single_functions(graph, loops) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from discovery.store import to_iso
+
+    n, src, dst = graph
+    if loops and n:  # duplicate edges and a self-loop
+        src, dst = np.concatenate([src, src[:3], [0]]), np.concatenate([dst, dst[:3], [0]])
+    snap = SimpleNamespace(
+        n_accounts=n,
+        follow_src=src,
+        follow_dst=dst,
+        post_taken=np.array([5, 9]),
+        inter_kind=np.array([0, 0, 2]),
+        inter_time=np.array([3, 11]),
+        tag_name=np.array(["a"]),
+    )
+    body = stats.summarize(snap, ("like", "comment", "save"))
+    assert body["follows"] == len(src) and body["posts"] == 2 and body["hashtags"] == 1
+    assert body["interactions"] == {"total": 3, "by_kind": {"like": 2, "comment": 0, "save": 1}}
+    assert body["time_span"] == {"first": to_iso(3), "last": to_iso(11)}
+    g = body["graph"]
+    assert g["reciprocity"] == round(stats.reciprocity(src, dst, n), 4)
+    want = stats.random_graph_clustering(src, dst, n)
+    assert g["clustering_random_graph"] == pytest.approx(float(f"{want:.3g}"))
+    assert g["clustering"] == round(stats.average_clustering(src, dst, n), 4)

@@ -127,7 +127,7 @@ def _print_info(body: dict[str, Any]) -> None:
         else ""
     )
     table.add_row(
-        "clustering", f"{g['clustering']:.3f} vs {g['clustering_random_graph']:.4f} random{sampled}"
+        "clustering", f"{g['clustering']:.3f} vs {g['clustering_random_graph']:.2g} random{sampled}"
     )
     table.add_row("reciprocity", f"{g['reciprocity']:.3f}")
     if "world" in body:

@@ -25,7 +25,7 @@ NOW = 1_717_200_000
 SIZES: dict[str, tuple[int, float, float, float]] = {
     "tiny": (300, 14.0, 6.0, 50.0),
     "demo": (2_000, 28.0, 15.0, 140.0),
-    "large": (1_000_000, 20.0, 5.0, 36.0),
+    "large": (1_000_000, 20.0, 5.0, 55.0),
 }
 
 #: Above this many users images default to "lazy" (paths stored, files rendered on demand).

@@ -22,6 +22,7 @@ import numpy as np
 from ..seed import child_rng
 from .accounts import BRANDS, ME_INTERESTS, Accounts
 from .config import WorldConfig
+from .stats import unique_sorted
 from .topics import topic_index
 
 __all__ = ["FollowGraph", "make_follows"]
@@ -154,7 +155,7 @@ def _brand_edges(rng, block, acc, nb):  # type: ignore[no-untyped-def]
 
 
 def _dedupe(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    keys = np.unique(src.astype(np.int64) * n + dst.astype(np.int64))
+    keys = unique_sorted(src.astype(np.int64) * n + dst.astype(np.int64))
     s, d = keys // n, keys % n
     ok = s != d
     return s[ok], d[ok]

@@ -27,6 +27,7 @@ from ..store.model import KIND_CODE
 from .config import WorldConfig
 from .graph import FollowGraph
 from .posts import Posts
+from .stats import unique_sorted
 from .truth import Truth, utility_logit
 
 __all__ = ["Batch", "simulate", "tag_batch"]
@@ -199,7 +200,7 @@ def tag_batch(cfg: WorldConfig, graph: FollowGraph, posts: Posts, kind: np.ndarr
     theirs = theirs[rng.random(len(theirs)) < 0.08]
     chosen = np.concatenate([chosen, theirs])
     friend = np.concatenate([friend, np.zeros(len(theirs), dtype=np.int64)])
-    key = np.unique(friend * max(1, len(posts)) + chosen)
+    key = unique_sorted(friend * max(1, len(posts)) + chosen)
     friend, chosen = key // max(1, len(posts)), key % max(1, len(posts))
     k = len(chosen)
     return Batch(

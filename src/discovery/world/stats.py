@@ -20,7 +20,27 @@ __all__ = [
     "same_group_share",
     "summarize",
     "undirected_adjacency",
+    "undirected_keys",
+    "unique_sorted",
 ]
+
+
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an integer array: ``np.unique`` without its slow path.
+
+    numpy 2.4's ``np.unique`` on int64 goes through a hash table and is ~70x slower than
+    sort-and-compare on 20M values (39 s vs 0.5 s), which matters on the large world.
+
+    >>> unique_sorted(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    x = np.sort(np.asarray(values), kind="stable")
+    if len(x) == 0:
+        return x
+    keep = np.empty(len(x), dtype=bool)
+    keep[0] = True
+    np.not_equal(x[1:], x[:-1], out=keep[1:])
+    return x[keep]
 
 
 def in_degrees(dst: np.ndarray, n: int) -> np.ndarray:
@@ -55,6 +75,19 @@ def undirected_adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> sp.csr_mat
     return a
 
 
+def undirected_keys(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
+    """Sorted unique ``u * n + v`` for both directions of every edge, self-loops dropped.
+
+    >>> undirected_keys(np.array([0, 1]), np.array([1, 0]), 2).tolist()
+    [1, 2]
+    """
+    s = np.asarray(src, dtype=np.int64)
+    d = np.asarray(dst, dtype=np.int64)
+    keep = s != d
+    s, d = s[keep], d[keep]
+    return unique_sorted(np.concatenate([s * n + d, d * n + s]))
+
+
 def average_clustering(
     src: np.ndarray,
     dst: np.ndarray,
@@ -82,8 +115,8 @@ def average_clustering(
     """
     if n == 0:
         return 0.0
-    a = undirected_adjacency(src, dst, n)
     if sample is None:
+        a = undirected_adjacency(src, dst, n)
         tri2 = np.asarray((a @ a).multiply(a).sum(axis=1)).ravel()  # 2 * triangles
         deg = np.diff(a.indptr).astype(np.float64)
         pairs = deg * (deg - 1)
@@ -91,20 +124,26 @@ def average_clustering(
         return float(local.mean())
     rng = np.random.default_rng(seed)
     nodes = np.sort(rng.choice(n, size=min(sample, n), replace=False))
-    a.sort_indices()
-    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(a.indptr)) * n + a.indices
+    # Sorted undirected keys u * n + v double as CSR (row starts by binary search) and as the
+    # edge-membership index: no scipy matrix of the whole graph is built.
+    keys = undirected_keys(src, dst, n)
+    indptr = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n)
     total = 0.0
     for lo in range(0, len(nodes), 4096):
-        total += _wedge_closure(a, keys, nodes[lo : lo + 4096], wedges, rng).sum()
+        total += _wedge_closure(indptr, keys, n, nodes[lo : lo + 4096], wedges, rng).sum()
     return total / len(nodes)
 
 
 def _wedge_closure(
-    a: sp.csr_matrix, keys: np.ndarray, nodes: np.ndarray, wedges: int, rng: np.random.Generator
+    indptr: np.ndarray,
+    keys: np.ndarray,
+    n: int,
+    nodes: np.ndarray,
+    wedges: int,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Closed share of neighbour pairs of each node (all pairs, or ``wedges`` sampled ones)."""
-    n = a.shape[0]
-    deg = np.diff(a.indptr)[nodes].astype(np.int64)
+    deg = (indptr[nodes + 1] - indptr[nodes]).astype(np.int64)
     full = deg * (deg - 1) // 2 <= wedges
     # Exact nodes: enumerate the d*d ordered position pairs, keep p < q.
     d_f = np.where(full, deg, 0)
@@ -121,10 +160,13 @@ def _wedge_closure(
     bq += bq >= bp
     owner = np.concatenate([owner, b_owner])
     p, q = np.concatenate([p, bp]), np.concatenate([q, bq])
-    start = a.indptr[nodes][owner]
-    j, k = a.indices[start + p].astype(np.int64), a.indices[start + q].astype(np.int64)
-    pos = np.minimum(np.searchsorted(keys, j * n + k), len(keys) - 1)
-    closed = keys[pos] == j * n + k
+    start = indptr[nodes][owner]
+    j, k = keys[start + p] % n, keys[start + q] % n
+    query = j * n + k
+    order = np.argsort(query)  # sorted needles keep the binary searches cache-friendly
+    pos = np.minimum(np.searchsorted(keys, query[order]), len(keys) - 1)
+    closed = np.empty(len(query), dtype=bool)
+    closed[order] = keys[pos] == query[order]
     hits = np.bincount(owner, weights=closed, minlength=len(nodes))
     tried = np.bincount(owner, minlength=len(nodes))
     return np.divide(hits, tried, out=np.zeros(len(nodes)), where=tried > 0)
@@ -141,24 +183,27 @@ def random_graph_clustering(src: np.ndarray, dst: np.ndarray, n: int) -> float:
     """
     if n < 2:
         return 0.0
-    a = undirected_adjacency(src, dst, n)
-    m = a.nnz / 2
+    m = len(undirected_keys(src, dst, n)) / 2
     return float(2 * m / (n * (n - 1)))
 
 
 def reciprocity(src: np.ndarray, dst: np.ndarray, n: int) -> float:
-    """Share of directed edges whose reverse edge also exists (``networkx.overall_reciprocity``).
+    """Share of distinct directed edges whose reverse also exists (``networkx.overall_reciprocity``).
 
     >>> reciprocity(np.array([0, 1, 1]), np.array([1, 0, 2]), 3)
     0.6666666666666666
     """
-    s = np.asarray(src, dtype=np.int64)
-    d = np.asarray(dst, dtype=np.int64)
-    if len(s) == 0:
-        return 0.0
-    keys = np.unique(s * n + d)
-    rev = d * n + s
-    return float(np.isin(rev, keys).sum() / len(s))
+    keys = unique_sorted(np.asarray(src, dtype=np.int64) * n + np.asarray(dst, dtype=np.int64))
+    return _mutual_count(keys, n) / len(keys) if len(keys) else 0.0
+
+
+def _mutual_count(keys: np.ndarray, n: int) -> int:
+    """How many distinct non-loop edges in sorted unique ``keys`` have their reverse too."""
+    s, d = keys // n, keys % n
+    rev = np.sort(d[s != d] * n + s[s != d])
+    # Sorted-merge membership: a key present in both sets shows up twice after one sort.
+    both = np.sort(np.concatenate([keys[s != d], rev]))
+    return int(np.count_nonzero(both[1:] == both[:-1]))
 
 
 def same_group_share(src: np.ndarray, dst: np.ndarray, group: np.ndarray) -> tuple[float, float]:
@@ -199,6 +244,12 @@ def summarize(snap: Any, kinds: tuple[str, ...]) -> dict[str, Any]:
     last = max(int(t.max()) for t in times) if times else None
     sample = CLUSTERING_SAMPLE if n > CLUSTERING_EXACT_LIMIT else None
     deg = degree_summary(dst, n)
+    # One pass over the distinct edges gives reciprocity and the random-graph density.
+    keys = unique_sorted(src.astype(np.int64) * n + dst.astype(np.int64))
+    mutual = _mutual_count(keys, n) if len(keys) else 0
+    loops = int(np.count_nonzero(keys // n == keys % n)) if len(keys) else 0
+    undirected = len(keys) - loops - mutual // 2
+    density = 2 * undirected / (n * (n - 1)) if n > 1 else 0.0
     return {
         "accounts": n,
         "follows": len(src),
@@ -215,8 +266,8 @@ def summarize(snap: Any, kinds: tuple[str, ...]) -> dict[str, Any]:
         "graph": {
             **deg,
             "clustering": round(average_clustering(src, dst, n, sample=sample), 4),
-            "clustering_random_graph": round(random_graph_clustering(src, dst, n), 6),
+            "clustering_random_graph": float(f"{density:.3g}"),
             "clustering_sampled_nodes": sample,
-            "reciprocity": round(reciprocity(src, dst, n), 4),
+            "reciprocity": round(mutual / len(keys), 4) if len(keys) else 0.0,
         },
     }
