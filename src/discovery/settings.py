@@ -41,7 +41,7 @@ class Settings:
             "choices": ("auto", "exact", "ego", "push", "fora"),
             "help": "How PPR is computed: exact (global power iteration), ego (2-hop subgraph),"
             " push (forward push), fora (push + random walks); auto = exact up to 50,000"
-            " accounts, else fora.",
+            " accounts, else push.",
         },
     )
     weighted_edges: bool = field(

