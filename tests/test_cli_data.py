@@ -86,6 +86,7 @@ def test_refuses_to_overwrite_unless_forced(capsys, tmp_path: Path) -> None:  # 
         (["generate", "--users", "3"], "--users: 3 is out of range"),
         (["generate", "--photos", "/nonexistent/dir"], "photos.json not found"),
         (["info"], "no such database"),
+        (["--db", "/nonexistent/dir/w.db", "generate"], "folder /nonexistent/dir does not exist"),
     ],
 )
 def test_bad_arguments_print_one_line(capsys, tmp_path: Path, args, message) -> None:  # type: ignore[no-untyped-def]

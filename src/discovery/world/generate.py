@@ -124,6 +124,8 @@ def generate_world(
 def check_target(path: str | os.PathLike[str], force: bool) -> None:
     """Refuse to overwrite a database that holds accounts (or is not a database) unless ``force``."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: folder {path.parent} does not exist")
     if force or not path.exists() or path.stat().st_size == 0:
         return
     try:
