@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..store import Store
+from ..store.events import read_consistently
 from .arrays import IdIndex, Snapshot
 
 __all__ = ["cache_path", "load_snapshot", "refresh_snapshot"]
@@ -92,6 +93,24 @@ _POST_DTYPE = [
 ]
 
 
+def _extend(snap: Snapshot, name: str, values: np.ndarray) -> None:
+    """Append to one array field in amortised O(len(values)): fields are views of buffers with
+    spare capacity (kept in the snapshot's cache), so a refresh that adds ten events does not
+    copy a 50-million-row column."""
+    cur = getattr(snap, name)
+    n, m = len(cur), len(values)
+    if m == 0:
+        return
+    buffers: dict[str, np.ndarray] = snap._cache.setdefault("_buffers", {})
+    buf = buffers.get(name)
+    if buf is None or len(buf) < n + m or not np.shares_memory(buf[:1], cur[:1]) or n == 0:
+        buf = np.empty(max(n + m, (n + m) * 5 // 4 + 1024), dtype=cur.dtype)
+        buf[:n] = cur
+        buffers[name] = buf
+    buf[n : n + m] = values.astype(cur.dtype, copy=False)
+    setattr(snap, name, buf[: n + m])
+
+
 def _append(
     store: Store,
     snap: Snapshot,
@@ -124,46 +143,52 @@ def _append(
             snap.follow_time = snap.follow_time[~drop]
     f = _fetch(
         store,
-        "SELECT src, dst, created_at FROM follows WHERE seq > ? ORDER BY src, dst",
+        # no ORDER BY: it would make SQLite scan the table instead of the seq index
+        "SELECT src, dst, created_at FROM follows WHERE seq > ?",
         [("s", "i8"), ("d", "i8"), ("t", "i8")],
         (since,),
     )
+    f = f[np.lexsort((f["d"], f["s"]))]
     src, dst = accounts.lookup(f["s"]), accounts.lookup(f["d"])
     ok = (src >= 0) & (dst >= 0)
     if not fresh and len(f):  # an edge that is re-stamped (not new) must not appear twice
-        n = len(accounts) + 1
-        ok &= ~np.isin(src * n + dst, snap.follow_src.astype(np.int64) * n + snap.follow_dst)
+        ok &= ~_known_edges(snap, src, dst, len(accounts), stale="follows" in changed)
     if ok.any():
         changed.add("follows")
-    snap.follow_src = np.concatenate([snap.follow_src, src[ok].astype(np.int32)])
-    snap.follow_dst = np.concatenate([snap.follow_dst, dst[ok].astype(np.int32)])
-    snap.follow_time = np.concatenate([snap.follow_time, f["t"][ok]])
+    _extend(snap, "follow_src", src[ok].astype(np.int32))
+    _extend(snap, "follow_dst", dst[ok].astype(np.int32))
+    _extend(snap, "follow_time", f["t"][ok])
 
     # posts: updates in place, new ones appended
     p = _fetch(
         store,
         "SELECT id, COALESCE(author, -1), taken_at, like_count, comment_count, media_type"
-        " FROM posts WHERE seq > ? ORDER BY id",
+        " FROM posts WHERE seq > ?",
         _POST_DTYPE,
         (since,),
     )
-    old = IdIndex.build(snap.post_id).lookup(p["id"]) if len(snap.post_id) else np.full(len(p), -1)
+    p = p[np.argsort(p["id"], kind="stable")]
+    old = snap.posts.lookup(p["id"]) if len(snap.post_id) else np.full(len(p), -1)
     upd = old >= 0
-    if (~upd).any():
-        changed.add("posts")
-    snap.post_likes = snap.post_likes.copy()
-    snap.post_comments = snap.post_comments.copy()
-    snap.post_likes[old[upd]] = p["likes"][upd]
-    snap.post_comments[old[upd]] = p["comments"][upd]
+    if upd.any():  # counts of known posts change in place (copy-on-write: as_of views share)
+        if not snap.post_likes.flags.writeable or "_owned_counts" not in snap._cache:
+            snap.post_likes, snap.post_comments = snap.post_likes.copy(), snap.post_comments.copy()
+            snap._cache["_owned_counts"] = True
+        snap.post_likes[old[upd]] = p["likes"][upd]
+        snap.post_comments[old[upd]] = p["comments"][upd]
     new = p[~upd]
-    author = np.where(new["author"] < 0, -1, accounts.lookup(new["author"]))
-    snap.post_id = np.concatenate([snap.post_id, new["id"]])
-    snap.post_author = np.concatenate([snap.post_author, author.astype(np.int32)])
-    snap.post_taken = np.concatenate([snap.post_taken, new["taken"]])
-    snap.post_likes = np.concatenate([snap.post_likes, new["likes"]])
-    snap.post_comments = np.concatenate([snap.post_comments, new["comments"]])
-    snap.post_media = np.concatenate([snap.post_media, new["media"]])
-    posts = IdIndex.build(snap.post_id)
+    if len(new):
+        changed.add("posts")
+        snap._cache.pop("_owned_counts", None)
+        author = np.where(new["author"] < 0, -1, accounts.lookup(new["author"]))
+        _extend(snap, "post_id", new["id"])
+        _extend(snap, "post_author", author.astype(np.int32))
+        _extend(snap, "post_taken", new["taken"])
+        _extend(snap, "post_likes", new["likes"])
+        _extend(snap, "post_comments", new["comments"])
+        _extend(snap, "post_media", new["media"])
+        snap._cache.pop("posts", None)  # the id index must include the new posts
+    posts = snap.posts
 
     # hashtags: vocabulary ids are dense from 1, so the tag index is id - 1
     tags = store.query("SELECT id, tag FROM hashtags WHERE id > ? ORDER BY id", (snap.n_tags,))
@@ -182,8 +207,8 @@ def _append(
     )
     pidx = posts.lookup(pt["p"])
     ok = pidx >= 0
-    snap.tag_post = np.concatenate([snap.tag_post, pidx[ok].astype(np.int32)])
-    snap.tag_id = np.concatenate([snap.tag_id, (pt["h"][ok] - 1).astype(np.int32)])
+    _extend(snap, "tag_post", pidx[ok].astype(np.int32))
+    _extend(snap, "tag_id", (pt["h"][ok] - 1).astype(np.int32))
 
     # interactions: append-only by id
     it = _fetch(
@@ -197,11 +222,11 @@ def _append(
         changed.add("interactions")
         u, q = accounts.lookup(it["u"]), posts.lookup(it["p"])
         ok = (u >= 0) & (q >= 0)
-        snap.inter_user = np.concatenate([snap.inter_user, u[ok].astype(np.int32)])
-        snap.inter_post = np.concatenate([snap.inter_post, q[ok].astype(np.int32)])
-        snap.inter_kind = np.concatenate([snap.inter_kind, it["k"][ok]])
-        snap.inter_time = np.concatenate([snap.inter_time, it["t"][ok]])
-        snap.inter_value = np.concatenate([snap.inter_value, it["v"][ok]])
+        _extend(snap, "inter_user", u[ok].astype(np.int32))
+        _extend(snap, "inter_post", q[ok].astype(np.int32))
+        _extend(snap, "inter_kind", it["k"][ok])
+        _extend(snap, "inter_time", it["t"][ok])
+        _extend(snap, "inter_value", it["v"][ok])
         snap.max_interaction_id = int(it["id"][-1])
     snap.counter = store.change_counter
     snap.now = _now(store, [snap.post_taken, snap.inter_time])
@@ -210,12 +235,36 @@ def _append(
     snap.invalidate(changed)
 
 
+def _known_edges(
+    snap: Snapshot, src: np.ndarray, dst: np.ndarray, n: int, *, stale: bool
+) -> np.ndarray:
+    """Which ``(src, dst)`` pairs the snapshot already holds: a row lookup in the memoised
+    follow matrix for a few edges, one sort-based ``isin`` for many."""
+    if stale or len(src) > 10_000 or "follow_matrix" not in snap._cache:
+        key = src.astype(np.int64) * (n + 1) + dst
+        return np.isin(key, snap.follow_src.astype(np.int64) * (n + 1) + snap.follow_dst)
+    m = snap.follow_matrix()
+    out = np.zeros(len(src), dtype=bool)
+    for i, (a, b) in enumerate(zip(src.tolist(), dst.tolist(), strict=True)):
+        if 0 <= a < m.shape[0]:
+            out[i] = b in m.indices[m.indptr[a] : m.indptr[a + 1]]
+    return out
+
+
 def refresh_snapshot(store: Store, snap: Snapshot) -> Snapshot:
-    """Catch ``snap`` up with the store (in place when anything changed); returns it."""
+    """Catch ``snap`` up with the store (in place when anything changed); returns it.
+
+    All queries run in one read transaction, so a commit landing meanwhile is either wholly
+    seen or left for the next refresh (never half applied)."""
+    with read_consistently(store):
+        return _refresh(store, snap)
+
+
+def _refresh(store: Store, snap: Snapshot) -> Snapshot:
     if store.change_counter == snap.counter:
         return snap
-    acc = store.query(
-        "SELECT id, handle, kind FROM accounts WHERE seq > ? ORDER BY id", (snap.counter,)
+    acc = sorted(
+        store.query("SELECT id, handle, kind FROM accounts WHERE seq > ?", (snap.counter,))
     )
     known = snap.accounts.lookup(np.array([r[0] for r in acc], dtype=np.int64))
     acc = [r for r, k in zip(acc, known, strict=True) if k < 0]
@@ -223,10 +272,12 @@ def refresh_snapshot(store: Store, snap: Snapshot) -> Snapshot:
         snap.account_id = np.concatenate([snap.account_id, [r[0] for r in acc]]).astype(np.int64)
         snap.handle = np.concatenate([snap.handle, _strings([r[1] for r in acc])])
         snap.account_kind = np.concatenate([snap.account_kind, [r[2] for r in acc]]).astype(np.int8)
+    if acc:
+        snap._cache.pop("accounts", None)
     _append(
         store,
         snap,
-        IdIndex.build(snap.account_id),
+        snap.accounts,
         since=snap.counter,
         since_interaction=snap.max_interaction_id,
         changed={"accounts"} if acc else set(),
@@ -244,7 +295,8 @@ def load_snapshot(store: Store, *, cache: bool = True) -> Snapshot:
         if snap is not None and snap.counter > store.change_counter:
             snap = None  # the database was replaced by an older one
     if snap is None:
-        snap = _full(store)
+        with read_consistently(store):
+            snap = _full(store)
         dirty = True
     else:
         dirty = snap.counter != store.change_counter
