@@ -6,7 +6,24 @@ API and web page.
 """
 
 from ._version import __version__
+from .engine import Engine
+from .errors import DiscoveryError, InputError
+from .feeds import Feed, FeedItem, Interests
 from .seed import rng
-from .store import Store, StoreError
+from .settings import Settings
+from .store import NotFound, Store, StoreError
 
-__all__ = ["Store", "StoreError", "__version__", "rng"]
+__all__ = [
+    "DiscoveryError",
+    "Engine",
+    "Feed",
+    "FeedItem",
+    "InputError",
+    "Interests",
+    "NotFound",
+    "Settings",
+    "Store",
+    "StoreError",
+    "__version__",
+    "rng",
+]
