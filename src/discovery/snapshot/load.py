@@ -1,15 +1,20 @@
 """Build a :class:`Snapshot` from the store, through a columnar cache next to the database.
 
 A full load streams each table into numpy with ``np.fromiter`` (no Python lists of rows). The
-result is saved as ``<db>.snapshot/arrays.npz`` (plain ``np.savez``, ``allow_pickle=False``)
+result is saved as ``<db>.snapshot/<folder>/*.npy`` (one plain ``.npy`` per array, no pickle; a
+``current`` file names the folder) and opened memory-mapped,
 keyed by the store's change counter; the next load reads the file and applies only the rows
 written since (``seq`` / interaction id above the cached marks, plus unfollow tombstones).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import time
+import uuid
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +26,14 @@ from .arrays import IdIndex, Snapshot
 
 __all__ = ["cache_path", "load_snapshot", "refresh_snapshot"]
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 def cache_path(store: Store) -> Path | None:
     """Where the columnar cache of ``store`` lives (None for in-memory databases)."""
     if str(store.path) == ":memory:":
         return None
-    return Path(str(store.path) + ".snapshot") / "arrays.npz"
+    return Path(str(store.path) + ".snapshot") / "current"
 
 
 def _fetch(store: Store, sql: str, dtype: list[tuple[str, Any]], params: tuple = ()) -> np.ndarray:
@@ -307,23 +312,57 @@ def load_snapshot(store: Store, *, cache: bool = True) -> Snapshot:
 
 
 def _write_cache(path: Path, snap: Snapshot, store_id: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-    header = np.array([_CACHE_VERSION, snap.counter, snap.now, snap.max_interaction_id], np.int64)
-    arrays = {k: v for k, v in snap.arrays().items() if isinstance(v, np.ndarray)}
-    arrays["_header"] = header
-    arrays["_store_id"] = np.array(store_id)
-    np.savez(tmp, **arrays)  # type: ignore[arg-type]
-    os.replace(tmp, path)
+    """Write one ``.npy`` file per array into a fresh folder, then point ``current`` at it
+    (``os.replace``: readers see the old or the new cache, never half of one) and remove the
+    older folders (a process still mapping them keeps its pages: Linux unlinks lazily)."""
+    root = path.parent
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"c{snap.counter}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = root / f"tmp-{name}"
+    tmp.mkdir()
+    for key, value in snap.arrays().items():
+        if isinstance(value, np.ndarray):
+            np.save(tmp / f"{key}.npy", np.ascontiguousarray(value), allow_pickle=False)
+    header = {
+        "version": _CACHE_VERSION,
+        "counter": snap.counter,
+        "now": snap.now,
+        "max_interaction_id": snap.max_interaction_id,
+        "store_id": store_id,
+    }
+    (tmp / "header.json").write_text(json.dumps(header))
+    tmp.rename(root / name)
+    pointer = root / f"current.tmp-{name}"
+    pointer.write_text(name)
+    os.replace(pointer, path)
+    for old in root.iterdir():
+        if old.name != name and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        elif old.name.startswith(("arrays", "current.tmp-")) and old.is_file():
+            old.unlink(missing_ok=True)
 
 
 def _read_cache(path: Path, store_id: str) -> Snapshot | None:
+    """Open the cache with ``mmap_mode="r"``: loading a million-account world costs page-table
+    work, not reading gigabytes; pages come in as the ranking touches them."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            version, counter, now, max_id = (int(x) for x in z["_header"])
-            if version != _CACHE_VERSION or str(z["_store_id"]) != store_id:
-                return None
-            arrays = {k: z[k] for k in z.files if not k.startswith("_")}
-    except (OSError, ValueError, KeyError):
-        return None  # a damaged cache is rebuilt, never trusted
-    return Snapshot(counter=counter, now=now, max_interaction_id=max_id, **arrays)
+        folder = path.parent / path.read_text().strip()
+        header = json.loads((folder / "header.json").read_text())
+        if header["version"] != _CACHE_VERSION or header["store_id"] != store_id:
+            return None
+        arrays = {
+            f.name: np.load(folder / f"{f.name}.npy", mmap_mode="r", allow_pickle=False)
+            for f in fields(Snapshot)
+            if not f.name.startswith("_") and f.name not in _SCALARS
+        }
+    except (OSError, ValueError, KeyError, UnicodeDecodeError):
+        return None  # a damaged or partial cache is rebuilt, never trusted
+    return Snapshot(
+        counter=int(header["counter"]),
+        now=int(header["now"]),
+        max_interaction_id=int(header["max_interaction_id"]),
+        **arrays,
+    )
+
+
+_SCALARS = ("counter", "now", "max_interaction_id")
