@@ -323,3 +323,26 @@ def test_health_metrics_and_docs(client: TestClient) -> None:
         assert 'route="/docs-assets",status="200"' in text
     schema = client.get("/openapi.json").json()
     assert "/v1/users/{handle}/feed" in schema["paths"]
+
+
+def test_lazy_world_images_are_rendered_on_first_request(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from discovery.service.app import create_app
+    from discovery.store import Store
+    from discovery.world import generate_world
+
+    db = tmp_path / "lazy.db"
+    generate_world(db, size="tiny", images=False)
+    store = Store.open(db)
+    post = store.query("SELECT post FROM truth_posts ORDER BY post LIMIT 1")[0][0]
+    from discovery.world.images import image_path
+
+    rel = image_path(int(post))
+    with TestClient(create_app(db)) as client:
+        first = client.get(f"/media/{rel}")
+        assert first.status_code == 200 and first.headers["content-type"] == "image/jpeg"
+        assert (tmp_path / "lazy.db.media" / rel).is_file()
+        assert client.get(f"/media/{rel}").content == first.content
+        assert client.get("/media/p/000/999999999.jpg").status_code == 404
+        assert client.get("/media/../lazy.db").status_code == 404
