@@ -46,19 +46,20 @@ def get_media(path: str, service: Svc) -> FileResponse:
     the folder (``..``, absolute paths, links pointing out) and non-image files are 404. A
     lazily generated world's image is rendered (and saved) on its first request."""
     root = service.engine.media_dir.resolve()
+    target: Path | None = None
     try:
         target = (root / path).resolve()
         ok = root in target.parents and target.is_file()
     except (OSError, ValueError):  # a NUL byte, a name too long...
         ok = False
-    if not ok and root in target.parents and not target.exists():
+    if not ok and target is not None and root in target.parents and not target.exists():
         # worlds generated with lazy images (the large size) draw each image on first request
         from ..world.images import render_missing
 
         with service.engine._lock:
             ok = render_missing(service.engine.store, root, path) is not None
-    kind = _IMAGE_TYPES.get(target.suffix.lower()) if ok else None
-    if kind is None:
+    kind = _IMAGE_TYPES.get(target.suffix.lower()) if ok and target is not None else None
+    if kind is None or target is None:
         raise HTTPException(404, f"no image {path!r} in the media folder")
     return FileResponse(target, media_type=kind, headers={"Cache-Control": "max-age=3600"})
 
