@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .model import KIND_CODE
+from .model import INTERACTION_KINDS, KIND_CODE
 from .sqlite import Store, StoreError
 
 __all__ = [
@@ -31,17 +31,7 @@ __all__ = [
 
 #: What an API client may send: the interaction kinds (``tag`` is import-only) and follows.
 FOLLOW_KINDS = ("follow", "unfollow")
-EVENT_KINDS = (
-    "like",
-    "comment",
-    "save",
-    "share",
-    "click",
-    "view",
-    "impression",
-    "hide",
-    *FOLLOW_KINDS,
-)
+EVENT_KINDS = (*(k for k in INTERACTION_KINDS if k != "tag"), *FOLLOW_KINDS)
 
 
 @dataclass(frozen=True)
