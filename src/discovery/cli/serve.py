@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 
 import typer
 
@@ -49,9 +50,17 @@ def serve(
         None, "--get", help="Answer one GET request for this path in-process, print it, exit."
     ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=32,
+        help="Worker processes, each with its own snapshot caught up from the shared store.",
+    ),
 ) -> None:
     """Serve the JSON API (and the web pages) over the database, with docs at /docs."""
     from ..service import create_app
+    from ..service.app import DB_ENV
 
     application = create_app(state.db)
     if get is not None:
@@ -84,7 +93,22 @@ def serve(
         f"discovery-engine API on http://{shown}:{port}  (docs: /docs, health: /healthz)"
         + ("  [local single-user mode: no tokens]" if open_mode else "")
     )
-    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    # Several processes: each builds its app (and snapshot) from the environment. Events
+    # written through any worker reach the store first, and every worker catches its snapshot
+    # up before each read, so the next request sees them whichever worker answers it.
+    os.environ[DB_ENV] = str(state.db.resolve())
+    uvicorn.run(
+        "discovery.service.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+    )
 
 
 @token_app.command("create")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,13 +18,22 @@ from .errors import MAX_BODY, GuardMiddleware, install_error_handlers
 from .metrics import MetricsMiddleware
 from .state import Service
 
-__all__ = ["create_app"]
+__all__ = ["DB_ENV", "app_from_env", "create_app"]
 
 _DESCRIPTION = """Ranked, explained feeds (timeline, explore, interests) over one database, and
 real-time events that change the next feed. Every item says why it is there.
 
 Authentication: `Authorization: Bearer <token>` from `discovery token create HANDLE`. A database
 with no tokens at all is served open (local single-user mode)."""
+
+
+#: The database of ``app_from_env`` (set by ``discovery serve --workers N``).
+DB_ENV = "DISCOVERY_SERVE_DB"
+
+
+def app_from_env() -> FastAPI:
+    """The app over ``$DISCOVERY_SERVE_DB``: the factory each uvicorn worker process calls."""
+    return create_app(os.environ[DB_ENV])
 
 
 def create_app(
