@@ -74,16 +74,17 @@ class Engine:
             raise NotFound(f"no account with handle {user!r}")
         return idx
 
-    def user_settings(self, user: int) -> Settings:
+    def user_settings(self, user: int, saved: dict[str, Any] | None = None) -> Settings:
         """Settings for one user: the engine's, overridden by the user's saved weights."""
-        saved = self.store.user_settings(int(self.snapshot.account_id[user]))
+        if saved is None:
+            saved = self.store.user_settings(int(self.snapshot.account_id[user]))
         weights = {k: v for k, v in saved.get("weights", {}).items() if k.startswith("w_")}
         return self.settings.replace(**weights) if weights else self.settings
 
     def context(self, user: str | int, settings: Settings | None = None) -> UserContext:
         u = self.user_index(user)
-        s = settings or self.user_settings(u)
-        saved = self.store.user_settings(int(self.snapshot.account_id[u]))
+        saved = self.store.user_settings(int(self.snapshot.account_id[u]))  # one read
+        s = settings or self.user_settings(u, saved)
         blocked = [self.snapshot.account_index(h) for h in saved.get("blocked", [])]
         return user_context(self.snapshot, u, s, np.array([b for b in blocked if b >= 0]))
 
@@ -134,7 +135,7 @@ class Engine:
     # ------------------------------------------------------------ items
     def _feed(self, ctx: UserContext, kind: str, ranker: str, picks: list[dict[str, Any]]) -> Feed:
         snap = self.snapshot
-        items = self._items(ctx, picks)
+        items = self._items(picks)
         return Feed(
             user=str(snap.handle[ctx.user]),
             kind=kind,
@@ -145,7 +146,7 @@ class Engine:
             image_src=self.image_data_uri,
         )
 
-    def _items(self, ctx: UserContext, picks: list[dict[str, Any]]) -> list[FeedItem]:
+    def _items(self, picks: list[dict[str, Any]]) -> list[FeedItem]:
         snap = self.snapshot
         ids = [int(snap.post_id[d["post"]]) for d in picks]
         details = self.store.post_details(ids)
@@ -188,9 +189,7 @@ class Engine:
             rk = get_ranker("default")
             out = []
             for tag, weight, picks in pipeline.best_per_interest(ctx, rk, k, per_tag):
-                out.append(
-                    Interest(str(self.snapshot.tag_name[tag]), weight, self._items(ctx, picks))
-                )
+                out.append(Interest(str(self.snapshot.tag_name[tag]), weight, self._items(picks)))
             return Interests(str(self.snapshot.handle[ctx.user]), to_iso(self.snapshot.now), out)
 
     def post_index(self, post_id: int) -> int:
@@ -246,13 +245,12 @@ class Engine:
                 )
             author = snap.post_author[p]
             user = str(snap.handle[author]) if author >= 0 else ""
-            ctx = user_context(snap, max(int(author), 0), self.settings)
             feed = Feed(
                 user=user,
                 kind="similar",
                 now=to_iso(snap.now),
                 ranker="similar",
-                items=self._items(ctx, picks),
+                items=self._items(picks),
                 settings=self.settings.fingerprint(),
                 image_src=self.image_data_uri,
             )

@@ -143,11 +143,11 @@ def best_per_interest(
         "factors": scored.factors,
         "cands": [],
     }
-    by_tag = ctx.snap._memo("tag_posts", lambda: ctx.snap.post_tags_matrix().tocsc())
+    # the candidates' own tags, by column: O(candidates), not O(posts carrying the tag)
+    by_tag = ctx.snap.post_tags_matrix()[posts].tocsc()
     result = []
     for tag, weight in src.top_interests(ctx, n_tags):
-        tagged = by_tag.indices[by_tag.indptr[tag] : by_tag.indptr[tag + 1]]
-        idx = np.flatnonzero(np.isin(posts, tagged))
+        idx = by_tag.indices[by_tag.indptr[tag] : by_tag.indptr[tag + 1]]
         order = idx[order_by_score(scored.scores[idx], ctx.snap.post_id[posts[idx]])]
         picks = []
         for i in order[:per_tag]:

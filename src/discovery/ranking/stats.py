@@ -39,7 +39,6 @@ class PostStats:
     df: np.ndarray
     eng_mean: float
     mean_in_degree: float
-    positives: np.ndarray  # positions of positive interactions (like/comment/save)
 
 
 def post_stats(snap: Snapshot) -> PostStats:
@@ -61,10 +60,7 @@ def post_stats(snap: Snapshot) -> PostStats:
             eng_mean = float(max(rate.mean(), 1e-6))
         else:
             eng_mean = 1e-3
-        positive = np.isin(kind, [KIND_CODE[k] for k in ("like", "comment", "save")])
         mean_in = float(in_degree.mean()) if n_acc else 0.0
-        return PostStats(
-            in_degree, clicks, likes, idf, df, eng_mean, mean_in, np.flatnonzero(positive)
-        )
+        return PostStats(in_degree, clicks, likes, idf, df, eng_mean, mean_in)
 
     return snap._memo("post_stats", build)  # type: ignore[no-any-return]

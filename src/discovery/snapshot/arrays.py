@@ -58,7 +58,6 @@ MEMO_DEPENDS: dict[str, set[str]] = {
     "follow_matrix": {"accounts", "follows"},
     "followers_matrix": {"accounts", "follows"},
     "post_tags": {"posts", "tags"},
-    "tag_posts": {"posts", "tags"},
     "tag_posts_by_time": {"posts", "tags"},
     "unit_tag_rows": {"posts", "tags"},
     "by_author": {"accounts", "posts"},
