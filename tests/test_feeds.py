@@ -275,3 +275,15 @@ def test_every_ppr_mode_finds_the_same_near_accounts(engine, mode):
     assert {201, 202, 301} <= set(ids(feed))
     again = engine.explore("me", k=20, settings=settings)
     assert feed.to_json() == again.to_json()
+
+
+def test_feed_item_to_dict_has_every_field_and_copies_containers():
+    from dataclasses import fields
+
+    from discovery.feeds import FeedItem
+
+    item = FeedItem(1, "a", "2024-01-01T00:00:00Z", 2, 3, 0.5, {"x": 1.0}, ["hashtags"], "why")
+    d = item.to_dict()
+    assert list(d) == [f.name for f in fields(FeedItem)]
+    assert d["factors"] == {"x": 1.0} and d["factors"] is not item.factors
+    assert d["sources"] == ["hashtags"] and d["sources"] is not item.sources

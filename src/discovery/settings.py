@@ -8,6 +8,7 @@ setting appears in the README.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -93,6 +94,10 @@ class Settings:
 
     def fingerprint(self) -> str:
         """Short hash of the settings, stamped on cached feeds (as gorse does)."""
+        return self._fingerprint
+
+    @functools.cached_property
+    def _fingerprint(self) -> str:  # once per instance: settings are immutable
         return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
 
 

@@ -129,46 +129,57 @@ def blend(ctx: UserContext, ranker: Ranker, k: int) -> list[Pick]:
     return out + rest[: k - len(out)]
 
 
+def _interest_orders(
+    ctx: UserContext, ranker: Ranker, n_tags: int
+) -> tuple[Pool, list[tuple[int, float, np.ndarray]]]:
+    """The scored pool of interest candidates and, per interest hashtag, its candidates'
+    positions in score order (picks are built later, only for what is shown)."""
+    cands = src.HashtagSource(n_tags).candidates(ctx)
+    posts = drop_unwanted(ctx, cands.posts, discovery=False)
+    scored = ranker.score(ctx, posts, discovery=True)
+    pl = {"posts": posts, "scores": scored.scores, "factors": scored.factors, "cands": []}
+    # the candidates' own tags, by column: O(candidates), not O(posts carrying the tag)
+    by_tag = ctx.snap.post_tags_matrix()[posts].tocsc()
+    orders = []
+    for tag, weight in src.top_interests(ctx, n_tags):
+        idx = by_tag.indices[by_tag.indptr[tag] : by_tag.indptr[tag + 1]]
+        orders.append(
+            (tag, weight, idx[order_by_score(scored.scores[idx], ctx.snap.post_id[posts[idx]])])
+        )
+    return pl, orders
+
+
+def _interest_pick(ctx: UserContext, pl: Pool, i: int, tag: int) -> Pick:
+    pick = _pick(ctx, pl, i)
+    pick["evidence"] = {"hashtags": tag}
+    return pick
+
+
 def best_per_interest(
     ctx: UserContext, ranker: Ranker, n_tags: int, per_tag: int
 ) -> list[tuple[int, float, list[Pick]]]:
     """Best unseen recent posts for each interest hashtag, as whole rows — the tutorial's
     ``groupby('tag').max()`` took each column's maximum from different posts."""
-    cands = src.HashtagSource(n_tags).candidates(ctx)
-    posts = drop_unwanted(ctx, cands.posts, discovery=False)
-    scored = ranker.score(ctx, posts, discovery=True)
-    pl = {
-        "posts": posts,
-        "scores": scored.scores,
-        "factors": scored.factors,
-        "cands": [],
-    }
-    # the candidates' own tags, by column: O(candidates), not O(posts carrying the tag)
-    by_tag = ctx.snap.post_tags_matrix()[posts].tocsc()
-    result = []
-    for tag, weight in src.top_interests(ctx, n_tags):
-        idx = by_tag.indices[by_tag.indptr[tag] : by_tag.indptr[tag + 1]]
-        order = idx[order_by_score(scored.scores[idx], ctx.snap.post_id[posts[idx]])]
-        picks = []
-        for i in order[:per_tag]:
-            pick = _pick(ctx, pl, int(i))
-            pick["evidence"] = {"hashtags": tag}
-            picks.append(pick)
-        result.append((tag, weight, picks))
-    return result
+    pl, orders = _interest_orders(ctx, ranker, n_tags)
+    return [
+        (tag, weight, [_interest_pick(ctx, pl, int(i), tag) for i in order[:per_tag]])
+        for tag, weight, order in orders
+    ]
 
 
 def interest_picks(ctx: UserContext, ranker: Ranker, k: int) -> list[Pick]:
     """The interests feed: round-robin over the best posts of each interest hashtag."""
-    per_tag = best_per_interest(ctx, ranker, n_tags=max(k, 10), per_tag=k)
+    pl, orders = _interest_orders(ctx, ranker, n_tags=max(k, 10))
     out: list[Pick] = []
     seen: set[int] = set()
     depth = 0
-    while len(out) < k and any(len(v) > depth for _, _, v in per_tag):
-        for _, _, picks in per_tag:
-            if depth < len(picks) and picks[depth]["post"] not in seen and len(out) < k:
-                seen.add(picks[depth]["post"])
-                out.append(picks[depth])
+    while len(out) < k and any(len(order) > depth for _, _, order in orders):
+        for tag, _, order in orders:
+            if depth < len(order) and len(out) < k:
+                i = int(order[depth])
+                if int(pl["posts"][i]) not in seen:
+                    seen.add(int(pl["posts"][i]))
+                    out.append(_interest_pick(ctx, pl, i, tag))
         depth += 1
     return out
 

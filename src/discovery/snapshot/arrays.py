@@ -26,18 +26,20 @@ class IdIndex:
 
     ids: np.ndarray  # dense index -> id
     order: np.ndarray  # argsort(ids)
+    sorted_ids: np.ndarray  # ids[order], kept: a lookup must not gather all ids again
 
     @classmethod
     def build(cls, ids: np.ndarray) -> IdIndex:
         ids = np.asarray(ids, dtype=np.int64)
-        return cls(ids, np.argsort(ids, kind="stable"))
+        order = np.argsort(ids, kind="stable")
+        return cls(ids, order, ids[order])
 
     def lookup(self, query: np.ndarray | int) -> np.ndarray:
         """Dense indexes of ``query`` ids, ``-1`` where unknown."""
         q = np.atleast_1d(np.asarray(query, dtype=np.int64))
         if len(self.ids) == 0:
             return np.full(q.shape, -1, dtype=np.int64)
-        sorted_ids = self.ids[self.order]
+        sorted_ids = self.sorted_ids
         pos = np.clip(np.searchsorted(sorted_ids, q), 0, len(sorted_ids) - 1)
         hit = sorted_ids[pos] == q
         return np.where(hit, self.order[pos], -1).astype(np.int64)
@@ -263,7 +265,9 @@ class Snapshot:
         make the next request rebuild the follow graph or the hashtag index."""
         built_at: dict[str, int] = self._cache.get("_built_at", {})
         grown = "interactions" in changed
-        for key in [k for k in self._cache if k != "_built_at"]:
+        # "_"-keys are bookkeeping (growth buffers, build marks), not derived structures:
+        # dropping "_buffers" here would make every catch-up copy every column again
+        for key in [k for k in self._cache if not k.startswith("_")]:
             deps = MEMO_DEPENDS.get(key)
             lazy = deps is not None and "interactions*" in deps
             stale = (

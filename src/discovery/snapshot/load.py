@@ -351,7 +351,9 @@ def _read_cache(path: Path, store_id: str) -> Snapshot | None:
         if header["version"] != _CACHE_VERSION or header["store_id"] != store_id:
             return None
         arrays = {
-            f.name: np.load(folder / f"{f.name}.npy", mmap_mode="r", allow_pickle=False)
+            # np.asarray: a plain ndarray view of the mapping; indexing an np.memmap subclass
+            # costs Python-level __getitem__/__array_finalize__ calls on every gather
+            f.name: np.asarray(np.load(folder / f"{f.name}.npy", mmap_mode="r", allow_pickle=False))
             for f in fields(Snapshot)
             if not f.name.startswith("_") and f.name not in _SCALARS
         }
