@@ -350,7 +350,7 @@ def _read_cache(path: Path, store_id: str) -> Snapshot | None:
         header = json.loads((folder / "header.json").read_text())
         if header["version"] != _CACHE_VERSION or header["store_id"] != store_id:
             return None
-        arrays = {
+        arrays: dict[str, Any] = {
             # np.asarray: a plain ndarray view of the mapping; indexing an np.memmap subclass
             # costs Python-level __getitem__/__array_finalize__ calls on every gather
             f.name: np.asarray(np.load(folder / f"{f.name}.npy", mmap_mode="r", allow_pickle=False))
