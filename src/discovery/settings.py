@@ -49,6 +49,12 @@ class Settings:
         default=True,
         metadata={"help": "Raise follow-edge weights by the follower's likes and comments."},
     )
+    ppr_stale_l1: float = _f(
+        1e-2,
+        0.0,
+        1.0,
+        "A cached PPR vector is recomputed once graph changes may have moved it this far (L1).",
+    )
     hidden_author_penalty: float = _f(
         0.25, 0.0, 1.0, "Score multiplier per hidden post of an author."
     )

@@ -7,8 +7,6 @@ is close to — friends of friends, and the big accounts their circle follows.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -16,6 +14,7 @@ from .. import graph
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
 from .context import UserContext
+from .ppr_cache import GraphLog, PPRCache
 
 __all__ = ["follow_adjacency", "hop_distance", "tutorial_ppr", "user_ppr"]
 
@@ -51,21 +50,20 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
 def user_ppr(ctx: UserContext) -> np.ndarray:
     """Dense PPR vector (sums to 1) seeded at the user, by ``settings.ppr_mode``.
 
-    Vectors are kept in a small per-snapshot LRU (a user paging through a feed, or the blend
-    asking for timeline and explore, pays once); a refreshed snapshot starts a new cache."""
+    Vectors are kept in a per-snapshot LRU (:class:`~.ppr_cache.PPRCache`): a user paging
+    through a feed, or the blend asking for timeline and explore, pays once, and a follow
+    elsewhere in the graph recomputes only the vectors it can move by more than
+    ``settings.ppr_stale_l1`` (L1, a proven bound — see :mod:`.ppr_cache`)."""
     if "ppr" in ctx._cache:
         return ctx._cache["ppr"]  # type: ignore[no-any-return]
     snap, s = ctx.snap, ctx.settings
+    adj = follow_adjacency(snap, s.weighted_edges)
+    logs: dict[bool, GraphLog] = snap._cache.setdefault("_ppr_graph_logs", {})  # kept across
+    log = logs.setdefault(s.weighted_edges, GraphLog())  # catch-ups ("_" keys survive them)
+    log.update(adj)
+    cache: PPRCache = snap._memo("ppr_cache", lambda: PPRCache(_LRU_BYTES))
     key = (ctx.user, s.ppr_mode, s.alpha, s.weighted_edges, s.seed)
-    lru: OrderedDict[tuple, np.ndarray] = snap._memo("ppr_lru", OrderedDict)
-    vec = lru.get(key)
-    if vec is None:
-        vec = _compute_ppr(ctx)
-        lru[key] = vec
-        while len(lru) > max(4, _LRU_BYTES // max(1, vec.nbytes)):
-            lru.popitem(last=False)
-    else:
-        lru.move_to_end(key)
+    vec = cache.get(key, ctx.user, log, s.alpha, s.ppr_stale_l1, lambda: _compute_ppr(ctx))
     ctx._cache["ppr"] = vec
     return vec
 

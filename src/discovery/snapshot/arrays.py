@@ -71,7 +71,7 @@ MEMO_DEPENDS: dict[str, set[str]] = {
     "adjacency_w1": {"accounts", "follows", "interactions*"},
     "ppr_index_False": {"accounts", "follows"},
     "ppr_index_True": {"accounts", "follows", "interactions*"},
-    "ppr_lru": {"accounts", "follows", "interactions*"},
+    "ppr_cache": {"accounts"},  # graph changes: each vector's staleness bound (ranking.ppr_cache)
 }
 
 

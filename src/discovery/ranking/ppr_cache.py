@@ -1,0 +1,159 @@
+"""A per-snapshot cache of PPR vectors that outlives small changes of the graph.
+
+Every follow, unfollow and (for the like-weighted graph) every rebuild of edge weights changes
+every personalized PageRank vector — but almost all of them by far less than a ranking can
+see. Dropping the whole cache on each change made a stream of follow events cost one full PPR
+per later feed request. Instead, each cached vector carries a *proven* bound on how far it is
+from the PPR of the current graph, and is recomputed only when that bound passes
+``settings.ppr_stale_l1``.
+
+The bound
+---------
+With damping α (the probability of following an edge) and row-stochastic transition matrix
+``P``, the PPR of seed ``s`` solves ``π (I - αP) = (1 - α) e_s``. For a new matrix ``P'``,
+subtracting the two equations gives ``π' - π = α π (P' - P) (I - αP')⁻¹``, and since
+``(1 - α)(I - αP')⁻¹ = (1 - α) Σ αᵗ P'ᵗ`` is row-stochastic,
+
+    ‖π' - π‖₁ ≤ α / (1 - α) · Σ_u π(u) · ‖P'_u - P_u‖₁ .
+
+Only the rows ``u`` that changed count, each weighted by the mass the seed puts on ``u``. Applied
+from the graph the vector was computed on to the current one, with ``‖P'_u - P_u‖₁`` summed over
+the intermediate changes (triangle inequality), the bound does not compound. A row that becomes
+or stops being dangling (dangling mass returns to the seed) counts the largest change, 2. This
+is the residual that dynamic push methods repair locally (Zhang, Lofgren and Goel, "Approximate
+personalized PageRank on dynamic graphs", KDD 2016); here it only decides what to recompute.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["GraphLog", "PPRCache", "row_changes", "staleness"]
+
+#: Graph changes remembered; a vector older than the oldest is recomputed.
+LOG_LENGTH = 512
+
+
+def _transition(adj: sp.csr_matrix) -> sp.csr_matrix:
+    out = np.asarray(adj.sum(axis=1)).ravel()
+    inv = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
+    return sp.csr_matrix(sp.diags(inv) @ adj)
+
+
+def row_changes(old: sp.csr_matrix, new: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose transition probabilities differ between adjacency ``old`` and ``new`` (same
+    shape), and ``‖P'_u - P_u‖₁`` for each (2 where a row becomes or stops being empty).
+
+    >>> old = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0], [0, 0, 0]], float))
+    >>> new = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [1, 0, 0]], float))
+    >>> rows, delta = row_changes(old, new)
+    >>> rows.tolist(), delta.tolist()
+    ([0, 2], [1.0, 2.0])
+    """
+    diff = abs(_transition(new) - _transition(old)).tocsr()
+    delta = np.asarray(diff.sum(axis=1)).ravel()
+    flipped = (np.diff(old.indptr) == 0) != (np.diff(new.indptr) == 0)
+    delta[flipped] = 2.0
+    rows = np.flatnonzero(delta > 1e-15)
+    return rows, delta[rows]
+
+
+@dataclass
+class GraphLog:
+    """The versions of one graph (PPR's adjacency) and what changed between them."""
+
+    epoch: int = 0
+    graph: sp.csr_matrix | None = None
+    changes: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def update(self, adj: sp.csr_matrix) -> int:
+        """Record ``adj`` as the current graph; returns its epoch."""
+        if self.graph is adj:
+            return self.epoch
+        if self.graph is not None and self.graph.shape == adj.shape:
+            rows, delta = row_changes(self.graph, adj)
+            self.epoch += 1
+            self.changes.append((self.epoch, rows, delta))
+            del self.changes[:-LOG_LENGTH]
+        else:  # first graph, or accounts were added: nothing older can be bounded
+            self.epoch += 1
+            self.changes = []
+        self.graph = adj
+        return self.epoch
+
+    def since(self, epoch: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Changes after ``epoch``; None when they are no longer all remembered."""
+        if epoch == self.epoch:
+            return []
+        if not self.changes or self.changes[0][0] > epoch + 1:
+            return None
+        return [(rows, delta) for e, rows, delta in self.changes if e > epoch]
+
+
+def staleness(vec: np.ndarray, alpha: float, changes: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The module's bound on ``‖π_now - vec‖₁`` added by ``changes`` (rows, ``‖ΔP_u‖₁``).
+
+    >>> round(staleness(np.array([0.5, 0.3, 0.2]), 0.8, [(np.array([1]), np.array([0.5]))]), 12)
+    0.6
+    """
+    total = sum(float(vec[rows] @ delta) for rows, delta in changes)
+    return alpha / (1.0 - alpha) * total
+
+
+@dataclass
+class PPRCache:
+    """LRU of PPR vectors, each with its graph epoch and accumulated staleness bound.
+
+    A vector is reused while its bound stays within ``budget``, unless the seed's own row
+    changed (the user followed or unfollowed someone): that one is always recomputed."""
+
+    max_bytes: int
+    entries: OrderedDict[tuple, tuple[np.ndarray, int, float]] = field(default_factory=OrderedDict)
+    hits: int = 0
+    kept: int = 0  # hits on a vector of an older graph, within the staleness budget
+    misses: int = 0
+
+    def get(
+        self,
+        key: tuple,
+        seed: int,
+        log: GraphLog,
+        alpha: float,
+        budget: float,
+        compute: Callable[[], np.ndarray],
+    ) -> np.ndarray:
+        entry = self.entries.get(key)
+        if entry is not None:
+            vec, epoch, err = entry
+            changes = log.since(epoch)
+            if changes is not None and any(seed in rows for rows, _ in changes):
+                changes = None  # the user's own follows changed: always recomputed
+            if changes is not None:
+                err += staleness(vec, alpha, changes)
+            if changes is not None and err <= budget:
+                self.entries[key] = (vec, log.epoch, err)
+                self.entries.move_to_end(key)
+                self.hits += 1
+                self.kept += bool(changes)
+                return vec
+        self.misses += 1
+        vec = compute()
+        self.entries[key] = (vec, log.epoch, 0.0)
+        self.entries.move_to_end(key)
+        while len(self.entries) > max(4, self.max_bytes // max(1, vec.nbytes)):
+            self.entries.popitem(last=False)
+        return vec
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "size": len(self.entries),
+            "hits": self.hits,
+            "kept": self.kept,
+            "misses": self.misses,
+        }

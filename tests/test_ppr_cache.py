@@ -1,0 +1,139 @@
+"""The PPR cache's staleness bound holds on random graphs under random edge changes, and the
+engine keeps a vector a far-away follow cannot move but recomputes the follower's own."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from discovery.engine import Engine
+from discovery.graph import personalized_pagerank
+from discovery.ranking.affinity import follow_adjacency
+from discovery.ranking.ppr_cache import GraphLog, PPRCache, row_changes, staleness
+from discovery.store import Store
+from worlds import NOW, build_known_world
+
+N = 9
+
+
+def dense_transition(a: np.ndarray) -> np.ndarray:
+    """Plain-numpy reference: rows scaled to sum 1, empty rows left empty."""
+    out = a.sum(axis=1, keepdims=True)
+    return np.divide(a, out, out=np.zeros_like(a), where=out > 0)
+
+
+edges = st.lists(st.tuples(st.integers(0, N - 1), st.integers(0, N - 1)), max_size=30)
+weights = st.floats(0.5, 3.0)
+
+
+def matrix(pairs, w=1.0) -> np.ndarray:
+    a = np.zeros((N, N))
+    for s, d in pairs:
+        if s != d:
+            a[s, d] = w
+    return a
+
+
+@settings(max_examples=60, deadline=None)
+@given(edges, edges)
+def test_row_changes_against_dense_reference(before, after):
+    old, new = matrix(before), matrix(after)
+    rows, delta = row_changes(sp.csr_matrix(old), sp.csr_matrix(new))
+    ref = np.abs(dense_transition(new) - dense_transition(old)).sum(axis=1)
+    flipped = (old.sum(axis=1) == 0) != (new.sum(axis=1) == 0)
+    ref[flipped] = 2.0
+    assert rows.tolist() == np.flatnonzero(ref > 1e-15).tolist()
+    np.testing.assert_allclose(delta, ref[rows], rtol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    edges,
+    st.lists(st.tuples(edges, edges), min_size=1, max_size=4),
+    st.integers(0, N - 1),
+    st.sampled_from([0.5, 0.85, 0.95]),
+    weights,
+)
+def test_bound_holds_across_a_sequence_of_changes(start, steps, seed, alpha, w):
+    """‖π_k − π_0‖₁ ≤ α/(1−α)·Σ_u π_0(u)·Σ_steps ‖ΔP_u‖₁, for exact PPR on both graphs."""
+    a = matrix(start)
+    log = GraphLog()
+    log.update(sp.csr_matrix(a))
+    first = log.epoch
+    pi0 = personalized_pagerank(sp.csr_matrix(a), seed, alpha=alpha, tol=1e-13)
+    for added, removed in steps:
+        a = a.copy()
+        for s, d in removed:
+            a[s, d] = 0.0
+        for s, d in added:
+            if s != d:
+                a[s, d] = w
+        log.update(sp.csr_matrix(a))
+    changes = log.since(first)
+    assert changes is not None and len(changes) == len(steps)
+    pik = personalized_pagerank(sp.csr_matrix(a), seed, alpha=alpha, tol=1e-13)
+    assert np.abs(pik - pi0).sum() <= staleness(pi0, alpha, changes) + 1e-9
+
+
+def test_cache_keeps_within_budget_and_recomputes_past_it():
+    log = GraphLog()
+    g0 = sp.csr_matrix(matrix([(0, 1), (1, 2), (2, 0), (3, 4), (4, 3)]))
+    log.update(g0)
+    cache = PPRCache(max_bytes=1 << 20)
+    calls = []
+
+    def compute(g):
+        return lambda: calls.append(1) or personalized_pagerank(g, 0, alpha=0.85, tol=1e-12)
+
+    vec = cache.get((0,), 0, log, 0.85, 1e-3, compute(g0))
+    # a change in the other component (rows 3, 4) cannot reach seed 0: kept, bound 0
+    g1 = sp.csr_matrix(matrix([(0, 1), (1, 2), (2, 0), (3, 4), (4, 3), (4, 5)]))
+    log.update(g1)
+    assert cache.get((0,), 0, log, 0.85, 1e-3, compute(g1)) is vec and cache.kept == 1
+    # a neighbour's row changes: the bound (5.67 · π(1) · 1) is far above 1e-3, recomputed
+    g2 = sp.csr_matrix(matrix([(0, 1), (1, 2), (1, 0), (2, 0), (3, 4), (4, 3), (4, 5)]))
+    log.update(g2)
+    fresh = cache.get((0,), 0, log, 0.85, 1e-3, compute(g2))
+    assert len(calls) == 2 and fresh is not vec
+    np.testing.assert_allclose(fresh, personalized_pagerank(g2, 0, alpha=0.85, tol=1e-12))
+    # the seed's own row: recomputed whatever the budget
+    g3 = sp.csr_matrix(matrix([(0, 1), (0, 3), (1, 2), (1, 0), (2, 0), (3, 4), (4, 3), (4, 5)]))
+    log.update(g3)
+    assert cache.get((0,), 0, log, 0.85, 10.0, compute(g3)) is not fresh and len(calls) == 3
+
+
+def test_log_forgets_and_the_cache_then_recomputes():
+    log = GraphLog()
+    log.update(sp.csr_matrix(matrix([(0, 1)])))
+    old = log.epoch
+    for i in range(2, 2 + 600):  # more changes than the log keeps
+        log.update(sp.csr_matrix(matrix([(0, 1), (1, i % N)])))
+    assert log.since(old) is None and log.since(log.epoch) == []
+
+
+def test_engine_keeps_far_vectors_and_recomputes_the_followers_own(tmp_path):
+    """In the known world 6 and 8 follow each other and nobody reaches them from me (1)."""
+    build_known_world(tmp_path / "w.db").close()
+    engine = Engine.open(tmp_path / "w.db")
+    writer = Store.open(tmp_path / "w.db", create=False)
+    assert 301 in {item.post_id for item in engine.feed("me", kind="explore")}  # zed's #hiking
+    cache = engine.snapshot._cache["ppr_cache"]
+    assert (cache.misses, cache.kept) == (1, 0)
+    with writer.transaction():  # far away: 6 follows 5 (my PPR has no mass on 6)
+        writer.add_follows([(6, 5, NOW + 7)])
+    engine.refresh()
+    engine.feed("me", kind="explore")
+    assert engine.snapshot._cache["ppr_cache"] is cache  # survived the catch-up
+    assert (cache.misses, cache.kept) == (1, 1)
+    with writer.transaction():  # my own row: the account I follow moves to my timeline
+        writer.add_follows([(1, 6, NOW + 8)])
+    engine.refresh()
+    feed = engine.feed("me", kind="explore")
+    assert (cache.misses, cache.kept) == (2, 1)
+    assert 301 not in {item.post_id for item in feed}  # 6's post: now followed, not explore
+    ((vec, _, err),) = cache.entries.values()
+    me = engine.user_index("me")
+    exact = personalized_pagerank(follow_adjacency(engine.snapshot, True), me, tol=1e-12)
+    assert err == 0.0 and np.abs(vec - exact).sum() < 1e-5
