@@ -36,9 +36,6 @@ import scipy.sparse as sp
 
 __all__ = ["GraphLog", "PPRCache", "row_changes", "staleness"]
 
-#: Graph changes remembered; a vector older than the oldest is recomputed.
-LOG_LENGTH = 512
-
 
 def _transition(adj: sp.csr_matrix) -> sp.csr_matrix:
     out = np.asarray(adj.sum(axis=1)).ravel()
@@ -66,55 +63,57 @@ def row_changes(old: sp.csr_matrix, new: sp.csr_matrix) -> tuple[np.ndarray, np.
 
 @dataclass
 class GraphLog:
-    """The versions of one graph (PPR's adjacency) and what changed between them."""
+    """The current graph (PPR's adjacency) and, per row, the running sum of its changes.
+
+    ``total[u]`` is ``Σ ‖P'_u - P_u‖₁`` over every change so far, so the bound for a vector
+    computed when the totals were ``t₀`` is linear: ``α/(1-α) · π·(total - t₀)`` — each cached
+    vector keeps only the number ``π·t₀``, and no log of changes grows. ``changed_at[u]`` is
+    the epoch of row ``u``'s last change."""
 
     epoch: int = 0
     graph: sp.csr_matrix | None = None
-    changes: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    total: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    changed_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    generation: int = 0  # bumped when the node set changes: nothing older can be bounded
 
     def update(self, adj: sp.csr_matrix) -> int:
         """Record ``adj`` as the current graph; returns its epoch."""
         if self.graph is adj:
             return self.epoch
+        self.epoch += 1
         if self.graph is not None and self.graph.shape == adj.shape:
             rows, delta = row_changes(self.graph, adj)
-            self.epoch += 1
-            self.changes.append((self.epoch, rows, delta))
-            del self.changes[:-LOG_LENGTH]
-        else:  # first graph, or accounts were added: nothing older can be bounded
-            self.epoch += 1
-            self.changes = []
+            self.total[rows] += delta
+            self.changed_at[rows] = self.epoch
+        else:
+            self.generation += 1
+            self.total = np.zeros(adj.shape[0])
+            self.changed_at = np.zeros(adj.shape[0], dtype=np.int64)
         self.graph = adj
         return self.epoch
 
-    def since(self, epoch: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
-        """Changes after ``epoch``; None when they are no longer all remembered."""
-        if epoch == self.epoch:
-            return []
-        if not self.changes or self.changes[0][0] > epoch + 1:
-            return None
-        return [(rows, delta) for e, rows, delta in self.changes if e > epoch]
 
+def staleness(vec: np.ndarray, alpha: float, moved: np.ndarray) -> float:
+    """The module's bound on ``‖π_now - vec‖₁`` when row ``u`` of the transition matrix moved
+    by ``moved[u]`` (L1, summed over changes) since ``vec`` was exact.
 
-def staleness(vec: np.ndarray, alpha: float, changes: list[tuple[np.ndarray, np.ndarray]]) -> float:
-    """The module's bound on ``‖π_now - vec‖₁`` added by ``changes`` (rows, ``‖ΔP_u‖₁``).
-
-    >>> round(staleness(np.array([0.5, 0.3, 0.2]), 0.8, [(np.array([1]), np.array([0.5]))]), 12)
+    >>> round(staleness(np.array([0.5, 0.3, 0.2]), 0.8, np.array([0.0, 0.5, 0.0])), 12)
     0.6
     """
-    total = sum(float(vec[rows] @ delta) for rows, delta in changes)
-    return alpha / (1.0 - alpha) * total
+    return alpha / (1.0 - alpha) * float(vec @ moved)
 
 
 @dataclass
 class PPRCache:
-    """LRU of PPR vectors, each with its graph epoch and accumulated staleness bound.
+    """LRU of PPR vectors, each with the graph totals it was computed at (as ``π·t₀``).
 
     A vector is reused while its bound stays within ``budget``, unless the seed's own row
     changed (the user followed or unfollowed someone): that one is always recomputed."""
 
     max_bytes: int
-    entries: OrderedDict[tuple, tuple[np.ndarray, int, float]] = field(default_factory=OrderedDict)
+    entries: OrderedDict[tuple, tuple[np.ndarray, int, int, float]] = field(
+        default_factory=OrderedDict
+    )
     hits: int = 0
     kept: int = 0  # hits on a vector of an older graph, within the staleness budget
     misses: int = 0
@@ -130,21 +129,17 @@ class PPRCache:
     ) -> np.ndarray:
         entry = self.entries.get(key)
         if entry is not None:
-            vec, epoch, err = entry
-            changes = log.since(epoch)
-            if changes is not None and any(seed in rows for rows, _ in changes):
-                changes = None  # the user's own follows changed: always recomputed
-            if changes is not None:
-                err += staleness(vec, alpha, changes)
-            if changes is not None and err <= budget:
-                self.entries[key] = (vec, log.epoch, err)
-                self.entries.move_to_end(key)
-                self.hits += 1
-                self.kept += bool(changes)
-                return vec
+            vec, generation, epoch, base = entry
+            if generation == log.generation and log.changed_at[seed] <= epoch:
+                moved = float(vec @ log.total) - base
+                if alpha / (1.0 - alpha) * moved <= budget:
+                    self.entries.move_to_end(key)
+                    self.hits += 1
+                    self.kept += epoch != log.epoch
+                    return vec
         self.misses += 1
         vec = compute()
-        self.entries[key] = (vec, log.epoch, 0.0)
+        self.entries[key] = (vec, log.generation, log.epoch, float(vec @ log.total))
         self.entries.move_to_end(key)
         while len(self.entries) > max(4, self.max_bytes // max(1, vec.nbytes)):
             self.entries.popitem(last=False)
