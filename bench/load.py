@@ -28,11 +28,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import numpy as np
 
 KINDS = ("blend", "timeline", "explore", "interests")
@@ -54,10 +55,36 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of ``pid`` and its child processes (``serve --workers N``)."""
+    total = 0.0
+    for p in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its child processes so far."""
+    total = 0.0
+    for p in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def children(pid: int) -> list[int]:
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(k) for k in kids]
 
 
 def world(db: Path) -> tuple[list[str], list[int]]:
@@ -72,8 +99,9 @@ def world(db: Path) -> tuple[list[str], list[int]]:
     return handles, posts
 
 
-def start(db: Path, port: int, nice: int) -> subprocess.Popen[bytes]:
+def start(db: Path, port: int, nice: int, workers: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "discovery", "--db", str(db), "serve", "--port", str(port)]
+    cmd += ["--workers", str(workers)]
     if nice:
         cmd = ["nice", "-n", str(nice), *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -82,9 +110,10 @@ def start(db: Path, port: int, nice: int) -> subprocess.Popen[bytes]:
         if proc.poll() is not None:
             raise SystemExit(f"server exited: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("server did not start in 900 s")
@@ -102,18 +131,26 @@ class Recorder:
 
 
 async def feed_worker(
-    client: httpx.AsyncClient, handles: list[str], rec: Recorder, stop: float, rnd: random.Random
+    client: aiohttp.ClientSession,
+    handles: list[str],
+    rec: Recorder,
+    stop: float,
+    rnd: random.Random,
 ) -> None:
     while time.monotonic() < stop:
         user, kind = rnd.choice(handles), rnd.choice(KINDS)
         t0 = time.perf_counter()
         try:
-            r = await client.get(f"/v1/users/{user}/feed", params={"kind": kind, "limit": 20})
-        except httpx.HTTPError as exc:
+            async with client.get(
+                f"/v1/users/{user}/feed", params={"kind": kind, "limit": "20"}
+            ) as r:
+                await r.read()
+                status = r.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
             rec.error(type(exc).__name__)
             continue
-        if r.status_code != 200:
-            rec.error(f"feed {r.status_code}")
+        if status != 200:
+            rec.error(f"feed {status}")
             continue
         rec.feed_latency.append(time.perf_counter() - t0)
 
@@ -135,7 +172,7 @@ def make_events(
 
 
 async def event_poster(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     handles: list[str],
     posts: list[int],
     rec: Recorder,
@@ -152,15 +189,17 @@ async def event_poster(
         try:
             t0 = time.perf_counter()
             try:
-                r = await client.post("/v1/events", json=body)
-            except httpx.HTTPError as exc:
+                async with client.post("/v1/events", json=body) as r:
+                    status = r.status
+                    answer = await r.json() if status == 200 else None
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 rec.error(type(exc).__name__)
                 return
-            if r.status_code != 200:
-                rec.error(f"events {r.status_code}")
+            if answer is None:
+                rec.error(f"events {status}")
                 return
             rec.event_latency.append(time.perf_counter() - t0)
-            rec.events_acked += r.json()["accepted"]
+            rec.events_acked += answer["accepted"]
         finally:
             gate.release()
 
@@ -186,33 +225,71 @@ async def sample_memory(pid: int, out: list[tuple[float, float]], stop: float) -
         await asyncio.sleep(1.0)
 
 
+async def load(
+    args: argparse.Namespace,
+    client: aiohttp.ClientSession,
+    handles: list[str],
+    posts: list[int],
+    rnd: random.Random,
+    duration: float,
+    memory: list[tuple[float, float]] | None,
+    pid: int,
+) -> tuple[Recorder, float]:
+    """The mixed load for ``duration`` seconds; returns what it recorded and the elapsed time."""
+    rec = Recorder()
+    t0 = time.monotonic()
+    stop = t0 + duration
+    tasks = [
+        feed_worker(client, handles, rec, stop, random.Random(rnd.random()))
+        for _ in range(args.feed_concurrency)
+    ]
+    if args.event_rate > 0:
+        tasks.append(
+            event_poster(client, handles, posts, rec, stop, args.event_rate, args.batch, rnd)
+        )
+    if memory is not None:
+        tasks.append(sample_memory(pid, memory, stop))
+    await asyncio.gather(*tasks)
+    return rec, time.monotonic() - t0
+
+
 async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
     handles, posts = world(args.db)
     rnd = random.Random(args.seed)
-    rec = Recorder()
     memory: list[tuple[float, float]] = []
-    limits = httpx.Limits(max_connections=args.feed_concurrency + 8)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
+    connector = aiohttp.TCPConnector(limit=args.feed_concurrency + 8)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(
+        base_url=f"http://127.0.0.1:{port}", connector=connector, timeout=timeout
     ) as client:
-        # warm-up: first requests pay for lazily built indexes
-        for kind in KINDS:  # (minutes on the large world)
-            await client.get(f"/v1/users/{handles[0]}/feed", params={"kind": kind}, timeout=900)
-        t0 = time.monotonic()
-        stop = t0 + args.duration
-        tasks = [
-            feed_worker(client, handles, rec, stop, random.Random(rnd.random()))
-            for _ in range(args.feed_concurrency)
-        ]
-        if args.event_rate > 0:
-            tasks.append(
-                event_poster(client, handles, posts, rec, stop, args.event_rate, args.batch, rnd)
-            )
-        tasks.append(sample_memory(pid, memory, stop))
-        await asyncio.gather(*tasks)
-        elapsed = time.monotonic() - t0
-        metrics = (await client.get("/metrics")).text
-    return summarize(args, rec, memory, elapsed, metrics, len(handles), len(posts))
+        # first requests pay for lazily built indexes (minutes on the large world)
+        for kind in KINDS:
+            long = aiohttp.ClientTimeout(total=900)
+            async with client.get(
+                f"/v1/users/{handles[0]}/feed", params={"kind": kind}, timeout=long
+            ) as r:
+                await r.read()
+        warm: dict[str, Any] = {}
+        if args.warmup > 0:  # the same load, not counted: caches fill as in a long-running server
+            rec, elapsed = await load(args, client, handles, posts, rnd, args.warmup, None, pid)
+            warm = {
+                "warmup_s": round(elapsed, 1),
+                "warmup_feed_rps": round(len(rec.feed_latency) / elapsed, 1),
+                "warmup_feed_p99_ms": round(float(np.percentile(rec.feed_latency, 99)) * 1000, 1)
+                if rec.feed_latency
+                else None,
+                "warmup_errors": rec.errors,
+            }
+        cpu0, own0 = cpu_seconds(pid), time.process_time()
+        rec, elapsed = await load(args, client, handles, posts, rnd, args.duration, memory, pid)
+        cpu = {
+            "server_cpu_cores": round((cpu_seconds(pid) - cpu0) / elapsed, 2),
+            "client_cpu_cores": round((time.process_time() - own0) / elapsed, 2),
+        }
+        async with client.get("/metrics") as r:
+            metrics = await r.text()
+    summary = summarize(args, rec, memory, elapsed, metrics, len(handles), len(posts))
+    return {**summary, **cpu, **warm}
 
 
 def summarize(
@@ -241,6 +318,7 @@ def summarize(
         "event_rate_target": args.event_rate,
         "batch": args.batch,
         "nice": args.nice,
+        "workers": args.workers,
         "feed_requests": len(feed),
         "feed_rps": round(len(feed) / elapsed, 1),
         "feed_p50_ms": round(float(np.percentile(feed, 50)), 1) if len(feed) else None,
@@ -268,6 +346,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="events per POST")
     parser.add_argument("--nice", type=int, default=10, help="nice level of the server (0: none)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers N")
+    parser.add_argument(
+        "--warmup", type=float, default=0.0, help="seconds of the same load before measuring"
+    )
     parser.add_argument("--json", type=Path, help="write the summary here")
     parser.add_argument(
         "--port", type=int, help="use a server already running on this port (with --pid)"
@@ -280,7 +362,7 @@ def main() -> None:
         summary = asyncio.run(run(args, args.port, args.pid))
     else:
         port = free_port()
-        proc = start(args.db, port, args.nice)
+        proc = start(args.db, port, args.nice, args.workers)
         try:
             summary = asyncio.run(run(args, port, proc.pid))
         finally:

@@ -16,7 +16,7 @@ from ..store.model import KIND_CODE
 from .context import UserContext
 from .ppr_cache import GraphLog, PPRCache
 
-__all__ = ["follow_adjacency", "hop_distance", "tutorial_ppr", "user_ppr"]
+__all__ = ["engagement_pairs", "follow_adjacency", "hop_distance", "tutorial_ppr", "user_ppr"]
 
 EXACT_LIMIT = 50_000
 _LRU_BYTES = 64 * 2**20
@@ -29,22 +29,33 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
     def build() -> sp.csr_matrix:
         if not weighted:
             return snap.follow_matrix()
+        user, author, weight = engagement_pairs(snap)
+        return graph.interaction_weights(
+            snap.follow_src, snap.follow_dst, user, author, weight, snap.n_accounts
+        )
+
+    return snap._memo(f"adjacency_w{int(weighted)}", build)  # type: ignore[no-any-return]
+
+
+def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(user, author, weight)``: likes (1) and comments (2) summed per pair, memoised apart
+    from the follows, so a follow rebuilds the weighted graph from these pairs, not from the
+    whole interaction log."""
+
+    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         kind = snap.inter_kind
         w = np.zeros(len(kind))
         w[kind == KIND_CODE["like"]] = 1.0
         w[kind == KIND_CODE["comment"]] = 2.0
-        authors = snap.post_author[snap.inter_post]
-        keep = (w > 0) & (authors >= 0)
-        return graph.interaction_weights(
-            snap.follow_src,
-            snap.follow_dst,
-            snap.inter_user[keep],
-            authors[keep],
-            w[keep],
-            snap.n_accounts,
-        )
+        keep = np.flatnonzero(w > 0)
+        authors = snap.post_author[snap.inter_post[keep]]
+        keep, authors = keep[authors >= 0], authors[authors >= 0]
+        key = snap.inter_user[keep].astype(np.int64) * snap.n_accounts + authors
+        pairs, inverse = np.unique(key, return_inverse=True)
+        total = np.bincount(inverse, weights=w[keep], minlength=len(pairs))
+        return pairs // snap.n_accounts, pairs % snap.n_accounts, total
 
-    return snap._memo(f"adjacency_w{int(weighted)}", build)  # type: ignore[no-any-return]
+    return snap._memo("engagement_pairs", build)  # type: ignore[no-any-return]
 
 
 def user_ppr(ctx: UserContext) -> np.ndarray:

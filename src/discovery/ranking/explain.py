@@ -13,6 +13,7 @@ from .context import UserContext
 from .pipeline import EXPLORE_SOURCES, evidence_of, gather
 from .rankers import get_ranker
 from .reasons import reason_for
+from .stats import follower_counts
 
 __all__ = ["explain_post"]
 
@@ -51,7 +52,7 @@ def explain_post(ctx: UserContext, p: int) -> dict[str, Any]:
         f"{(snap.now - snap.post_taken[p]) / 3600:.1f} h",
         "popularity": f"smoothed (likes + 2·comments) per follower of the author: "
         f"{snap.post_likes[p]} likes, {snap.post_comments[p]} comments, "
-        f"{int(ctx.stats.in_degree[a]) if a >= 0 else 0} followers, "
+        f"{int(follower_counts(ctx.snap)[a]) if a >= 0 else 0} followers, "
         f"{int(ctx.stats.clicks[p])} clicks logged",
         "affinity": f"noisy-or of PPR {d['ppr']:.3g} (mode {s.ppr_mode}, alpha {s.alpha}, "
         f"{'weighted' if s.weighted_edges else 'unweighted'} follow graph, you follow "

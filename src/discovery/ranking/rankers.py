@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from ..snapshot import Snapshot
 from .affinity import tutorial_ppr, user_ppr
 from .context import UserContext
-from .stats import post_stats
+from .stats import follower_counts, post_stats
 
 __all__ = ["RANKERS", "DefaultRanker", "Ranker", "Scored", "TutorialRanker", "get_ranker"]
 
@@ -90,7 +90,7 @@ class DefaultRanker:
         age = np.maximum(ctx.now - snap.post_taken[posts], 0).astype(np.float64)
         recency = np.exp2(-age / (s.half_life_hours * 3600.0))
 
-        reach = np.where(has_author, st.in_degree[a], st.mean_in_degree) + 1.0
+        reach = np.where(has_author, follower_counts(snap)[a], st.mean_in_degree) + 1.0
         maturity = 1.0 - np.exp(-(age + 600.0) / 43_200.0)
         raw = snap.post_likes[posts] + 2.0 * snap.post_comments[posts]
         m, mu = 5.0, st.eng_mean

@@ -9,7 +9,7 @@ import numpy as np
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
 
-__all__ = ["PostStats", "post_stats"]
+__all__ = ["PostStats", "follower_counts", "post_stats"]
 
 #: How much each kind of engagement says about liking a post (clicks and views say little).
 KIND_WEIGHT = {"like": 1.0, "comment": 2.0, "save": 2.0, "share": 2.0, "tag": 2.0}
@@ -19,9 +19,13 @@ KIND_WEIGHT = {"like": 1.0, "comment": 2.0, "save": 2.0, "share": 2.0, "tag": 2.
 class PostStats:
     """Arrays indexed by post or account or tag.
 
+    Memoised until posts, tags or accounts change, or the interaction log grows by 2 % (so a
+    stream of events does not rebuild it on every catch-up): the priors below may lag that
+    much. Follower counts, which a follow changes, come fresh from :func:`follower_counts`.
+
     Attributes
     ----------
-    in_degree : followers per account.
+    in_degree : followers per account when the statistics were built.
     clicks, inter_likes : clicks and likes per post *seen in the interaction log* (for the
         clickbait signal; ``post_likes`` from the posts table may include likers we do not know).
     df : posts per hashtag.
@@ -39,6 +43,15 @@ class PostStats:
     df: np.ndarray
     eng_mean: float
     mean_in_degree: float
+
+
+def follower_counts(snap: Snapshot) -> np.ndarray:
+    """Followers per account (float), memoised until the follows change."""
+
+    def build() -> np.ndarray:
+        return np.bincount(snap.follow_dst, minlength=snap.n_accounts).astype(np.float64)
+
+    return snap._memo("follower_counts", build)  # type: ignore[no-any-return]
 
 
 def post_stats(snap: Snapshot) -> PostStats:
