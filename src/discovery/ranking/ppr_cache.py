@@ -158,11 +158,15 @@ class PPRCache:
         log: GraphLog,
         alpha: float,
         budget: float,
-        compute: Callable[[], np.ndarray],
+        compute: Callable[[np.ndarray | None], np.ndarray],
     ) -> np.ndarray:
+        """The cached vector of ``key`` (seeded at ``seed``) if still within ``budget``, else
+        ``compute(previous)``, where ``previous`` is the stale vector (a warm start) or None."""
         entry = self.entries.get(key)
+        previous = None
         if entry is not None:
             vec, generation, epoch, base = entry
+            previous = vec if generation == log.generation else None
             if generation == log.generation and log.changed_at[seed] <= epoch:
                 moved = float(vec @ log.total) - base
                 if alpha / (1.0 - alpha) * moved <= budget:
@@ -171,7 +175,7 @@ class PPRCache:
                     self.kept += epoch != log.epoch
                     return vec
         self.misses += 1
-        vec = compute()
+        vec = compute(previous)
         self.entries[key] = (vec, log.generation, log.epoch, float(vec @ log.total))
         self.entries.move_to_end(key)
         while len(self.entries) > max(4, self.max_bytes // max(1, vec.nbytes)):

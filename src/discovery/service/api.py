@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
-from fastapi.responses import JSONResponse
 
 from . import views
 from .auth import Principal, authorize, get_service, principal
@@ -28,6 +27,7 @@ from .models import (
     SettingsOut,
     WeightsIn,
 )
+from .responses import FastJSON
 from .state import Service
 
 __all__ = ["router"]
@@ -63,7 +63,7 @@ Who = Annotated[Principal, Depends(principal)]
 @router.get("/users/{handle}/feed", response_model=FeedPageOut, tags=["feeds"])
 async def get_feed(
     handle: HandlePath, q: Annotated[FeedQuery, Query()], service: Svc, who: Who
-) -> JSONResponse:
+) -> FastJSON:
     """A ranked feed with a reason for every item, one page at a time.
 
     Items are exactly those of `discovery feed HANDLE --json`. Follow `next_cursor` for more
@@ -73,7 +73,7 @@ async def get_feed(
     body = await service.run_read(
         views.feed_view, service, handle, q.kind, q.limit, q.cursor, q.ranker, q.weights()
     )
-    return JSONResponse(body)
+    return FastJSON(body)
 
 
 @router.get("/users/{handle}/interests", response_model=InterestsOut, tags=["feeds"])
@@ -83,10 +83,10 @@ async def get_interests(
     who: Who,
     k: Annotated[int, Query(ge=1, le=50, description="How many hashtags.")] = 10,
     per_tag: Annotated[int, Query(ge=1, le=20, description="Best posts per hashtag.")] = 3,
-) -> JSONResponse:
+) -> FastJSON:
     """Top hashtags learned from liked, commented and saved posts, with the best posts of each."""
     authorize(who, handle)
-    return JSONResponse(await service.run_read(views.interests_view, service, handle, k, per_tag))
+    return FastJSON(await service.run_read(views.interests_view, service, handle, k, per_tag))
 
 
 @router.get("/users/{handle}/graph", response_model=GraphOut, tags=["graph"])
@@ -96,44 +96,42 @@ async def get_graph(
     who: Who,
     depth: Annotated[int, Query(ge=1, le=3, description="Follow hops from the user.")] = 2,
     max_nodes: Annotated[int, Query(ge=2, le=2000, description="Keep the top-PPR nodes.")] = 150,
-) -> JSONResponse:
+) -> FastJSON:
     """The user's ego network: accounts within `depth` follow hops, with personalized PageRank,
     hop, followed flag and topic; and the follow edges among them."""
     authorize(who, handle)
-    return JSONResponse(await service.run_read(views.graph_view, service, handle, depth, max_nodes))
+    return FastJSON(await service.run_read(views.graph_view, service, handle, depth, max_nodes))
 
 
 @router.get("/users/{handle}/explain/{post_id}", response_model=dict[str, Any], tags=["feeds"])
-async def get_explain(
-    handle: HandlePath, post_id: PostPath, service: Svc, who: Who
-) -> JSONResponse:
+async def get_explain(handle: HandlePath, post_id: PostPath, service: Svc, who: Who) -> FastJSON:
     """Every factor of one post for one user and where it came from (`discovery explain`)."""
     authorize(who, handle)
-    return JSONResponse(await service.run_read(views.explain_view, service, handle, post_id))
+    return FastJSON(await service.run_read(views.explain_view, service, handle, post_id))
 
 
 @router.get("/users/{handle}/settings", response_model=SettingsOut, tags=["settings"])
-async def get_settings(handle: HandlePath, service: Svc, who: Who) -> JSONResponse:
+async def get_settings(handle: HandlePath, service: Svc, who: Who) -> FastJSON:
     """The feed weights in use for this user, and those saved for them."""
     authorize(who, handle)
-    return JSONResponse(await service.run_read(views.settings_view, service, handle))
+    return FastJSON(await service.run_read(views.settings_view, service, handle))
 
 
 @router.put("/users/{handle}/settings", response_model=SettingsOut, tags=["settings"])
 async def put_settings(
     handle: HandlePath, weights: Annotated[WeightsIn, Body()], service: Svc, who: Who
-) -> JSONResponse:
+) -> FastJSON:
     """Replace the user's saved weights (omitted weights fall back to the defaults); every
     later feed of this user uses them."""
     authorize(who, handle, "change the settings of")
     saved = {k: v for k, v in weights.model_dump().items() if v is not None}
-    return JSONResponse(await service.run_write(views.save_settings, service, handle, saved))
+    return FastJSON(await service.run_write(views.save_settings, service, handle, saved))
 
 
 @router.get("/posts/{post_id}", response_model=PostOut, tags=["posts"])
-async def get_post(post_id: PostPath, service: Svc, who: Who) -> JSONResponse:
+async def get_post(post_id: PostPath, service: Svc, who: Who) -> FastJSON:
     """One post: author, counts, caption, image path or URL, hashtags."""
-    return JSONResponse(await service.run_read(views.post_view, service, post_id))
+    return FastJSON(await service.run_read(views.post_view, service, post_id))
 
 
 @router.get("/posts/{post_id}/similar", response_model=FeedOut, tags=["posts"])
@@ -142,18 +140,18 @@ async def get_similar(
     service: Svc,
     who: Who,
     limit: Annotated[int, Query(ge=1, le=100, description="How many posts.")] = 10,
-) -> JSONResponse:
+) -> FastJSON:
     """Posts like this one: shared (IDF-weighted) hashtags and authors followed by the same
     people."""
-    return JSONResponse(await service.run_read(views.similar_view, service, post_id, limit))
+    return FastJSON(await service.run_read(views.similar_view, service, post_id, limit))
 
 
 @router.post("/events", response_model=EventsOut, tags=["events"])
-async def post_events(events: Annotated[EventsIn, Body()], service: Svc, who: Who) -> JSONResponse:
+async def post_events(events: Annotated[EventsIn, Body()], service: Svc, who: Who) -> FastJSON:
     """Ingest one event (a JSON object) or a batch (a JSON array, at most 1,000), all or
     nothing. Replaying an id already seen for the same user changes nothing (`duplicate`).
     The next read reflects every accepted event: hidden posts never return, their authors are
     demoted, follows move an account from explore to timeline, likes feed interests and
     affinity."""
     batch = events if isinstance(events, list) else [events]
-    return JSONResponse(await service.run_write(ingest, service, batch, who))
+    return FastJSON(await service.run_write(ingest, service, batch, who))

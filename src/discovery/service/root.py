@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from . import views
 from .auth import get_service
 from .metrics import CONTENT_TYPE
 from .models import ErrorOut, HealthOut
+from .responses import FastJSON
 from .state import Service
 
 __all__ = ["DOCS_ASSETS", "docs_assets_dir", "router"]
@@ -65,9 +66,9 @@ def get_media(path: str, service: Svc) -> FileResponse:
 
 
 @router.get("/healthz", response_model=HealthOut, tags=["service"])
-def healthz(service: Svc) -> JSONResponse:
+def healthz(service: Svc) -> FastJSON:
     """Liveness, and the store counter the in-memory snapshot is at."""
-    return JSONResponse(views.health_view(service))
+    return FastJSON(views.health_view(service))
 
 
 @router.get(
