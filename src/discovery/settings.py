@@ -50,7 +50,7 @@ class Settings:
         metadata={"help": "Raise follow-edge weights by the follower's likes and comments."},
     )
     ppr_stale_l1: float = _f(
-        1e-2,
+        0.05,
         0.0,
         1.0,
         "A cached PPR vector is recomputed once graph changes may have moved it this far (L1).",
