@@ -1,0 +1,107 @@
+"""What the PPR cache's staleness budget costs in feed quality, and what it saves.
+
+For each ``ppr_stale_l1`` budget: open the service's state on a fresh copy of the database,
+serve every account's feeds once (the cache fills), then stream ``--batches`` batches of the
+load test's event mix (``bench/load.py``: 1 % follows between random accounts) with
+``--feeds`` random feed requests after each batch, exactly as the server does it (ingest, catch
+up, serve). At the end, compare the served top-20 of 300 random accounts with what a freshly
+opened engine (no cache, every statistic rebuilt) ranks for them.
+
+Run: ``python bench/staleness.py --db demo.db [--budgets 0.01,0.05,0.1] [--batches 400]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from discovery.engine import Engine
+from discovery.service.auth import Principal
+from discovery.service.events import ingest
+from discovery.service.models import EventIn
+from discovery.service.state import Service
+from discovery.settings import Settings
+from load import KINDS, make_events
+
+
+def overlap(a: list[int], b: list[int]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(set(a) & set(b)) / max(len(a), len(b))
+
+
+def run(db: Path, budget: float, batches: int, feeds: int, seed: int) -> dict[str, Any]:
+    service = Service(db, Settings(ppr_stale_l1=budget))
+    engine = service.engine
+    handles = [str(h) for h in engine.snapshot.handle]
+    posts = [int(p) for p in engine.snapshot.post_id]
+    rnd = random.Random(seed)
+    admin = Principal(None, admin=True)
+    for h in handles:  # every account once: the cache holds them all
+        engine.feed(h, k=20, kind="explore")
+    cache = engine.snapshot._cache["ppr_cache"]
+    misses0, t0, counter = cache.misses, time.perf_counter(), [0]
+    lookups = 0
+    for _ in range(batches):
+        events = make_events(100, handles, posts, rnd, "s", counter)
+        ingest(service, [EventIn(**e) for e in events], admin)
+        service.catch_up()
+        for _ in range(feeds):
+            engine.feed(rnd.choice(handles), k=20, kind=rnd.choice(KINDS))
+            lookups += 1
+    elapsed = time.perf_counter() - t0
+    recomputed = (cache.misses - misses0) / max(1, lookups)
+    fresh = Engine.open(db, settings=engine.settings)
+    users = rnd.sample(handles, min(300, len(handles)))
+    out: dict[str, Any] = {
+        "budget": budget,
+        "ppr_recomputed": round(recomputed, 3),
+        "ms_per_batch": round(elapsed / batches * 1000, 1),
+    }
+    for kind in ("explore", "timeline", "blend"):
+        pairs = [
+            (
+                [i.post_id for i in engine.feed(u, k=20, kind=kind)],
+                [i.post_id for i in fresh.feed(u, k=20, kind=kind)],
+            )
+            for u in users
+        ]
+        out[f"{kind}_overlap"] = round(float(np.mean([overlap(a, b) for a, b in pairs])), 4)
+        out[f"{kind}_identical"] = round(float(np.mean([a == b for a, b in pairs])), 3)
+    service.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, default=Path("demo.db"))
+    parser.add_argument("--budgets", default="0.01,0.05,0.1")
+    parser.add_argument("--batches", type=int, default=400, help="batches of 100 events")
+    parser.add_argument("--feeds", type=int, default=10, help="feed requests per batch")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rows = []
+    for budget in (float(b) for b in args.budgets.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "world.db"
+            shutil.copy(args.db, db)
+            rows.append(run(db, budget, args.batches, args.feeds, args.seed))
+        print(rows[-1], flush=True)
+    cols = list(rows[0])
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for r in rows:
+        print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+
+
+if __name__ == "__main__":
+    main()
