@@ -122,6 +122,7 @@ def start(db: Path, port: int, nice: int, workers: int) -> subprocess.Popen[byte
 class Recorder:
     def __init__(self) -> None:
         self.feed_latency: list[float] = []
+        self.feed_done: list[float] = []  # monotonic time each feed answer arrived
         self.event_latency: list[float] = []
         self.events_acked = 0
         self.errors: dict[str, int] = {}
@@ -153,6 +154,7 @@ async def feed_worker(
             rec.error(f"feed {status}")
             continue
         rec.feed_latency.append(time.perf_counter() - t0)
+        rec.feed_done.append(time.monotonic())
 
 
 def make_events(
@@ -281,15 +283,32 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
                 "warmup_errors": rec.errors,
             }
         cpu0, own0 = cpu_seconds(pid), time.process_time()
+        start = time.monotonic()
         rec, elapsed = await load(args, client, handles, posts, rnd, args.duration, memory, pid)
         cpu = {
             "server_cpu_cores": round((cpu_seconds(pid) - cpu0) / elapsed, 2),
             "client_cpu_cores": round((time.process_time() - own0) / elapsed, 2),
+            "per_minute": per_minute(rec, start),
         }
         async with client.get("/metrics") as r:
             metrics = await r.text()
     summary = summarize(args, rec, memory, elapsed, metrics, len(handles), len(posts))
     return {**summary, **cpu, **warm}
+
+
+def per_minute(rec: Recorder, start: float) -> list[dict[str, float]]:
+    """Feeds/s and p99 latency in each minute of the run (does the service slow down?)."""
+    done, lat = np.array(rec.feed_done) - start, np.array(rec.feed_latency) * 1000
+    out = []
+    for m in range(int(done.max() // 60) + 1 if len(done) else 0):
+        sel = (done >= 60 * m) & (done < 60 * (m + 1))
+        span = min(60.0, float(done.max()) - 60 * m)
+        if sel.sum() and span > 5:
+            p99 = float(np.percentile(lat[sel], 99))
+            out.append(
+                {"minute": m + 1, "feed_rps": round(sel.sum() / span, 1), "p99_ms": round(p99, 1)}
+            )
+    return out
 
 
 def summarize(

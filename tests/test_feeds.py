@@ -7,6 +7,8 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from discovery.engine import Engine
 from discovery.errors import InputError
@@ -287,3 +289,18 @@ def test_feed_item_to_dict_has_every_field_and_copies_containers():
     assert list(d) == [f.name for f in fields(FeedItem)]
     assert d["factors"] == {"x": 1.0} and d["factors"] is not item.factors
     assert d["sources"] == ["hashtags"] and d["sources"] is not item.sources
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 9)), max_size=60))
+def test_grouped_evidence_against_a_dict(pairs):
+    """Likers per post, grouped lazily, equal the plain dict of sorted lists."""
+    from discovery.ranking.sources import Grouped
+
+    ref: dict[int, set[int]] = {}
+    for p, liker in pairs:
+        ref.setdefault(p, set()).add(liker)
+    keys = np.unique(np.array([p * 10 + u for p, u in pairs], dtype=np.int64))
+    uniq, first = np.unique(keys // 10, return_index=True)
+    g = Grouped(uniq, first, keys % 10)
+    assert dict(g) == {p: sorted(v) for p, v in ref.items()} and g.get(99) is None

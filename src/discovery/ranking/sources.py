@@ -7,6 +7,7 @@ rankers score and feeds filter and mix.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,6 +34,32 @@ __all__ = [
 _POSITIVE = [KIND_CODE[k] for k in ("like", "comment", "save")]
 
 
+class Grouped(Mapping[int, list[int]]):
+    """``post -> sorted values`` over arrays grouped by post, built on look-up: a feed shows
+    20 items, so the likers of thousands of candidates need never become Python lists.
+
+    >>> g = Grouped(np.array([5, 9]), np.array([0, 2]), np.array([1, 3, 7]))
+    >>> g.get(5), g.get(9), g.get(6), len(g)
+    ([1, 3], [7], None, 2)
+    """
+
+    def __init__(self, keys: np.ndarray, starts: np.ndarray, values: np.ndarray) -> None:
+        self._keys, self._starts, self._values = keys, starts, values
+
+    def __getitem__(self, key: int) -> list[int]:
+        i = int(np.searchsorted(self._keys, key))
+        if i >= len(self._keys) or self._keys[i] != key:
+            raise KeyError(key)
+        end = self._starts[i + 1] if i + 1 < len(self._starts) else len(self._values)
+        return [int(v) for v in self._values[self._starts[i] : end]]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(int(k) for k in self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
 @dataclass
 class Candidates:
     """Posts proposed by one source. ``evidence`` maps a post to what the source knew; a source
@@ -40,7 +67,7 @@ class Candidates:
 
     source: str
     posts: np.ndarray
-    evidence: dict[int, Any] = field(default_factory=dict)
+    evidence: Mapping[int, Any] = field(default_factory=dict)
     by_author: dict[int, Any] | None = None
     _members: set[int] | None = field(default=None, repr=False)
 
@@ -125,11 +152,11 @@ class LikedByFollowedSource:
         posts, likers = snap.inter_post[pos[keep]], ctx.following[owner[keep]]
         if len(posts) == 0:
             return Candidates(self.name, np.zeros(0, np.int64))
-        # one (post, liker) pair per liker, grouped by post: likers in follow order
-        pairs = np.unique(np.stack([posts.astype(np.int64), likers.astype(np.int64)]), axis=1)
-        uniq, first = np.unique(pairs[0], return_index=True)
-        groups = np.split(pairs[1], first[1:])
-        evidence = {int(p): g.tolist() for p, g in zip(uniq, groups, strict=True)}
+        # one (post, liker) pair per liker, grouped by post: likers in index order
+        n = max(snap.n_accounts, 1)
+        pairs = np.unique(posts.astype(np.int64) * n + likers)
+        uniq, first = np.unique(pairs // n, return_index=True)
+        evidence = Grouped(uniq, first, pairs % n)
         return Candidates(self.name, _recent(snap, uniq, since, ctx.now), evidence)
 
 
