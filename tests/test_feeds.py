@@ -304,3 +304,28 @@ def test_grouped_evidence_against_a_dict(pairs):
     uniq, first = np.unique(keys // 10, return_index=True)
     g = Grouped(uniq, first, keys % 10)
     assert dict(g) == {p: sorted(v) for p, v in ref.items()} and g.get(99) is None
+
+
+def test_liked_by_followed_keeps_the_posts_with_most_likers(tmp_path, monkeypatch):
+    """me follows ana (2), bo (3) and dan (7): 202 liked by all three, 201 by two, 104 by one;
+    with room for two, 104 goes; the evidence still names every liker."""
+    from discovery.ranking.sources import LikedByFollowedSource
+    from worlds import build_known_world
+
+    store = build_known_world(tmp_path / "w.db")
+    with store.transaction():
+        store.add_interactions(
+            [(a, 202, "like", NOW - H, None) for a in (2, 3, 7)]
+            + [(a, 201, "like", NOW - H, None) for a in (2, 3)]
+            + [(3, 104, "like", NOW - H, None)]
+        )
+    store.close()
+    engine = Engine.open(tmp_path / "w.db")
+    ctx = engine.context("me")
+    everything = LikedByFollowedSource().candidates(ctx)
+    assert {201, 202, 104} <= {int(engine.snapshot.post_id[p]) for p in everything.posts}
+    monkeypatch.setattr(LikedByFollowedSource, "limit", 2)
+    capped = LikedByFollowedSource().candidates(ctx)
+    assert sorted(int(engine.snapshot.post_id[p]) for p in capped.posts) == [201, 202]
+    p202 = int(engine.snapshot.posts.lookup(202)[0])
+    assert [str(engine.snapshot.handle[a]) for a in capped.why(p202, -1)] == ["ana", "bo", "dan"]

@@ -141,9 +141,15 @@ class PPRAuthorsSource:
 
 class LikedByFollowedSource:
     """Posts that accounts the user follows liked, commented or saved recently ("liked by people
-    you follow", Twitter's UTEG in miniature). Evidence: the likers."""
+    you follow", Twitter's UTEG in miniature). Evidence: the likers.
+
+    At most ``limit`` posts, those with the most distinct likers (ties: newest post), as UTEG
+    returns its top-k: under a heavy event stream the followed accounts' likes pile up, and
+    every candidate costs scoring time. (On the demo world's own history no user has more
+    than 72, so the cap only bounds live growth.)"""
 
     name = "liked_by_followed"
+    limit = 200
 
     def candidates(self, ctx: UserContext) -> Candidates:
         snap, since = ctx.snap, _since(ctx)
@@ -157,7 +163,13 @@ class LikedByFollowedSource:
         pairs = np.unique(posts.astype(np.int64) * n + likers)
         uniq, first = np.unique(pairs // n, return_index=True)
         evidence = Grouped(uniq, first, pairs % n)
-        return Candidates(self.name, _recent(snap, uniq, since, ctx.now), evidence)
+        likers_per_post = np.diff(np.append(first, len(pairs)))
+        t = snap.post_taken[uniq]
+        recent = (t >= since) & (t <= ctx.now)
+        cand, count = uniq[recent], likers_per_post[recent]
+        if len(cand) > self.limit:
+            cand = np.sort(cand[top_k_by(count * 2**40 + snap.post_taken[cand], cand, self.limit)])
+        return Candidates(self.name, cand, evidence)
 
 
 def top_interests(ctx: UserContext, n: int = 10) -> list[tuple[int, float]]:
