@@ -191,3 +191,27 @@ def test_malformed_json_is_422(client: TestClient) -> None:
     )
     assert r.status_code == 422
     assert "json" in r.json()["detail"].lower()
+
+
+def test_one_batch_applies_its_events_in_order_and_counts_each_new_like_once(
+    client: TestClient, db: Path
+) -> None:
+    at = "2023-11-14T22:13:20Z"
+    body = [
+        ev("f1", "follow", target="zed"),
+        {**ev("l1", "like", 202), "user": "ana", "at": at},
+        {**ev("l2", "like", 202), "user": "bo", "at": at},
+        ev("u1", "unfollow", target="zed"),
+        {**ev("l3", "like", 202), "user": "ana", "at": at},  # same row as l1: no new like
+        ev("f2", "follow", target="zed"),
+        ev("u2", "unfollow", target="zed"),
+        ev("f3", "follow", target="zed"),  # last word: following
+    ]
+    assert send(client, body)["accepted"] == 8
+    assert client.get("/v1/posts/202").json()["like_count"] == 902
+    assert any(item["author"] == "zed" for item in feed(client, "timeline").values())
+    store = Store.open(db)
+    removed = store.query("SELECT COUNT(*) FROM removed_follows WHERE src = 1 AND dst = 6")
+    likes = store.query("SELECT COUNT(*) FROM interactions WHERE post = 202 AND kind = 0")
+    store.close()
+    assert removed == [(2,)] and likes == [(2,)]

@@ -75,26 +75,36 @@ def record_events(store: Store, rows: Sequence[EventRow], received_at: int) -> l
             row.kind not in FOLLOW_KINDS and row.post is None
         ):
             raise StoreError(f"event {row.client_id!r}: {row.kind} needs a post or a target")
-    fresh: list[bool] = []
-    with store.transaction():
-        for row in rows:
-            cur = store.conn.execute(
-                "INSERT INTO events_seen VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (event_key(row.account, row.client_id), row.account, int(received_at)),
-            )
-            new = cur.rowcount == 1
-            fresh.append(new)
+    keys = [event_key(r.account, r.client_id) for r in rows]
+    with store.transaction():  # BEGIN IMMEDIATE: nobody else writes between check and insert
+        known = seen_keys(store, keys)
+        fresh = []
+        for key in keys:  # an id repeated inside the batch is a duplicate too
+            fresh.append(key not in known)
+            known.add(key)
+        store.conn.executemany(
+            "INSERT INTO events_seen VALUES (?, ?, ?)",
+            [
+                (k, r.account, int(received_at))
+                for k, r, new in zip(keys, rows, fresh, strict=True)
+                if new
+            ],
+        )
+        # effects in event order; consecutive interactions go in one statement
+        run: list[tuple[Any, ...]] = []
+        for row, new in zip(rows, fresh, strict=True):
             if not new:
                 continue
+            if row.kind not in FOLLOW_KINDS:
+                run.append((row.account, row.post, KIND_CODE[row.kind], row.at, row.value))
+                continue
+            store.add_interactions(run, update_counts=True)
+            run = []
             if row.kind == "follow":
                 store.add_follows([(row.account, row.target, row.at)])
-            elif row.kind == "unfollow":
-                store.remove_follows([(row.account, int(row.target or 0))])
             else:
-                store.add_interactions(
-                    [(row.account, row.post, KIND_CODE[row.kind], row.at, row.value)],
-                    update_counts=True,
-                )
+                store.remove_follows([(row.account, int(row.target or 0))])
+        store.add_interactions(run, update_counts=True)
     return fresh
 
 

@@ -442,18 +442,29 @@ class Store:
                 self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM interactions").fetchone()[0]
             )
         if not update_counts:
-            added = self._many(sql, clean)
-        else:
-            added = 0
-            for row in clean:
-                if self.conn.execute(sql, row).rowcount:
-                    added += 1
-                    column = {_LIKE: "like_count", _COMMENT: "comment_count"}.get(row[2])
-                    if column:
-                        self.conn.execute(
-                            f"UPDATE posts SET {column} = {column} + 1, seq = ? WHERE id = ?",
-                            (seq, row[1]),
-                        )
+            return self._many(sql, clean)
+        # Live events: one multi-row INSERT per chunk, whose RETURNING names the rows that were
+        # new (duplicates return nothing), then one count update per post and column.
+        added = 0
+        bumps: dict[tuple[str, int], int] = {}
+        values = list(clean)
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            marks = ",".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+            flat = [x for row in chunk for x in row]
+            for post, kind in self.conn.execute(
+                f"{sql.replace('VALUES (?, ?, ?, ?, ?)', 'VALUES ' + marks)} RETURNING post, kind",
+                flat,
+            ).fetchall():
+                added += 1
+                column = {_LIKE: "like_count", _COMMENT: "comment_count"}.get(kind)
+                if column:
+                    bumps[column, post] = bumps.get((column, post), 0) + 1
+        for column in ("like_count", "comment_count"):
+            self.conn.executemany(
+                f"UPDATE posts SET {column} = {column} + ?, seq = ? WHERE id = ?",
+                [(n, seq, post) for (c, post), n in bumps.items() if c == column],
+            )
         return added
 
     def _check_interaction_refs(self, after_id: int) -> None:
