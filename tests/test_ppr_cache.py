@@ -180,3 +180,43 @@ def test_a_recompute_starts_from_the_stale_vector():
     log.update(sp.csr_matrix(matrix([(0, 1), (0, 2), (1, 0)])))  # the seed's own row
     cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: seen.append(previous) or np.eye(N)[1])
     assert seen[0] is None and seen[1] is first
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 8),
+            st.sampled_from([101, 102, 201, 202, 301, 302]),
+            st.sampled_from(["like", "comment", "view"]),
+        ),
+        max_size=25,
+    ),
+    st.lists(st.tuples(st.integers(1, 8), st.integers(1, 8)), max_size=6),
+)
+def test_weighted_graph_equals_the_reference_builder(tmp_path_factory, likes, follows):
+    """The engine's like-weighted follow graph equals graph.interaction_weights over the raw
+    interaction log (likes 1, comments 2, only on followed accounts, base weight 1)."""
+    from discovery import graph
+    from discovery.snapshot import load_snapshot
+    from discovery.store.model import KIND_CODE
+
+    store = build_known_world(tmp_path_factory.mktemp("w") / "w.db")
+    with store.transaction():
+        store.add_interactions([(u, p, k, NOW + i, None) for i, (u, p, k) in enumerate(likes)])
+        store.add_follows([(a, b, NOW) for a, b in follows if a != b])
+    snap = load_snapshot(store, cache=False)
+    kind = snap.inter_kind
+    w = np.where(kind == KIND_CODE["like"], 1.0, np.where(kind == KIND_CODE["comment"], 2.0, 0.0))
+    authors = snap.post_author[snap.inter_post]
+    keep = (w > 0) & (authors >= 0)
+    ref = graph.interaction_weights(
+        snap.follow_src,
+        snap.follow_dst,
+        snap.inter_user[keep],
+        authors[keep],
+        w[keep],
+        snap.n_accounts,
+    )
+    got = follow_adjacency(snap, True)
+    np.testing.assert_array_equal(got.toarray(), ref.toarray())

@@ -27,12 +27,24 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
     by the follower's likes (1) and comments (2) on the followed account's posts."""
 
     def build() -> sp.csr_matrix:
+        follows = snap.follow_matrix()
         if not weighted:
-            return snap.follow_matrix()
+            return follows
+        # graph.interaction_weights(follows, pairs), computed on the memoised follow matrix:
+        # each edge's weight is 1 + the pair's engagement, found by binary search in O(E log P)
         user, author, weight = engagement_pairs(snap)
-        return graph.interaction_weights(
-            snap.follow_src, snap.follow_dst, user, author, weight, snap.n_accounts
-        )
+        n = max(snap.n_accounts, 1)
+        keys = user * n + author  # sorted: engagement_pairs comes from np.unique
+        rows = np.repeat(np.arange(follows.shape[0], dtype=np.int64), np.diff(follows.indptr))
+        edge = rows * n + follows.indices
+        extra = np.zeros(len(edge))
+        if len(keys):
+            pos = np.minimum(np.searchsorted(keys, edge), len(keys) - 1)
+            hit = keys[pos] == edge
+            extra[hit] = weight[pos[hit]]
+        out = follows.copy()
+        out.data = 1.0 + extra
+        return out
 
     return snap._memo(f"adjacency_w{int(weighted)}", build)  # type: ignore[no-any-return]
 
