@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,6 +55,11 @@ def create_app(
         # that grows under load) and contention, not throughput.
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         service.open()  # again, when a test client starts the same app twice
+        # The app, the libraries and the snapshot's indexes live as long as the process: move
+        # them out of the cyclic collector's reach, so full collections under load only scan
+        # what requests allocate (Instagram's gc.freeze; shorter pauses, less CPU).
+        gc.collect()
+        gc.freeze()
         yield
         service.close()
 
