@@ -52,7 +52,8 @@ bench: install-dev
 	$(PY) bench/ppr.py
 	$(PY) bench/world.py
 	$(PY) bench/feeds.py --db $(DB)
-	$(PY) bench/load.py --db $(DB)
+	$(PY) bench/load.py --db $(DB) --workers 2 --nice 0
+	$(PY) bench/staleness.py --db $(DB)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
