@@ -313,6 +313,7 @@ def test_health_metrics_and_docs(client: TestClient) -> None:
     )
     assert 'discovery_events_ingested_total{kind="like"} 1.0' in text
     assert "discovery_snapshot_age_seconds" in text
+    assert 'discovery_ppr_cache_lookups{outcome="miss"} 1.0' in text  # me's PPR, computed once
     assert "discovery_http_request_duration_seconds_bucket" in text
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/openapi.json" in docs.text

@@ -59,6 +59,14 @@ class Engine:
             refresh_snapshot(self.store, self.snapshot)
             return self.snapshot.counter != before
 
+    def ppr_cache_stats(self) -> dict[str, int]:
+        """PPR look-ups since the snapshot was loaded: ``hit`` (vector of the current graph),
+        ``kept`` (of an older graph, within ``ppr_stale_l1``), ``miss`` (computed)."""
+        cache = self.snapshot._cache.get("ppr_cache")
+        if cache is None:
+            return {"hit": 0, "kept": 0, "miss": 0}
+        return {"hit": cache.hits - cache.kept, "kept": cache.kept, "miss": cache.misses}
+
     @property
     def media_dir(self) -> Path:
         return Path(str(self.store.path) + ".media")

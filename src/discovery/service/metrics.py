@@ -69,8 +69,19 @@ class Metrics:
         self.snapshot_counter = Gauge(
             "discovery_snapshot_counter", "Store change counter the snapshot is at.", registry=r
         )
+        self.ppr_cache = Gauge(
+            "discovery_ppr_cache_lookups",
+            "PPR vector look-ups since the snapshot was loaded, by outcome: hit (computed on the"
+            " current graph), kept (on an older graph, within ppr_stale_l1), miss (computed).",
+            ["outcome"],
+            registry=r,
+        )
 
-    def render(self, *, age: float, lag: int, counter: int) -> bytes:
+    def render(
+        self, *, age: float, lag: int, counter: int, ppr: dict[str, int] | None = None
+    ) -> bytes:
+        for outcome, n in (ppr or {}).items():
+            self.ppr_cache.labels(outcome).set(n)
         self.snapshot_age.set(age)
         self.snapshot_lag.set(lag)
         self.snapshot_counter.set(counter)

@@ -79,11 +79,12 @@ def healthz(service: Svc) -> FastJSON:
 )
 def metrics(service: Svc) -> Response:
     """Prometheus text format: request counts and latencies by route, events ingested,
-    snapshot age and lag."""
+    snapshot age and lag, PPR cache outcomes."""
     body = service.metrics.render(
         age=time.time() - service.refreshed_at,
         lag=service.lag(),
         counter=int(service.engine.snapshot.counter),
+        ppr=service.engine.ppr_cache_stats(),
     )
     return Response(body, media_type=CONTENT_TYPE)
 
