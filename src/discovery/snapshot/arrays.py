@@ -48,6 +48,12 @@ class IdIndex:
         return len(self.ids)
 
 
+#: Follow-graph structures (``follows*``) are rebuilt once more than this share of the follow
+#: edges changed since they were built — on a million-account world a rebuild takes seconds, and
+#: a stream of follow events would otherwise rebuild them on every catch-up. In between, a
+#: user's own follows stay exact: :meth:`Snapshot.following` applies the changes since the build.
+FOLLOW_REBUILD_SHARE = 1e-4
+
 #: What makes each memoised structure stale. ``interactions*``: only once the interaction log
 #: has grown by more than 2 % since the structure was built — click counts and the like-weighted
 #: follow graph may lag a little; a user's own interactions never do (``user_interactions``
@@ -57,8 +63,8 @@ MEMO_DEPENDS: dict[str, set[str]] = {
     "handles": {"accounts"},
     "posts": {"posts"},
     "tags": {"tags"},
-    "follow_matrix": {"accounts", "follows"},
-    "followers_matrix": {"accounts", "follows"},
+    "follow_matrix": {"accounts", "follows*"},
+    "followers_matrix": {"accounts", "follows*"},
     "post_tags": {"posts", "tags"},
     "tag_posts_by_time": {"posts", "tags"},
     "unit_tag_rows": {"posts", "tags"},
@@ -67,12 +73,12 @@ MEMO_DEPENDS: dict[str, set[str]] = {
     "taken_sorted": {"posts"},
     "by_user": {"accounts"},
     "post_stats": {"accounts", "posts", "tags", "interactions*"},
-    "follower_counts": {"accounts", "follows"},
+    "follower_counts": {"accounts", "follows*"},
     "engagement_pairs": {"accounts", "posts", "interactions*"},
-    "adjacency_w0": {"accounts", "follows"},
-    "adjacency_w1": {"accounts", "follows", "interactions*"},
-    "ppr_index_False": {"accounts", "follows"},
-    "ppr_index_True": {"accounts", "follows", "interactions*"},
+    "adjacency_w0": {"accounts", "follows*"},
+    "adjacency_w1": {"accounts", "follows*", "interactions*"},
+    "ppr_index_False": {"accounts", "follows*"},
+    "ppr_index_True": {"accounts", "follows*", "interactions*"},
     "ppr_cache": {"accounts"},  # graph changes: each vector's staleness bound (ranking.ppr_cache)
 }
 
@@ -172,6 +178,7 @@ class Snapshot:
         """Directed follow graph as CSR (row = follower, column = followed, weight 1)."""
 
         def build() -> sp.csr_matrix:
+            self._cache["_follow_delta"] = {}  # the matrix holds every follow from now on
             n = self.n_accounts
             data = np.ones(len(self.follow_src), dtype=np.float64)
             m = sp.csr_matrix((data, (self.follow_src, self.follow_dst)), shape=(n, n))
@@ -185,8 +192,30 @@ class Snapshot:
         return self._memo("followers_matrix", lambda: self.follow_matrix().T.tocsr())
 
     def following(self, user: int) -> np.ndarray:
+        """Accounts ``user`` follows, exact even while the follow matrix lags: follows added or
+        removed since it was built are applied from a small per-user overlay."""
         m = self.follow_matrix()
-        return m.indices[m.indptr[user] : m.indptr[user + 1]]
+        row = m.indices[m.indptr[user] : m.indptr[user + 1]]
+        change = self._cache.get("_follow_delta", {}).get(user)
+        if not change:
+            return row
+        now = set(row.tolist())
+        for dst, on in change.items():
+            if on:
+                now.add(dst)
+            else:
+                now.discard(dst)
+        return np.array(sorted(now), dtype=row.dtype)
+
+    def note_follow_changes(self, src: np.ndarray, dst: np.ndarray, added: bool) -> None:
+        """Record follow edges added (or removed) by a catch-up, for :meth:`following` and for
+        the ``follows*`` rebuild rule."""
+        self._cache["_follow_changes"] = self._cache.get("_follow_changes", 0) + len(src)
+        if "follow_matrix" not in self._cache:
+            return  # built from the arrays on next use, changes included
+        delta: dict[int, dict[int, bool]] = self._cache.setdefault("_follow_delta", {})
+        for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+            delta.setdefault(int(s), {})[int(d)] = added
 
     def post_tags_matrix(self) -> sp.csr_matrix:
         """Posts × hashtags incidence (CSR, 1.0 where the post carries the tag)."""
@@ -259,6 +288,9 @@ class Snapshot:
         if key not in self._cache:
             self._cache[key] = build()
             self._cache.setdefault("_built_at", {})[key] = len(self.inter_user)
+            self._cache.setdefault("_built_follows", {})[key] = self._cache.get(
+                "_follow_changes", 0
+            )
         return self._cache[key]
 
     def invalidate(self, changed: set[str]) -> None:
@@ -266,20 +298,28 @@ class Snapshot:
         values) makes stale, and keep the rest: an event that only adds interactions must not
         make the next request rebuild the follow graph or the hashtag index."""
         built_at: dict[str, int] = self._cache.get("_built_at", {})
+        built_follows: dict[str, int] = self._cache.get("_built_follows", {})
         grown = "interactions" in changed
+        followed = "follows" in changed
+        follow_changes = self._cache.get("_follow_changes", 0)
         # "_"-keys are bookkeeping (growth buffers, build marks), not derived structures:
         # dropping "_buffers" here would make every catch-up copy every column again
         for key in [k for k in self._cache if not k.startswith("_")]:
             deps = MEMO_DEPENDS.get(key)
-            lazy = deps is not None and "interactions*" in deps
-            stale = (
-                deps is None
-                or bool(deps & changed)
-                or (grown and lazy and len(self.inter_user) > 1.02 * built_at.get(key, 0) + 1000)
-            )
+            if deps is None:
+                stale = True
+            else:
+                eager = deps - {"interactions*", "follows*"}
+                stale = bool(eager & changed)
+                if grown and "interactions*" in deps:
+                    stale |= len(self.inter_user) > 1.02 * built_at.get(key, 0) + 1000
+                if followed and "follows*" in deps:
+                    since = follow_changes - built_follows.get(key, 0)
+                    stale |= since > FOLLOW_REBUILD_SHARE * len(self.follow_src)
             if stale:
                 del self._cache[key]
                 built_at.pop(key, None)
+                built_follows.pop(key, None)
 
     @classmethod
     def load(cls, store: Any, *, cache: bool = True) -> Snapshot:

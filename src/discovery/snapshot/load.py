@@ -140,12 +140,12 @@ def _append(
         if len(gone):
             changed.add("follows")
             key = lambda s, d: s.astype(np.int64) * (len(accounts) + 1) + d  # noqa: E731
-            drop = np.isin(
-                key(snap.follow_src, snap.follow_dst),
-                key(accounts.lookup(gone["s"]), accounts.lookup(gone["d"])),
-            )
+            gs, gd = accounts.lookup(gone["s"]), accounts.lookup(gone["d"])
+            drop = np.isin(key(snap.follow_src, snap.follow_dst), key(gs, gd))
             snap.follow_src, snap.follow_dst = snap.follow_src[~drop], snap.follow_dst[~drop]
             snap.follow_time = snap.follow_time[~drop]
+            valid = (gs >= 0) & (gd >= 0)
+            snap.note_follow_changes(gs[valid], gd[valid], added=False)
     f = _fetch(
         store,
         # no ORDER BY: it would make SQLite scan the table instead of the seq index
@@ -160,6 +160,8 @@ def _append(
         ok &= ~_known_edges(snap, src, dst, len(accounts), stale="follows" in changed)
     if ok.any():
         changed.add("follows")
+        if not fresh:
+            snap.note_follow_changes(src[ok], dst[ok], added=True)
     _extend(snap, "follow_src", src[ok].astype(np.int32))
     _extend(snap, "follow_dst", dst[ok].astype(np.int32))
     _extend(snap, "follow_time", f["t"][ok])
@@ -249,9 +251,13 @@ def _known_edges(
         key = src.astype(np.int64) * (n + 1) + dst
         return np.isin(key, snap.follow_src.astype(np.int64) * (n + 1) + snap.follow_dst)
     m = snap.follow_matrix()
+    delta: dict[int, dict[int, bool]] = snap._cache.get("_follow_delta", {})
     out = np.zeros(len(src), dtype=bool)
     for i, (a, b) in enumerate(zip(src.tolist(), dst.tolist(), strict=True)):
-        if 0 <= a < m.shape[0]:
+        since_build = delta.get(a, {}).get(b)  # the matrix may lag: recent changes first
+        if since_build is not None:
+            out[i] = since_build
+        elif 0 <= a < m.shape[0]:
             out[i] = b in m.indices[m.indptr[a] : m.indptr[a + 1]]
     return out
 
