@@ -52,7 +52,7 @@ def test_a_bad_row_is_one_line_and_changes_nothing(capsys, tmp_path: Path, follo
     bad.write_text("src,dst\n1,3\n1,abc\n")
     code, _, err = run(capsys, "--db", str(db), "import", "csv", "--follows", str(bad))
     assert code == 1
-    assert err == f"error: {bad}:3: dst 'abc' is not an integer\n"
+    assert err == f"error: {bad}:3: dst: 'abc' is not an integer\n"
     with Store.open(db, create=False) as s:
         assert s.count("follows") == 2 and s.change_counter == 1
 

@@ -208,24 +208,24 @@ def test_tabs_a_bom_and_another_encoding(tmp_path: Path, store: Store) -> None:
 
 # ------------------------------------------------------------------ bad input
 BAD_ROWS = [
-    ("follows", "src,dst\n1,2\n1,abc\n", "follows.csv:3: dst 'abc' is not an integer"),
+    ("follows", "src,dst\n1,2\n1,abc\n", "follows.csv:3: dst: 'abc' is not an integer"),
     ("follows", "src,dst\n1,1\n", "follows.csv:2: account 1 cannot follow itself"),
     ("follows", "src,dst\n1,2,3\n", "follows.csv:2: 3 fields, the header has 2"),
     (
         "follows",
         "src,dst,created_at\n1,2,yesterday\n",
-        "follows.csv:2: created_at 'yesterday' is not Unix seconds or ISO-8601",
+        "follows.csv:2: created_at: 'yesterday' is not Unix seconds or ISO-8601",
     ),
     (
         "interactions",
         "user,post,kind,created_at\n1,10,love,0\n",
-        "interactions.csv:2: kind 'love' is not one of like, comment, save, share, click, view,"
+        "interactions.csv:2: kind: 'love' is not one of like, comment, save, share, click, view,"
         " impression, hide, tag",
     ),
     (
         "interactions",
         "user,post,kind,created_at,value\n1,10,like,0,lots\n",
-        "interactions.csv:2: value 'lots' is not a number",
+        "interactions.csv:2: value: 'lots' is not a number",
     ),
     (
         "interactions",
@@ -236,15 +236,19 @@ BAD_ROWS = [
     (
         "posts",
         "id,taken_at,media_type\n5,0,reel\n",
-        "posts.csv:2: media_type 'reel' is not one of photo, video, carousel",
+        "posts.csv:2: media_type: 'reel' is not one of photo, video, carousel",
     ),
-    ("posts", "id,taken_at,like_count\n5,0,-1\n", "posts.csv:2: like_count '-1' is negative"),
+    (
+        "posts",
+        "id,taken_at,like_count\n5,0,-1\n",
+        "posts.csv:2: like_count: -1 is out of range (0 ≤ n ≤ 2147483647)",
+    ),
     (
         "accounts",
         "id,handle\n5,x\n6,@x\n",
         "accounts.csv:3: handle 'x' is already used by account 5 on line 2",
     ),
-    ("accounts", "id,kind\n5,robot\n", "accounts.csv:2: kind 'robot' is not one of person, brand"),
+    ("accounts", "id,kind\n5,robot\n", "accounts.csv:2: kind: 'robot' is not one of person, brand"),
     (
         "posts",
         "id\n1\n",
@@ -278,7 +282,7 @@ def test_several_bad_rows_are_counted(tmp_path: Path, store: Store) -> None:
     with pytest.raises(InputError) as err:
         import_csv(store, **paths)
     assert (
-        str(err.value) == f"{paths['follows']}:2: src 'x' is not an integer (and 2 more bad rows)"
+        str(err.value) == f"{paths['follows']}:2: src: 'x' is not an integer (and 2 more bad rows)"
     )
     assert store.count("follows") == 0 and store.change_counter == 0
 
@@ -298,8 +302,8 @@ def test_a_handle_taken_in_the_database(tmp_path: Path, store: Store) -> None:
         ({"friends": {}}, "unknown file kind 'friends'"),
         ({"follows": {"source": "a"}}, "follows.source: unknown field"),
         ({"follows": {"src": 3}}, 'follows.src: expected a column name, null, or {"value": ...}'),
-        ({"follows": {"src": {"value": "x"}}}, "follows.src: src 'x' is not an integer"),
-        ({"interactions": {"kind": {"value": "love"}}}, "interactions.kind: kind 'love'"),
+        ({"follows": {"src": {"value": "x"}}}, "follows.src: src: 'x' is not an integer"),
+        ({"interactions": {"kind": {"value": "love"}}}, "interactions.kind: kind: 'love'"),
         ([1], "a mapping is a JSON object"),
     ],
 )

@@ -127,7 +127,7 @@ def test_refuses_a_database_holding_other_data(tiny: Path, tmp_path: Path) -> No
         (
             "user_friends.dat",
             "userID\tfriendID\n10\t20\n10\tx\n",
-            "user_friends.dat:3: friendID 'x' is not an integer",
+            "user_friends.dat:3: friendID: 'x' is not an integer",
         ),
         (
             "user_friends.dat",

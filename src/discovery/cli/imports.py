@@ -83,6 +83,12 @@ def import_csv_command(
     ),
     delimiter: str = typer.Option(",", "--delimiter", help="One character; 'tab' for tabs."),
     encoding: str = typer.Option("utf-8-sig", "--encoding", help="Text encoding of the files."),
+    allow_historic: bool = typer.Option(
+        False,
+        "--allow-historic",
+        help="Accept times before 1970 (back to year 1); times more than a day ahead of the"
+        " clock are refused either way.",
+    ),
 ) -> None:
     """Import delimited files with a header row, all in one transaction (idempotent)."""
     job = prepare_csv(
@@ -93,6 +99,7 @@ def import_csv_command(
         mapping=mapping,
         delimiter=delimiter,
         encoding=encoding,
+        allow_historic=allow_historic,
     )
     with state.open_store(create=True) as store, console.status("importing…"):
         summary = job.run(store)

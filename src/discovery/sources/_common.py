@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from ..store import Store, from_iso, to_iso
+from ..store.validate import BadValue, brief, check_number
 
 __all__ = [
     "BadRows",
@@ -23,55 +24,67 @@ __all__ = [
 _NUMBER = re.compile(r"[+-]?\d+(\.\d*)?")
 
 
+_LONGEST_NUMBER = 100  # characters; longer cells are refused before int() reads them
+
+
 def parse_int(text: str, what: str) -> int:
-    """An integer cell; ``ValueError`` with a message naming the field otherwise.
+    """An integer cell; :class:`BadValue` (a ``ValueError``) naming the field otherwise.
+
+    The range is the caller's to check (ids and counts have different ones).
 
     >>> parse_int(" 17 ", "dst")
     17
     >>> parse_int("abc", "dst")
     Traceback (most recent call last):
-    ValueError: dst 'abc' is not an integer
+    discovery.store.validate.BadValue: dst: 'abc' is not an integer
     """
-    try:
-        return int(text)  # int() itself allows surrounding white space
-    except ValueError:
-        raise ValueError(f"{what} {text!r} is not an integer") from None
+    if len(text) <= _LONGEST_NUMBER:
+        try:
+            return int(text)  # int() itself allows surrounding white space
+        except ValueError:
+            pass
+    raise BadValue(what, f"{brief(text)} is not an integer")
 
 
 def parse_float(text: str, what: str) -> float:
-    """A finite number cell.
+    """A finite number cell that float32 can hold.
 
     >>> parse_float("2.5", "value")
     2.5
     """
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise ValueError(f"{what} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{what} {text!r} is not a finite number")
-    return value
+    if len(text) > _LONGEST_NUMBER:
+        raise BadValue(what, f"{brief(text)} is not a number")
+    return check_number(text, what)
 
 
 def parse_time(text: str, what: str) -> int:
     """Unix seconds (an integer or decimal) or ISO-8601 (naive means UTC) → Unix seconds.
 
+    The window (:func:`discovery.store.validate.check_time`) is the caller's to check.
+
     >>> parse_time("86400", "created_at"), parse_time("1970-01-02T00:00:00Z", "created_at")
     (86400, 86400)
     >>> parse_time("1970-01-02", "t"), parse_time("86400.9", "t")
     (86400, 86400)
+    >>> parse_time("1e999", "t")
+    Traceback (most recent call last):
+    discovery.store.validate.BadValue: t: '1e999' is not Unix seconds or ISO-8601
     """
-    try:
-        return int(text)  # the common case first
-    except ValueError:
-        pass
-    t = text.strip()
-    if _NUMBER.fullmatch(t):
-        return int(t) if t.lstrip("+-").isdigit() else int(float(t))
-    try:
-        return from_iso(t)
-    except ValueError:
-        raise ValueError(f"{what} {text!r} is not Unix seconds or ISO-8601") from None
+    if len(text) <= _LONGEST_NUMBER:
+        try:
+            return int(text)  # the common case first
+        except ValueError:
+            pass
+        t = text.strip()
+        if _NUMBER.fullmatch(t):
+            number = float(t)
+            if math.isfinite(number):
+                return int(t) if t.lstrip("+-").isdigit() else int(number)
+        try:
+            return from_iso(t)
+        except (ValueError, OverflowError):
+            pass
+    raise BadValue(what, f"{brief(text)} is not Unix seconds or ISO-8601")
 
 
 class BadRows:

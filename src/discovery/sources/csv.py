@@ -47,11 +47,15 @@ def prepare_csv(
     mapping: str | Path | Mapping[str, Any] | None = None,
     delimiter: str = ",",
     encoding: str = "utf-8-sig",
+    now: int | None = None,
+    allow_historic: bool = False,
 ) -> CsvImport:
     """Check the arguments (files exist, headers fit the mapping) before any database is touched.
 
     ``mapping`` is a JSON file path or an already-parsed dict; ``delimiter`` is one character
     (``"tab"`` and ``"\\t"`` mean a tab). ``utf-8-sig`` reads UTF-8 with or without a BOM.
+    Times must lie between 1970 (year 1 with ``allow_historic``) and a day after ``now``
+    (Unix seconds; the wall clock when None).
     """
     given = {"accounts": accounts, "follows": follows, "posts": posts, "interactions": interactions}
     files = {kind: Path(p) for kind, p in given.items() if p is not None}
@@ -74,7 +78,7 @@ def prepare_csv(
         checked = check_mapping(dict(mapping), "mapping")
     else:
         checked = load_mapping(mapping)
-    options = Options(checked, delimiter, encoding)
+    options = Options(checked, delimiter, encoding, now, allow_historic)
     for kind, path in files.items():
         check_header(path, kind, options)
     return CsvImport(files, options)

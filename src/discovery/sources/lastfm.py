@@ -33,6 +33,14 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..store import Store
+from ..store.validate import (
+    CAPTION_MAX,
+    BadValue,
+    check_count,
+    check_id,
+    check_text,
+    check_url_or_path,
+)
 from ._common import ImportSummary
 
 __all__ = [
@@ -56,6 +64,7 @@ FILES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 #: Years a tag assignment can really have: Last.fm launched in 2002; the data is from May 2011.
 VALID_YEARS = range(2002, 2012)
+_COUNTS = frozenset({"weight", "day", "month", "year"})  # columns that are not ids
 
 
 def lastfm_files(directory: str | Path) -> dict[str, Path]:
@@ -92,13 +101,30 @@ def _table(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _ints(path: Path, number: int, cells: list[str], names: tuple[str, ...]) -> list[int]:
+    """The cells as ids (or counts: play count, date parts) inside the store's limits."""
     try:
-        return [int(c) for c in cells]
-    except ValueError:
-        bad = next(i for i, c in enumerate(cells) if not c.strip().lstrip("-").isdigit())
-        raise InputError(
-            f"{path}:{number}: {names[bad]} {cells[bad]!r} is not an integer"
-        ) from None
+        return [
+            check_count(c, name) if name in _COUNTS else check_id(c, name)
+            for c, name in zip(cells, names, strict=True)
+        ]
+    except BadValue as exc:
+        raise InputError(f"{path}:{number}: {exc}") from None
+
+
+def _text(path: Path, number: int, value: str, name: str) -> str:
+    try:
+        return check_text(value, name, max_chars=CAPTION_MAX)
+    except BadValue as exc:
+        raise InputError(f"{path}:{number}: {exc}") from None
+
+
+def _picture(path: Path, number: int, value: str) -> str | None:
+    if not value.strip():
+        return None
+    try:
+        return check_url_or_path(value.strip(), "pictureURL")
+    except BadValue as exc:
+        raise InputError(f"{path}:{number}: {exc}") from None
 
 
 @dataclass
@@ -124,12 +150,13 @@ def read_lastfm(directory: str | Path) -> LastfmData:
     paths = lastfm_files(directory)
     artists: dict[int, tuple[str, str | None]] = {}
     for n, cells in _table(paths["artists.dat"]):
-        (aid,) = _ints(paths["artists.dat"], n, cells[:1], ("id",))
-        artists[aid] = (cells[1], cells[3].strip() or None)
+        path = paths["artists.dat"]
+        (aid,) = _ints(path, n, cells[:1], ("id",))
+        artists[aid] = (_text(path, n, cells[1], "name"), _picture(path, n, cells[3]))
     tags = {}
     for n, cells in _table(paths["tags.dat"]):
         (tid,) = _ints(paths["tags.dat"], n, cells[:1], ("tagID",))
-        tags[tid] = cells[1]
+        tags[tid] = _text(paths["tags.dat"], n, cells[1], "tagValue")
 
     out = LastfmData()
     users: set[int] = set()

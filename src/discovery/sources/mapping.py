@@ -6,8 +6,9 @@ mapping (JSON, see :func:`load_mapping`) renames columns or sets constants per f
     {"follows": {"src": "follower_id", "dst": "followee_id", "created_at": {"value": 0}},
      "interactions": {"kind": {"value": "like"}, "created_at": "ts"}}
 
-A field given as ``null`` is read as absent (its default). Rows are parsed here; a bad row is
-recorded as ``file:line: problem`` and skipped, and the importer refuses the whole import.
+A field given as ``null`` is read as absent (its default). Rows are parsed here and every value
+checked against :mod:`discovery.store.validate`; a bad row is recorded as
+``file:line: field: problem`` and skipped, and the importer refuses the whole import.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import csv
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,18 @@ from typing import Any
 
 from ..errors import InputError
 from ..store import ACCOUNT_KINDS, INTERACTION_KINDS, MEDIA_TYPES
+from ..store.validate import (
+    CAPTION_MAX,
+    DISPLAY_NAME_MAX,
+    BadValue,
+    brief,
+    check_count,
+    check_handle,
+    check_id,
+    check_text,
+    check_time,
+    check_url_or_path,
+)
 from ._common import BadRows, parse_float, parse_int, parse_time
 
 __all__ = [
@@ -108,7 +122,7 @@ def check_mapping(raw: Any, where: str) -> dict[str, dict[str, Any]]:
                 )
             if isinstance(spec, dict):
                 try:  # a bad constant is reported once, here, rather than on every row
-                    _convert(kind, name, _text(spec["value"]))
+                    _converter(kind, name, Options(out, ",", "utf-8"))(_text(spec["value"]))
                 except ValueError as exc:
                     raise InputError(f"{where}: {kind}.{name}: {exc}") from None
             out[kind][name] = spec
@@ -124,25 +138,27 @@ def _choice(text: str, names: tuple[str, ...], what: str, default: str | None) -
     if not value and default is not None:
         return default
     if value not in names:
-        raise ValueError(f"{what} {text!r} is not one of {', '.join(names)}")
+        raise BadValue(what, f"{brief(text)} is not one of {', '.join(names)}")
     return value
 
 
-def _convert(kind: str, name: str, text: str) -> Any:
-    """One cell → its typed value; ``ValueError`` names the field and the value."""
-    return _converter(kind, name)(text)
+def _converter(kind: str, name: str, opts: Options) -> Callable[[str], Any]:
+    """The parser for one field, chosen once per column rather than once per cell.
 
-
-def _converter(kind: str, name: str) -> Callable[[str], Any]:
-    """The parser for one field, chosen once per column rather than once per cell."""
+    Every value leaves here inside the limits of :mod:`discovery.store.validate`, or as a
+    :class:`BadValue` naming the field.
+    """
     if name == "author":
-        return lambda text: parse_int(text, name) if text.strip() else None
+        return lambda text: check_id(parse_int(text, name), name) if text.strip() else None
     if name in _IDS:
-        return lambda text: parse_int(text, name)
+        return lambda text: check_id(parse_int(text, name), name)
     if name in _TIMES:
-        return lambda text: parse_time(text, name)
+        now = opts.clock()
+        return lambda text: check_time(
+            parse_time(text, name), name, now=now, allow_historic=opts.allow_historic
+        )
     if name in ("like_count", "comment_count"):
-        return lambda text: _count(text, name)
+        return lambda text: check_count(parse_int(text, name), name) if text.strip() else 0
     if name == "value":
         return lambda text: parse_float(text, name) if text.strip() else None
     if name == "kind" and kind == "accounts":
@@ -152,28 +168,41 @@ def _converter(kind: str, name: str) -> Callable[[str], Any]:
     if name == "media_type":
         return lambda text: _choice(text, MEDIA_TYPES, "media_type", "photo")
     if name == "image":
-        return lambda text: text.strip() or None
+        return lambda text: check_url_or_path(text.strip(), name) if text.strip() else None
     if name == "handle":
-        return lambda text: text.strip().lstrip("@")
+        return lambda text: _handle(text.strip().lstrip("@"))
     if name == "tags":
-        return lambda text: [t for t in re.split(r"[\s,]+", text) if t.strip("#")]
-    return lambda text: text  # caption, display_name: data, kept as written
+        return lambda text: [
+            t
+            for t in re.split(r"[\s,]+", check_text(text, name, max_chars=CAPTION_MAX))
+            if t.strip("#")
+        ]
+    if name == "display_name":
+        return lambda text: check_text(text, name, max_chars=DISPLAY_NAME_MAX)
+    return lambda text: check_text(text, name, max_chars=CAPTION_MAX)  # caption: as written
 
 
-def _count(text: str, name: str) -> int:
-    count = parse_int(text, name) if text.strip() else 0
-    if count < 0:
-        raise ValueError(f"{name} {text!r} is negative")
-    return count
+def _handle(text: str) -> str:
+    return check_handle(text) if text else ""  # empty: the importer names the account by id
 
 
 @dataclass(frozen=True)
 class Options:
-    """How to read the files: the checked mapping, the delimiter and the text encoding."""
+    """How to read the files: the checked mapping, the delimiter and the text encoding.
+
+    ``now`` is the importer's clock (Unix seconds; None: the wall clock when reading starts):
+    times more than a day past it are refused, as are times before 1970 unless
+    ``allow_historic``.
+    """
 
     mapping: dict[str, dict[str, Any]]
     delimiter: str
     encoding: str
+    now: int | None = None
+    allow_historic: bool = False
+
+    def clock(self) -> int:
+        return int(time.time()) if self.now is None else self.now
 
 
 def check_header(path: Path, kind: str, opts: Options) -> None:
@@ -196,10 +225,10 @@ def read_rows(
             header = [h.strip() for h in next(reader, [])]
             if not header:
                 raise InputError(f"{path}: empty file (the first line must name the columns)")
-            columns, constants = _resolve(path, kind, header, opts.mapping[kind])
+            columns, constants = _resolve(path, kind, header, opts)
             if header_only:
                 return
-            parsers = [(n, i, _converter(kind, n)) for n, i in columns.items()]
+            parsers = [(n, i, _converter(kind, n, opts)) for n, i in columns.items()]
             for cells in reader:
                 where = f"{path}:{reader.line_num}"
                 if not any(c.strip() for c in cells):
@@ -224,15 +253,19 @@ def read_rows(
 
 
 def _resolve(
-    path: Path, kind: str, header: list[str], spec: Mapping[str, Any]
+    path: Path, kind: str, header: list[str], opts: Options
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """Which column (or constant) each field comes from; absent optional fields are left out."""
+    spec: Mapping[str, Any] = opts.mapping[kind]
     columns: dict[str, int] = {}
     constants: dict[str, Any] = {}
     for name in FIELDS[kind]:
         source = spec.get(name)
         if isinstance(source, dict):
-            constants[name] = _convert(kind, name, _text(source["value"]))
+            try:
+                constants[name] = _converter(kind, name, opts)(_text(source["value"]))
+            except ValueError as exc:  # e.g. a constant time beyond --now
+                raise InputError(f"{path}: {kind}.{name}: {exc}") from None
         elif isinstance(source, str) and source in header:
             columns[name] = header.index(source)
         elif source is None and name in REQUIRED[kind]:

@@ -28,6 +28,7 @@ lone surrogates by their visible Python escape (``\\u202e``), so "@‮gnp.exe" s
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from typing import Any
@@ -43,12 +44,15 @@ __all__ = [
     "HANDLE_MAX",
     "ID_MAX",
     "IMAGE_MAX",
+    "NUMBER_MAX",
     "TIME_MAX",
     "TIME_MIN",
     "BadValue",
+    "brief",
     "check_count",
     "check_handle",
     "check_id",
+    "check_number",
     "check_text",
     "check_time",
     "check_url_or_path",
@@ -69,6 +73,8 @@ CAPTION_MAX = 20_000
 DISPLAY_NAME_MAX = 200
 HANDLE_MAX = 100
 IMAGE_MAX = 2_000
+#: Largest magnitude of an interaction value: the snapshot keeps them as float32.
+NUMBER_MAX = 3.4e38
 
 _DIGITS = re.compile(r"\s*\+?[0-9]+\s*")
 # Bidi embeddings/overrides/isolates/marks and the other invisible characters that reorder or
@@ -101,10 +107,23 @@ class BadValue(InputError):
         self.problem = problem
 
 
-def _show(value: Any, limit: int = 40) -> str:
-    """A short, escaped rendering of a bad value for an error message (never 10 MB long)."""
-    text = repr(value)
+def brief(value: Any, limit: int = 40) -> str:
+    """A short, escaped rendering of a bad value for an error message (never 10 MB long).
+
+    >>> print(brief("x" * 100))
+    'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…
+    >>> print(brief("a\u202eb"))
+    'a\\u202eb'
+    """
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # repr of a 10 MB string is not built just to be cut
+    text = (
+        repr(value) if not isinstance(value, int) or value.bit_length() < 200 else "a huge number"
+    )
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_show = brief
 
 
 def _integer(value: Any, what: str) -> int:
@@ -185,6 +204,26 @@ def check_time(ts: Any, what: str, *, now: int, allow_historic: bool = False) ->
             what, f"{_show(t)} is before 1970-01-01 (use --allow-historic for older data)"
         )
     return t
+
+
+def check_number(value: Any, what: str) -> float:
+    """A finite number (an interaction's value) that float32 can hold.
+
+    >>> check_number("2.5", "value")
+    2.5
+    >>> check_number("1e39", "value")
+    Traceback (most recent call last):
+    discovery.store.validate.BadValue: value: '1e39' is out of range (|v| ≤ 3.4e+38)
+    """
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError, OverflowError):
+        raise BadValue(what, f"{brief(value)} is not a number") from None
+    if not math.isfinite(number):
+        raise BadValue(what, f"{brief(value)} is not a finite number")
+    if abs(number) > NUMBER_MAX:
+        raise BadValue(what, f"{brief(value)} is out of range (|v| ≤ {NUMBER_MAX:g})")
+    return number
 
 
 def _iso(t: int) -> str:
