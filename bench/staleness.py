@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from discovery.engine import Engine
+from discovery.ranking.affinity import ppr_state
 from discovery.service.auth import Principal
 from discovery.service.events import ingest
 from discovery.service.models import EventIn
@@ -48,7 +49,7 @@ def run(db: Path, budget: float, batches: int, feeds: int, seed: int) -> dict[st
     admin = Principal(None, admin=True)
     for h in handles:  # every account once: the cache holds them all
         engine.feed(h, k=20, kind="explore")
-    cache = engine.snapshot._cache["ppr_cache"]
+    cache = ppr_state(engine.snapshot).cache
     misses0, t0, counter = cache.misses, time.perf_counter(), [0]
     lookups = 0
     for _ in range(batches):

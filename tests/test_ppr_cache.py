@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from discovery.engine import Engine
 from discovery.graph import personalized_pagerank
-from discovery.ranking.affinity import follow_adjacency
+from discovery.ranking.affinity import follow_adjacency, ppr_state
 from discovery.ranking.ppr_cache import GraphLog, PPRCache, row_changes, staleness
 from discovery.store import Store
 from worlds import NOW, build_known_world
@@ -125,13 +125,13 @@ def test_engine_keeps_far_vectors_and_recomputes_the_followers_own(tmp_path):
     engine = Engine.open(tmp_path / "w.db")
     writer = Store.open(tmp_path / "w.db", create=False)
     assert 301 in {item.post_id for item in engine.feed("me", kind="explore")}  # zed's #hiking
-    cache = engine.snapshot._cache["ppr_cache"]
+    cache = ppr_state(engine.snapshot).cache
     assert (cache.misses, cache.kept) == (1, 0)
     with writer.transaction():  # far away: 6 follows 5 (my PPR has no mass on 6)
         writer.add_follows([(6, 5, NOW + 7)])
     engine.refresh()
     engine.feed("me", kind="explore")
-    assert engine.snapshot._cache["ppr_cache"] is cache  # survived the catch-up
+    assert ppr_state(engine.snapshot).cache is cache  # survived the catch-up
     assert (cache.misses, cache.kept) == (1, 1)
     with writer.transaction():  # my own row: the account I follow moves to my timeline
         writer.add_follows([(1, 6, NOW + 8)])

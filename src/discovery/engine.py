@@ -18,6 +18,7 @@ from .errors import InputError
 from .feeds import Feed, FeedItem, Interest, Interests
 from .feeds.network import ego_network
 from .ranking import UserContext, get_ranker, pipeline, reason_for, user_context
+from .ranking.affinity import ppr_state
 from .ranking.explain import explain_post
 from .ranking.similar import similar_posts
 from .settings import Settings
@@ -62,9 +63,7 @@ class Engine:
     def ppr_cache_stats(self) -> dict[str, int]:
         """PPR look-ups since the snapshot was loaded: ``hit`` (vector of the current graph),
         ``kept`` (of an older graph, within ``ppr_stale_l1``), ``miss`` (computed)."""
-        cache = self.snapshot._cache.get("ppr_cache")
-        if cache is None:
-            return {"hit": 0, "kept": 0, "miss": 0}
+        cache = ppr_state(self.snapshot).cache
         return {"hit": cache.hits - cache.kept, "kept": cache.kept, "miss": cache.misses}
 
     @property

@@ -92,8 +92,7 @@ def view_at(full: Snapshot, cut: int, serve_at: int | None = None) -> tuple[Snap
         inter_kind=snap.inter_kind[inter_ok],
         inter_time=snap.inter_time[inter_ok],
         inter_value=snap.inter_value[inter_ok],
-        _cache={},
-    )
+    )  # replace(): the view starts with no derived structures of its own
     return view, keep
 
 

@@ -11,12 +11,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import graph
-from ..snapshot import Snapshot
+from ..snapshot import INTERACTIONS_LAG, Snapshot
 from ..store.model import KIND_CODE
 from .context import UserContext
-from .ppr_cache import GraphLog, PPRCache
+from .ppr_cache import PPRCache, PPRState
 
-__all__ = ["engagement_pairs", "follow_adjacency", "hop_distance", "tutorial_ppr", "user_ppr"]
+__all__ = [
+    "engagement_pairs",
+    "follow_adjacency",
+    "hop_distance",
+    "ppr_state",
+    "tutorial_ppr",
+    "user_ppr",
+]
 
 EXACT_LIMIT = 50_000
 _LRU_BYTES = 64 * 2**20
@@ -46,7 +53,9 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
         out.data = 1.0 + extra
         return out
 
-    return snap._memo(f"adjacency_w{int(weighted)}", build)  # type: ignore[no-any-return]
+    # the weighted graph reads the engagement pairs, which lag the interaction log
+    deps = ("follow_graph", "engagement_pairs") if weighted else ("follow_graph",)
+    return snap.derive(f"adjacency_w{int(weighted)}", build, depends_on=deps)
 
 
 def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,7 +76,9 @@ def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
         total = np.bincount(inverse, weights=w[keep], minlength=len(pairs))
         return pairs // snap.n_accounts, pairs % snap.n_accounts, total
 
-    return snap._memo("engagement_pairs", build)  # type: ignore[no-any-return]
+    return snap.derive(
+        "engagement_pairs", build, depends_on=("accounts", "posts", INTERACTIONS_LAG)
+    )
 
 
 def user_ppr(ctx: UserContext) -> np.ndarray:
@@ -81,14 +92,23 @@ def user_ppr(ctx: UserContext) -> np.ndarray:
         return ctx._cache["ppr"]  # type: ignore[no-any-return]
     snap, s = ctx.snap, ctx.settings
     adj = follow_adjacency(snap, s.weighted_edges)
-    logs: dict[bool, GraphLog] = snap._cache.setdefault("_ppr_graph_logs", {})  # kept across
-    log = logs.setdefault(s.weighted_edges, GraphLog())  # catch-ups ("_" keys survive them)
+    state = ppr_state(snap)
+    log = state.log(s.weighted_edges)
     log.update(adj)
-    cache: PPRCache = snap._memo("ppr_cache", lambda: PPRCache(_LRU_BYTES))
     key = (ctx.user, s.ppr_mode, s.alpha, s.weighted_edges, s.seed)
-    vec = cache.get(key, ctx.user, log, s.alpha, s.ppr_stale_l1, lambda v: _compute_ppr(ctx, v))
+    vec = state.cache.get(
+        key, ctx.user, log, s.alpha, s.ppr_stale_l1, lambda v: _compute_ppr(ctx, v)
+    )
     ctx._cache["ppr"] = vec
     return vec
+
+
+def ppr_state(snap: Snapshot) -> PPRState:
+    """The snapshot's PPR vectors and graph logs: kept across catch-ups (each vector carries its
+    own staleness bound), started afresh when accounts are added (vectors change length)."""
+    return snap.derive(
+        "ppr_state", lambda: PPRState(PPRCache(_LRU_BYTES)), depends_on=("accounts",)
+    )
 
 
 def _compute_ppr(ctx: UserContext, previous: np.ndarray | None = None) -> np.ndarray:
@@ -102,7 +122,10 @@ def _compute_ppr(ctx: UserContext, previous: np.ndarray | None = None) -> np.nda
         vec = np.zeros(snap.n_accounts)
         vec[nodes] = scores
         return vec
-    index = snap._memo(f"ppr_index_{s.weighted_edges}", lambda: graph.PPRIndex(adj))
+    w = int(s.weighted_edges)
+    index = snap.derive(
+        f"ppr_index_w{w}", lambda: graph.PPRIndex(adj), depends_on=(f"adjacency_w{w}",)
+    )
     if mode == "exact":
         # L1 error <= tol·α/(1-α) ≈ 6e-5: far below ppr_stale_l1 and anything a ranking can
         # see; from the previous vector of a slightly changed graph when the cache had one

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["GraphLog", "PPRCache", "row_changes", "staleness"]
+__all__ = ["GraphLog", "PPRCache", "PPRState", "row_changes", "staleness"]
 
 
 def _entries(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,3 +189,17 @@ class PPRCache:
             "kept": self.kept,
             "misses": self.misses,
         }
+
+
+@dataclass
+class PPRState:
+    """What a snapshot's PPR look-ups keep across catch-ups: one :class:`GraphLog` per kind of
+    adjacency (plain or like-weighted) and the LRU of vectors. Held by ranking as the derived
+    structure ``ppr_state`` (see :func:`~.affinity.ppr_state`), which depends on the accounts
+    only: graph changes are what each vector's staleness bound accounts for."""
+
+    cache: PPRCache
+    logs: dict[bool, GraphLog] = field(default_factory=dict)
+
+    def log(self, weighted: bool) -> GraphLog:
+        return self.logs.setdefault(weighted, GraphLog())

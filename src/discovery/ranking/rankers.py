@@ -160,7 +160,8 @@ def unit_tag_rows(snap: Snapshot) -> sp.csr_matrix:
         scale = np.divide(1.0, lens, out=np.zeros_like(lens), where=lens > 0)
         return sp.csr_matrix(sp.diags(scale) @ x)
 
-    return snap._memo("unit_tag_rows", build)  # type: ignore[no-any-return]
+    # post_stats(snap).idf reads only posts and tags: its interaction lag is not an input
+    return snap.derive("unit_tag_rows", build, depends_on=("posts", "tags"))
 
 
 RANKERS: dict[str, type] = {"default": DefaultRanker, "tutorial": TutorialRanker}

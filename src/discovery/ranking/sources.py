@@ -95,8 +95,9 @@ def _since(ctx: UserContext) -> int:
 
 def window_posts(snap: Snapshot, since: int, until: int) -> np.ndarray:
     """Post indexes with ``since <= taken_at <= until`` (binary search on a memoised order)."""
-    order = snap._memo("by_time", lambda: np.argsort(snap.post_taken, kind="stable"))
-    taken = snap._memo("taken_sorted", lambda: snap.post_taken[order])
+    by_time = lambda: np.argsort(snap.post_taken, kind="stable")  # noqa: E731
+    order = snap.derive("by_time", by_time, depends_on=("posts",))
+    taken = snap.derive("taken_sorted", lambda: snap.post_taken[order], depends_on=("by_time",))
     lo, hi = np.searchsorted(taken, since, "left"), np.searchsorted(taken, until, "right")
     return order[lo:hi]  # type: ignore[no-any-return]
 
@@ -228,13 +229,14 @@ def tag_posts_by_time(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarra
     is two binary searches (memoised per snapshot): ``(indptr, posts, taken)``."""
 
     def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        order = snap._memo("by_time", lambda: np.argsort(snap.post_taken, kind="stable"))
+        by_time = lambda: np.argsort(snap.post_taken, kind="stable")  # noqa: E731
+        order = snap.derive("by_time", by_time, depends_on=("posts",))
         by_tag = snap.post_tags_matrix()[order].tocsc()  # rows in time order: sorted per column
         by_tag.sort_indices()
         posts = order[by_tag.indices]
         return by_tag.indptr, posts, snap.post_taken[posts]
 
-    return snap._memo("tag_posts_by_time", build)  # type: ignore[no-any-return]
+    return snap.derive("tag_posts_by_time", build, depends_on=("by_time", "post_tags"))
 
 
 class PopularSource:

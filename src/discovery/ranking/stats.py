@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..snapshot import Snapshot
+from ..snapshot import FOLLOWS_LAG, INTERACTIONS_LAG, Snapshot
 from ..store.model import KIND_CODE
 
 __all__ = ["PostStats", "follower_counts", "post_stats"]
@@ -51,7 +51,7 @@ def follower_counts(snap: Snapshot) -> np.ndarray:
     def build() -> np.ndarray:
         return np.bincount(snap.follow_dst, minlength=snap.n_accounts).astype(np.float64)
 
-    return snap._memo("follower_counts", build)  # type: ignore[no-any-return]
+    return snap.derive("follower_counts", build, depends_on=("accounts", FOLLOWS_LAG))
 
 
 def post_stats(snap: Snapshot) -> PostStats:
@@ -76,4 +76,5 @@ def post_stats(snap: Snapshot) -> PostStats:
         mean_in = float(in_degree.mean()) if n_acc else 0.0
         return PostStats(in_degree, clicks, likes, idf, df, eng_mean, mean_in)
 
-    return snap._memo("post_stats", build)  # type: ignore[no-any-return]
+    deps = ("accounts", "posts", "tags", INTERACTIONS_LAG)  # in_degree: as of the build
+    return snap.derive("post_stats", build, depends_on=deps)

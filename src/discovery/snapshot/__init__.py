@@ -1,6 +1,19 @@
 """In-memory snapshot of the store: numpy arrays and scipy.sparse indexes for the hot path."""
 
 from .arrays import IdIndex, Snapshot
+from .derived import FOLLOW_REBUILD_SHARE, FOLLOWS_LAG, INTERACTIONS_LAG, TABLES, Derived, Lag
 from .load import cache_path, load_snapshot, refresh_snapshot
 
-__all__ = ["IdIndex", "Snapshot", "cache_path", "load_snapshot", "refresh_snapshot"]
+__all__ = [
+    "FOLLOWS_LAG",
+    "FOLLOW_REBUILD_SHARE",
+    "INTERACTIONS_LAG",
+    "TABLES",
+    "Derived",
+    "IdIndex",
+    "Lag",
+    "Snapshot",
+    "cache_path",
+    "load_snapshot",
+    "refresh_snapshot",
+]

@@ -6,13 +6,19 @@ only appends); ids map to indexes through a sorted permutation (:class:`IdIndex`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
+from .derived import FOLLOWS_LAG, Dependency, Derived
+from .state import Columns, FollowGraph
+
 __all__ = ["IdIndex", "Snapshot"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,41 +54,6 @@ class IdIndex:
         return len(self.ids)
 
 
-#: Follow-graph structures (``follows*``) are rebuilt once more than this share of the follow
-#: edges changed since they were built — on a million-account world a rebuild takes seconds, and
-#: a stream of follow events would otherwise rebuild them on every catch-up. In between, a
-#: user's own follows stay exact: :meth:`Snapshot.following` applies the changes since the build.
-FOLLOW_REBUILD_SHARE = 1e-4
-
-#: What makes each memoised structure stale. ``interactions*``: only once the interaction log
-#: has grown by more than 2 % since the structure was built — click counts and the like-weighted
-#: follow graph may lag a little; a user's own interactions never do (``user_interactions``
-#: scans the unindexed tail). Keys not listed are dropped on any change.
-MEMO_DEPENDS: dict[str, set[str]] = {
-    "accounts": {"accounts"},
-    "handles": {"accounts"},
-    "posts": {"posts"},
-    "tags": {"tags"},
-    "follow_matrix": {"accounts", "follows*"},
-    "followers_matrix": {"accounts", "follows*"},
-    "post_tags": {"posts", "tags"},
-    "tag_posts_by_time": {"posts", "tags"},
-    "unit_tag_rows": {"posts", "tags"},
-    "by_author": {"accounts", "posts"},
-    "by_time": {"posts"},
-    "taken_sorted": {"posts"},
-    "by_user": {"accounts"},
-    "post_stats": {"accounts", "posts", "tags", "interactions*"},
-    "follower_counts": {"accounts", "follows*"},
-    "engagement_pairs": {"accounts", "posts", "interactions*"},
-    "adjacency_w0": {"accounts", "follows*"},
-    "adjacency_w1": {"accounts", "follows*", "interactions*"},
-    "ppr_index_False": {"accounts", "follows*"},
-    "ppr_index_True": {"accounts", "follows*", "interactions*"},
-    "ppr_cache": {"accounts"},  # graph changes: each vector's staleness bound (ranking.ppr_cache)
-}
-
-
 def _gather(
     order: np.ndarray, indptr: np.ndarray, keys: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +76,9 @@ class Snapshot:
     """All arrays the ranking needs, as of one store change counter.
 
     Attributes are plain numpy arrays so that they can be saved with ``np.savez`` (no pickle),
-    filtered to a point in time (:meth:`as_of`) and shared by threads read-only.
+    filtered to a point in time (:meth:`as_of`) and shared by threads read-only. Structures
+    built from them (indexes, matrices, statistics) are registered with :meth:`derive`, each with
+    the inputs it depends on; a copy made by :func:`dataclasses.replace` starts with none.
     """
 
     counter: int
@@ -136,7 +109,90 @@ class Snapshot:
     inter_kind: np.ndarray
     inter_time: np.ndarray
     inter_value: np.ndarray
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _derived: Derived = field(init=False, repr=False, compare=False)
+    _columns: Columns = field(default_factory=Columns, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._derived = Derived(self._clock)
+
+    @classmethod
+    def empty(cls) -> Snapshot:
+        """A snapshot with no rows (what a full load starts from, and tests build on)."""
+        i32, i64 = np.zeros(0, np.int32), np.zeros(0, np.int64)
+        none = np.zeros(0, dtype="<U1")
+        return cls(
+            counter=0,
+            now=0,
+            max_interaction_id=0,
+            account_id=i64,
+            handle=none,
+            account_kind=np.zeros(0, np.int8),
+            follow_src=i32,
+            follow_dst=i32,
+            follow_time=i64,
+            post_id=i64,
+            post_author=i32,
+            post_taken=i64,
+            post_likes=i32,
+            post_comments=i32,
+            post_media=np.zeros(0, np.int8),
+            tag_post=i32,
+            tag_id=i32,
+            tag_name=none,
+            inter_user=i32,
+            inter_post=i32,
+            inter_kind=np.zeros(0, np.int8),
+            inter_time=i64,
+            inter_value=np.zeros(0, np.float32),
+        )
+
+    # ------------------------------------------------- derived structures
+    def derive(self, key: str, build: Callable[[], T], *, depends_on: Iterable[Dependency]) -> T:
+        """The structure ``key``, built by ``build()`` on first use and kept until one of its
+        inputs changes.
+
+        ``depends_on`` names every input ``build`` reads: tables (``"accounts"``,
+        ``"follows"``, ``"posts"``, ``"tags"``, ``"interactions"``), lagging tables
+        (:data:`~.derived.INTERACTIONS_LAG`, :data:`~.derived.FOLLOWS_LAG` or any
+        :class:`~.derived.Lag`) and keys of other derived structures (dropped with them).
+        The first call's declaration is the one kept.
+
+        >>> snap = Snapshot.empty()
+        >>> snap.derive("n_posts", lambda: snap.n_posts, depends_on=("posts",))
+        0
+        """
+        return self._derived.get_or_build(key, build, depends_on)
+
+    @property
+    def derived(self) -> Derived:
+        """The registry behind :meth:`derive`: what is built (``keys()``, ``get(key)``,
+        ``depends_on(key)``) and ``drop(key)``."""
+        return self._derived
+
+    @property
+    def columns(self) -> Columns:
+        """Growth buffers, ownership of the count columns, the follow-edit clock."""
+        return self._columns
+
+    def _clock(self, table: str) -> tuple[int, int]:
+        """``(changes, rows)`` of ``table`` for :class:`~.derived.Lag`: tables other than the
+        follows only grow within a snapshot, so their length counts their changes."""
+        if table == "follows":
+            return self._columns.follow_edits, len(self.follow_src)
+        rows = {
+            "accounts": len(self.account_id),
+            "posts": len(self.post_id),
+            "tags": len(self.tag_post) + len(self.tag_name),
+            "interactions": len(self.inter_user),
+        }[table]
+        return rows, rows
+
+    def invalidate(self, changed: Collection[str]) -> list[str]:
+        """Drop the derived structures that the tables in ``changed`` make stale (see
+        :mod:`.derived`), and keep the rest: an event that only adds interactions must not
+        make the next request rebuild the follow graph or the hashtag index. Returns the keys
+        dropped."""
+        return self._derived.invalidate(changed)
 
     # ------------------------------------------------------------ sizes
     @property
@@ -158,64 +214,66 @@ class Snapshot:
     # ------------------------------------------------------- id lookups
     @property
     def accounts(self) -> IdIndex:
-        return self._memo("accounts", lambda: IdIndex.build(self.account_id))
+        return self.derive(
+            "account_ids", lambda: IdIndex.build(self.account_id), depends_on=("accounts",)
+        )
 
     @property
     def posts(self) -> IdIndex:
-        return self._memo("posts", lambda: IdIndex.build(self.post_id))
+        return self.derive("post_ids", lambda: IdIndex.build(self.post_id), depends_on=("posts",))
 
     def account_index(self, handle: str) -> int:
         """Dense index of a handle ('@' optional); ``-1`` when unknown."""
-        table = self._memo("handles", lambda: {str(h): i for i, h in enumerate(self.handle)})
+        table = self.derive(
+            "handles",
+            lambda: {str(h): i for i, h in enumerate(self.handle)},
+            depends_on=("accounts",),
+        )
         return int(table.get(handle.lstrip("@"), -1))
 
     def tag_index(self, tag: str) -> int:
-        table = self._memo("tags", lambda: {str(t): i for i, t in enumerate(self.tag_name)})
+        table = self.derive(
+            "tag_names",
+            lambda: {str(t): i for i, t in enumerate(self.tag_name)},
+            depends_on=("tags",),
+        )
         return int(table.get(tag, -1))
 
     # ----------------------------------------------------- derived indexes
+    def follow_graph(self) -> FollowGraph:
+        """The follow matrix with the overlay of changes since its build (lags by
+        :data:`~.derived.FOLLOWS_LAG`)."""
+        return self.derive(
+            "follow_graph",
+            lambda: FollowGraph.build(self.follow_src, self.follow_dst, self.n_accounts),
+            depends_on=("accounts", FOLLOWS_LAG),
+        )
+
     def follow_matrix(self) -> sp.csr_matrix:
-        """Directed follow graph as CSR (row = follower, column = followed, weight 1)."""
-
-        def build() -> sp.csr_matrix:
-            self._cache["_follow_delta"] = {}  # the matrix holds every follow from now on
-            n = self.n_accounts
-            data = np.ones(len(self.follow_src), dtype=np.float64)
-            m = sp.csr_matrix((data, (self.follow_src, self.follow_dst)), shape=(n, n))
-            m.sum_duplicates()
-            return m
-
-        return self._memo("follow_matrix", build)
+        """Directed follow graph as CSR (row = follower, column = followed, weight 1), as of
+        its last build: it lags by :data:`~.derived.FOLLOWS_LAG`."""
+        return self.follow_graph().matrix
 
     def followers_matrix(self) -> sp.csr_matrix:
         """Transpose of :meth:`follow_matrix` in CSR (row = account, columns = its followers)."""
-        return self._memo("followers_matrix", lambda: self.follow_matrix().T.tocsr())
+        return self.derive(
+            "followers_matrix",
+            lambda: self.follow_matrix().T.tocsr(),
+            depends_on=("follow_graph",),
+        )
 
     def following(self, user: int) -> np.ndarray:
         """Accounts ``user`` follows, exact even while the follow matrix lags: follows added or
         removed since it was built are applied from a small per-user overlay."""
-        m = self.follow_matrix()
-        row = m.indices[m.indptr[user] : m.indptr[user + 1]]
-        change = self._cache.get("_follow_delta", {}).get(user)
-        if not change:
-            return row
-        now = set(row.tolist())
-        for dst, on in change.items():
-            if on:
-                now.add(dst)
-            else:
-                now.discard(dst)
-        return np.array(sorted(now), dtype=row.dtype)
+        return self.follow_graph().following(user)
 
     def note_follow_changes(self, src: np.ndarray, dst: np.ndarray, added: bool) -> None:
         """Record follow edges added (or removed) by a catch-up, for :meth:`following` and for
-        the ``follows*`` rebuild rule."""
-        self._cache["_follow_changes"] = self._cache.get("_follow_changes", 0) + len(src)
-        if "follow_matrix" not in self._cache:
-            return  # built from the arrays on next use, changes included
-        delta: dict[int, dict[int, bool]] = self._cache.setdefault("_follow_delta", {})
-        for s, d in zip(src.tolist(), dst.tolist(), strict=True):
-            delta.setdefault(int(s), {})[int(d)] = added
+        the clock of :data:`~.derived.FOLLOWS_LAG`."""
+        self._columns.follow_edits += len(src)
+        graph = self._derived.get("follow_graph")
+        if graph is not None:  # else built from the arrays on next use, changes included
+            graph.note(src, dst, added)
 
     def post_tags_matrix(self) -> sp.csr_matrix:
         """Posts × hashtags incidence (CSR, 1.0 where the post carries the tag)."""
@@ -225,7 +283,7 @@ class Snapshot:
             shape = (self.n_posts, self.n_tags)
             return sp.csr_matrix((data, (self.tag_post, self.tag_id)), shape=shape)
 
-        return self._memo("post_tags", build)
+        return self.derive("post_tags", build, depends_on=("posts", "tags"))
 
     def user_interactions(self, user: int) -> np.ndarray:
         """Positions in the interaction arrays of ``user``'s interactions, in store order."""
@@ -236,10 +294,12 @@ class Snapshot:
             indptr = np.concatenate([[0], np.cumsum(counts)])
             return order, indptr
 
-        order, indptr = self._memo("by_user", build)
+        # interactions are not an input: the tail appended since the build is scanned, until
+        # it gets long (checked here, on use, rather than by a Lag at every catch-up)
+        order, indptr = self.derive("by_user", build, depends_on=("accounts",))
         base = len(order)
         if len(self.inter_user) > base + max(50_000, base // 20):
-            del self._cache["by_user"]  # the unindexed tail got long: index everything
+            self._derived.drop("by_user")  # the unindexed tail got long: index everything
             return self.user_interactions(user)
         own = order[indptr[user] : indptr[user + 1]] if user + 1 < len(indptr) else order[:0]
         if len(self.inter_user) == base:
@@ -255,7 +315,7 @@ class Snapshot:
         if self.n_accounts == 0 or len(users) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         self.user_interactions(int(users[0]))  # builds (or rebuilds) the index
-        order, indptr = self._cache["by_user"]
+        order, indptr = self._derived.get("by_user")
         pos, owner = _gather(order, indptr, np.minimum(users, len(indptr) - 2))
         base = len(order)
         if len(self.inter_user) > base:
@@ -268,58 +328,22 @@ class Snapshot:
     def authors_posts(self, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Post indexes of many authors at once, with the owner of each (position in
         ``authors``)."""
-        self.author_posts(0)
-        order, indptr = self._cache["by_author"]
+        order, indptr = self._by_author()
         return _gather(order, indptr, np.asarray(authors, dtype=np.int64))
 
     def author_posts(self, author: int) -> np.ndarray:
         """Post indexes of one author."""
+        order, indptr = self._by_author()
+        return order[indptr[author] : indptr[author + 1]]
 
+    def _by_author(self) -> tuple[np.ndarray, np.ndarray]:
         def build() -> tuple[np.ndarray, np.ndarray]:
             authors = np.where(self.post_author < 0, self.n_accounts, self.post_author)
             order = np.argsort(authors, kind="stable")
             counts = np.bincount(authors, minlength=self.n_accounts + 1)
             return order, np.concatenate([[0], np.cumsum(counts)])
 
-        order, indptr = self._memo("by_author", build)
-        return order[indptr[author] : indptr[author + 1]]
-
-    def _memo(self, key: str, build: Any) -> Any:
-        if key not in self._cache:
-            self._cache[key] = build()
-            self._cache.setdefault("_built_at", {})[key] = len(self.inter_user)
-            self._cache.setdefault("_built_follows", {})[key] = self._cache.get(
-                "_follow_changes", 0
-            )
-        return self._cache[key]
-
-    def invalidate(self, changed: set[str]) -> None:
-        """Drop the derived structures that ``changed`` (names from :data:`MEMO_DEPENDS`'s
-        values) makes stale, and keep the rest: an event that only adds interactions must not
-        make the next request rebuild the follow graph or the hashtag index."""
-        built_at: dict[str, int] = self._cache.get("_built_at", {})
-        built_follows: dict[str, int] = self._cache.get("_built_follows", {})
-        grown = "interactions" in changed
-        followed = "follows" in changed
-        follow_changes = self._cache.get("_follow_changes", 0)
-        # "_"-keys are bookkeeping (growth buffers, build marks), not derived structures:
-        # dropping "_buffers" here would make every catch-up copy every column again
-        for key in [k for k in self._cache if not k.startswith("_")]:
-            deps = MEMO_DEPENDS.get(key)
-            if deps is None:
-                stale = True
-            else:
-                eager = deps - {"interactions*", "follows*"}
-                stale = bool(eager & changed)
-                if grown and "interactions*" in deps:
-                    stale |= len(self.inter_user) > 1.02 * built_at.get(key, 0) + 1000
-                if followed and "follows*" in deps:
-                    since = follow_changes - built_follows.get(key, 0)
-                    stale |= since > FOLLOW_REBUILD_SHARE * len(self.follow_src)
-            if stale:
-                del self._cache[key]
-                built_at.pop(key, None)
-                built_follows.pop(key, None)
+        return self.derive("by_author", build, depends_on=("accounts", "posts"))
 
     @classmethod
     def load(cls, store: Any, *, cache: bool = True) -> Snapshot:
@@ -366,5 +390,4 @@ class Snapshot:
             inter_kind=self.inter_kind[keep_i],
             inter_time=self.inter_time[keep_i],
             inter_value=self.inter_value[keep_i],
-            _cache={},
         )

@@ -100,20 +100,10 @@ _POST_DTYPE = [
 
 def _extend(snap: Snapshot, name: str, values: np.ndarray) -> None:
     """Append to one array field in amortised O(len(values)): fields are views of buffers with
-    spare capacity (kept in the snapshot's cache), so a refresh that adds ten events does not
+    spare capacity (:attr:`Snapshot.columns`), so a refresh that adds ten events does not
     copy a 50-million-row column."""
-    cur = getattr(snap, name)
-    n, m = len(cur), len(values)
-    if m == 0:
-        return
-    buffers: dict[str, np.ndarray] = snap._cache.setdefault("_buffers", {})
-    buf = buffers.get(name)
-    if buf is None or len(buf) < n + m or not np.shares_memory(buf[:1], cur[:1]) or n == 0:
-        buf = np.empty(max(n + m, (n + m) * 5 // 4 + 1024), dtype=cur.dtype)
-        buf[:n] = cur
-        buffers[name] = buf
-    buf[n : n + m] = values.astype(cur.dtype, copy=False)
-    setattr(snap, name, buf[: n + m])
+    if len(values):
+        setattr(snap, name, snap.columns.append(name, getattr(snap, name), values))
 
 
 def _append(
@@ -178,15 +168,15 @@ def _append(
     old = snap.posts.lookup(p["id"]) if len(snap.post_id) else np.full(len(p), -1)
     upd = old >= 0
     if upd.any():  # counts of known posts change in place (copy-on-write: as_of views share)
-        if not snap.post_likes.flags.writeable or "_owned_counts" not in snap._cache:
+        if not snap.post_likes.flags.writeable or not snap.columns.owns_counts:
             snap.post_likes, snap.post_comments = snap.post_likes.copy(), snap.post_comments.copy()
-            snap._cache["_owned_counts"] = True
+            snap.columns.owns_counts = True
         snap.post_likes[old[upd]] = p["likes"][upd]
         snap.post_comments[old[upd]] = p["comments"][upd]
     new = p[~upd]
     if len(new):
         changed.add("posts")
-        snap._cache.pop("_owned_counts", None)
+        snap.columns.owns_counts = False
         author = np.where(new["author"] < 0, -1, accounts.lookup(new["author"]))
         _extend(snap, "post_id", new["id"])
         _extend(snap, "post_author", author.astype(np.int32))
@@ -194,7 +184,7 @@ def _append(
         _extend(snap, "post_likes", new["likes"])
         _extend(snap, "post_comments", new["comments"])
         _extend(snap, "post_media", new["media"])
-        snap._cache.pop("posts", None)  # the id index must include the new posts
+        snap.derived.drop("post_ids")  # the id index must include the new posts
     posts = snap.posts
 
     # hashtags: vocabulary ids are dense from 1, so the tag index is id - 1
@@ -245,21 +235,13 @@ def _append(
 def _known_edges(
     snap: Snapshot, src: np.ndarray, dst: np.ndarray, n: int, *, stale: bool
 ) -> np.ndarray:
-    """Which ``(src, dst)`` pairs the snapshot already holds: a row lookup in the memoised
-    follow matrix for a few edges, one sort-based ``isin`` for many."""
-    if stale or len(src) > 10_000 or "follow_matrix" not in snap._cache:
+    """Which ``(src, dst)`` pairs the snapshot already holds: a row lookup in the built follow
+    graph (with its overlay) for a few edges, one sort-based ``isin`` for many."""
+    graph = snap.derived.get("follow_graph")
+    if stale or len(src) > 10_000 or graph is None:
         key = src.astype(np.int64) * (n + 1) + dst
         return np.isin(key, snap.follow_src.astype(np.int64) * (n + 1) + snap.follow_dst)
-    m = snap.follow_matrix()
-    delta: dict[int, dict[int, bool]] = snap._cache.get("_follow_delta", {})
-    out = np.zeros(len(src), dtype=bool)
-    for i, (a, b) in enumerate(zip(src.tolist(), dst.tolist(), strict=True)):
-        since_build = delta.get(a, {}).get(b)  # the matrix may lag: recent changes first
-        if since_build is not None:
-            out[i] = since_build
-        elif 0 <= a < m.shape[0]:
-            out[i] = b in m.indices[m.indptr[a] : m.indptr[a + 1]]
-    return out
+    return graph.contains(src, dst)  # type: ignore[no-any-return]
 
 
 def refresh_snapshot(store: Store, snap: Snapshot) -> Snapshot:
@@ -284,7 +266,7 @@ def _refresh(store: Store, snap: Snapshot) -> Snapshot:
         snap.handle = np.concatenate([snap.handle, _strings([r[1] for r in acc])])
         snap.account_kind = np.concatenate([snap.account_kind, [r[2] for r in acc]]).astype(np.int8)
     if acc:
-        snap._cache.pop("accounts", None)
+        snap.derived.drop("account_ids")
     _append(
         store,
         snap,

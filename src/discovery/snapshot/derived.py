@@ -1,0 +1,197 @@
+"""The registry of structures derived from a snapshot, each with the inputs it was built from.
+
+A derived structure (an id index, the follow matrix, post statistics, an embedding index) is
+built on first use by :meth:`Snapshot.derive <discovery.snapshot.Snapshot.derive>` and kept
+until one of the inputs it *declared* changes::
+
+    snap.derive("tag_posts", build, depends_on=("posts", "tags"))
+
+An input is one of
+
+* a table of the snapshot (:data:`TABLES`): the structure is dropped on any change of it;
+* a :class:`Lag` on a table: dropped only once the table changed by more than a share of the
+  rows it held when the structure was built (:data:`INTERACTIONS_LAG`, :data:`FOLLOWS_LAG`);
+* the key of another derived structure: dropped whenever that one is (transitively).
+
+The registry keeps no knowledge of particular keys: a new index declares its inputs where it is
+built, and is invalidated exactly when they change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = [
+    "FOLLOWS_LAG",
+    "FOLLOW_REBUILD_SHARE",
+    "INTERACTIONS_LAG",
+    "TABLES",
+    "Dependency",
+    "Derived",
+    "Lag",
+]
+
+T = TypeVar("T")
+
+#: The snapshot's inputs, as a catch-up reports them changed.
+TABLES = ("accounts", "follows", "posts", "tags", "interactions")
+
+#: Follow-graph structures are rebuilt once more than this share of the follow edges changed
+#: since they were built — on a million-account world a rebuild takes seconds, and a stream of
+#: follow events would otherwise rebuild them on every catch-up. In between, a user's own
+#: follows stay exact: :meth:`Snapshot.following` applies the changes since the build.
+FOLLOW_REBUILD_SHARE = 1e-4
+
+
+@dataclass(frozen=True)
+class Lag:
+    """A table input that may lag: the structure is rebuilt once more than
+    ``share · rows + slack`` rows of ``table`` changed since it was built (``rows``: the
+    table's size at the build).
+
+    >>> Lag("interactions", share=0.02, slack=1000).stale(changes=1_100, rows=5_000)
+    False
+    >>> Lag("interactions", share=0.02, slack=1000).stale(changes=1_101, rows=5_000)
+    True
+    """
+
+    table: str
+    share: float
+    slack: int = 0
+
+    def stale(self, changes: int, rows: int) -> bool:
+        return changes > self.share * rows + self.slack
+
+
+#: Click counts, priors and like-weighted edges may lag the interaction log by 2 % (plus 1,000
+#: rows); a user's own interactions never do (:meth:`Snapshot.user_interactions` scans the tail).
+INTERACTIONS_LAG = Lag("interactions", share=0.02, slack=1000)
+
+#: Follow-graph structures lag by :data:`FOLLOW_REBUILD_SHARE` of the edges (added or removed).
+FOLLOWS_LAG = Lag("follows", share=FOLLOW_REBUILD_SHARE)
+
+#: What ``depends_on`` accepts: a table name, a :class:`Lag`, or another derived key.
+Dependency = str | Lag
+
+
+@dataclass
+class _Entry:
+    value: Any
+    tables: frozenset[str]
+    lags: tuple[Lag, ...]
+    marks: tuple[tuple[int, int], ...]  # per lag: (change count, rows) when built
+    keys: frozenset[str]  # derived inputs
+
+
+class Derived:
+    """Derived structures by key, with their declared inputs (see the module docstring).
+
+    ``clock(table)`` returns ``(changes, rows)``: a count that grows with every row of
+    ``table`` added or removed, and the table's size now — what a :class:`Lag` measures.
+
+    >>> sizes = {"interactions": 0}
+    >>> reg = Derived(lambda table: (sizes.get(table, 0), sizes.get(table, 0)))
+    >>> reg.get_or_build("clicks", lambda: "v1", (INTERACTIONS_LAG,))
+    'v1'
+    >>> reg.get_or_build("top", lambda: "t1", ("clicks", "posts"))
+    't1'
+    >>> sizes["interactions"] = 1000
+    >>> reg.invalidate({"interactions"}), reg.keys()
+    ([], ['clicks', 'top'])
+    >>> sizes["interactions"] = 1001
+    >>> reg.invalidate({"interactions"})
+    ['clicks', 'top']
+    """
+
+    def __init__(self, clock: Callable[[str], tuple[int, int]]) -> None:
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+
+    def get_or_build(self, key: str, build: Callable[[], T], depends_on: Iterable[Dependency]) -> T:
+        entry = self._entries.get(key)
+        if entry is not None:
+            return entry.value  # type: ignore[no-any-return]
+        tables, lags, keys = _split(key, depends_on)
+        value = build()
+        if keys <= self._entries.keys():  # else built on an input dropped meanwhile: not kept
+            marks = tuple(self._clock(lag.table) for lag in lags)
+            self._entries[key] = _Entry(value, tables, lags, marks, keys)
+        return value
+
+    def get(self, key: str) -> Any:
+        """The structure under ``key`` if it is built, else None (never builds)."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._entries))
+
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
+    def depends_on(self, key: str) -> tuple[Dependency, ...]:
+        """The inputs ``key`` was declared with (tables, lags, derived keys)."""
+        e = self._entries[key]
+        return (*sorted(e.tables), *e.lags, *sorted(e.keys))
+
+    def drop(self, key: str) -> list[str]:
+        """Drop ``key`` and every structure built on it; returns the keys dropped."""
+        return self._drop({key} & self._entries.keys())
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def invalidate(self, changed: Collection[str]) -> list[str]:
+        """Drop what the tables in ``changed`` make stale: structures that depend on one of them,
+        lagging ones past their tolerance, and (transitively) what was built on those."""
+        clock: dict[str, tuple[int, int]] = {}
+        stale = set()
+        for key, e in list(self._entries.items()):
+            if not e.tables.isdisjoint(changed):
+                stale.add(key)
+                continue
+            for lag, (built, rows) in zip(e.lags, e.marks, strict=True):
+                if lag.table not in clock:
+                    clock[lag.table] = self._clock(lag.table)
+                if lag.stale(clock[lag.table][0] - built, rows):
+                    stale.add(key)
+                    break
+        return self._drop(stale)
+
+    def _drop(self, stale: set[str]) -> list[str]:
+        grew = bool(stale)
+        while grew:  # a few dozen entries: a fixpoint is cheaper than a reverse index
+            more = {k for k, e in list(self._entries.items()) if k not in stale and e.keys & stale}
+            stale |= more
+            grew = bool(more)
+        dropped = [k for k in self._entries if k in stale]
+        for k in dropped:
+            del self._entries[k]
+        return dropped
+
+
+def _split(
+    key: str, depends_on: Iterable[Dependency]
+) -> tuple[frozenset[str], tuple[Lag, ...], frozenset[str]]:
+    """Sort declared inputs into tables, lags and derived keys (a misspelt table or lag is an
+    error; a derived key that is not built when the structure is, keeps it from being kept)."""
+    if key in TABLES:
+        raise ValueError(f"derived key {key!r} is a table name")
+    tables, lags, keys = set(), [], set()
+    for dep in depends_on:
+        if isinstance(dep, Lag):
+            if dep.table not in TABLES:
+                raise ValueError(f"{key}: Lag on unknown table {dep.table!r}")
+            lags.append(dep)
+        elif dep in TABLES:
+            tables.add(dep)
+        elif dep == key:
+            raise ValueError(f"{key} depends on itself")
+        else:
+            keys.add(dep)
+    return frozenset(tables), tuple(lags), frozenset(keys)

@@ -1,0 +1,108 @@
+"""Mutable state a snapshot keeps beside its arrays, each in a small typed object with one owner:
+
+* :class:`FollowGraph` — the follow matrix and the overlay that keeps each user's own follows
+  exact while the matrix lags (it is rebuilt only after :data:`~.derived.FOLLOW_REBUILD_SHARE`
+  of the edges changed); owned by the ``follow_graph`` derived structure, so a rebuild starts
+  with an empty overlay.
+* :class:`Columns` — what catch-ups keep about the array fields (growth buffers, ownership of
+  the count columns, the follow-edit clock); owned by the loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["Columns", "FollowGraph"]
+
+
+@dataclass
+class FollowGraph:
+    """The follow matrix (row = follower, column = followed) as of its build, and the follows
+    added (True) or removed (False) since, per follower: ``overlay[src][dst]``.
+
+    >>> g = FollowGraph.build(np.array([0, 0]), np.array([1, 2]), 3)
+    >>> g.note(np.array([0, 1]), np.array([2, 0]), added=False)
+    >>> g.note(np.array([1]), np.array([0]), added=True)
+    >>> g.following(0).tolist(), g.following(1).tolist()
+    ([1], [0])
+    >>> g.contains(np.array([0, 0, 1]), np.array([1, 2, 0])).tolist()
+    [True, False, True]
+    """
+
+    matrix: sp.csr_matrix
+    overlay: dict[int, dict[int, bool]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, src: np.ndarray, dst: np.ndarray, n: int) -> FollowGraph:
+        data = np.ones(len(src), dtype=np.float64)
+        m = sp.csr_matrix((data, (src, dst)), shape=(n, n))
+        m.sum_duplicates()
+        return cls(m)
+
+    def note(self, src: np.ndarray, dst: np.ndarray, added: bool) -> None:
+        """Record follow edges added (or removed) after the build."""
+        for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+            self.overlay.setdefault(int(s), {})[int(d)] = added
+
+    def following(self, user: int) -> np.ndarray:
+        """Accounts ``user`` follows now: the matrix row with the overlay applied."""
+        m = self.matrix
+        row = m.indices[m.indptr[user] : m.indptr[user + 1]]
+        change = self.overlay.get(user)
+        if not change:
+            return row  # type: ignore[no-any-return]
+        now = set(row.tolist())
+        for dst, on in change.items():
+            if on:
+                now.add(dst)
+            else:
+                now.discard(dst)
+        return np.array(sorted(now), dtype=row.dtype)
+
+    def contains(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Whether each edge ``(src[i], dst[i])`` exists now (a row lookup per edge: for the few
+        edges of a catch-up, not for bulk)."""
+        m = self.matrix
+        out = np.zeros(len(src), dtype=bool)
+        for i, (a, b) in enumerate(zip(src.tolist(), dst.tolist(), strict=True)):
+            since_build = self.overlay.get(a, {}).get(b)  # the matrix may lag: recent first
+            if since_build is not None:
+                out[i] = since_build
+            elif 0 <= a < m.shape[0]:
+                out[i] = b in m.indices[m.indptr[a] : m.indptr[a + 1]]
+        return out
+
+
+@dataclass
+class Columns:
+    """What catch-ups keep about the snapshot's array fields (never saved, never copied by
+    :func:`dataclasses.replace`).
+
+    Attributes
+    ----------
+    buffers : per field, the array with spare capacity that the field is a view of, so that a
+        catch-up appends in amortised O(rows added) (see ``load._extend``).
+    owns_counts : ``post_likes``/``post_comments`` are this snapshot's own writable copies
+        (views made by ``as_of`` or a memory-mapped cache are copied before the first update).
+    follow_edits : follow edges added or removed by catch-ups so far — the clock of
+        :data:`~.derived.FOLLOWS_LAG` (edges can be removed, so the length does not tell).
+    """
+
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)
+    owns_counts: bool = False
+    follow_edits: int = 0
+
+    def append(self, name: str, cur: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``cur`` followed by ``values``, written into ``name``'s buffer when ``cur`` is its
+        head and it has room, else into a new buffer with 25 % spare."""
+        n, m = len(cur), len(values)
+        buf = self.buffers.get(name)
+        if buf is None or len(buf) < n + m or not np.shares_memory(buf[:1], cur[:1]) or n == 0:
+            buf = np.empty(max(n + m, (n + m) * 5 // 4 + 1024), dtype=cur.dtype)
+            buf[:n] = cur
+            self.buffers[name] = buf
+        buf[n : n + m] = values.astype(cur.dtype, copy=False)
+        return buf[: n + m]
