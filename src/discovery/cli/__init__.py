@@ -11,6 +11,7 @@ import sys
 import typer
 
 from ..errors import DiscoveryError
+from ..store.validate import display_safe
 from ._common import app
 
 # Command modules register themselves on import.
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="discovery")
     except DiscoveryError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {display_safe(str(exc))}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import typer
 from rich.table import Table
@@ -13,7 +14,9 @@ from ..errors import InputError
 from ..feeds import Feed
 from ..feeds.html import feed_grid, page
 from ..store import from_iso
+from ..store.validate import check_id
 from ._common import app, console, state
+from ._text import lit
 
 __all__ = ["feed_table"]
 
@@ -24,7 +27,7 @@ def _engine() -> Engine:
 
 def feed_table(feed: Feed, title: str | None = None) -> Table:
     """A rich table of a feed with reasons."""
-    table = Table(title=title or f"{feed.kind} for @{feed.user} ({feed.ranker} ranker)")
+    table = Table(title=title or f"{feed.kind} for @{lit(feed.user)} ({feed.ranker} ranker)")
     for col in ("#", "post", "author", "age", "♥", "💬", "score"):
         table.add_column(col, no_wrap=True)
     table.add_column("reason", overflow="fold", min_width=24)
@@ -33,12 +36,12 @@ def feed_table(feed: Feed, title: str | None = None) -> Table:
         table.add_row(
             str(item.rank),
             str(item.post_id),
-            f"@{item.author}" if item.author else "-",
+            f"@{lit(item.author)}" if item.author else "-",
             _age(now - from_iso(item.taken_at)),
             str(item.like_count),
             str(item.comment_count),
             f"{item.score:.4g}",
-            item.reason,
+            lit(item.reason),
         )
     return table
 
@@ -88,12 +91,12 @@ def interests(
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         return
-    table = Table(title=f"interests of @{result.user}")
+    table = Table(title=f"interests of @{lit(result.user)}")
     for col in ("hashtag", "weight", "best posts"):
         table.add_column(col)
     for it in result:
-        best = ", ".join(f"{p.post_id} (@{p.author}, ♥{p.like_count})" for p in it.posts)
-        table.add_row(f"#{it.tag}", f"{it.weight:.3f}", best or "-")
+        best = ", ".join(f"{p.post_id} (@{lit(p.author)}, ♥{p.like_count})" for p in it.posts)
+        table.add_row(f"#{lit(it.tag)}", f"{it.weight:.3f}", best or "-")
     console.print(table)
 
 
@@ -104,21 +107,22 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Every factor of one post for one user, and where it came from."""
-    info = _engine().explain(handle, post_id)
+    info = _engine().explain(handle, check_id(post_id, "post id"))
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return
-    console.print(f"[bold]post {info['post_id']}[/] by @{info['author']} for @{info['user']}")
-    console.print(f"reason: {info['reason']}")
-    console.print(f"sources: {info['sources'] or 'none (no candidate source proposes it)'}")
-    console.print(f"filtered by: {', '.join(info['filtered_by']) or 'nothing'}")
+    author, user = lit(info["author"]), lit(info["user"])
+    console.print(f"[bold]post {info['post_id']}[/] by @{author} for @{user}")
+    console.print(f"reason: {lit(info['reason'])}")
+    console.print(f"sources: {lit(info['sources'] or 'none (no candidate source proposes it)')}")
+    console.print(f"filtered by: {lit(', '.join(info['filtered_by']) or 'nothing')}")
     for name, r in info["rankers"].items():
         table = Table(title=f"{name} ranker: score {r['score']:.4g}")
         table.add_column("factor")
         table.add_column("value")
         table.add_column("where it came from", overflow="fold")
         for factor, value in r["factors"].items():
-            table.add_row(factor, f"{value:.4g}", info["origins"].get(factor, ""))
+            table.add_row(factor, f"{value:.4g}", lit(info["origins"].get(factor, "")))
         console.print(table)
 
 
@@ -140,16 +144,16 @@ def demo(
         console.print(feed_table(result))
         sections.append(feed_grid(result, engine.image_data_uri))
     tutorial = engine.feed(handle, k=10, kind="explore", ranker="tutorial")
-    console.print(feed_table(tutorial, f"explore for @{handle} with the tutorial's formula"))
+    console.print(feed_table(tutorial, f"explore for @{lit(handle)} with the tutorial's formula"))
     ints = engine.interests(handle, k=8)
-    table = Table(title=f"interests of @{handle}")
+    table = Table(title=f"interests of @{lit(handle)}")
     table.add_column("hashtag")
     table.add_column("weight")
     table.add_column("best post")
     for it in ints:
         best = it.posts[0] if it.posts else None
-        desc = f"{best.post_id} by @{best.author} (♥{best.like_count})" if best else "-"
-        table.add_row(f"#{it.tag}", f"{it.weight:.3f}", desc)
+        desc = f"{best.post_id} by @{lit(best.author)} (♥{best.like_count})" if best else "-"
+        table.add_row(f"#{lit(it.tag)}", f"{it.weight:.3f}", desc)
     console.print(table)
     blend = engine.feed(handle, k=12, kind="blend")
     sections.insert(0, feed_grid(blend, engine.image_data_uri))
@@ -158,5 +162,5 @@ def demo(
     console.print(f"\nHTML page with images and reasons: [bold]{target.resolve()}[/]")
     console.print(
         f"Browse it live: [bold]discovery --db {state.db} serve[/] then open "
-        f"http://127.0.0.1:8000/u/{handle}/explore"
+        f"http://127.0.0.1:8000/u/{lit(quote(handle, safe=''))}/explore"
     )

@@ -9,6 +9,7 @@ import typer
 from ..engine import Engine
 from ..errors import InputError
 from ._common import app, console, state
+from ._text import lit
 
 __all__ = ["graph"]
 
@@ -48,6 +49,6 @@ def graph(
         view = network_view(ego, node_posts(engine, ids, posts), file_image(engine.media_dir))
         out.write_text(network_html(view), encoding="utf-8")
     console.print(
-        f"wrote the network of @{ego['center']} ({len(ego['nodes'])} accounts, "
+        f"wrote the network of @{lit(ego['center'])} ({len(ego['nodes'])} accounts, "
         f"{len(ego['edges'])} follows) to [bold]{out}[/]"
     )

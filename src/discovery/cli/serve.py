@@ -10,6 +10,7 @@ import typer
 
 from ..store.tokens import any_tokens, create_token
 from ._common import app, err_console, state
+from ._text import lit
 
 __all__ = ["exposure_warning", "is_loopback", "token_app"]
 
@@ -125,4 +126,4 @@ def token_create(
         store.close()
     typer.echo(token)
     role = "admin token" if admin else "token"
-    err_console.print(f"{role} for @{handle.lstrip('@')}: shown once, store it now")
+    err_console.print(f"{role} for @{lit(handle.lstrip('@'))}: shown once, store it now")

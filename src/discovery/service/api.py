@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from . import views
 from .auth import Principal, authorize, get_service, principal
@@ -27,6 +27,7 @@ from .models import (
     SettingsOut,
     WeightsIn,
 )
+from .params import HandlePath, PostPath
 from .responses import FastJSON
 from .state import Service
 
@@ -46,21 +47,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix="/v1", responses=_ERRORS)
 
-HandlePath = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=100,
-        description="Account handle ('@' optional).",
-        examples=["me"],
-    ),
-]
-PostPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="Post id.", examples=[101])]
 Svc = Annotated[Service, Depends(get_service)]
 Who = Annotated[Principal, Depends(principal)]
 
 
-@router.get("/users/{handle}/feed", response_model=FeedPageOut, tags=["feeds"])
+@router.get("/users/{handle:path}/feed", response_model=FeedPageOut, tags=["feeds"])
 async def get_feed(
     handle: HandlePath, q: Annotated[FeedQuery, Query()], service: Svc, who: Who
 ) -> FastJSON:
@@ -76,7 +67,7 @@ async def get_feed(
     return FastJSON(body)
 
 
-@router.get("/users/{handle}/interests", response_model=InterestsOut, tags=["feeds"])
+@router.get("/users/{handle:path}/interests", response_model=InterestsOut, tags=["feeds"])
 async def get_interests(
     handle: HandlePath,
     service: Svc,
@@ -89,7 +80,7 @@ async def get_interests(
     return FastJSON(await service.run_read(views.interests_view, service, handle, k, per_tag))
 
 
-@router.get("/users/{handle}/graph", response_model=GraphOut, tags=["graph"])
+@router.get("/users/{handle:path}/graph", response_model=GraphOut, tags=["graph"])
 async def get_graph(
     handle: HandlePath,
     service: Svc,
@@ -103,21 +94,21 @@ async def get_graph(
     return FastJSON(await service.run_read(views.graph_view, service, handle, depth, max_nodes))
 
 
-@router.get("/users/{handle}/explain/{post_id}", response_model=dict[str, Any], tags=["feeds"])
+@router.get("/users/{handle:path}/explain/{post_id}", response_model=dict[str, Any], tags=["feeds"])
 async def get_explain(handle: HandlePath, post_id: PostPath, service: Svc, who: Who) -> FastJSON:
     """Every factor of one post for one user and where it came from (`discovery explain`)."""
     authorize(who, handle)
     return FastJSON(await service.run_read(views.explain_view, service, handle, post_id))
 
 
-@router.get("/users/{handle}/settings", response_model=SettingsOut, tags=["settings"])
+@router.get("/users/{handle:path}/settings", response_model=SettingsOut, tags=["settings"])
 async def get_settings(handle: HandlePath, service: Svc, who: Who) -> FastJSON:
     """The feed weights in use for this user, and those saved for them."""
     authorize(who, handle)
     return FastJSON(await service.run_read(views.settings_view, service, handle))
 
 
-@router.put("/users/{handle}/settings", response_model=SettingsOut, tags=["settings"])
+@router.put("/users/{handle:path}/settings", response_model=SettingsOut, tags=["settings"])
 async def put_settings(
     handle: HandlePath, weights: Annotated[WeightsIn, Body()], service: Svc, who: Who
 ) -> FastJSON:

@@ -112,7 +112,13 @@ class MetricsMiddleware:
         finally:
             route: Any = scope.get("route")
             # a mount (static files) sets no route, only the prefix it matched as root_path
-            name = getattr(route, "path", None) or scope.get("root_path") or "unmatched"
+            # path_format drops converters: "/v1/users/{handle}/feed", not "{handle:path}"
+            name = (
+                getattr(route, "path_format", None)
+                or getattr(route, "path", None)
+                or scope.get("root_path")
+                or "unmatched"
+            )
             method = scope.get("method", "")
             self.metrics.requests.labels(method, name, str(status[0])).inc()
             self.metrics.latency.labels(method, name).observe(time.perf_counter() - start)

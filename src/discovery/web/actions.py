@@ -21,6 +21,7 @@ from ..service import views
 from ..service.auth import Principal, authorize, get_service, principal
 from ..service.events import ingest
 from ..service.models import EventIn
+from ..service.params import HandlePath
 from ..service.state import Service
 from .tune import weights_from_query
 
@@ -58,8 +59,10 @@ def _back(target: str | None, fallback: str) -> RedirectResponse:
     return RedirectResponse(fallback, status_code=303)
 
 
-@router.post("/u/{handle}/events")
-async def form_event(handle: str, request: Request, service: Svc, who: Who) -> RedirectResponse:
+@router.post("/u/{handle:path}/events")
+async def form_event(
+    handle: HandlePath, request: Request, service: Svc, who: Who
+) -> RedirectResponse:
     """``kind`` (like or hide) on ``post`` for ``handle``, then back to ``next``."""
     _same_origin(request)
     authorize(who, handle, "post events of")
@@ -81,8 +84,10 @@ async def form_event(handle: str, request: Request, service: Svc, who: Who) -> R
     return _back(form.get("next"), f"/u/{quote(handle, safe='')}/explore")
 
 
-@router.post("/u/{handle}/tune")
-async def form_tune(handle: str, request: Request, service: Svc, who: Who) -> RedirectResponse:
+@router.post("/u/{handle:path}/tune")
+async def form_tune(
+    handle: HandlePath, request: Request, service: Svc, who: Who
+) -> RedirectResponse:
     """Save the weights in the form as the user's, then back to the tune page."""
     _same_origin(request)
     authorize(who, handle, "change the settings of")

@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..store.validate import display_safe
 from .communities import louvain
 
 __all__ = [
@@ -258,7 +259,7 @@ def network_svg(view: dict[str, Any], link: str | None = "#node-{id}") -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="network-svg" role="img" '
         f'viewBox="{-span:.0f} {-span:.0f} {2 * span:.0f} {2 * span:.0f}" '
-        f'aria-label="follow network of @{html.escape(view["center"])}">',
+        f'aria-label="follow network of @{html.escape(display_safe(view["center"]))}">',
         '<g stroke="#c9ccd3" stroke-opacity="0.45" stroke-width="0.7">',
     ]
     for e in view["edges"]:
@@ -268,7 +269,7 @@ def network_svg(view: dict[str, Any], link: str | None = "#node-{id}") -> str:
     for n in sorted(nodes, key=lambda n: -int(n["hop"])):
         x, y = xy[int(n["id"])]
         r = float(n["size"]) / 2
-        handle = html.escape(str(n["handle"]))
+        handle = html.escape(display_safe(str(n["handle"])))
         colour = html.escape(str(n["color"]))
         if n["hop"] == 0:
             stroke = 'stroke="#fff" stroke-width="4"'

@@ -27,6 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from ..errors import InputError
 from ..service import views
 from ..service.auth import Principal, authorize, get_service, principal
+from ..service.params import HandlePath, PostPath, handle_url
 from ..service.state import Service
 from ..store import NotFound
 from .assets import STATIC_DIR, graph_library_path, missing_library_message
@@ -83,7 +84,7 @@ def _feed_page(
         weights = _weights(service, handle)
     except (NotFound, InputError) as exc:
         return _error(exc, handle)
-    twin = f"/v1/users/{handle}/feed?kind={kind}&limit={limit}"
+    twin = f"/v1/users/{handle_url(handle)}/feed?kind={kind}&limit={limit}"
     data = {"user": feed["user"], "kind": kind, "limit": limit, "cursor": cursor, "feed": twin}
     return html_page(
         f"{kind}.html",
@@ -97,10 +98,9 @@ def _feed_page(
     )
 
 
-@router.get("/u/{handle}", response_class=HTMLResponse)
-@router.get("/u/{handle}/explore", response_class=HTMLResponse)
+@router.get("/u/{handle:path}/explore", response_class=HTMLResponse)
 async def explore_page(
-    handle: str,
+    handle: HandlePath,
     request: Request,
     service: Svc,
     who: Who,
@@ -112,9 +112,9 @@ async def explore_page(
     return await service.run_read(_feed_page, *args)
 
 
-@router.get("/u/{handle}/timeline", response_class=HTMLResponse)
+@router.get("/u/{handle:path}/timeline", response_class=HTMLResponse)
 async def timeline_page(
-    handle: str,
+    handle: HandlePath,
     request: Request,
     service: Svc,
     who: Who,
@@ -126,9 +126,9 @@ async def timeline_page(
     return await service.run_read(_feed_page, *args)
 
 
-@router.get("/u/{handle}/interests", response_class=HTMLResponse)
+@router.get("/u/{handle:path}/interests", response_class=HTMLResponse)
 async def interests_page(
-    handle: str,
+    handle: HandlePath,
     request: Request,
     service: Svc,
     who: Who,
@@ -159,13 +159,13 @@ def _interests_page(
         tag=tag,
         weights=weights,
         data={"user": body["user"], "kind": "interests", "weights": weights},
-        twin=f"/v1/users/{handle}/interests?k=12&per_tag={per_tag}",
+        twin=f"/v1/users/{handle_url(handle)}/interests?k=12&per_tag={per_tag}",
     )
 
 
 @router.get("/p/{post_id}", response_class=HTMLResponse)
 async def post_page(
-    post_id: int,
+    post_id: PostPath,
     request: Request,
     service: Svc,
     who: Who,
@@ -201,9 +201,9 @@ def _post_page(
     )
 
 
-@router.get("/u/{handle}/network", response_class=HTMLResponse)
+@router.get("/u/{handle:path}/network", response_class=HTMLResponse)
 async def network_page(
-    handle: str,
+    handle: HandlePath,
     request: Request,
     service: Svc,
     who: Who,
@@ -237,7 +237,7 @@ def _network_page(
         missing=missing_library_message(),
         links=True,
         thumbs=True,
-        twin=f"/v1/users/{handle}/graph?depth={depth}&max_nodes={max_nodes}",
+        twin=f"/v1/users/{handle_url(handle)}/graph?depth={depth}&max_nodes={max_nodes}",
     )
 
 
@@ -247,8 +247,8 @@ def _markup(text: str) -> Any:
     return Markup(text)  # built by network_svg, which escapes every text it writes
 
 
-@router.get("/u/{handle}/tune", response_class=HTMLResponse)
-async def tune_page(handle: str, request: Request, service: Svc, who: Who) -> HTMLResponse:
+@router.get("/u/{handle:path}/tune", response_class=HTMLResponse)
+async def tune_page(handle: HandlePath, request: Request, service: Svc, who: Who) -> HTMLResponse:
     """Sliders for the four weights and a preview of the re-ranked Explore grid."""
     return await service.run_read(_tune_page, request, service, who, handle)
 
@@ -285,3 +285,9 @@ def graph_library_file() -> Response:
     if path is None:
         return Response(missing_library_message(), status_code=404, media_type="text/plain")
     return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+# Registered last: "/u/{handle:path}" would otherwise take "/u/ana/timeline" as the handle
+# "ana/timeline". (So the short form is ambiguous for a handle ending in "/timeline" etc.;
+# links always use the explicit "/u/{handle}/explore".)
+router.add_api_route("/u/{handle:path}", explore_page, response_class=HTMLResponse)

@@ -1,5 +1,7 @@
 """Rendering helpers shared by the pages and the standalone network file: the Jinja2
-environment (autoescape on for everything), the image-source rule and the security headers.
+environment (autoescape on for everything, and every value shown through
+:func:`~discovery.store.validate.display_safe`, so control and bidi characters in user text show
+as visible escapes), the image-source rule and the security headers.
 
 Image rule (:func:`media_url`): an ``<img>`` source is either an http(s) URL or a path under the
 server's own ``/media/`` route built from a relative media path with no scheme, no ``..`` and
@@ -14,10 +16,12 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from typing import Any
 from urllib.parse import quote
 
 from .._version import __version__
+from ..store.validate import display_safe
 from .assets import TEMPLATES_DIR
 
 __all__ = ["CSP", "SECURITY_HEADERS", "environment", "media_url", "script_json"]
@@ -53,18 +57,40 @@ def media_url(image: str | None) -> str | None:
     return "/media/" + quote(image, safe="/")
 
 
+_UNSAFE_JSON = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u206f\ufeff]"
+)
+
+
 def script_json(data: Any) -> str:
-    """JSON safe inside ``<script type="application/json">``: ``<``, ``>``, ``&`` and the line
-    separators escaped, so no text can close the element."""
+    """JSON safe inside ``<script type="application/json">``: ``<``, ``>``, ``&``, the line
+    separators and bidi controls escaped, so no text can close the element or reorder the
+    source.
+
+    >>> script_json({"h": "</script>\u202e"})
+    '{"h":"\\\\u003c/script\\\\u003e\\\\u202e"}'
+    """
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(ch, esc)
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    # Control and bidi characters (only ever inside JSON strings) as \u escapes: the same data
+    # once parsed, and no invisible reordering characters in the page source.
+    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _num(value: Any, digits: int = 3) -> str:
     x = float(value)
     return "–" if not math.isfinite(x) else f"{x:.{digits}g}"
+
+
+def _shown(value: Any) -> Any:
+    """Jinja's ``finalize``: every ``{{ value }}`` that is user text goes out display-safe
+    (markup built by this package, e.g. the escaped SVG or page JSON, is left as it is)."""
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return display_safe(value)
+    return value
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,6 +105,7 @@ def environment() -> Any:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     env.filters["media"] = media_url
     env.filters["q"] = lambda s: quote(str(s), safe="")

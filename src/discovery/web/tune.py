@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..service import views
+from ..service.params import handle_url
 from ..service.state import Service
 from ..settings import Settings
 
@@ -86,8 +87,8 @@ def tune_page_data(service: Service, handle: str, preview: dict[str, float]) -> 
             "kind": "explore",
             "limit": TUNE_SIZE,
             "weights": weights,
-            "feed": f"/v1/users/{user}/feed?kind=explore&limit={TUNE_SIZE}",
-            "settings": f"/v1/users/{user}/settings",
+            "feed": f"/v1/users/{handle_url(user)}/feed?kind=explore&limit={TUNE_SIZE}",
+            "settings": f"/v1/users/{handle_url(user)}/settings",
         },
-        "twin": f"/v1/users/{user}/settings",
+        "twin": f"/v1/users/{handle_url(user)}/settings",
     }

@@ -11,10 +11,19 @@
   var FACTORS = ["recency", "popularity", "affinity", "interest"];
   var liked = {};
 
+  // Control and bidi characters as visible escapes, as the server's display_safe does.
+  var UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
+  function shown(text) {
+    return String(text).replace(UNSAFE, function (c) {
+      var code = c.charCodeAt(0).toString(16);
+      return code.length <= 2 ? "\\x" + ("0" + code).slice(-2) : "\\u" + ("000" + code).slice(-4);
+    });
+  }
+
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (text !== undefined && text !== null) e.textContent = shown(text);
     return e;
   }
 
@@ -104,7 +113,7 @@
     if (src) {
       var img = el("img");
       img.src = src;
-      img.alt = truncate(item.caption, 120);
+      img.alt = shown(truncate(item.caption, 120));
       img.loading = "lazy";
       link.appendChild(img);
     } else {
