@@ -109,11 +109,8 @@ class Snapshot:
     inter_kind: np.ndarray
     inter_time: np.ndarray
     inter_value: np.ndarray
-    _derived: Derived = field(init=False, repr=False, compare=False)
+    _derived: Derived = field(default_factory=Derived, init=False, repr=False, compare=False)
     _columns: Columns = field(default_factory=Columns, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        self._derived = Derived(self._clock)
 
     @classmethod
     def empty(cls) -> Snapshot:
@@ -161,7 +158,7 @@ class Snapshot:
         >>> snap.derive("n_posts", lambda: snap.n_posts, depends_on=("posts",))
         0
         """
-        return self._derived.get_or_build(key, build, depends_on)
+        return self._derived.get_or_build(key, build, depends_on, self._clock)
 
     @property
     def derived(self) -> Derived:
@@ -192,7 +189,7 @@ class Snapshot:
         :mod:`.derived`), and keep the rest: an event that only adds interactions must not
         make the next request rebuild the follow graph or the hashtag index. Returns the keys
         dropped."""
-        return self._derived.invalidate(changed)
+        return self._derived.invalidate(changed, self._clock)
 
     # ------------------------------------------------------------ sizes
     @property

@@ -89,34 +89,41 @@ class Derived:
     """Derived structures by key, with their declared inputs (see the module docstring).
 
     ``clock(table)`` returns ``(changes, rows)``: a count that grows with every row of
-    ``table`` added or removed, and the table's size now — what a :class:`Lag` measures.
+    ``table`` added or removed, and the table's size now — what a :class:`Lag` measures. It is
+    passed in, not kept: the registry holds no reference back to its snapshot.
 
     >>> sizes = {"interactions": 0}
-    >>> reg = Derived(lambda table: (sizes.get(table, 0), sizes.get(table, 0)))
-    >>> reg.get_or_build("clicks", lambda: "v1", (INTERACTIONS_LAG,))
+    >>> clock = lambda table: (sizes.get(table, 0), sizes.get(table, 0))
+    >>> reg = Derived()
+    >>> reg.get_or_build("clicks", lambda: "v1", (INTERACTIONS_LAG,), clock)
     'v1'
-    >>> reg.get_or_build("top", lambda: "t1", ("clicks", "posts"))
+    >>> reg.get_or_build("top", lambda: "t1", ("clicks", "posts"), clock)
     't1'
     >>> sizes["interactions"] = 1000
-    >>> reg.invalidate({"interactions"}), reg.keys()
+    >>> reg.invalidate({"interactions"}, clock), reg.keys()
     ([], ['clicks', 'top'])
     >>> sizes["interactions"] = 1001
-    >>> reg.invalidate({"interactions"})
+    >>> reg.invalidate({"interactions"}, clock)
     ['clicks', 'top']
     """
 
-    def __init__(self, clock: Callable[[str], tuple[int, int]]) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
 
-    def get_or_build(self, key: str, build: Callable[[], T], depends_on: Iterable[Dependency]) -> T:
+    def get_or_build(
+        self,
+        key: str,
+        build: Callable[[], T],
+        depends_on: Iterable[Dependency],
+        clock: Callable[[str], tuple[int, int]],
+    ) -> T:
         entry = self._entries.get(key)
         if entry is not None:
             return entry.value  # type: ignore[no-any-return]
         tables, lags, keys = _split(key, depends_on)
         value = build()
         if keys <= self._entries.keys():  # else built on an input dropped meanwhile: not kept
-            marks = tuple(self._clock(lag.table) for lag in lags)
+            marks = tuple(clock(lag.table) for lag in lags)
             self._entries[key] = _Entry(value, tables, lags, marks, keys)
         return value
 
@@ -146,19 +153,21 @@ class Derived:
     def clear(self) -> None:
         self._entries.clear()
 
-    def invalidate(self, changed: Collection[str]) -> list[str]:
+    def invalidate(
+        self, changed: Collection[str], clock: Callable[[str], tuple[int, int]]
+    ) -> list[str]:
         """Drop what the tables in ``changed`` make stale: structures that depend on one of them,
         lagging ones past their tolerance, and (transitively) what was built on those."""
-        clock: dict[str, tuple[int, int]] = {}
+        now: dict[str, tuple[int, int]] = {}
         stale = set()
         for key, e in list(self._entries.items()):
             if not e.tables.isdisjoint(changed):
                 stale.add(key)
                 continue
             for lag, (built, rows) in zip(e.lags, e.marks, strict=True):
-                if lag.table not in clock:
-                    clock[lag.table] = self._clock(lag.table)
-                if lag.stale(clock[lag.table][0] - built, rows):
+                if lag.table not in now:
+                    now[lag.table] = clock(lag.table)
+                if lag.stale(now[lag.table][0] - built, rows):
                     stale.add(key)
                     break
         return self._drop(stale)
