@@ -17,6 +17,7 @@ from ._common import app
 # Command modules register themselves on import.
 from . import feeds  # noqa: F401  isort: skip
 from . import imports  # noqa: F401  isort: skip
+from . import doctor  # noqa: F401  isort: skip
 from . import graph  # noqa: F401  isort: skip
 from . import serve  # noqa: F401  isort: skip
 from . import data  # noqa: F401  isort: skip
