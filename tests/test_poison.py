@@ -337,6 +337,9 @@ def test_bidi_and_control_characters_are_neutralised_in_html(world: Path) -> Non
         # JSON is data: the API returns the stored values as they are.
         feed = c.get("/v1/users/ana/feed?kind=timeline&limit=50").json()
         assert "\u202egnp.exe\u202c" in {item["author"] for item in feed["items"]}
+        # ... but the reason is a display string ("from @..., whom you follow")
+        reasons = " ".join(item["reason"] for item in feed["items"])
+        assert "@\\u202egnp.exe\\u202c" in reasons and not UNSAFE.search(reasons)
 
 
 # ------------------------------------------------------------------ CLI

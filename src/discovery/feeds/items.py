@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..store.validate import display_safe
+
 __all__ = ["Feed", "FeedItem", "Interest", "Interests"]
 
 
@@ -43,7 +45,9 @@ class FeedItem:
             "score": self.score,
             "factors": dict(self.factors),
             "sources": list(self.sources),
-            "reason": self.reason,
+            # a display string (it quotes handles): control and bidi characters escaped, unlike
+            # the data fields (author, caption), which JSON returns as stored
+            "reason": display_safe(self.reason),
             "caption": self.caption,
             "image": self.image,
             "media_type": self.media_type,
