@@ -15,7 +15,7 @@ $(BIN)/activate:
 	$(PY) -m pip install -q --upgrade pip
 
 $(VENV)/.installed: $(BIN)/activate pyproject.toml
-	$(PY) -m pip install -q -e ".[eval,serve]"
+	$(PY) -m pip install -q -e ".[eval,serve,postgres]"
 	touch $@
 
 $(VENV)/.installed-dev: $(BIN)/activate pyproject.toml

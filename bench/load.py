@@ -88,15 +88,13 @@ def children(pid: int) -> list[int]:
 
 
 def world(db: Path) -> tuple[list[str], list[int]]:
+    from discovery.snapshot import load_snapshot
     from discovery.store import Store
 
-    store = Store.open(db, create=False)
-    try:
-        handles = [h for (h,) in store.query("SELECT handle FROM accounts ORDER BY id")]
-        posts = [p for (p,) in store.query("SELECT id FROM posts ORDER BY id")]
-    finally:
-        store.close()
-    return handles, posts
+    with Store.open(db, create=False) as store:
+        snap = load_snapshot(store)
+    order = snap.account_id.argsort()
+    return [str(h) for h in snap.handle[order]], sorted(int(p) for p in snap.post_id)
 
 
 def start(db: Path, port: int, nice: int, workers: int) -> subprocess.Popen[bytes]:

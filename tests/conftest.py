@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,3 +16,38 @@ def known_db(tmp_path: Path) -> Path:
     path = tmp_path / "known.db"
     build_known_world(path).close()
     return path
+
+
+# ------------------------------------------------------------- store backends
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """One throwaway PostgreSQL server for the session (see tests/stores.py)."""
+    from stores import PgCluster, require_pg
+
+    cluster = PgCluster(require_pg()).start()
+    # Side files of server databases (snapshot cache, media) stay inside the test's temp tree.
+    old = os.environ.get("DISCOVERY_DATA_DIR")
+    os.environ["DISCOVERY_DATA_DIR"] = str(tmp_path_factory.mktemp("pg-side-files"))
+    yield cluster
+    if old is None:
+        os.environ.pop("DISCOVERY_DATA_DIR", None)
+    else:
+        os.environ["DISCOVERY_DATA_DIR"] = old
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest):
+    """A fresh, empty PostgreSQL database (its URL), dropped after the test."""
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.database()
+    yield url
+    cluster.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The contract suite's backend parameter: a new SQLite file or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "contract.db")
+    return str(request.getfixturevalue("pg_url"))

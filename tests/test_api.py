@@ -263,7 +263,7 @@ def test_only_the_token_hash_is_stored(known_db: Path) -> None:
     token = r.stdout.strip().splitlines()[0]
     assert token.startswith("dsc_") and len(token) > 40
     store = Store.open(known_db)
-    rows = store.query("SELECT token_hash, account, admin FROM tokens")
+    rows = store._fetch("SELECT token_hash, account, admin FROM tokens")
     store.close()
     assert rows == [(hash_token(token), 1, 1)]
     assert token not in known_db.read_bytes().decode("latin-1")
@@ -336,7 +336,7 @@ def test_lazy_world_images_are_rendered_on_first_request(tmp_path):
     db = tmp_path / "lazy.db"
     generate_world(db, size="tiny", images=False)
     store = Store.open(db)
-    post = store.query("SELECT post FROM truth_posts ORDER BY post LIMIT 1")[0][0]
+    post = store._fetch("SELECT post FROM truth_posts ORDER BY post LIMIT 1")[0][0]
     from discovery.world.images import image_path
 
     rel = image_path(int(post))

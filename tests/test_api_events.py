@@ -132,8 +132,8 @@ def test_replayed_ids_change_nothing(client: TestClient, db: Path) -> None:
     # ids are per account: ana's "a" is a different event
     assert send(client, {**ev("a", "like", 202), "user": "ana"})["accepted"] == 1
     store = Store.open(db)
-    n = store.query("SELECT COUNT(*) FROM interactions WHERE post = 202 AND kind IN (0, 1)")
-    keys = store.query("SELECT event_id FROM events_seen ORDER BY event_id")
+    n = store._fetch("SELECT COUNT(*) FROM interactions WHERE post = 202 AND kind IN (0, 1)")
+    keys = store._fetch("SELECT event_id FROM events_seen ORDER BY event_id")
     store.close()
     assert n == [(3,)]
     assert keys == [("1/a",), ("1/b",), ("2/a",)]
@@ -143,7 +143,7 @@ def test_explicit_times_are_stored(client: TestClient, db: Path) -> None:
     send(client, ev("t1", "save", 201, at="2023-11-14T20:00:00+01:00"))
     send(client, ev("t2", "share", 201, at="2023-11-14T20:00:00"))  # naive means UTC
     store = Store.open(db)
-    times = store.query("SELECT created_at FROM interactions WHERE post = 201 ORDER BY kind")
+    times = store._fetch("SELECT created_at FROM interactions WHERE post = 201 ORDER BY kind")
     store.close()
     assert times == [(1699988400,), (1699992000,)]
     assert NOW - D < 1699988400 < NOW
@@ -181,7 +181,7 @@ def test_bad_events_are_refused_whole(
     assert r.status_code == status, r.text
     assert where in r.json()["detail"]
     store = Store.open(db)
-    assert store.query("SELECT COUNT(*) FROM events_seen") == [(0,)]
+    assert store._fetch("SELECT COUNT(*) FROM events_seen") == [(0,)]
     store.close()
 
 
@@ -211,7 +211,7 @@ def test_one_batch_applies_its_events_in_order_and_counts_each_new_like_once(
     assert client.get("/v1/posts/202").json()["like_count"] == 902
     assert any(item["author"] == "zed" for item in feed(client, "timeline").values())
     store = Store.open(db)
-    removed = store.query("SELECT COUNT(*) FROM removed_follows WHERE src = 1 AND dst = 6")
-    likes = store.query("SELECT COUNT(*) FROM interactions WHERE post = 202 AND kind = 0")
+    removed = store._fetch("SELECT COUNT(*) FROM removed_follows WHERE src = 1 AND dst = 6")
+    likes = store._fetch("SELECT COUNT(*) FROM interactions WHERE post = 202 AND kind = 0")
     store.close()
     assert removed == [(2,)] and likes == [(2,)]

@@ -41,10 +41,10 @@ def test_generate_then_info_json(capsys, tmp_path: Path) -> None:  # type: ignor
         assert body["posts"] == s.count("posts")
         assert body["hashtags"] == s.count("hashtags")
         assert body["interactions"]["total"] == s.count("interactions")
-        likes = s.query("SELECT COUNT(*) FROM interactions WHERE kind = 0")[0][0]
-        first = s.query("SELECT MIN(taken_at) FROM posts")[0][0]
-        max_in = s.query("SELECT MAX(c) FROM (SELECT COUNT(*) c FROM follows GROUP BY dst)")[0][0]
-        mutual = s.query(
+        likes = s._fetch("SELECT COUNT(*) FROM interactions WHERE kind = 0")[0][0]
+        first = s._fetch("SELECT MIN(taken_at) FROM posts")[0][0]
+        max_in = s._fetch("SELECT MAX(c) FROM (SELECT COUNT(*) c FROM follows GROUP BY dst)")[0][0]
+        mutual = s._fetch(
             "SELECT COUNT(*) FROM follows a JOIN follows b ON a.src = b.dst AND a.dst = b.src"
         )
     assert body["interactions"]["by_kind"]["like"] == likes

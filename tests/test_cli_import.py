@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import discovery.store.sqlite as store_module
 from discovery.cli import main
-from discovery.store import Store
+from discovery.store import SCHEMA_VERSION, Store
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -49,10 +48,12 @@ def test_a_bad_row_is_one_line_and_changes_nothing(capsys, tmp_path: Path, follo
     db = tmp_path / "x.db"
     run(capsys, "--db", str(db), "import", "csv", "--follows", str(follows))
     bad = tmp_path / "bad.csv"
-    bad.write_text("src,dst\n1,3\n1,abc\n")
+    bad.write_text("src,dst\n1,3\n1,a\u202eb\n")
     code, _, err = run(capsys, "--db", str(db), "import", "csv", "--follows", str(bad))
     assert code == 1
-    assert err == f"error: {bad}:3: dst: 'abc' is not an integer\n"
+    assert err == (
+        f"error: {bad}:3: dst: 'a\\u202eb' contains a control or format character (U+202E)\n"
+    )
     with Store.open(db, create=False) as s:
         assert s.count("follows") == 2 and s.change_counter == 1
 
@@ -105,32 +106,43 @@ def test_unknown_options_exit_non_zero_without_a_traceback(capsys, tmp_path: Pat
 def test_migrate(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "m.db"
     Store.open(db).close()
+    cur = SCHEMA_VERSION
     code, out, _ = run(capsys, "--db", str(db), "migrate")
-    assert code == 0 and "schema 1, nothing to migrate" in out
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(store_module, "MIGRATIONS", {1: "CREATE TABLE extra (a INTEGER);"})
+    assert code == 0 and f"schema {cur}, nothing to migrate" in out
+    _pretend(monkeypatch, cur + 1)
     code, out, _ = run(capsys, "--db", str(db), "migrate")
-    assert code == 0 and "migrated to schema 2" in out
+    assert code == 0 and f"migrated to schema {cur + 1}" in out
     code, out, err = run(capsys, "--db", str(db), "migrate")
-    assert code == 0 and "schema 2, nothing to migrate" in out
+    assert code == 0 and f"schema {cur + 1}, nothing to migrate" in out
     with Store.open(db, create=False) as s:
-        assert s.query("SELECT COUNT(*) FROM extra") == [(0,)]
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 1)  # now the file is "newer"
+        assert s._fetch("SELECT COUNT(*) FROM extra") == [(0,)]
+    _pretend(monkeypatch, cur)  # now the file is "newer"
     code, _, err = run(capsys, "--db", str(db), "migrate")
-    assert code == 1 and "schema 2, this one understands 1" in err and err.count("\n") == 1
+    assert code == 1 and f"schema {cur + 1}, this one understands {cur}" in err
+    assert err.count("\n") == 1
+
+
+def _pretend(monkeypatch: pytest.MonkeyPatch, version: int) -> None:
+    """This package at ``version``, one step past today's adding a table."""
+    import discovery.store.base as base_module
+    import discovery.store.sqlite as sqlite_module
+
+    monkeypatch.setattr(base_module, "SCHEMA_VERSION", version)
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", version)
+    steps = {**base_module.MIGRATIONS["sqlite"], SCHEMA_VERSION: "CREATE TABLE extra (a INTEGER);"}
+    monkeypatch.setattr(base_module, "MIGRATIONS", {"sqlite": steps, "postgresql": {}})
 
 
 def test_an_old_file_points_at_migrate(capsys, tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "m.db"
     Store.open(db).close()
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(store_module, "MIGRATIONS", {1: "CREATE TABLE extra (a INTEGER);"})
+    _pretend(monkeypatch, SCHEMA_VERSION + 1)
     follows = tmp_path / "f.csv"
     follows.write_text("src,dst\n1,2\n")
     code, _, err = run(capsys, "--db", str(db), "import", "csv", "--follows", str(follows))
     assert code == 1 and "run `discovery migrate`" in err
     code, out, _ = run(capsys, "--db", str(db), "migrate")
-    assert code == 0 and "migrated to schema 2" in out
+    assert code == 0 and f"migrated to schema {SCHEMA_VERSION + 1}" in out
     code, _, _ = run(capsys, "--db", str(db), "import", "csv", "--follows", str(follows))
     assert code == 0
 

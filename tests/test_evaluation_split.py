@@ -119,7 +119,7 @@ def scrub_and_poison(src: Path, dst: Path, cut: int, serve_at: int) -> None:
     users = [r[0] for r in con.execute("SELECT id FROM accounts")]
     posts = [r[0] for r in con.execute("SELECT id FROM posts ORDER BY id LIMIT 30")]
     con.executemany(
-        "INSERT OR IGNORE INTO interactions (user, post, kind, created_at, value)"
+        "INSERT OR IGNORE INTO interactions (account, post, kind, created_at, value)"
         " VALUES (?, ?, 0, ?, NULL)",
         [(u, p, cut + 60) for u in users for p in posts],
     )
@@ -128,7 +128,8 @@ def scrub_and_poison(src: Path, dst: Path, cut: int, serve_at: int) -> None:
         [(len(users), p) for p in posts],
     )
     con.executemany(
-        "INSERT OR IGNORE INTO follows VALUES (?, 2, ?, 0)", [(u, cut + 60) for u in users]
+        "INSERT OR IGNORE INTO follows (src, dst, created_at, seq) VALUES (?, 2, ?, 0)",
+        [(u, cut + 60) for u in users],
     )
     con.commit()
     con.close()

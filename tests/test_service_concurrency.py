@@ -124,7 +124,7 @@ def test_a_consistent_read_neither_sees_nor_blocks_a_concurrent_commit(known_db:
                 writer.add_follows([(1, 6, NOW)])
             assert writer.change_counter == before + 1
             assert reader.change_counter == before  # one state throughout the read
-            assert reader.query("SELECT COUNT(*) FROM follows WHERE src = 1 AND dst = 6") == [(0,)]
+            assert reader._fetch("SELECT COUNT(*) FROM follows WHERE src = 1 AND dst = 6") == [(0,)]
         assert reader.change_counter == before + 1
         assert not reader.conn.in_transaction
     finally:

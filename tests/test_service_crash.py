@@ -65,7 +65,7 @@ def test_kill_9_loses_no_acknowledged_event_and_applies_none_twice(tmp_path: Pat
     db = tmp_path / "crash.db"
     build_known_world(db).close()
     store = Store.open(db)
-    likes_before = dict(store.query("SELECT id, like_count FROM posts"))
+    likes_before = dict(store._fetch("SELECT id, like_count FROM posts"))
     store.close()
 
     port = free_port()
@@ -107,13 +107,13 @@ def test_kill_9_loses_no_acknowledged_event_and_applies_none_twice(tmp_path: Pat
     assert len(acked) >= 300
 
     store = Store.open(db)
-    keys = {k for (k,) in store.query("SELECT event_id FROM events_seen")}
-    rows = store.query(
+    keys = {k for (k,) in store._fetch("SELECT event_id FROM events_seen")}
+    rows = store._fetch(
         "SELECT post, kind, created_at, COUNT(*) FROM interactions WHERE created_at > ?"
         " GROUP BY post, kind, created_at",
         (NOW,),
     )
-    likes_after = dict(store.query("SELECT id, like_count FROM posts"))
+    likes_after = dict(store._fetch("SELECT id, like_count FROM posts"))
     store.close()
     assert {f"1/crash-{n}" for n in acked} <= keys  # every acknowledged event survived
     stored = {(p, k, t): c for p, k, t, c in rows}
@@ -147,7 +147,7 @@ def test_kill_9_loses_no_acknowledged_event_and_applies_none_twice(tmp_path: Pat
         server.send_signal(signal.SIGTERM)
         server.wait(20)
     store = Store.open(db)
-    n_keys = store.query("SELECT COUNT(*) FROM events_seen")[0][0]
-    n_rows = store.query("SELECT COUNT(*) FROM interactions WHERE created_at > ?", (NOW,))[0][0]
+    n_keys = store._fetch("SELECT COUNT(*) FROM events_seen")[0][0]
+    n_rows = store._fetch("SELECT COUNT(*) FROM interactions WHERE created_at > ?", (NOW,))[0][0]
     store.close()
     assert n_keys == n_rows == len(set(sent))

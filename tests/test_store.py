@@ -1,4 +1,5 @@
-"""The embedded store: round-trips, idempotence, all-or-nothing transactions, WAL readers."""
+"""The store contract, run on both backends (SQLite file, PostgreSQL server): round-trips,
+idempotence, all-or-nothing transactions, consistent readers; then SQLite's WAL specifics."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from discovery.store import KIND_CODE, NotFound, Store, StoreError, extract_hashtags
+from discovery.store import (
+    KIND_CODE,
+    SCHEMA_VERSION,
+    AccountRecord,
+    NotFound,
+    PostRecord,
+    Store,
+    StoreError,
+    extract_hashtags,
+)
+from discovery.store.copy import TABLES
 
 ACCOUNTS = [
     (1, "ana", "Ana", "person", 100),
@@ -44,13 +55,20 @@ def load(store: Store) -> tuple[int, ...]:
         )
 
 
-def dump(store: Store) -> list[str]:
-    return list(store.conn.iterdump())
+def rows(store: Store, sql: str, params: tuple = ()) -> list[tuple]:
+    """Raw rows, to check what the store wrote (tests only: the engine uses typed reads)."""
+    return [tuple(r) for r in store._fetch(sql, params)]
+
+
+def dump(store: Store) -> dict[str, list[tuple]]:
+    """Every row of every table, sorted: equal dumps mean equal databases, on either backend."""
+    tables = [*TABLES, "meta", "removed_follows"]
+    return {t: sorted(rows(store, f"SELECT * FROM {t}"), key=repr) for t in tables}
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "t.db")
+def store(store_url: str):
+    s = Store.open(store_url)
     yield s
     s.close()
 
@@ -60,23 +78,24 @@ def test_every_entity_round_trips(store: Store) -> None:
     assert load(store) == (3, 3, 3, 2, 4)
     seq = store.change_counter
     assert seq == 1
-    assert store.query("SELECT * FROM accounts ORDER BY id") == [
-        (1, "ana", "Ana", 0, 100, seq),
-        (2, "bo", "Bo B.", 1, 200, seq),
-        (3, "cy", "", 0, 300, seq),
+    assert rows(store, "SELECT * FROM accounts ORDER BY id") == [
+        (1, "ana", "Ana", 0, 100, seq, "id:1"),
+        (2, "bo", "Bo B.", 1, 200, seq, "id:2"),
+        (3, "cy", "", 0, 300, seq, "id:3"),
     ]
-    assert store.query("SELECT * FROM follows ORDER BY src, dst") == [
+    assert rows(store, "SELECT * FROM follows ORDER BY src, dst") == [
         (1, 2, 1000, seq),
         (2, 1, 1001, seq),
         (3, 2, 1002, seq),
     ]
-    assert store.query("SELECT * FROM posts ORDER BY id") == [
-        (10, 2, 5000, "Sunset ride #MTB #Sunsets 🌅 #mtb", 0, "img/10.jpg", 2, 1, seq),
-        (11, 1, 6000, "", 1, None, 0, 0, seq),
-        (12, None, 7000, "no author #🌅", 2, "https://example.org/y.png", 0, 0, seq),
+    assert rows(store, "SELECT * FROM posts ORDER BY id") == [
+        (10, 2, 5000, "Sunset ride #MTB #Sunsets 🌅 #mtb", 0, "img/10.jpg", 2, 1, seq, "id:10"),
+        (11, 1, 6000, "", 1, None, 0, 0, seq, "id:11"),
+        (12, None, 7000, "no author #🌅", 2, "https://example.org/y.png", 0, 0, seq, "id:12"),
     ]
-    tags = store.query(
-        "SELECT p.post, h.tag, p.original FROM post_hashtags p JOIN hashtags h ON h.id = p.hashtag"
+    tags = rows(
+        store,
+        "SELECT p.post, h.tag, p.original FROM post_hashtags p JOIN hashtags h ON h.id = p.hashtag",
     )
     assert sorted(tags) == [
         (10, "mtb", "MTB"),  # '#mtb' repeats '#MTB': first spelling kept
@@ -87,8 +106,8 @@ def test_every_entity_round_trips(store: Store) -> None:
     ]
     assert store.count("hashtags") == 4
     like, comment, view = KIND_CODE["like"], KIND_CODE["comment"], KIND_CODE["view"]
-    assert store.query(
-        "SELECT user, post, kind, created_at, value FROM interactions ORDER BY created_at"
+    assert rows(
+        store, "SELECT account, post, kind, created_at, value FROM interactions ORDER BY created_at"
     ) == [
         (1, 10, like, 8000, None),
         (3, 10, like, 8100, None),
@@ -117,14 +136,14 @@ def test_meta_round_trips_text_and_json(store: Store) -> None:
     assert store.get_meta("dataset") == "lastfm-2k"
     assert store.get_meta("params") == '{"a": [1, 2]}'
     assert store.get_meta("missing", "x") == "x"
-    assert store.meta()["schema_version"] == "1"
+    assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
 
 
-def test_survives_close_and_reopen(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "r.db") as s:
+def test_survives_close_and_reopen(store_url: str) -> None:
+    with Store.open(store_url) as s:
         load(s)
         before = dump(s)
-    with Store.open(tmp_path / "r.db", create=False) as s:
+    with Store.open(store_url, create=False) as s:
         assert dump(s) == before
 
 
@@ -133,8 +152,8 @@ def test_remove_follows_leaves_a_tombstone(store: Store) -> None:
     with store.transaction() as seq:
         assert store.remove_follows([(1, 2), (2, 3)]) == 1  # (2, 3) never existed
     assert seq == 2
-    assert store.query("SELECT src, dst FROM follows ORDER BY src") == [(2, 1), (3, 2)]
-    assert store.query("SELECT * FROM removed_follows") == [(2, 1, 2)]
+    assert rows(store, "SELECT src, dst FROM follows ORDER BY src") == [(2, 1), (3, 2)]
+    assert rows(store, "SELECT * FROM removed_follows") == [(2, 1, 2)]
 
 
 def test_unknown_codes_are_refused(store: Store) -> None:
@@ -153,12 +172,12 @@ def test_importing_twice_changes_nothing(store: Store) -> None:
     assert store.change_counter == counter == 1
 
 
-def test_importing_twice_from_a_fresh_process_changes_nothing(tmp_path: Path) -> None:
+def test_importing_twice_from_a_fresh_process_changes_nothing(store_url: str) -> None:
     # A new Store has a cold hashtag-id cache: it must find the existing ids, not make new ones.
-    with Store.open(tmp_path / "i.db") as s:
+    with Store.open(store_url) as s:
         load(s)
         before = dump(s)
-    with Store.open(tmp_path / "i.db") as s:
+    with Store.open(store_url) as s:
         assert load(s) == (0, 0, 0, 0, 0)
         assert dump(s) == before
 
@@ -169,7 +188,7 @@ def test_live_counts_increment_once(store: Store) -> None:
     for _ in range(2):
         with store.transaction():
             store.add_interactions(events, update_counts=True)
-    assert store.query("SELECT like_count, comment_count, seq FROM posts WHERE id = 10") == [
+    assert rows(store, "SELECT like_count, comment_count, seq FROM posts WHERE id = 10") == [
         (3, 2, 2)
     ]
     assert store.change_counter == 2
@@ -184,10 +203,11 @@ def test_an_existing_post_keeps_its_hashtags(store: Store) -> None:
     assert dump(store) == before
     with store.transaction():
         # Within one batch the first row of an id wins, hashtags included.
-        rows = [(20, 1, 1, "#first", 0, None, 0, 0), (20, 1, 1, "#second", 0, None, 0, 0)]
-        assert store.add_posts(rows) == 1
-    assert store.query(
-        "SELECT h.tag FROM post_hashtags p JOIN hashtags h ON h.id = p.hashtag WHERE post = 20"
+        batch = [(20, 1, 1, "#first", 0, None, 0, 0), (20, 1, 1, "#second", 0, None, 0, 0)]
+        assert store.add_posts(batch) == 1
+    assert rows(
+        store,
+        "SELECT h.tag FROM post_hashtags p JOIN hashtags h ON h.id = p.hashtag WHERE post = 20",
     ) == [("first",)]
 
 
@@ -195,7 +215,7 @@ def test_a_taken_handle_is_an_error_not_a_silent_drop(store: Store) -> None:
     load(store)
     before = dump(store)
     with (
-        pytest.raises(StoreError, match="account 7: handle 'ana' is already taken by account 1"),
+        pytest.raises(StoreError, match="account 7: handle 'ana' or key 'id:7' is already taken"),
         store.transaction(),
     ):
         store.add_accounts([(6, "six", "", 0, 0), (7, "ana", "", 0, 0)])
@@ -250,10 +270,11 @@ def test_any_import_is_idempotent(posts, follows, interactions) -> None:
         first: dict[int, tuple] = {}
         for p in posts:
             first.setdefault(p[0], p)
-        assert sorted(r[0] for r in s.query("SELECT id FROM posts")) == sorted(first)
-        linked = s.query(
+        assert sorted(r[0] for r in rows(s, "SELECT id FROM posts")) == sorted(first)
+        linked = rows(
+            s,
             "SELECT p.post, h.tag, p.original FROM post_hashtags p JOIN hashtags h"
-            " ON h.id = p.hashtag"
+            " ON h.id = p.hashtag",
         )
         expected = {(i, n, o) for i, p in first.items() for n, o in extract_hashtags(p[3])}
         assert set(linked) == expected and len(linked) == len(expected)
@@ -275,7 +296,7 @@ def test_an_error_rolls_everything_back(store: Store) -> None:
     # The hashtag-id cache was reset with the rollback: the next new tag gets the next free id.
     with store.transaction():
         store.add_posts([(99, 9, 1, "#again", 0, None, 0, 0)])
-    assert store.query("SELECT id, tag FROM hashtags WHERE tag = 'again'") == [(5, "again")]
+    assert rows(store, "SELECT id, tag FROM hashtags WHERE tag = 'again'") == [(5, "again")]
 
 
 def test_a_store_error_mid_batch_rolls_back(store: Store) -> None:
@@ -313,7 +334,7 @@ def test_change_counter_advances_only_on_change(store: Store) -> None:
     with store.transaction():
         store.add_follows([(3, 1, 5)])
     assert store.change_counter == 2
-    assert store.query("SELECT seq FROM follows WHERE src = 3 AND dst = 1") == [(2,)]
+    assert rows(store, "SELECT seq FROM follows WHERE src = 3 AND dst = 1") == [(2,)]
 
 
 # -------------------------------------------------------------------------- WAL
@@ -321,7 +342,7 @@ def test_wal_reader_reads_while_a_writer_holds_a_transaction(tmp_path: Path) -> 
     path = tmp_path / "w.db"
     writer = Store.open(path)
     load(writer)
-    assert writer.query("PRAGMA journal_mode") == [("wal",)]
+    assert rows(writer, "PRAGMA journal_mode") == [("wal",)]
     reader = Store.open(path, create=False)
     inside = threading.Event()
     release = threading.Event()
@@ -363,3 +384,114 @@ def test_wal_reader_keeps_a_consistent_snapshot_while_a_writer_commits(tmp_path:
         assert reader.count("follows") == 3
         reader.conn.execute("COMMIT")
         assert reader.count("follows") == 4
+
+
+# ------------------------------------------------------- both backends: new seams
+def test_a_reader_keeps_one_committed_state_while_a_writer_commits(store_url: str) -> None:
+    with Store.open(store_url) as writer, Store.open(store_url) as reader:
+        load(writer)
+        with reader.read_consistently():
+            assert reader.count("follows") == 3
+            with writer.transaction():  # commits although a reader is mid-read
+                writer.add_follows([(3, 1, 5)])
+            assert reader.count("follows") == 3
+        assert reader.count("follows") == 4
+
+
+def test_external_keys_map_to_dense_ids_and_resync_updates_the_same_row(store: Store) -> None:
+    with store.transaction():
+        ids = store.upsert_accounts(
+            [AccountRecord("csv:18446744073709551616", "ana"), AccountRecord("csv:7", "bo", "Bo")]
+        )
+    assert ids == {"csv:18446744073709551616": 1, "csv:7": 2}  # a 2^64 file id is just a key
+    with store.transaction():
+        posts = store.upsert_posts(
+            [PostRecord("csv:p1", ids["csv:7"], 5000, "hi #mtb", like_count=2)]
+        )
+    assert posts == {"csv:p1": 1}
+    counter = store.change_counter
+    with store.transaction():  # the same keys again, one renamed handle and a new like count
+        again = store.upsert_accounts([AccountRecord("csv:7", "bo_new", "Bo")])
+        store.upsert_posts([PostRecord("csv:p1", 2, 5000, "hi #mtb", like_count=5)])
+    assert again == {"csv:7": 2} and store.change_counter == counter + 1
+    assert rows(store, "SELECT id, handle, ext_key FROM accounts ORDER BY id") == [
+        (1, "ana", "csv:18446744073709551616"),
+        (2, "bo_new", "csv:7"),
+    ]
+    assert rows(store, "SELECT id, like_count, ext_key FROM posts") == [(1, 5, "csv:p1")]
+    with store.transaction():  # unchanged records change nothing, not even the counter
+        store.upsert_accounts([AccountRecord("csv:7", "bo_new", "Bo")])
+        store.upsert_posts([PostRecord("csv:p1", 2, 5000, "hi #mtb", like_count=5)])
+    assert store.change_counter == counter + 1
+    assert store.ids_for_keys("accounts", ["csv:7", "csv:nope"]) == {"csv:7": 2}
+    with pytest.raises(StoreError, match="handle 'ana'"), store.transaction():
+        store.upsert_accounts([AccountRecord("csv:8", "ana")])
+
+
+def test_sync_state_is_saved_with_the_rows_it_describes(store: Store) -> None:
+    with store.transaction():
+        store.set_sync("bsky:did:plc:x", "cursor", "abc")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add_accounts([(5, "eve", "", 0, 0)])
+        store.set_sync("bsky:did:plc:x", "cursor", "def")
+        raise RuntimeError  # a killed sync: neither the rows nor the cursor moved
+    assert store.get_sync("bsky:did:plc:x", "cursor") == "abc"
+    assert store.sync_state("bsky:did:plc:x") == {"cursor": "abc"}
+    assert store.get_sync("other", "cursor", "none") == "none"
+
+
+def test_changes_since_reads_exactly_what_a_counter_missed(store: Store) -> None:
+    load(store)
+    first = store.changes_since(-1)
+    assert first.counter == 1
+    assert first.account_handles == ["ana", "bo", "cy"]
+    assert sorted(first.posts["id"].tolist()) == [10, 11, 12]
+    assert len(first.interactions) == 4 and len(first.follows) == 3
+    top = int(first.interactions["id"].max())
+    with store.transaction():
+        store.remove_follows([(1, 2)])
+        store.add_interactions([(2, 11, "like", 9999, None)], update_counts=True)
+    later = store.changes_since(1, interaction_id=top, tag_id=len(first.hashtags))
+    assert later.counter == 2
+    assert later.removed_follows.tolist() == [(1, 2)]
+    assert len(later.follows) == 0 and len(later.accounts) == 0
+    assert later.posts[["id", "likes"]].tolist() == [(11, 1)]  # the count moved, in place
+    assert later.interactions[["u", "p"]].tolist() == [(2, 11)]
+    assert later.hashtags == []
+
+
+def test_a_commit_wakes_a_waiting_process(store_url: str) -> None:
+    with Store.open(store_url) as waiter, Store.open(store_url) as writer:
+        load(writer)
+        start = waiter.change_counter
+        got: list[int] = []
+        thread = threading.Thread(target=lambda: got.append(waiter.wait_for_change(start, 10)))
+        thread.start()
+        time.sleep(0.2)
+        with writer.transaction():
+            writer.add_follows([(3, 1, 5)])
+        thread.join(10)
+        assert got == [start + 1]
+        assert waiter.wait_for_change(start + 1, 0.05) == start + 1  # nothing new: times out
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ((2**63, "x", "", 0, 0), "out of range"),
+        ((5, "a\x00b", "", 0, 0), "control or format"),
+        ((5, "[/]\u202e", "", 0, 0), "control or format"),
+        ((5, "ok", "x" * 10_000_000, 0, 0), "at most"),
+        ((5, "ok", "", 0, 10**20), "outside years"),
+    ],
+)
+def test_hostile_values_never_reach_either_backend(store: Store, row: tuple, message: str) -> None:
+    load(store)
+    before = dump(store)
+    with pytest.raises(StoreError, match=message), store.transaction():
+        store.add_accounts([row])
+    with pytest.raises(StoreError, match="like_count"), store.transaction():
+        store.add_posts([(50, 1, 5000, "", "photo", None, 10**30, 0)])
+    with pytest.raises(StoreError, match="caption"), store.transaction():
+        store.add_posts([(50, 1, 5000, "nul\x00", "photo", None, 0, 0)])
+    assert dump(store) == before

@@ -1,7 +1,8 @@
 """Opening files: schema versions, `discovery migrate`, and files that are not ours.
 
-A "version 2" is simulated by patching the module's SCHEMA_VERSION and MIGRATIONS; the files
-and the SQL stay real SQLite.
+The real upgrade (schema 1, as the first release wrote it, to the current one) runs on a file
+built from the frozen schema-1 DDL in ``tests/data/schema_v1.sql``. Later versions are simulated
+by patching SCHEMA_VERSION and MIGRATIONS; the files and the SQL stay real SQLite.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-import discovery.store.sqlite as store_module
+import discovery.store.base as base_module
+import discovery.store.sqlite as sqlite_module
+from discovery.cli import app as cli
 from discovery.store import SCHEMA_VERSION, Store, StoreError
+
+V1_SCHEMA = (Path(__file__).parent / "data" / "schema_v1.sql").read_text()
 
 ADD_BIO = "ALTER TABLE accounts ADD COLUMN bio TEXT NOT NULL DEFAULT '';"
 ADD_LIKES_VIEW = """
@@ -25,10 +31,28 @@ END;
 """
 
 
-def make_v1(path: Path) -> list[str]:
+def make_current(path: Path) -> list[str]:
     with Store.open(path) as s, s.transaction():
         s.add_accounts([(1, "ana", "Ana", 0, 5)])
         s.add_posts([(1, 1, 7, "#x", 0, None, 0, 0)])
+    return dump(path)
+
+
+def make_v1(path: Path, dataset: str = "csv") -> list[str]:
+    """A database exactly as version 1 wrote it: two accounts, a post, a like, a follow."""
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        V1_SCHEMA + "INSERT INTO meta VALUES ('schema_version', '1'), ('change_counter', '1'),"
+        f" ('store_id', 'abc'), ('dataset', '{dataset}'), ('now', '100');"
+        "INSERT INTO accounts VALUES (1, 'ana', 'Ana', 0, 5, 1), (2, 'bo', '', 0, 6, 1);"
+        "INSERT INTO follows VALUES (2, 1, 9, 1);"
+        "INSERT INTO posts VALUES (7, 1, 50, 'hi #x', 0, NULL, 1, 0, 1);"
+        "INSERT INTO hashtags VALUES (1, 'x');"
+        "INSERT INTO post_hashtags VALUES (7, 1, 'x', 1);"
+        "INSERT INTO interactions (user, post, kind, created_at, value) VALUES (2, 7, 0, 60, NULL);"
+    )
+    conn.commit()
+    conn.close()
     return dump(path)
 
 
@@ -49,13 +73,51 @@ def columns(path: Path, table: str) -> list[str]:
 
 
 def pretend_version(monkeypatch: pytest.MonkeyPatch, version: int, migrations: dict) -> None:
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", version)
-    monkeypatch.setattr(store_module, "MIGRATIONS", migrations)
+    """Pretend this package is at ``version`` with these extra SQLite migration steps."""
+    monkeypatch.setattr(base_module, "SCHEMA_VERSION", version)
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", version)
+    steps = {**base_module.MIGRATIONS["sqlite"], **migrations}
+    monkeypatch.setattr(base_module, "MIGRATIONS", {"sqlite": steps, "postgresql": {}})
+
+
+CUR = SCHEMA_VERSION
+
+
+def test_a_schema_1_file_upgrades_in_place_and_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    make_v1(path)
+    with pytest.raises(StoreError, match=f"schema 1 is older than {CUR}"):
+        Store.open(path)
+    r = CliRunner().invoke(cli, ["--db", str(path), "migrate"])
+    assert r.exit_code == 0, r.output
+    assert f"migrated to schema {CUR}" in r.output
+    with Store.open(path, create=False) as s:
+        assert s._fetch("SELECT id, handle, ext_key FROM accounts ORDER BY id") == [
+            (1, "ana", "csv:1"),  # the key a CSV re-import now writes: it updates these rows
+            (2, "bo", "csv:2"),
+        ]
+        assert s._fetch("SELECT id, ext_key FROM posts") == [(7, "csv:7")]
+        assert s._fetch("SELECT account, post, kind FROM interactions") == [(2, 7, 0)]
+        assert s.get_sync("x", "cursor") is None  # the new sync_state table exists
+        snap_changes = s.changes_since(-1)
+        assert snap_changes.account_handles == ["ana", "bo"]
+        assert snap_changes.interactions[["u", "p"]].tolist() == [(2, 7)]
+        assert s.change_counter == 2  # the migration counts as a change (snapshots reload)
+    assert "user" not in columns(path, "interactions")
+    r = CliRunner().invoke(cli, ["--db", str(path), "migrate"])
+    assert f"schema {CUR}, nothing to migrate" in r.output
+
+
+def test_a_generated_world_of_schema_1_keeps_world_keys(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    make_v1(path, dataset="world")
+    with Store.open(path, migrate=True) as s:
+        assert s.ids_for_keys("accounts", ["world:1", "world:2"]) == {"world:1": 1, "world:2": 2}
 
 
 def test_a_newer_file_names_both_versions(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
-    make_v1(path)
+    make_current(path)
     with Store.open(path) as s, s.transaction():
         s.set_meta("schema_version", SCHEMA_VERSION + 1)
     before = dump(path)
@@ -72,36 +134,37 @@ def test_a_newer_file_names_both_versions(tmp_path: Path) -> None:
 
 def test_an_older_file_says_run_discovery_migrate(tmp_path, monkeypatch) -> None:
     path = tmp_path / "old.db"
-    before = make_v1(path)
-    pretend_version(monkeypatch, 2, {1: ADD_BIO})
+    before = make_current(path)
+    pretend_version(monkeypatch, CUR + 1, {CUR: ADD_BIO})
     with pytest.raises(StoreError) as err:
         Store.open(path)
-    assert "schema 1 is older than 2" in str(err.value)
+    assert f"schema {CUR} is older than {CUR + 1}" in str(err.value)
     assert "run `discovery migrate`" in str(err.value)
     assert dump(path) == before  # refusing to open does not touch the file
 
 
 def test_migrate_upgrades_in_place_and_keeps_the_data(tmp_path, monkeypatch) -> None:
     path = tmp_path / "old.db"
-    make_v1(path)
-    pretend_version(monkeypatch, 3, {1: ADD_BIO, 2: ADD_LIKES_VIEW})
+    make_current(path)
+    pretend_version(monkeypatch, CUR + 2, {CUR: ADD_BIO, CUR + 1: ADD_LIKES_VIEW})
     with Store.open(path, create=False, migrate=True) as s:
-        assert s.get_meta("schema_version") == "3"
+        assert s.get_meta("schema_version") == str(CUR + 2)
         assert s.change_counter == 2  # the migration counts as a change (snapshots reload)
-        assert s.query("SELECT id, handle, bio FROM accounts") == [(1, "ana", "")]
+        assert s._fetch("SELECT id, handle, bio FROM accounts") == [(1, "ana", "")]
         with s.transaction():
             s.add_posts([(2, 1, 8, "", 0, None, 0, 0)])  # the new trigger is live
-        assert s.query("SELECT * FROM post_scores") == [(2, 1.0)]
+        assert s._fetch("SELECT * FROM post_scores") == [(2, 1.0)]
     assert "bio" in columns(path, "accounts")
     with Store.open(path, create=False) as s:  # now opens without migrate
-        assert s.query("SELECT handle FROM accounts") == [("ana",)]
+        assert s._fetch("SELECT handle FROM accounts") == [("ana",)]
 
 
 def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path, monkeypatch) -> None:
     path = tmp_path / "old.db"
-    before = make_v1(path)
-    pretend_version(monkeypatch, 3, {1: ADD_BIO, 2: "CREATE TABLE t (a INTEGER); NOT SQL AT ALL;"})
-    with pytest.raises(StoreError, match=r"migration from schema 2 failed .* unchanged"):
+    before = make_current(path)
+    bad = "CREATE TABLE t (a INTEGER); NOT SQL AT ALL;"
+    pretend_version(monkeypatch, CUR + 2, {CUR: ADD_BIO, CUR + 1: bad})
+    with pytest.raises(StoreError, match=rf"migration from schema {CUR + 1} failed .* unchanged"):
         Store.open(path, migrate=True)
     assert dump(path) == before
     assert "bio" not in columns(path, "accounts")
@@ -109,17 +172,17 @@ def test_a_failing_migration_leaves_the_file_as_it_was(tmp_path, monkeypatch) ->
 
 def test_a_missing_migration_step_is_reported(tmp_path, monkeypatch) -> None:
     path = tmp_path / "old.db"
-    before = make_v1(path)
-    pretend_version(monkeypatch, 3, {1: ADD_BIO})
-    with pytest.raises(StoreError, match="no migration from schema 2"):
+    before = make_current(path)
+    pretend_version(monkeypatch, CUR + 2, {CUR: ADD_BIO})
+    with pytest.raises(StoreError, match=f"no migration from schema {CUR + 1}"):
         Store.open(path, migrate=True)
     assert dump(path) == before
 
 
 def test_a_new_file_is_created_at_the_current_version(tmp_path, monkeypatch) -> None:
-    pretend_version(monkeypatch, 4, {})
+    pretend_version(monkeypatch, CUR + 3, {})
     with Store.open(tmp_path / "n.db") as s:
-        assert s.get_meta("schema_version") == "4"
+        assert s.get_meta("schema_version") == str(CUR + 3)
         assert s.change_counter == 0
 
 
@@ -149,7 +212,7 @@ def test_missing_and_empty_files_with_create_false(tmp_path: Path) -> None:
         Store.open(tmp_path / "absent.db", create=False)
     assert not (tmp_path / "absent.db").exists()
     (tmp_path / "empty.db").touch()
-    with pytest.raises(StoreError, match="empty file"):
+    with pytest.raises(StoreError, match="empty"):
         Store.open(tmp_path / "empty.db", create=False)
     with Store.open(tmp_path / "empty.db") as s:  # create=True initialises an empty file
         assert s.get_meta("schema_version") == str(SCHEMA_VERSION)

@@ -83,7 +83,7 @@ def test_sigkill_mid_import_leaves_the_state_before(tmp_path: Path) -> None:
     assert wal.exists() and wal.stat().st_size > 100_000, "the kill left no uncommitted pages"
 
     with Store.open(path, create=False) as s:
-        assert s.query("PRAGMA integrity_check") == [("ok",)]
+        assert s._fetch("PRAGMA integrity_check") == [("ok",)]
         assert s.change_counter == 1
         assert s.get_meta("now") is None
         assert s.count("accounts") == 2
@@ -95,7 +95,7 @@ def test_sigkill_mid_import_leaves_the_state_before(tmp_path: Path) -> None:
             s.add_accounts([(3, "cy", "", 0, 0)])
             s.add_posts([(2, 3, 12, "#killed1", "photo", None, 0, 0)])
         assert s.change_counter == 2
-        assert s.query("SELECT id, tag FROM hashtags ORDER BY id") == [
+        assert s._fetch("SELECT id, tag FROM hashtags ORDER BY id") == [
             (1, "mtb"),
             (2, "sunset"),
             (3, "killed1"),

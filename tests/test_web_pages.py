@@ -269,7 +269,7 @@ def test_hostile_fixture_posts_exist(hostile_db: Path) -> None:
 
     store = Store.open(hostile_db, create=False)
     try:
-        rows = store.query("SELECT id, caption, image FROM posts WHERE id >= 990000 ORDER BY id")
+        rows = store._fetch("SELECT id, caption, image FROM posts WHERE id >= 990000 ORDER BY id")
     finally:
         store.close()
     assert {r[0]: (r[1], r[2]) for r in rows} == HOSTILE_POSTS

@@ -25,12 +25,13 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def arrays(small: Path) -> dict[str, np.ndarray]:
     with Store.open(small, create=False) as s:
         truth = load_truth(s)
-        f = np.array(s.query("SELECT src - 1, dst - 1 FROM follows"))
+        f = np.array(s._fetch("SELECT src - 1, dst - 1 FROM follows"))
         imp = np.array(
-            s.query("SELECT user - 1, post - 1, created_at FROM interactions WHERE kind = 6")
+            s._fetch("SELECT account - 1, post - 1, created_at FROM interactions WHERE kind = 6")
         )
         liked = {
-            (u, p) for u, p in s.query("SELECT user - 1, post - 1 FROM interactions WHERE kind = 0")
+            (u, p)
+            for u, p in s._fetch("SELECT account - 1, post - 1 FROM interactions WHERE kind = 0")
         }
     y = np.array([(u, p) in liked for u, p, _ in imp.tolist()])
     return {"src": f[:, 0], "dst": f[:, 1], "imp": imp, "y": y, "truth": truth}  # type: ignore[dict-item]
@@ -87,7 +88,7 @@ def test_out_of_network_engagement_exists(arrays) -> None:  # type: ignore[no-un
 
 def test_clickbait_gets_clicks_not_likes(small: Path) -> None:
     with Store.open(small, create=False) as s:
-        rows = s.query(
+        rows = s._fetch(
             "SELECT t.clickbait, i.kind, COUNT(*) FROM interactions i JOIN truth_posts t"
             " ON t.post = i.post WHERE i.kind IN (0, 4, 6) GROUP BY t.clickbait, i.kind"
         )
@@ -101,7 +102,7 @@ def test_clickbait_gets_clicks_not_likes(small: Path) -> None:
 def test_hides_hit_poor_matches(arrays, small: Path) -> None:  # type: ignore[no-untyped-def]
     truth = arrays["truth"]
     with Store.open(small, create=False) as s:
-        hides = np.array(s.query("SELECT user - 1, post - 1 FROM interactions WHERE kind = 7"))
+        hides = np.array(s._fetch("SELECT account - 1, post - 1 FROM interactions WHERE kind = 7"))
     assert len(hides) > 0
     match_hidden = truth.theta[hides[:, 0], truth.post_topic[hides[:, 1]]]
     imp = arrays["imp"]
@@ -111,13 +112,13 @@ def test_hides_hit_poor_matches(arrays, small: Path) -> None:  # type: ignore[no
 
 def test_counts_agree_with_interactions(small: Path) -> None:
     with Store.open(small, create=False) as s:
-        bad = s.query(
+        bad = s._fetch(
             "SELECT COUNT(*) FROM posts p"
             " LEFT JOIN (SELECT post, SUM(kind = 0) AS l, SUM(kind = 1) AS c FROM interactions"
             "            GROUP BY post) i ON i.post = p.id"
             " WHERE p.like_count != COALESCE(i.l, 0) OR p.comment_count != COALESCE(i.c, 0)"
         )
-        liked = s.query("SELECT SUM(like_count), SUM(comment_count) FROM posts")[0]
+        liked = s._fetch("SELECT SUM(like_count), SUM(comment_count) FROM posts")[0]
     assert bad == [(0,)]
     assert liked[0] > 0 and liked[1] > 0
 
@@ -125,12 +126,14 @@ def test_counts_agree_with_interactions(small: Path) -> None:
 def test_demo_user_like_the_tutorial_author(small: Path) -> None:
     with Store.open(small, create=False) as s:
         me = s.account_id("me")
-        follows = s.query("SELECT COUNT(*) FROM follows WHERE src = ?", (me,))[0][0]
+        follows = s._fetch("SELECT COUNT(*) FROM follows WHERE src = ?", (me,))[0][0]
         kinds = dict(
-            s.query("SELECT kind, COUNT(*) FROM interactions WHERE user = ? GROUP BY kind", (me,))
+            s._fetch(
+                "SELECT kind, COUNT(*) FROM interactions WHERE account = ? GROUP BY kind", (me,)
+            )
         )
         interests = json.loads(
-            s.query("SELECT interests FROM truth_users WHERE account = ?", (me,))[0][0]
+            s._fetch("SELECT interests FROM truth_users WHERE account = ?", (me,))[0][0]
         )
     assert 35 <= follows <= 45
     assert kinds.get(KIND_CODE["like"], 0) >= 5
@@ -142,16 +145,16 @@ def test_demo_user_like_the_tutorial_author(small: Path) -> None:
 def test_posts_times_captions_and_meta(small: Path) -> None:
     with Store.open(small, create=False) as s:
         meta = s.meta()
-        first, last = s.query("SELECT MIN(taken_at), MAX(taken_at) FROM posts")[0]
+        first, last = s._fetch("SELECT MIN(taken_at), MAX(taken_at) FROM posts")[0]
         hours = dict(
-            s.query("SELECT (taken_at % 86400) / 3600 AS h, COUNT(*) FROM posts GROUP BY h")
+            s._fetch("SELECT (taken_at % 86400) / 3600 AS h, COUNT(*) FROM posts GROUP BY h")
         )
-        per_post = [n for (n,) in s.query("SELECT COUNT(*) FROM post_hashtags GROUP BY post")]
-        untagged = s.query("SELECT COUNT(*) FROM posts WHERE caption NOT LIKE '%#%'")[0][0]
-        tags = {t for (t,) in s.query("SELECT tag FROM hashtags")}
-        per_author = [n for (n,) in s.query("SELECT COUNT(*) FROM posts GROUP BY author")]
-        media = dict(s.query("SELECT media_type, COUNT(*) FROM posts GROUP BY media_type"))
-        brands = s.query("SELECT COUNT(*) FROM accounts WHERE kind = 1")[0][0]
+        per_post = [n for (n,) in s._fetch("SELECT COUNT(*) FROM post_hashtags GROUP BY post")]
+        untagged = s._fetch("SELECT COUNT(*) FROM posts WHERE caption NOT LIKE '%#%'")[0][0]
+        tags = {t for (t,) in s._fetch("SELECT tag FROM hashtags")}
+        per_author = [n for (n,) in s._fetch("SELECT COUNT(*) FROM posts GROUP BY author")]
+        media = dict(s._fetch("SELECT media_type, COUNT(*) FROM posts GROUP BY media_type"))
+        brands = s._fetch("SELECT COUNT(*) FROM accounts WHERE kind = 1")[0][0]
     assert meta["now"] == str(NOW)
     world = json.loads(meta["world"])
     assert 20 <= len(world["topics"]) <= 30 and world["seed"] == 42
@@ -167,8 +170,8 @@ def test_posts_times_captions_and_meta(small: Path) -> None:
 
 def _dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
     with Store.open(path, create=False) as s:
-        tables = [t for (t,) in s.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        out = {t: s.query(f"SELECT * FROM {t} ORDER BY 1, 2") for t in sorted(tables)}
+        tables = [t for (t,) in s._fetch("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        out = {t: s._fetch(f"SELECT * FROM {t} ORDER BY 1, 2") for t in sorted(tables)}
     # Creation time and the store's random id belong to the file, not to the world.
     out["meta"] = [r for r in out["meta"] if r[0] not in {"created_at", "store_id"}]
     return out

@@ -66,7 +66,7 @@ def test_generate_writes_image_files(tmp_path: Path) -> None:
     summary = generate_world(db, "tiny", users=20)
     assert summary["images"] == "files"
     with Store.open(db, create=False) as s:
-        rows = s.query(
+        rows = s._fetch(
             "SELECT p.id, p.image, t.topic FROM posts p JOIN truth_posts t ON t.post = p.id"
         )
     assert rows and all(img == f"p/{pid // 1000 % 1000:03d}/{pid:06d}.jpg" for pid, img, _ in rows)
@@ -84,9 +84,9 @@ def test_no_images_and_lazy_images(tmp_path: Path) -> None:
     generate_world(tmp_path / "off.db", "tiny", users=20, images=False)
     generate_world(tmp_path / "lazy.db", "tiny", users=20, images="lazy")
     with Store.open(tmp_path / "off.db", create=False) as s:
-        assert s.query("SELECT COUNT(*) FROM posts WHERE image IS NOT NULL") == [(0,)]
+        assert s._fetch("SELECT COUNT(*) FROM posts WHERE image IS NOT NULL") == [(0,)]
     with Store.open(tmp_path / "lazy.db", create=False) as s:
-        assert s.query("SELECT COUNT(*) FROM posts WHERE image IS NULL") == [(0,)]
+        assert s._fetch("SELECT COUNT(*) FROM posts WHERE image IS NULL") == [(0,)]
     assert not media_dir(tmp_path / "lazy.db").exists()
 
 
@@ -95,8 +95,8 @@ def test_real_photos_give_images_and_tags(tmp_path: Path) -> None:
     db = tmp_path / "photos.db"
     generate_world(db, "tiny", users=40, photos_dir=PHOTOS)
     with Store.open(db, create=False) as s:
-        rows = s.query("SELECT image, caption FROM posts WHERE image LIKE 'photos/%'")
-        tags = {t for (t,) in s.query("SELECT tag FROM hashtags")}
+        rows = s._fetch("SELECT image, caption FROM posts WHERE image LIKE 'photos/%'")
+        tags = {t for (t,) in s._fetch("SELECT tag FROM hashtags")}
     assert len(rows) > 20
     assert all((media_dir(db) / img).is_file() for img, _ in rows[:50])
     assert {"foodporn", "yummy"} & tags
@@ -130,7 +130,7 @@ def test_lazy_images_render_on_first_request(tmp_path: Path) -> None:
     db = tmp_path / "lazy.db"
     generate_world(db, "tiny", users=20, images="lazy")
     with Store.open(db, create=False) as s:
-        pid, img, topic = s.query(
+        pid, img, topic = s._fetch(
             "SELECT p.id, p.image, t.topic FROM posts p JOIN truth_posts t ON t.post = p.id LIMIT 1"
         )[0]
         root = tmp_path / "media"

@@ -38,16 +38,20 @@ def add_hostile(db: str | Path) -> dict[str, int]:
     try:
         me = store.account_id("me")
         now = int(store.get_meta("now") or 0)
-        friend = store.query("SELECT dst FROM follows WHERE src = ? ORDER BY dst LIMIT 1", (me,))
+        friend = store._fetch("SELECT dst FROM follows WHERE src = ? ORDER BY dst LIMIT 1", (me,))
         friend_id = int(friend[0][0])
         with store.transaction():
             store.add_accounts([(BAD_ACCOUNT, BAD_HANDLE, "<b>bold</b>", "person", now - 86_400)])
             store.add_follows([(friend_id, BAD_ACCOUNT, now - 3600)])
             rows = []
-            for i, (pid, (caption, image)) in enumerate(sorted(HOSTILE_POSTS.items())):
+            for i, (pid, (caption, _image)) in enumerate(sorted(HOSTILE_POSTS.items())):
                 author = BAD_ACCOUNT if pid != 990002 else friend_id
-                rows.append((pid, author, now - 600 * (i + 1), caption, "photo", image, 500, 40))
+                rows.append((pid, author, now - 600 * (i + 1), caption, "photo", None, 500, 40))
             store.add_posts(rows)
+            # The store refuses such images now; a database written before it did may still
+            # hold them, and pages must keep them inert: write them as an old version would.
+            for pid, (_, image) in HOSTILE_POSTS.items():
+                store._exec("UPDATE posts SET image = ? WHERE id = ?", (image, pid))
         return {"me": me, "friend": friend_id, "account": BAD_ACCOUNT}
     finally:
         store.close()

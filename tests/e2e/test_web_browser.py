@@ -72,7 +72,7 @@ def test_explore_grid_hover_and_like(server: str, world: Path, watched: Any) -> 
     page.wait_for_selector(f'.tile[data-post="{ids[0]}"] button.like[aria-pressed="true"]')
     store = Store.open(world, create=False)
     try:
-        rows = store.query(
+        rows = store._fetch(
             "SELECT COUNT(*) FROM interactions WHERE user = ? AND post = ? AND kind = 0",
             (store.account_id("me"), ids[0]),
         )

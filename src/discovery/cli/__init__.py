@@ -22,6 +22,7 @@ from . import graph  # noqa: F401  isort: skip
 from . import serve  # noqa: F401  isort: skip
 from . import data  # noqa: F401  isort: skip
 from . import evaluate  # noqa: F401  isort: skip
+from . import stores  # noqa: F401  isort: skip
 
 
 __all__ = ["app", "main"]

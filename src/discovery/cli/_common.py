@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from .._version import __version__
-from ..store import Store
+from ..store import Store, parse_store_url
 
 __all__ = ["State", "app", "console", "err_console", "state"]
 
@@ -26,10 +26,20 @@ err_console = Console(stderr=True)
 
 @dataclass
 class State:
-    db: Path = Path("discovery.db")
+    #: A SQLite path, ``sqlite:///path`` or ``postgresql://…`` (see :mod:`discovery.store.url`).
+    db: str = "discovery.db"
 
     def open_store(self, *, create: bool = False) -> Store:
         return Store.open(self.db, create=create)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return parse_store_url(self.db).backend == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The file of a SQLite ``--db`` (the path part of a ``sqlite:///`` URL)."""
+        return parse_store_url(self.db).local_path
 
 
 state = State()
@@ -43,12 +53,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _global(
-    db: Path = typer.Option(
+    db: str = typer.Option(
         None,
         "--db",
-        help="Database file (default: $DISCOVERY_DB, else ./discovery.db).",
+        help="Database: a SQLite file or sqlite:///path, or postgresql://user@host:port/dbname"
+        " (default: $DISCOVERY_DB, else ./discovery.db).",
         show_default=False,
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
 ) -> None:
-    state.db = db or Path(os.environ.get("DISCOVERY_DB", "discovery.db"))
+    state.db = db or os.environ.get("DISCOVERY_DB", "discovery.db")
+    parse_store_url(state.db)  # a bad URL fails here, in one line

@@ -126,13 +126,20 @@ def explain(
         console.print(table)
 
 
+def _has_world() -> bool:
+    if state.is_sqlite:
+        return state.sqlite_path.exists()
+    with state.open_store(create=True) as store:
+        return store.count("accounts") > 0
+
+
 @app.command()
 def demo(
     out: Path = typer.Option(None, "--out", help="HTML page to write (default: next to the db)."),
     handle: str = typer.Option("me", "--user", help="Whose feeds to show."),
 ) -> None:
     """Build the demo world if missing, print the demo user's feeds and write an HTML page."""
-    if not state.db.exists():
+    if not _has_world():
         from ..world import generate_world
 
         console.print(f"[bold]Generating the demo world into {state.db}[/] …")

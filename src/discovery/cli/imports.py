@@ -27,7 +27,7 @@ def _columns(kind: str) -> str:
     return ",".join(required) + (f"[,{','.join(optional)}]" if optional else "")
 
 
-def summary_table(summary: ImportSummary, db: Path) -> Table:
+def summary_table(summary: ImportSummary, db: str | Path) -> Table:
     """A rich table of what an import read and what was new."""
     table = Table(title=f"{summary.dataset} → {db}", caption=f"time span: {summary.span()}")
     table.add_column("what")

@@ -100,7 +100,7 @@ def serve(
     # Several processes: each builds its app (and snapshot) from the environment. Events
     # written through any worker reach the store first, and every worker catches its snapshot
     # up before each read, so the next request sees them whichever worker answers it.
-    os.environ[DB_ENV] = str(state.db.resolve())
+    os.environ[DB_ENV] = str(state.sqlite_path.resolve()) if state.is_sqlite else state.db
     uvicorn.run(
         "discovery.service.app:app_from_env",
         factory=True,

@@ -14,13 +14,14 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..store import Store
+from ..store import Changes, Store
 from ..store.events import read_consistently
 from .arrays import IdIndex, Snapshot
 
@@ -31,22 +32,39 @@ _CACHE_VERSION = 2
 
 def cache_path(store: Store) -> Path | None:
     """Where the columnar cache of ``store`` lives (None for in-memory databases)."""
-    if str(store.path) == ":memory:":
+    if store.url.memory:
         return None
     return Path(str(store.path) + ".snapshot") / "current"
 
 
-def _fetch(store: Store, sql: str, dtype: list[tuple[str, Any]], params: tuple = ()) -> np.ndarray:
-    cur = store.conn.execute(sql, params)
-    return np.fromiter(cur, dtype=np.dtype(dtype))
+#: Data time-stamped further than this past the wall clock does not move "now" (seconds).
+FUTURE_SLACK = 86_400
 
 
-def _now(store: Store, snap_times: list[np.ndarray]) -> int:
-    meta_now = store.get_meta("now")
-    if meta_now:
-        return int(meta_now)
-    latest = [int(t.max()) for t in snap_times if len(t)]
-    return max(latest) if latest else int(time.time())
+def _now(meta_now: int | None, snap_times: list[np.ndarray]) -> int:
+    """The engine's clock: the store's ``now`` when set (a generated world, an evaluation),
+    else the latest time in the data — ignoring anything stamped more than a day past the wall
+    clock, so one row dated 9999-12-31 cannot move every feed window into the future (such
+    rows are reported, once per load, as a warning; ``discovery doctor`` finds them)."""
+    if meta_now is not None:
+        return meta_now
+    wall = int(time.time())
+    latest, beyond = [], 0
+    for t in snap_times:
+        if len(t):
+            top = int(t.max())
+            if top > wall + FUTURE_SLACK:
+                beyond += int((t > wall + FUTURE_SLACK).sum())
+                top = int(t[t <= wall + FUTURE_SLACK].max(initial=-(2**62)))
+            latest.append(top)
+    if beyond:
+        warnings.warn(
+            f"{beyond} rows are dated more than a day in the future; the clock ignores them"
+            " (run `discovery doctor`)",
+            stacklevel=3,
+        )
+    found = max(latest, default=-(2**62))
+    return found if found > -(2**62) else wall
 
 
 def _strings(values: list[str]) -> np.ndarray:
@@ -55,17 +73,16 @@ def _strings(values: list[str]) -> np.ndarray:
 
 def _full(store: Store) -> Snapshot:
     """Read everything (the slow path, paid once per cache)."""
-    counter = store.change_counter
-    acc = store.query("SELECT id, handle, kind FROM accounts ORDER BY id")
-    account_id = np.array([r[0] for r in acc], dtype=np.int64)
+    ch = store.changes_since(-1)
+    account_id = ch.accounts["id"].astype(np.int64)
     accounts = IdIndex.build(account_id)
     empty = Snapshot(
-        counter=counter,
+        counter=ch.counter,
         now=0,
         max_interaction_id=0,
         account_id=account_id,
-        handle=_strings([r[1] for r in acc]),
-        account_kind=np.array([r[2] for r in acc], dtype=np.int8),
+        handle=_strings(ch.account_handles),
+        account_kind=ch.accounts["kind"].astype(np.int8),
         follow_src=np.zeros(0, np.int32),
         follow_dst=np.zeros(0, np.int32),
         follow_time=np.zeros(0, np.int64),
@@ -84,18 +101,8 @@ def _full(store: Store) -> Snapshot:
         inter_time=np.zeros(0, np.int64),
         inter_value=np.zeros(0, np.float32),
     )
-    _append(store, empty, accounts, since=-1, since_interaction=0, fresh=True)
+    _append(ch, empty, accounts, fresh=True)
     return empty
-
-
-_POST_DTYPE = [
-    ("id", "i8"),
-    ("author", "i8"),
-    ("taken", "i8"),
-    ("likes", "i4"),
-    ("comments", "i4"),
-    ("media", "i1"),
-]
 
 
 def _extend(snap: Snapshot, name: str, values: np.ndarray) -> None:
@@ -107,26 +114,19 @@ def _extend(snap: Snapshot, name: str, values: np.ndarray) -> None:
 
 
 def _append(
-    store: Store,
+    ch: Changes,
     snap: Snapshot,
     accounts: IdIndex,
     *,
-    since: int,
-    since_interaction: int,
     fresh: bool = False,
     changed: set[str] | None = None,
 ) -> None:
-    """Add rows written after change counter ``since`` to ``snap`` in place, and drop only the
-    derived indexes that the new rows make stale."""
+    """Add the rows of ``ch`` (read by :meth:`Store.changes_since`) to ``snap`` in place, and
+    drop only the derived indexes that the new rows make stale."""
     changed = set() if changed is None else changed
     # follows: tombstones first, then (re-)added edges
     if not fresh:
-        gone = _fetch(
-            store,
-            "SELECT src, dst FROM removed_follows WHERE seq > ?",
-            [("s", "i8"), ("d", "i8")],
-            (since,),
-        )
+        gone = ch.removed_follows
         if len(gone):
             changed.add("follows")
             key = lambda s, d: s.astype(np.int64) * (len(accounts) + 1) + d  # noqa: E731
@@ -136,13 +136,7 @@ def _append(
             snap.follow_time = snap.follow_time[~drop]
             valid = (gs >= 0) & (gd >= 0)
             snap.note_follow_changes(gs[valid], gd[valid], added=False)
-    f = _fetch(
-        store,
-        # no ORDER BY: it would make SQLite scan the table instead of the seq index
-        "SELECT src, dst, created_at FROM follows WHERE seq > ?",
-        [("s", "i8"), ("d", "i8"), ("t", "i8")],
-        (since,),
-    )
+    f = ch.follows
     f = f[np.lexsort((f["d"], f["s"]))]
     src, dst = accounts.lookup(f["s"]), accounts.lookup(f["d"])
     ok = (src >= 0) & (dst >= 0)
@@ -157,13 +151,7 @@ def _append(
     _extend(snap, "follow_time", f["t"][ok])
 
     # posts: updates in place, new ones appended
-    p = _fetch(
-        store,
-        "SELECT id, COALESCE(author, -1), taken_at, like_count, comment_count, media_type"
-        " FROM posts WHERE seq > ?",
-        _POST_DTYPE,
-        (since,),
-    )
+    p = ch.posts
     p = p[np.argsort(p["id"], kind="stable")]
     old = snap.posts.lookup(p["id"]) if len(snap.post_id) else np.full(len(p), -1)
     upd = old >= 0
@@ -188,7 +176,7 @@ def _append(
     posts = snap.posts
 
     # hashtags: vocabulary ids are dense from 1, so the tag index is id - 1
-    tags = store.query("SELECT id, tag FROM hashtags WHERE id > ? ORDER BY id", (snap.n_tags,))
+    tags = ch.hashtags
     if tags:
         changed.add("tags")
     if tags:  # ids normally have no gaps; a gap (rolled-back writer) becomes an empty name
@@ -196,25 +184,14 @@ def _append(
         for hid, tag in tags:
             names[hid - 1] = tag
         snap.tag_name = _strings(names)
-    pt = _fetch(
-        store,
-        "SELECT post, hashtag FROM post_hashtags WHERE seq > ?",
-        [("p", "i8"), ("h", "i8")],
-        (since,),
-    )
+    pt = ch.post_hashtags
     pidx = posts.lookup(pt["p"])
     ok = pidx >= 0
     _extend(snap, "tag_post", pidx[ok].astype(np.int32))
     _extend(snap, "tag_id", (pt["h"][ok] - 1).astype(np.int32))
 
     # interactions: append-only by id
-    it = _fetch(
-        store,
-        "SELECT id, user, post, kind, created_at, COALESCE(value, 1.0) FROM interactions"
-        " WHERE id > ? ORDER BY id",
-        [("id", "i8"), ("u", "i8"), ("p", "i8"), ("k", "i1"), ("t", "i8"), ("v", "f4")],
-        (since_interaction,),
-    )
+    it = ch.interactions
     if len(it):
         changed.add("interactions")
         u, q = accounts.lookup(it["u"]), posts.lookup(it["p"])
@@ -225,8 +202,8 @@ def _append(
         _extend(snap, "inter_time", it["t"][ok])
         _extend(snap, "inter_value", it["v"][ok])
         snap.max_interaction_id = int(it["id"][-1])
-    snap.counter = store.change_counter
-    snap.now = _now(store, [snap.post_taken, snap.inter_time])
+    snap.counter = ch.counter
+    snap.now = _now(ch.now, [snap.post_taken, snap.inter_time])
     if len(pt):
         changed.add("tags")
     snap.invalidate(changed)
@@ -256,25 +233,37 @@ def refresh_snapshot(store: Store, snap: Snapshot) -> Snapshot:
 def _refresh(store: Store, snap: Snapshot) -> Snapshot:
     if store.change_counter == snap.counter:
         return snap
-    acc = sorted(
-        store.query("SELECT id, handle, kind FROM accounts WHERE seq > ?", (snap.counter,))
+    ch = store.changes_since(
+        snap.counter, interaction_id=snap.max_interaction_id, tag_id=snap.n_tags
     )
-    known = snap.accounts.lookup(np.array([r[0] for r in acc], dtype=np.int64))
-    acc = [r for r, k in zip(acc, known, strict=True) if k < 0]
-    if acc:
-        snap.account_id = np.concatenate([snap.account_id, [r[0] for r in acc]]).astype(np.int64)
-        snap.handle = np.concatenate([snap.handle, _strings([r[1] for r in acc])])
-        snap.account_kind = np.concatenate([snap.account_kind, [r[2] for r in acc]]).astype(np.int8)
-    if acc:
+    ids = ch.accounts["id"].astype(np.int64)
+    known = snap.accounts.lookup(ids)
+    new = known < 0
+    changed = set()
+    if (~new).any():  # a re-sync renamed an account, or changed its kind
+        where = known[~new]
+        handles = [h for h, n in zip(ch.account_handles, new.tolist(), strict=True) if not n]
+        kinds = ch.accounts["kind"][~new].astype(np.int8)
+        moved = (snap.handle[where] != np.array(handles, dtype=np.str_)) | (
+            snap.account_kind[where] != kinds
+        )
+        if moved.any():
+            snap.handle = snap.handle.astype(np.result_type(snap.handle, _strings(handles)))
+            snap.handle[where[moved]] = np.array(handles, dtype=np.str_)[moved]
+            snap.account_kind = snap.account_kind.copy()
+            snap.account_kind[where[moved]] = kinds[moved]
+            changed.add("accounts")
+    if new.any():
+        snap.account_id = np.concatenate([snap.account_id, ids[new]]).astype(np.int64)
+        snap.handle = np.concatenate(
+            [snap.handle, _strings([h for h, n in zip(ch.account_handles, new, strict=True) if n])]
+        )
+        snap.account_kind = np.concatenate([snap.account_kind, ch.accounts["kind"][new]]).astype(
+            np.int8
+        )
         snap.derived.drop("account_ids")
-    _append(
-        store,
-        snap,
-        snap.accounts,
-        since=snap.counter,
-        since_interaction=snap.max_interaction_id,
-        changed={"accounts"} if acc else set(),
-    )
+        changed.add("accounts")
+    _append(ch, snap, snap.accounts, changed=changed)
     return snap
 
 

@@ -1,5 +1,11 @@
-"""Storage: the domain model and the embedded database (SQLite now, PostgreSQL later)."""
+"""Storage: the domain model and one store interface over two backends (SQLite, PostgreSQL).
 
+Everything that touches SQL lives in this package. The rest of the engine opens a store with
+``Store.open(url)`` and calls its typed methods (see :mod:`.base`).
+"""
+
+from .base import Store
+from .errors import NotFound, StoreError
 from .model import (
     ACCOUNT_KINDS,
     INTERACTION_KINDS,
@@ -11,8 +17,9 @@ from .model import (
     normalize_hashtag,
     to_iso,
 )
+from .records import AccountInfo, AccountRecord, Changes, PostInfo, PostRecord
 from .schema import SCHEMA_VERSION
-from .sqlite import NotFound, Store, StoreError
+from .url import StoreURL, parse_store_url
 
 __all__ = [
     "ACCOUNT_KINDS",
@@ -21,11 +28,18 @@ __all__ = [
     "MEDIA_TYPES",
     "POSITIVE_KINDS",
     "SCHEMA_VERSION",
+    "AccountInfo",
+    "AccountRecord",
+    "Changes",
     "NotFound",
+    "PostInfo",
+    "PostRecord",
     "Store",
     "StoreError",
+    "StoreURL",
     "extract_hashtags",
     "from_iso",
     "normalize_hashtag",
+    "parse_store_url",
     "to_iso",
 ]

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .base import Store
+from .errors import StoreError
 from .model import INTERACTION_KINDS, KIND_CODE
-from .sqlite import Store, StoreError
 
 __all__ = [
     "EVENT_KINDS",
@@ -77,18 +78,14 @@ def record_events(store: Store, rows: Sequence[EventRow], received_at: int) -> l
             raise StoreError(f"event {row.client_id!r}: {row.kind} needs a post or a target")
     keys = [event_key(r.account, r.client_id) for r in rows]
     with store.transaction():  # BEGIN IMMEDIATE: nobody else writes between check and insert
-        known = seen_keys(store, keys)
+        known = store.seen_keys(keys)
         fresh = []
         for key in keys:  # an id repeated inside the batch is a duplicate too
             fresh.append(key not in known)
             known.add(key)
-        store.conn.executemany(
-            "INSERT INTO events_seen VALUES (?, ?, ?)",
-            [
-                (k, r.account, int(received_at))
-                for k, r, new in zip(keys, rows, fresh, strict=True)
-                if new
-            ],
+        store.mark_seen(
+            [(k, r.account) for k, r, new in zip(keys, rows, fresh, strict=True) if new],
+            received_at,
         )
         # effects in event order; consecutive interactions go in one statement
         run: list[tuple[Any, ...]] = []
@@ -108,48 +105,24 @@ def record_events(store: Store, rows: Sequence[EventRow], received_at: int) -> l
     return fresh
 
 
-def _in(store: Store, sql: str, values: Iterable[Any]) -> list[tuple[Any, ...]]:
-    """Run ``sql`` (with one ``IN ({})`` placeholder) over ``values`` in chunks of 500."""
-    out: list[tuple[Any, ...]] = []
-    items = list(dict.fromkeys(values))
-    for start in range(0, len(items), 500):
-        chunk = items[start : start + 500]
-        out += store.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
-    return out
-
-
 def seen_keys(store: Store, keys: Iterable[str]) -> set[str]:
     """Which of ``keys`` (see :func:`event_key`) are recorded."""
-    return {
-        r[0] for r in _in(store, "SELECT event_id FROM events_seen WHERE event_id IN ({})", keys)
-    }
+    return store.seen_keys(keys)
 
 
 def account_ids(store: Store, handles: Iterable[str]) -> dict[str, int]:
     """Account id of each known handle (unknown handles are absent)."""
-    sql = "SELECT handle, id FROM accounts WHERE handle IN ({})"
-    return {str(h): int(i) for h, i in _in(store, sql, handles)}
+    return store.account_ids(handles)
 
 
 def existing_posts(store: Store, post_ids: Iterable[int]) -> set[int]:
     """Which of ``post_ids`` the store holds."""
-    return {int(r[0]) for r in _in(store, "SELECT id FROM posts WHERE id IN ({})", post_ids)}
+    return store.existing_posts(post_ids)
 
 
 @contextlib.contextmanager
 def read_consistently(store: Store) -> Iterator[Store]:
-    """A read transaction: every query inside sees the same committed state.
-
-    For catching a snapshot up while events keep arriving: in WAL mode the reader does not
-    block the writer (nor the writer the reader), and a commit that lands between two of the
-    catch-up's queries cannot be half seen. Joins a transaction that is already open.
-    """
-    if store.conn.in_transaction:
+    """A read transaction: every query inside sees the same committed state
+    (:meth:`Store.read_consistently`)."""
+    with store.read_consistently():
         yield store
-        return
-    store.conn.execute("BEGIN DEFERRED")
-    try:
-        yield store
-    finally:
-        if store.conn.in_transaction:
-            store.conn.execute("COMMIT")  # read-only: nothing to keep or undo

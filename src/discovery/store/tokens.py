@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 
-from .sqlite import Store
+from .base import Store
 
 __all__ = ["TOKEN_PREFIX", "TokenInfo", "any_tokens", "create_token", "hash_token", "lookup_token"]
 
@@ -40,24 +39,16 @@ def hash_token(token: str) -> str:
 def create_token(store: Store, account: int | None, *, admin: bool = False) -> str:
     """Store the hash of a new token for ``account`` and return the token (shown only once)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with store.transaction():
-        store.conn.execute(
-            "INSERT INTO tokens VALUES (?, ?, ?, ?)",
-            (hash_token(token), account, int(admin), int(time.time())),
-        )
+    store.add_token(hash_token(token), account, admin=admin)
     return token
 
 
 def lookup_token(store: Store, token: str) -> TokenInfo | None:
     """The account and role of ``token``; None when it is not a known token."""
-    row = store.conn.execute(
-        "SELECT account, admin FROM tokens WHERE token_hash = ?", (hash_token(token),)
-    ).fetchone()
-    if row is None:
-        return None
-    return TokenInfo(None if row[0] is None else int(row[0]), bool(row[1]))
+    found = store.token(hash_token(token))
+    return None if found is None else TokenInfo(found.account, found.admin)
 
 
 def any_tokens(store: Store) -> bool:
     """Whether any token exists (without tokens the API runs open, in local single-user mode)."""
-    return store.conn.execute("SELECT 1 FROM tokens LIMIT 1").fetchone() is not None
+    return store.any_tokens()

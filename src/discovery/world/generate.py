@@ -20,7 +20,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import InputError
-from ..store import Store
+from ..store import Store, parse_store_url
 from ..store.model import INTERACTION_KINDS
 from .accounts import account_names, make_accounts
 from .config import GENERATOR_VERSION, WorldConfig, plan
@@ -88,11 +88,23 @@ def generate_world(
         store, final = path_or_store, None
         if store.count("accounts"):
             raise InputError(f"{store.path}: already holds accounts; generate needs an empty store")
-        media = None if str(store.path) == ":memory:" else media_dir(store.path)
+        media = None if store.url.memory else media_dir(store.path)
         with store.transaction():
             counts = _write(store, cfg, media, photos, tick)
+    elif parse_store_url(path_or_store).backend != "sqlite":
+        # A server database: one transaction is the atomic unit (no file to swap in).
+        check_target(path_or_store, force)
+        with Store.open(path_or_store) as store:
+            if force:
+                store.wipe()
+            final = None
+            media = media_dir(store.path)
+            _remove(media, Path(str(store.path) + ".snapshot"))
+            media.parent.mkdir(parents=True, exist_ok=True)
+            with store.transaction():
+                counts = _write(store, cfg, media, photos, tick)
     else:
-        final = Path(path_or_store)
+        final = parse_store_url(path_or_store).local_path
         check_target(final, force)
         tmp, media_tmp = Path(str(final) + ".tmp"), Path(str(media_dir(final)) + ".tmp")
         _remove(tmp, media_tmp)
@@ -123,7 +135,17 @@ def generate_world(
 
 def check_target(path: str | os.PathLike[str], force: bool) -> None:
     """Refuse to overwrite a database that holds accounts (or is not a database) unless ``force``."""
-    path = Path(path)
+    if parse_store_url(path).backend != "sqlite":
+        if not force:
+            with Store.open(path) as existing:
+                held = existing.count("accounts")
+            if held:
+                raise InputError(
+                    f"{parse_store_url(path)}: already holds a world ({held:,} accounts);"
+                    " use --force to replace it"
+                )
+        return
+    path = parse_store_url(path).local_path
     if not path.parent.is_dir():
         raise InputError(f"{path}: folder {path.parent} does not exist")
     if force or not path.exists() or path.stat().st_size == 0:
@@ -185,8 +207,11 @@ def _write(
         interests = [json.dumps(r) for r in acc.theta[lo : lo + len(ids)].tolist()]
         with tx():
             store.add_accounts(
-                (i, h, d, k, t)
-                for i, (h, d), k, t in zip(ids.tolist(), names, kinds, created, strict=True)
+                (
+                    (i, h, d, k, t)
+                    for i, (h, d), k, t in zip(ids.tolist(), names, kinds, created, strict=True)
+                ),
+                key_prefix="world",
             )
             store.add_truth_users(
                 zip(
@@ -255,7 +280,7 @@ def _write(
             strict=True,
         )
         with tx():
-            store.add_posts(rows)
+            store.add_posts(rows, key_prefix="world")
             store.add_truth_posts(truth_rows)
         tick("posts", hi, m)
     image_of.finish(tick)

@@ -62,15 +62,13 @@ def render_missing(store: Store, media_root: str | os.PathLike[str], rel_path: s
     if match is None or raw is None:
         return None
     post_id = int(match.group(1))
-    row = store.query("SELECT topic FROM truth_posts WHERE post = ?", (post_id,))
-    if not row or image_path(post_id) != rel_path:
+    topic = store.post_topic(post_id)
+    if topic is None or image_path(post_id) != rel_path:
         return None
     target = Path(media_root) / rel_path
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    render_post_image(post_id, int(row[0][0]), int(json.loads(raw)["seed"])).save(
-        tmp, "JPEG", quality=75
-    )
+    render_post_image(post_id, topic, int(json.loads(raw)["seed"])).save(tmp, "JPEG", quality=75)
     os.replace(tmp, target)  # concurrent requests never see a half-written file
     return target
 

@@ -135,25 +135,21 @@ def load_truth(store: Store) -> Truth:
         raise StoreError(f"{store.path}: no synthetic-world ground truth (meta 'world' missing)")
     world = json.loads(raw)
     n = store.count("accounts")
-    users = store.query("SELECT account, interests, community FROM truth_users ORDER BY account")
+    users = store.truth_users()
     if len(users) != n or (users and users[-1][0] != n):
         raise StoreError(f"{store.path}: truth_users does not cover accounts 1..{n}")
-    theta = np.array([json.loads(r[1]) for r in users], dtype=np.float64)
+    theta = np.array([r[1] for r in users], dtype=np.float64)
     community = np.array([r[2] for r in users], dtype=np.int32)
-    rows = store.query(
-        "SELECT p.id, p.author, p.taken_at, t.topic, t.quality, t.clickbait"
-        " FROM posts p JOIN truth_posts t ON t.post = p.id ORDER BY p.id"
-    )
-    cols = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    cols = store.truth_posts()
 
     class _Posts:  # the attributes Truth.build reads
-        author = cols[:, 1].astype(np.int32) - 1
-        taken_at = cols[:, 2].astype(np.int64)
-        topic = cols[:, 3].astype(np.int16)
-        quality = cols[:, 4]
-        clickbait = cols[:, 5].astype(bool)
+        author = cols["author"].astype(np.int32) - 1
+        taken_at = cols["taken_at"].astype(np.int64)
+        topic = cols["topic"].astype(np.int16)
+        quality = cols["quality"].astype(np.float64)
+        clickbait = cols["clickbait"].astype(bool)
 
-    follows = np.array(store.query("SELECT src, dst FROM follows"), dtype=np.int64).reshape(-1, 2)
+    follows = store.follow_edges()
     known = {f.name for f in fields(UtilityParams)}
     params = UtilityParams(**{k: v for k, v in world["utility"].items() if k in known})
     return Truth.build(

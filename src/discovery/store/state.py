@@ -1,0 +1,95 @@
+"""Small state beside the network: per-user settings, API tokens, seen event ids, and the
+key/value sync state that connectors keep their cursors in."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from .core import StoreCore
+from .errors import StoreError
+from .records import TokenRecord
+
+__all__ = ["StateMixin"]
+
+
+class StateMixin(StoreCore):
+    """Settings, tokens, event ids and sync state."""
+
+    # ----------------------------------------------------------- user settings
+    def user_settings(self, account_id: int) -> dict[str, Any]:
+        """Saved per-user settings (feed weights, blocked handles); empty when none."""
+        rows = self._fetch("SELECT body FROM user_settings WHERE account = ?", (int(account_id),))
+        return {} if not rows else dict(json.loads(rows[0][0]))
+
+    def save_user_settings(self, account_id: int, body: dict[str, Any]) -> None:
+        """Replace a user's saved settings (inside a transaction)."""
+        self._need_tx()
+        self._exec(
+            "INSERT INTO user_settings (account, body) VALUES (?, ?) ON CONFLICT (account)"
+            " DO UPDATE SET body = excluded.body",
+            (int(account_id), json.dumps(body, sort_keys=True)),
+        )
+
+    # ------------------------------------------------------------------ tokens
+    def add_token(self, token_hash: str, account: int | None, *, admin: bool) -> None:
+        """Store a token's hash (the token itself is never stored)."""
+        with self.transaction():
+            self._exec(
+                "INSERT INTO tokens (token_hash, account, admin, created_at) VALUES (?, ?, ?, ?)",
+                (token_hash, account, int(admin), int(time.time())),
+            )
+
+    def token(self, token_hash: str) -> TokenRecord | None:
+        """Who the token with this hash speaks for; None when unknown."""
+        rows = self._fetch("SELECT account, admin FROM tokens WHERE token_hash = ?", (token_hash,))
+        if not rows:
+            return None
+        account, admin = rows[0]
+        return TokenRecord(None if account is None else int(account), bool(admin))
+
+    def any_tokens(self) -> bool:
+        """Whether any token exists (without tokens the API runs open, in local mode)."""
+        return bool(self._fetch("SELECT 1 FROM tokens LIMIT 1"))
+
+    # --------------------------------------------------------------- event ids
+    def seen_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which event keys (``"<account>/<client id>"``) are recorded."""
+        sql = "SELECT event_id FROM events_seen WHERE event_id IN ({})"
+        return {str(r[0]) for r in self._fetch_in(sql, keys)}
+
+    def mark_seen(self, rows: Iterable[tuple[str, int]], received_at: int) -> int:
+        """Record ``(key, account)`` event ids (inside the transaction that applies them)."""
+        self._need_tx()
+        return self._many(
+            "INSERT INTO events_seen (event_id, account, received_at) VALUES (?, ?, ?)",
+            [(k, int(a), int(received_at)) for k, a in rows],
+        )
+
+    # -------------------------------------------------------------- sync state
+    def get_sync(self, source: str, name: str, default: str | None = None) -> str | None:
+        """A connector's saved value (a cursor, the last sync time); ``default`` when unset."""
+        rows = self._fetch(
+            "SELECT value FROM sync_state WHERE source = ? AND name = ?", (source, name)
+        )
+        return default if not rows else str(rows[0][0])
+
+    def set_sync(self, source: str, name: str, value: str) -> None:
+        """Save a connector's value, in the transaction that wrote what it stands for, so a
+        killed sync resumes from a cursor that matches the rows actually committed."""
+        self._need_tx()
+        if not isinstance(value, str):
+            raise StoreError(f"sync state {source}/{name}: value must be text")
+        self._exec(
+            "INSERT INTO sync_state (source, name, value, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (source, name) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at WHERE sync_state.value <> excluded.value",
+            (source, name, value, int(time.time())),
+        )
+
+    def sync_state(self, source: str) -> dict[str, str]:
+        """Every saved value of one connector."""
+        rows = self._fetch("SELECT name, value FROM sync_state WHERE source = ?", (source,))
+        return {str(n): str(v) for n, v in rows}
