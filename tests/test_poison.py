@@ -166,6 +166,34 @@ def test_a_hostile_cell_is_a_file_line_field_error_and_nothing_is_written(
     assert dump(world) == before
 
 
+def test_ids_beyond_int64_in_a_file_are_keys(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, world: Path
+) -> None:
+    """Post id, author, account id and follow end of 2**63 and more: the issue's OverflowError.
+    File ids are the source's keys (csv:<id>); the store maps them to small internal ids."""
+    big = [str(2**63), str(2**64), str(10**30)]
+    paths = write_files(
+        tmp_path / "big",
+        accounts=f"id,handle\n{big[0]},huge\n",
+        follows=f"src,dst\n1,{big[0]}\n{big[1]},1\n",
+        posts=f"id,author,taken_at,caption\n{big[2]},{big[0]},{NOW - HOUR},huge post #hiking\n",
+        interactions=f"user,post,kind,created_at\n{big[1]},{big[2]},like,{NOW - 60}\n",
+    )
+    argv = ["--db", str(world), "import", "csv", *(f"--{k}={v}" for k, v in paths.items())]
+    code, _, err = run(capsys, *argv)
+    assert (code, err) == (0, ""), err
+    ids = sql(world, "SELECT MAX(id) FROM accounts UNION ALL SELECT MAX(id) FROM posts")
+    assert all(i < 100 for (i,) in ids)
+    assert sql(world, "SELECT handle FROM accounts WHERE ext_key = ?", (f"csv:{big[1]}",)) == [
+        (big[1],)
+    ]
+    before = dump(world)
+    assert run(capsys, *argv)[0] == 0
+    assert dump(world) == before  # the same keys: the same rows
+    code, out, err = run(capsys, "--db", str(world), "feed", "ana", "--kind", "timeline", "--json")
+    assert (code, err) == (0, "") and "huge post" in out
+
+
 def test_a_ten_megabyte_caption_is_one_line_and_changes_nothing(
     tmp_path: Path, world: Path
 ) -> None:

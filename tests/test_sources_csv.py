@@ -45,8 +45,37 @@ def files(tmp_path: Path, **texts: str) -> dict[str, Path]:
     return {kind: write(tmp_path, f"{kind}.csv", text) for kind, text in texts.items()}
 
 
-def dump(store: Store) -> list[str]:
-    return list(store.conn.iterdump())
+def query(store: Store, sql: str, params: tuple = ()) -> list[tuple]:
+    return [tuple(r) for r in store._fetch(sql, params)]
+
+
+TABLES = ("meta", "accounts", "follows", "posts", "hashtags", "post_hashtags", "interactions")
+
+
+def dump(store: Store) -> list[tuple]:
+    return [
+        (t, *row) for t in TABLES for row in sorted(query(store, f"SELECT * FROM {t}"), key=repr)
+    ]
+
+
+# The files' ids are keys (csv:<id>); these read the rows back in the files' terms.
+ACCOUNT_ROWS = "SELECT ext_key, handle, display_name, kind, created_at FROM accounts ORDER BY 1"
+FOLLOW_ROWS = (
+    "SELECT s.ext_key, d.ext_key, f.created_at FROM follows f"
+    " JOIN accounts s ON s.id = f.src JOIN accounts d ON d.id = f.dst ORDER BY 1, 2"
+)
+INTERACTION_ROWS = (
+    "SELECT a.ext_key, p.ext_key, i.kind, i.created_at, i.value FROM interactions i"
+    " JOIN accounts a ON a.id = i.account JOIN posts p ON p.id = i.post"
+    " ORDER BY i.created_at, 1, 2"
+)
+
+
+def post_rows(columns: str = "") -> str:
+    return (
+        f"SELECT p.ext_key, a.ext_key{columns} FROM posts p"
+        " LEFT JOIN accounts a ON a.id = p.author ORDER BY 1"
+    )
 
 
 @pytest.fixture
@@ -72,29 +101,37 @@ def test_a_full_import_stores_exactly_the_rows(tmp_path: Path, store: Store) -> 
         ("accounts (referenced, not listed)", 2, 2),  # 3 and 4
         ("hashtag links", None, 3),
     ]
-    assert store.query("SELECT id, handle, display_name, kind, created_at FROM accounts") == [
-        (1, "ana", "Ana", 0, JAN1),  # '@' dropped from the handle
-        (2, "bo", "Bo, the brand", 1, JAN1),
-        (3, "3", "", 0, JAN1 + 2 * DAY),  # first seen in a follow on Jan 3
-        (4, "4", "", 0, JAN1 + DAY),  # first seen commenting on Jan 2
+    assert query(store, ACCOUNT_ROWS) == [
+        ("csv:1", "ana", "Ana", 0, JAN1),  # '@' dropped from the handle
+        ("csv:2", "bo", "Bo, the brand", 1, JAN1),
+        ("csv:3", "3", "", 0, JAN1 + 2 * DAY),  # first seen in a follow on Jan 3
+        ("csv:4", "4", "", 0, JAN1 + DAY),  # first seen commenting on Jan 2
     ]
-    assert store.query("SELECT src, dst, created_at FROM follows ORDER BY src") == [
-        (1, 2, JAN1 + DAY),
-        (3, 1, JAN1 + 2 * DAY),
+    # internal ids are the store's: dense, from 1
+    assert sorted(i for (i,) in query(store, "SELECT id FROM accounts")) == [1, 2, 3, 4]
+    assert query(store, FOLLOW_ROWS) == [
+        ("csv:1", "csv:2", JAN1 + DAY),
+        ("csv:3", "csv:1", JAN1 + 2 * DAY),
     ]
-    assert store.query(
-        "SELECT id, author, taken_at, caption, media_type, image,"
-        " like_count, comment_count FROM posts ORDER BY id"
+    assert query(
+        store, post_rows(", taken_at, caption, media_type, image, like_count, comment_count")
     ) == [
-        (10, 2, JAN1 + 4 * DAY + 12 * 3600, "Sunset, ride #MTB #sunsets", 0, "img/10.jpg", 7, 0),
-        (11, None, JAN1 + 5 * DAY, "two-line\ncaption #x", 1, None, 0, 1),
+        (
+            "csv:10",
+            "csv:2",
+            JAN1 + 4 * DAY + 12 * 3600,
+            "Sunset, ride #MTB #sunsets",
+            0,
+            "img/10.jpg",
+            7,
+            0,
+        ),
+        ("csv:11", None, JAN1 + 5 * DAY, "two-line\ncaption #x", 1, None, 0, 1),
     ]
-    assert store.query(
-        "SELECT user, post, kind, created_at, value FROM interactions ORDER BY created_at"
-    ) == [
-        (4, 10, KIND_CODE["comment"], JAN1 + DAY, None),
-        (1, 10, KIND_CODE["like"], JAN1 + 6 * DAY, None),
-        (1, 11, KIND_CODE["view"], JAN1 + 8 * DAY, 3.5),
+    assert query(store, INTERACTION_ROWS) == [
+        ("csv:4", "csv:10", KIND_CODE["comment"], JAN1 + DAY, None),
+        ("csv:1", "csv:10", KIND_CODE["like"], JAN1 + 6 * DAY, None),
+        ("csv:1", "csv:11", KIND_CODE["view"], JAN1 + 8 * DAY, 3.5),
     ]
     assert store.get_meta("now") == str(JAN1 + 8 * DAY)
     assert store.get_meta("dataset") == "csv"
@@ -122,14 +159,14 @@ def test_counts_come_from_interactions_when_the_posts_file_has_none(
         "2,10,comment,7\n2,11,save,8\n",
     )
     import_csv(store, **paths)
-    counts = "SELECT id, like_count, comment_count FROM posts ORDER BY id"
-    assert store.query(counts) == [(10, 2, 1), (11, 0, 0)]
+    counts = "SELECT ext_key, like_count, comment_count FROM posts ORDER BY ext_key"
+    assert query(store, counts) == [("csv:10", 2, 1), ("csv:11", 0, 0)]
     import_csv(store, **paths)
-    assert store.query(counts) == [(10, 2, 1), (11, 0, 0)]
+    assert query(store, counts) == [("csv:10", 2, 1), ("csv:11", 0, 0)]
     # Later interactions on posts already stored are counted too.
     more = write(tmp_path, "more.csv", "user,post,kind,created_at\n4,11,like,9\n2,10,like,5\n")
     import_csv(store, interactions=more)
-    assert store.query(counts) == [(10, 2, 1), (11, 1, 0)]
+    assert query(store, counts) == [("csv:10", 2, 1), ("csv:11", 1, 0)]
 
 
 def test_a_mapping_renames_columns_and_sets_constants(tmp_path: Path, store: Store) -> None:
@@ -160,14 +197,9 @@ def test_a_mapping_renames_columns_and_sets_constants(tmp_path: Path, store: Sto
         mapping=mapping,
         delimiter=";",
     )
-    assert store.query("SELECT src, dst, created_at FROM follows ORDER BY src") == [
-        (5, 6, 42),
-        (6, 5, 42),
-    ]
-    assert store.query("SELECT user, post, kind, created_at FROM interactions") == [
-        (5, 1, KIND_CODE["save"], JAN1)
-    ]
-    assert store.query("SELECT id, author, caption FROM posts") == [(1, 6, "hello #World")]
+    assert query(store, FOLLOW_ROWS) == [("csv:5", "csv:6", 42), ("csv:6", "csv:5", 42)]
+    assert query(store, INTERACTION_ROWS) == [("csv:5", "csv:1", KIND_CODE["save"], JAN1, None)]
+    assert query(store, post_rows(", caption")) == [("csv:1", "csv:6", "hello #World")]
 
 
 def test_defaults_for_absent_columns(tmp_path: Path, store: Store) -> None:
@@ -179,17 +211,18 @@ def test_defaults_for_absent_columns(tmp_path: Path, store: Store) -> None:
     )
     import_csv(store, **paths)
     # follows and accounts without created_at get the earliest time in the import
-    assert store.query("SELECT src, dst, created_at FROM follows") == [(7, 8, 100)]
-    assert store.query("SELECT id, handle, display_name, kind, created_at FROM accounts") == [
-        (7, "7", "", 0, 100),
-        (8, "8", "", 0, 100),
+    assert query(store, FOLLOW_ROWS) == [("csv:7", "csv:8", 100)]
+    assert query(store, ACCOUNT_ROWS) == [
+        ("csv:7", "7", "", 0, 100),
+        ("csv:8", "8", "", 0, 100),
     ]
-    assert store.query("SELECT author, caption, media_type, image, like_count FROM posts") == [
-        (None, "", 0, None, 0)
+    assert query(store, post_rows(", caption, media_type, image, like_count")) == [
+        ("csv:1", None, "", 0, None, 0)
     ]
-    tags = store.query(
+    tags = query(
+        store,
         "SELECT h.tag, p.original FROM post_hashtags p JOIN hashtags h"
-        " ON h.id = p.hashtag ORDER BY h.id"
+        " ON h.id = p.hashtag ORDER BY h.id",
     )
     assert tags == [("hiking", "#Hiking"), ("mtb", "mtb"), ("🌅", "#🌅")]
 
@@ -202,13 +235,13 @@ def test_tabs_a_bom_and_another_encoding(tmp_path: Path, store: Store) -> None:
     with pytest.raises(InputError, match=r"l.tsv: not utf-8-sig text .* use --encoding"):
         import_csv(store, posts=latin, delimiter="\t")
     import_csv(store, posts=latin, delimiter="\t", encoding="latin-1")
-    assert store.query("SELECT caption FROM posts ORDER BY id") == [("café #Crème",), ("fußball",)]
-    assert store.query("SELECT tag FROM hashtags") == [("crème",)]
+    assert query(store, "SELECT caption FROM posts ORDER BY id") == [("café #Crème",), ("fußball",)]
+    assert query(store, "SELECT tag FROM hashtags") == [("crème",)]
 
 
 # ------------------------------------------------------------------ bad input
 BAD_ROWS = [
-    ("follows", "src,dst\n1,2\n1,abc\n", "follows.csv:3: dst: 'abc' is not an integer"),
+    ("follows", "src,dst\n1,2\n1,a b\n", "follows.csv:3: dst: 'a b' contains white space"),
     ("follows", "src,dst\n1,1\n", "follows.csv:2: account 1 cannot follow itself"),
     ("follows", "src,dst\n1,2,3\n", "follows.csv:2: 3 fields, the header has 2"),
     (
@@ -278,11 +311,12 @@ def test_a_bad_row_names_file_and_line_and_changes_nothing(
 
 
 def test_several_bad_rows_are_counted(tmp_path: Path, store: Store) -> None:
-    paths = files(tmp_path, follows="src,dst\nx,1\n1,2\ny,1\nz,1\n")
+    paths = files(tmp_path, follows="src,dst\nx y,1\n1,2\ny\tz,1\n,1\n")
     with pytest.raises(InputError) as err:
         import_csv(store, **paths)
     assert (
-        str(err.value) == f"{paths['follows']}:2: src: 'x' is not an integer (and 2 more bad rows)"
+        str(err.value)
+        == f"{paths['follows']}:2: src: 'x y' contains white space (U+0020) (and 2 more bad rows)"
     )
     assert store.count("follows") == 0 and store.change_counter == 0
 
@@ -291,7 +325,7 @@ def test_a_handle_taken_in_the_database(tmp_path: Path, store: Store) -> None:
     import_csv(store, **files(tmp_path, accounts="id,handle\n1,5\n"))
     before = dump(store)
     follows = write(tmp_path, "f.csv", "src,dst\n1,5\n")  # 5 would get handle '5'
-    with pytest.raises(InputError, match="account 5: handle '5' is already taken by account 1"):
+    with pytest.raises(InputError, match=r"handle '5'.* is already taken .*with --accounts"):
         import_csv(store, follows=follows)
     assert dump(store) == before
 
@@ -302,7 +336,7 @@ def test_a_handle_taken_in_the_database(tmp_path: Path, store: Store) -> None:
         ({"friends": {}}, "unknown file kind 'friends'"),
         ({"follows": {"source": "a"}}, "follows.source: unknown field"),
         ({"follows": {"src": 3}}, 'follows.src: expected a column name, null, or {"value": ...}'),
-        ({"follows": {"src": {"value": "x"}}}, "follows.src: src: 'x' is not an integer"),
+        ({"follows": {"src": {"value": "x y"}}}, "follows.src: src: 'x y' contains white space"),
         ({"interactions": {"kind": {"value": "love"}}}, "interactions.kind: kind: 'love'"),
         ([1], "a mapping is a JSON object"),
     ],
@@ -348,4 +382,24 @@ def test_existing_posts_keep_their_tags(tmp_path: Path, store: Store) -> None:
     before = dump(store)
     changed = write(tmp_path, "b.csv", "id,taken_at,caption,tags\n1,0,#three,four\n")
     assert import_csv(store, posts=changed).rows == [("posts", 1, 0), ("hashtag links", None, 0)]
+    assert dump(store) == before
+
+
+def test_file_ids_are_keys_not_internal_ids(tmp_path: Path, store: Store) -> None:
+    big, text = str(2**64), "user-42"
+    paths = files(
+        tmp_path,
+        accounts=f"id,handle\n{big},huge\n{text},named\n",
+        follows=f"src,dst\n{big},{text}\n007,{big}\n",
+        posts=f"id,author,taken_at\n{2**70},{text},0\n",
+    )
+    import_csv(store, **paths)
+    assert query(store, FOLLOW_ROWS) == [
+        ("csv:18446744073709551616", "csv:user-42", 0),
+        ("csv:7", "csv:18446744073709551616", 0),  # 007 is 7
+    ]
+    assert query(store, post_rows()) == [(f"csv:{2**70}", "csv:user-42")]
+    assert max(i for (i,) in query(store, "SELECT id FROM accounts")) == 3  # dense
+    before = dump(store)
+    import_csv(store, **paths)
     assert dump(store) == before

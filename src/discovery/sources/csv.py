@@ -3,15 +3,22 @@
 Columns are found through a mapping (:data:`~.mapping.DEFAULT_MAPPING`, overridden by a JSON
 mapping file). Rules, in the order the files are processed:
 
-- **posts** first, then **interactions**, **follows** and **accounts**; all in one transaction,
-  so a bad row anywhere (``file:line: problem``) leaves the database exactly as it was.
+- Every file is read and checked first (:mod:`discovery.store.validate`: a bad value is
+  ``file:line: field: problem``); only then are rows written, all in one transaction, so a bad
+  row anywhere leaves the database exactly as it was.
+- The ids in the files are the source's: each account and post is stored under the external
+  key ``csv:<id>`` and gets a dense internal id from the store, so an id of ``2**64`` or
+  ``user-42`` is fine. Ids are text without white space or control characters (at most 100
+  characters); integers are read as numbers (``007`` is ``7``).
 - Accounts that rows refer to (authors, users, follow ends) but that neither the accounts file
-  nor the database holds are created with ``handle = str(id)``, dated at their first appearance.
+  nor the database holds are created with ``handle = id``, dated at their first appearance.
 - An interaction whose post is in neither the posts file nor the database is a bad row.
 - ``like_count``/``comment_count`` come from the posts file when it has either column;
   otherwise every *new* like/comment imported adds one to its post's count.
 - A missing ``created_at`` (follows, accounts) defaults to the earliest time in the import.
-- Re-importing the same files changes nothing: existing ids and keys are kept untouched.
+- Re-importing the same files changes nothing. A listed account whose key exists takes the
+  file's handle and display name; a post whose key exists keeps its caption and hashtags and
+  takes the file's image and media type, and its counts when the file has a count column.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from typing import Any
 
 from ..errors import InputError
 from ..store import Store, StoreError
-from ._common import BadRows, ImportSummary, missing_accounts, missing_posts
+from ..store.records import AccountRecord, PostRecord
+from ._common import BadRows, ImportSummary
 from .mapping import (
     DEFAULT_MAPPING,
     Options,
@@ -95,8 +103,8 @@ def import_csv(store: Store, **kwargs: Any) -> ImportSummary:
     >>> s = Store.open(":memory:")
     >>> import_csv(s, follows=d / "f.csv").rows
     [('follows', 2, 2), ('accounts (referenced, not listed)', 2, 2)]
-    >>> s.account_details([1])[1]["handle"], s.get_meta("now")
-    ('1', '1704067200')
+    >>> s.ids_for_keys("accounts", ["csv:1"]) == {"csv:1": s.account_id("1")}, s.get_meta("now")
+    (True, '1704067200')
     """
     return prepare_csv(**kwargs).run(store)
 
@@ -109,19 +117,11 @@ class CsvImport:
     options: Options
 
     def run(self, store: Store) -> ImportSummary:
-        job = _Job(store, self.options)
+        job = _Job(store, self.options, self.files)
+        job.scan()  # every file read and checked before the database is touched
         with store.transaction():
             before = store.count("post_hashtags")
-            steps = (
-                ("posts", job.posts),
-                ("interactions", job.interactions),
-                ("follows", job.follows),
-                ("accounts", job.accounts),
-            )
-            for kind, step in steps:
-                if kind in self.files:
-                    step(self.files[kind])
-            job.referenced_accounts()
+            job.write()
             links = store.count("post_hashtags") - before
             if links or "posts" in self.files:
                 job.summary.add("hashtag links", None, links)
@@ -129,33 +129,53 @@ class CsvImport:
         return job.summary
 
 
+def _key(file_id: str) -> str:
+    return f"csv:{file_id}"
+
+
 class _Job:
-    def __init__(self, store: Store, options: Options) -> None:
+    """Two passes over the files: :meth:`scan` checks everything and gathers what rows refer
+    to; :meth:`write` maps the files' ids to internal ids through the store's keys."""
+
+    def __init__(self, store: Store, options: Options, files: dict[str, Path]) -> None:
         self.store = store
         self.options = options
+        self.files = files
         self.bad = BadRows()
         self.summary = ImportSummary("csv")
-        self.refs: dict[int, int] = {}  # account id -> earliest time a row refers to it
-        self.listed: set[int] = set()
-        self.post_ids: set[int] = set()
+        self.refs: dict[str, int] = {}  # account id -> earliest time a row refers to it
+        self.listed: set[str] = set()
+        self.post_ids: set[str] = set()
+        self.post_refs: dict[str, int] = {}  # post id not in the posts file -> first line
         self.counts_given = False
+        self.rows: dict[str, tuple[str, int | None, int]] = {}  # summary rows by file kind
+        self.undated: set[str] = set()  # follow ends of follows without a time
+        self.accounts: dict[str, int] = {}  # account id in the files -> internal id
+        self.posts: dict[str, int] = {}  # post id in the files -> internal id
 
-    def _rows(self, path: Path, kind: str) -> Any:
-        return chunks(read_rows(path, kind, self.options, self.bad))
+    def _rows(self, kind: str) -> Any:
+        return chunks(read_rows(self.files[kind], kind, self.options, self.bad))
 
-    def _ref(self, account: int, t: int) -> None:
+    def _ref(self, account: str, t: int) -> None:
         if t < self.refs.get(account, t + 1):
             self.refs[account] = t
 
     def _default_time(self) -> int:
         return self.summary.first if self.summary.first is not None else 0
 
-    def posts(self, path: Path) -> None:
-        first_line: dict[int, int] = {}
-        read = new = 0
-        for chunk in self._rows(path, "posts"):
-            rows: list[tuple[Any, ...]] = []
-            tags: list[tuple[int, str]] = []
+    # ------------------------------------------------------------------ pass 1
+    def scan(self) -> None:
+        for kind in ("posts", "interactions", "follows", "accounts"):
+            if kind in self.files:
+                getattr(self, f"_scan_{kind}")(self.files[kind])
+        self.bad.check()
+        default = self._default_time()
+        for account in self.undated:
+            self._ref(account, default)
+
+    def _scan_posts(self, path: Path) -> None:
+        first_line: dict[str, int] = {}
+        for chunk in self._rows("posts"):
             for line, r in chunk:
                 pid = r["id"]
                 if pid in first_line:
@@ -168,91 +188,34 @@ class _Job:
                 self.summary.seen(r["taken_at"])
                 if r.get("author") is not None:
                     self._ref(r["author"], r["taken_at"])
-                tags.extend((pid, t) for t in r.get("tags", ()))
-                rows.append(
-                    (
-                        pid,
-                        r.get("author"),
-                        r["taken_at"],
-                        r.get("caption", ""),
-                        r.get("media_type", "photo"),
-                        r.get("image"),
-                        r.get("like_count", 0),
-                        r.get("comment_count", 0),
-                    )
-                )
-            read += len(rows)
-            if self.bad.count:
-                continue  # the import is refused; keep reading only to count bad rows
-            fresh = missing_posts(self.store, [row[0] for row in rows])
-            new += self.store.add_posts(rows)
-            # Like captions, the tags column only applies to posts this import creates.
-            self.store.add_post_tags((p, t) for p, t in tags if p in fresh)
-        self.bad.check()
         self.post_ids = set(first_line)
-        self.summary.add("posts", read, new)
 
-    def interactions(self, path: Path) -> None:
-        update_counts = not self.counts_given
-        unknown: dict[int, int] = {}  # post -> first line that refers to it
-        read = new = 0
-        for chunk in self._rows(path, "interactions"):
-            rows = []
+    def _scan_interactions(self, path: Path) -> None:
+        for chunk in self._rows("interactions"):
             for line, r in chunk:
-                t = r["created_at"]
-                self.summary.seen(t)
-                self._ref(r["user"], t)
+                self.summary.seen(r["created_at"])
+                self._ref(r["user"], r["created_at"])
                 if r["post"] not in self.post_ids:
-                    unknown.setdefault(r["post"], line)
-                rows.append((r["user"], r["post"], r["kind"], t, r.get("value")))
-            read += len(rows)
-            if not self.bad.count:
-                new += self.store.add_interactions(rows, update_counts=update_counts)
-        self.bad.check()
-        absent = missing_posts(self.store, unknown)
-        for post, line in unknown.items():
-            if post in absent:
-                self.bad.add(
-                    f"{path}:{line}", f"post {post} is in neither the posts file nor the database"
-                )
-        self.bad.check()
-        self.summary.add("interactions", read, new)
-        if update_counts and new:
-            self.summary.notes.append(
-                "like/comment counts: each new like or comment counted on its post"
-            )
+                    self.post_refs.setdefault(r["post"], line)
 
-    def follows(self, path: Path) -> None:
-        default = self._default_time()
-        read = new = 0
-        for chunk in self._rows(path, "follows"):
-            rows = []
+    def _scan_follows(self, path: Path) -> None:
+        for chunk in self._rows("follows"):
             for line, r in chunk:
-                src, dst = r["src"], r["dst"]
-                if src == dst:
-                    self.bad.add(f"{path}:{line}", f"account {src} cannot follow itself")
-                    continue
-                t = r.get("created_at", default)
-                if "created_at" in r:
-                    self.summary.seen(t)
-                self._ref(src, t)
-                self._ref(dst, t)
-                rows.append((src, dst, t))
-            read += len(rows)
-            if not self.bad.count:
-                new += self.store.add_follows(rows)
-        self.bad.check()
-        self.summary.add("follows", read, new)
+                if r["src"] == r["dst"]:
+                    self.bad.add(f"{path}:{line}", f"account {r['src']} cannot follow itself")
+                elif "created_at" in r:
+                    self.summary.seen(r["created_at"])
+                    self._ref(r["src"], r["created_at"])
+                    self._ref(r["dst"], r["created_at"])
+                else:  # dated at the import's earliest time, known once every file is read
+                    self.undated.update((r["src"], r["dst"]))
 
-    def accounts(self, path: Path) -> None:
-        default = self._default_time()
-        first_line: dict[int, int] = {}
-        handles: dict[str, tuple[int, int]] = {}  # handle -> (account, line)
-        read = new = 0
-        for chunk in self._rows(path, "accounts"):
-            rows = []
+    def _scan_accounts(self, path: Path) -> None:
+        first_line: dict[str, int] = {}
+        handles: dict[str, tuple[str, int]] = {}  # handle -> (account, line)
+        for chunk in self._rows("accounts"):
             for line, r in chunk:
-                aid, handle = r["id"], r.get("handle") or str(r["id"])
+                aid, handle = r["id"], r.get("handle") or r["id"]
                 where = f"{path}:{line}"
                 if aid in first_line:
                     self.bad.add(where, f"account {aid} is already on line {first_line[aid]}")
@@ -266,34 +229,142 @@ class _Job:
                     continue
                 first_line[aid] = line
                 handles[handle] = (aid, line)
-                kind = r.get("kind", "person")
-                rows.append(
-                    (aid, handle, r.get("display_name", ""), kind, r.get("created_at", default))
+        self.listed = set(first_line)
+
+    # ------------------------------------------------------------------ pass 2
+    def write(self) -> None:
+        if "accounts" in self.files:
+            self._accounts(self.files["accounts"])
+        self._referenced_accounts()
+        if "posts" in self.files:
+            self._posts(self.files["posts"])
+        if "interactions" in self.files:
+            self._interactions(self.files["interactions"])
+        if "follows" in self.files:
+            self._follows(self.files["follows"])
+        for kind in ("posts", "interactions", "follows", "accounts", "referenced"):
+            if kind in self.rows:
+                self.summary.add(*self.rows[kind])
+
+    def _accounts(self, path: Path) -> None:
+        default = self._default_time()
+        read = new = 0
+        for chunk in self._rows("accounts"):
+            records = [
+                AccountRecord(
+                    _key(r["id"]),
+                    r.get("handle") or r["id"],
+                    r.get("display_name", ""),
+                    r.get("kind", "person"),
+                    r.get("created_at", default),
                 )
-            read += len(rows)
-            if self.bad.count:
-                continue
+                for _, r in chunk
+            ]
+            keys = [rec.key for rec in records]
+            held = self.store.ids_for_keys("accounts", keys)
             try:
-                new += self.store.add_accounts(rows)
+                ids = self.store.upsert_accounts(records)
             except StoreError as exc:
                 raise InputError(f"{path}: {exc}") from None
-        self.bad.check()
-        self.listed = set(first_line)
-        self.summary.add("accounts", read, new)
+            self.accounts.update((r["id"], ids[_key(r["id"])]) for _, r in chunk)
+            read += len(records)
+            new += len(keys) - len(held)
+        self.rows["accounts"] = ("accounts", read, new)
 
-    def referenced_accounts(self) -> None:
+    def _referenced_accounts(self) -> None:
         wanted = [a for a in self.refs if a not in self.listed]
         if not wanted:
             return
-        absent = sorted(missing_accounts(self.store, wanted))
+        held = self.store.ids_for_keys("accounts", [_key(a) for a in wanted])
+        absent = [a for a in wanted if _key(a) not in held]
         try:
-            new = self.store.add_accounts((a, str(a), "", "person", self.refs[a]) for a in absent)
+            ids = self.store.upsert_accounts(
+                AccountRecord(_key(a), a, "", "person", self.refs[a]) for a in absent
+            )
         except StoreError as exc:
             raise InputError(
                 f"{exc} (accounts that rows refer to but no accounts file lists get their id as"
                 " handle; list them with --accounts)"
             ) from None
-        self.summary.add("accounts (referenced, not listed)", len(wanted), new)
+        for a in wanted:
+            self.accounts[a] = held.get(_key(a)) or ids[_key(a)]
+        self.rows["referenced"] = ("accounts (referenced, not listed)", len(wanted), len(absent))
+
+    def _posts(self, path: Path) -> None:
+        read = new = 0
+        for chunk in self._rows("posts"):
+            records = [
+                PostRecord(
+                    _key(r["id"]),
+                    None if r.get("author") is None else self.accounts[r["author"]],
+                    r["taken_at"],
+                    r.get("caption", ""),
+                    r.get("media_type", "photo"),
+                    r.get("image"),
+                    r.get("like_count", 0),
+                    r.get("comment_count", 0),
+                )
+                for _, r in chunk
+            ]
+            held = self.store.ids_for_keys("posts", [rec.key for rec in records])
+            if not self.counts_given:  # counts come from interactions: leave stored posts be
+                records = [rec for rec in records if rec.key not in held]
+            ids = held | self.store.upsert_posts(records)
+            # Like captions, the tags column only applies to posts this import creates.
+            self.store.add_post_tags(
+                (ids[_key(r["id"])], t)
+                for _, r in chunk
+                if _key(r["id"]) not in held
+                for t in r.get("tags", ())
+            )
+            self.posts.update((r["id"], ids[_key(r["id"])]) for _, r in chunk)
+            read += len(chunk)
+            new += len(chunk) - len(held)
+        self.rows["posts"] = ("posts", read, new)
+
+    def _interactions(self, path: Path) -> None:
+        posts = self.posts
+        held = self.store.ids_for_keys("posts", [_key(p) for p in self.post_refs])
+        for post, line in self.post_refs.items():
+            if _key(post) in held:
+                posts[post] = held[_key(post)]
+            else:
+                self.bad.add(
+                    f"{path}:{line}", f"post {post} is in neither the posts file nor the database"
+                )
+        self.bad.check()
+        update_counts = not self.counts_given
+        read = new = 0
+        for chunk in self._rows("interactions"):
+            rows = [
+                (
+                    self.accounts[r["user"]],
+                    posts[r["post"]],
+                    r["kind"],
+                    r["created_at"],
+                    r.get("value"),
+                )
+                for _, r in chunk
+            ]
+            read += len(rows)
+            new += self.store.add_interactions(rows, update_counts=update_counts)
+        self.rows["interactions"] = ("interactions", read, new)
+        if update_counts and new:
+            self.summary.notes.append(
+                "like/comment counts: each new like or comment counted on its post"
+            )
+
+    def _follows(self, path: Path) -> None:
+        default = self._default_time()
+        read = new = 0
+        for chunk in self._rows("follows"):
+            rows = [
+                (self.accounts[r["src"]], self.accounts[r["dst"]], r.get("created_at", default))
+                for _, r in chunk
+            ]
+            read += len(rows)
+            new += self.store.add_follows(rows)
+        self.rows["follows"] = ("follows", read, new)
 
     def meta(self) -> None:
         last = self.summary.last

@@ -20,7 +20,9 @@ How the files map onto the photo-network model:
 A tag assignment whose year is outside 2002 (Last.fm's launch) … 2011 (the crawl) — the files
 hold 1956, 1957 and 1979 — still gives its tag to the artist but makes no interaction; one on an
 artist missing from ``artists.dat`` is dropped. Both are counted in the summary. Accounts get
-``handle = str(user id)``. Meta ``now`` is the last valid date and ``dataset`` is ``lastfm-2k``.
+``handle = str(user id)`` and the key ``lastfm:u<id>``, artists the key ``lastfm:a<id>``; the
+store hands out the internal ids. Meta ``now`` is the last valid date and ``dataset`` is
+``lastfm-2k``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..store import Store
+from ..store.records import AccountRecord, PostRecord
 from ..store.validate import (
     CAPTION_MAX,
     BadValue,
@@ -243,14 +246,24 @@ def import_lastfm(store: Store, directory: str | Path) -> ImportSummary:
                 f"{store.path}: already holds other data ({held or 'not from an import'});"
                 " import Last.fm into a fresh --db"
             )
-        summary.add("users → accounts", len(data.accounts), store.add_accounts(data.accounts))
-        summary.add("friend pairs → follows", len(data.follows), store.add_follows(data.follows))
-        summary.add("artists → items", len(data.posts), store.add_posts(data.posts))
-        summary.add(
-            "artist tags → hashtags", len(data.post_tags), store.add_post_tags(data.post_tags)
-        )
-        summary.add("tag days → likes", len(data.likes), store.add_interactions(data.likes))
-        summary.add("play counts → views", len(data.views), store.add_interactions(data.views))
+        users = [AccountRecord(f"lastfm:u{u}", h, d, k, t) for u, h, d, k, t in data.accounts]
+        known = store.ids_for_keys("accounts", [r.key for r in users])
+        user = {int(k[len("lastfm:u") :]): i for k, i in store.upsert_accounts(users).items()}
+        summary.add("users → accounts", len(users), len(users) - len(known))
+        follows = [(user[a], user[b], t) for a, b, t in data.follows]
+        summary.add("friend pairs → follows", len(follows), store.add_follows(follows))
+        artists = [
+            PostRecord(f"lastfm:a{p[0]}", None, *p[2:])  # type: ignore[arg-type]
+            for p in data.posts
+        ]
+        known = store.ids_for_keys("posts", [r.key for r in artists])
+        artist = {int(k[len("lastfm:a") :]): i for k, i in store.upsert_posts(artists).items()}
+        summary.add("artists → items", len(artists), len(artists) - len(known))
+        tags = [(artist[a], tag) for a, tag in data.post_tags]
+        summary.add("artist tags → hashtags", len(tags), store.add_post_tags(tags))
+        for what, rows in (("tag days → likes", data.likes), ("play counts → views", data.views)):
+            mapped = [(user[u], artist[a], k, t, v) for u, a, k, t, v in rows]
+            summary.add(what, len(mapped), store.add_interactions(mapped))
         store.set_meta("now", data.last)
         store.set_meta("dataset", DATASET)
     summary.notes.append(f"{data.tag_assignments} tag assignments read")

@@ -32,7 +32,6 @@ from ..store.validate import (
     brief,
     check_count,
     check_handle,
-    check_id,
     check_text,
     check_time,
     check_url_or_path,
@@ -47,6 +46,7 @@ __all__ = [
     "check_header",
     "check_mapping",
     "chunks",
+    "file_id",
     "load_mapping",
     "read_rows",
 ]
@@ -80,6 +80,8 @@ DEFAULT_MAPPING: dict[str, dict[str, Any]] = {
     kind: {name: name for name in names} for kind, names in FIELDS.items()
 }
 _IDS = {"id", "src", "dst", "author", "user", "post"}
+_INTEGER = re.compile(r"\+?[0-9]+")
+_LONGEST_ID = 100
 _TIMES = {"created_at", "taken_at"}
 _CHUNK = 20_000
 
@@ -149,9 +151,9 @@ def _converter(kind: str, name: str, opts: Options) -> Callable[[str], Any]:
     :class:`BadValue` naming the field.
     """
     if name == "author":
-        return lambda text: check_id(parse_int(text, name), name) if text.strip() else None
+        return lambda text: file_id(text, name) if text.strip() else None
     if name in _IDS:
-        return lambda text: check_id(parse_int(text, name), name)
+        return lambda text: file_id(text, name)
     if name in _TIMES:
         now = opts.clock()
         return lambda text: check_time(
@@ -180,6 +182,24 @@ def _converter(kind: str, name: str, opts: Options) -> Callable[[str], Any]:
     if name == "display_name":
         return lambda text: check_text(text, name, max_chars=DISPLAY_NAME_MAX)
     return lambda text: check_text(text, name, max_chars=CAPTION_MAX)  # caption: as written
+
+
+def file_id(text: str, what: str) -> str:
+    """An id as the file gives it (the source's, stored as the key ``csv:<id>``): text without
+    white space or control characters, at most 100 characters; integers in canonical form.
+
+    >>> file_id(" 007 ", "id"), file_id(str(2**64), "id"), file_id("user-42", "id")
+    ('7', '18446744073709551616', 'user-42')
+    >>> file_id("a b", "dst")
+    Traceback (most recent call last):
+    discovery.store.validate.BadValue: dst: 'a b' contains white space (U+0020)
+    """
+    value = text.strip()
+    if not value:
+        raise BadValue(what, "empty")
+    if len(value) <= _LONGEST_ID and _INTEGER.fullmatch(value):
+        return str(int(value))
+    return check_handle(value, what)
 
 
 def _handle(text: str) -> str:
