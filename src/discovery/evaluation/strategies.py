@@ -21,6 +21,7 @@ from ..errors import InputError
 from ..ranking import (
     SOURCES,
     DefaultRanker,
+    Source,
     UserContext,
     diversify,
     drop_unwanted,
@@ -67,6 +68,10 @@ class Strategy:
     def context(self, user: int) -> UserContext:
         return user_context(self.view, user, self.training.settings)
 
+    def source(self, name: str, **options: Any) -> Source:
+        """The engine's candidate source ``name``, built for this fold's settings."""
+        return SOURCES.build(name, self.training.settings, **options)
+
     def allowed(self, ctx: UserContext) -> np.ndarray:
         """Catalog posts that survive the engine's per-user filters."""
         return drop_unwanted(ctx, self.catalog, discovery=False)
@@ -97,7 +102,7 @@ class PopularStrategy(Strategy):
     describe = "most liked + 2 x commented posts of the window (the `popular` source)"
 
     def rank(self, ctx: UserContext, k: int) -> np.ndarray:
-        cands = SOURCES["popular"](n=max(500, 10 * k)).candidates(ctx)
+        cands = self.source("popular", n=max(500, 10 * k)).candidates(ctx)
         posts = drop_unwanted(ctx, cands.posts, discovery=False)
         snap = self.view
         return self.by_score(posts, snap.post_likes[posts] + 2.0 * snap.post_comments[posts])
@@ -108,7 +113,7 @@ class RecencyStrategy(Strategy):
     describe = "reverse-chronological posts of followed accounts, then the newest of the rest"
 
     def rank(self, ctx: UserContext, k: int) -> np.ndarray:
-        cands = SOURCES["following"]().candidates(ctx)
+        cands = self.source("following").candidates(ctx)
         mine = drop_unwanted(ctx, cands.posts, discovery=False)
         rest = np.setdiff1d(self.allowed(ctx), mine)
         taken = self.view.post_taken
@@ -120,12 +125,12 @@ class SourceStrategy(Strategy):
     per-author cap (:func:`discovery.ranking.diversify`)."""
 
     def __init__(self, name: str, source: str, describe: str) -> None:
-        self.name, self.source, self.describe = name, source, describe
+        self.name, self.source_name, self.describe = name, source, describe
 
     def rank(self, ctx: UserContext, k: int) -> np.ndarray:
-        cands = SOURCES[self.source]().candidates(ctx)
+        cands = self.source(self.source_name).candidates(ctx)
         posts = drop_unwanted(ctx, cands.posts, discovery=False)
-        scored = DefaultRanker().score(ctx, posts, discovery=self.source != "following")
+        scored = DefaultRanker().score(ctx, posts, discovery=self.source_name != "following")
         order = order_by_score(scored.scores, self.view.post_id[posts])
         chosen = diversify(
             order, self.view.post_author[posts], k, self.training.settings.max_per_author

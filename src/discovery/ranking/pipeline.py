@@ -32,8 +32,8 @@ Pool = dict[str, Any]
 
 
 def gather(ctx: UserContext, names: tuple[str, ...]) -> list[src.Candidates]:
-    """Run the named candidate sources."""
-    return [src.SOURCES[name]().candidates(ctx) for name in names]
+    """Run the named candidate sources (built from the registry for these settings)."""
+    return [src.SOURCES.build(name, ctx.settings).candidates(ctx) for name in names]
 
 
 def pool(ctx: UserContext, ranker: Ranker, kind: str) -> Pool:

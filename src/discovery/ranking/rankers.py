@@ -6,15 +6,18 @@ see only the interface.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..settings import Settings
 from ..snapshot import Snapshot
 from .affinity import tutorial_ppr, user_ppr
 from .context import UserContext
+from .registry import Registry
 from .stats import follower_counts, post_stats
 
 __all__ = ["RANKERS", "DefaultRanker", "Ranker", "Scored", "TutorialRanker", "get_ranker"]
@@ -164,12 +167,16 @@ def unit_tag_rows(snap: Snapshot) -> sp.csr_matrix:
     return snap.derive("unit_tag_rows", build, depends_on=("posts", "tags"))
 
 
-RANKERS: dict[str, type] = {"default": DefaultRanker, "tutorial": TutorialRanker}
+#: Rankers by name: ``RANKERS.build(name, settings, artifacts)`` (a learned ranker reads its
+#: model from ``artifacts`` in its factory).
+RANKERS: Registry[Ranker] = Registry("ranker")
+RANKERS.register("default", lambda settings, artifacts: DefaultRanker())
+RANKERS.register("tutorial", lambda settings, artifacts: TutorialRanker())
 
 
-def get_ranker(name: str) -> Ranker:
-    from ..errors import InputError
-
-    if name not in RANKERS:
-        raise InputError(f"unknown ranker {name!r}; expected one of {', '.join(RANKERS)}")
-    return RANKERS[name]()  # type: ignore[no-any-return]
+def get_ranker(
+    name: str, settings: Settings | None = None, artifacts: Mapping[str, Any] | None = None
+) -> Ranker:
+    """The ranker registered as ``name`` (:class:`~discovery.errors.InputError` naming the
+    known ones otherwise)."""
+    return RANKERS.build(name, Settings() if settings is None else settings, artifacts)

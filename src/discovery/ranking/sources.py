@@ -17,6 +17,7 @@ from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
 from .affinity import hop_distance, user_ppr
 from .context import UserContext
+from .registry import Registry
 
 __all__ = [
     "SOURCES",
@@ -256,10 +257,10 @@ class PopularSource:
         return Candidates(self.name, posts)
 
 
-SOURCES: dict[str, Any] = {
-    "following": FollowingSource,
-    "ppr_authors": PPRAuthorsSource,
-    "liked_by_followed": LikedByFollowedSource,
-    "hashtags": HashtagSource,
-    "popular": PopularSource,
-}
+#: Candidate sources by name: ``SOURCES.build(name, settings, artifacts, **options)``.
+SOURCES: Registry[Source] = Registry("source")
+SOURCES.register("following", lambda settings, artifacts: FollowingSource())
+SOURCES.register("ppr_authors", lambda settings, artifacts: PPRAuthorsSource())
+SOURCES.register("liked_by_followed", lambda settings, artifacts: LikedByFollowedSource())
+SOURCES.register("hashtags", lambda settings, artifacts, n_tags=8: HashtagSource(n_tags))
+SOURCES.register("popular", lambda settings, artifacts, n=200: PopularSource(n))
