@@ -328,4 +328,6 @@ def test_liked_by_followed_keeps_the_posts_with_most_likers(tmp_path, monkeypatc
     capped = LikedByFollowedSource().candidates(ctx)
     assert sorted(int(engine.snapshot.post_id[p]) for p in capped.posts) == [201, 202]
     p202 = int(engine.snapshot.posts.lookup(202)[0])
-    assert [str(engine.snapshot.handle[a]) for a in capped.why(p202, -1)] == ["ana", "bo", "dan"]
+    evidence = capped.why(p202, -1)
+    assert evidence is not None and evidence.source == "liked_by_followed"
+    assert [str(engine.snapshot.handle[a]) for a in evidence.likers] == ["ana", "bo", "dan"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,13 @@ import numpy as np
 from .errors import InputError
 from .feeds import Feed, FeedItem, Interest, Interests
 from .feeds.network import ego_network
-from .ranking import UserContext, get_ranker, pipeline, reason_for, user_context
+from .ranking import UserContext, get_ranker, reason_for, user_context
 from .ranking.affinity import ppr_state
+from .ranking.evidence import Names, SimilarTags
 from .ranking.explain import explain_post
+from .ranking.feedkinds import PUBLIC_KINDS
+from .ranking.picks import Pick
+from .ranking.pipeline import Pipeline, best_per_interest
 from .ranking.similar import similar_posts
 from .settings import Settings
 from .snapshot import Snapshot, load_snapshot, refresh_snapshot
@@ -27,7 +32,8 @@ from .store import NotFound, Store, to_iso
 
 __all__ = ["FEED_KINDS", "Engine"]
 
-FEED_KINDS = ("blend", "timeline", "explore", "interests")
+#: The feed kinds a client can ask for (declared in :mod:`discovery.ranking.feedkinds`).
+FEED_KINDS = PUBLIC_KINDS
 
 
 class Engine:
@@ -39,10 +45,18 @@ class Engine:
     >>> engine.feed("me", k=10).to_frame()  # doctest: +SKIP
     """
 
-    def __init__(self, store: Store, snapshot: Snapshot, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        snapshot: Snapshot,
+        settings: Settings | None = None,
+        artifacts: Mapping[str, Any] | None = None,
+    ) -> None:
         self.store = store
         self.snapshot = snapshot
         self.settings = settings or Settings()
+        #: Trained models handed to the source and ranker factories (see ranking.registry).
+        self.artifacts: Mapping[str, Any] = artifacts or {}
         self._lock = threading.RLock()
 
     @classmethod
@@ -125,22 +139,16 @@ class Engine:
             raise InputError(f"k must be at least 1, got {k}")
         with self._lock:
             ctx = self.context(user, settings)
-            rk = get_ranker(ranker)
-            if exclude:
+            rk = get_ranker(ranker, ctx.settings, self.artifacts)
+            if exclude:  # the earlier pages: filtered out, and counted by the author rule
                 ids = self.snapshot.posts.lookup(np.array(sorted(exclude), dtype=np.int64))
-                ctx.seen = np.union1d(ctx.seen, ids[ids >= 0])
-            if mix == "random":
-                picks = pipeline.random_picks(ctx, rk, k)
-            elif kind == "interests":
-                picks = pipeline.interest_picks(ctx, rk, k)
-            elif kind == "blend":
-                picks = pipeline.blend(ctx, rk, k)
-            else:
-                picks = pipeline.select(ctx, pipeline.pool(ctx, rk, kind), k)
+                ctx.shown, ctx.n_shown = np.unique(ids[ids >= 0]), len(exclude)
+            run = Pipeline(ctx, rk, self.artifacts)
+            picks = run.picks("random" if mix == "random" else kind, k)
             return self._feed(ctx, kind, rk.name, picks)
 
     # ------------------------------------------------------------ items
-    def _feed(self, ctx: UserContext, kind: str, ranker: str, picks: list[dict[str, Any]]) -> Feed:
+    def _feed(self, ctx: UserContext, kind: str, ranker: str, picks: list[Pick]) -> Feed:
         snap = self.snapshot
         items = self._items(picks)
         return Feed(
@@ -153,13 +161,14 @@ class Engine:
             image_src=self.image_data_uri,
         )
 
-    def _items(self, picks: list[dict[str, Any]]) -> list[FeedItem]:
+    def _items(self, picks: list[Pick]) -> list[FeedItem]:
         snap = self.snapshot
-        ids = [int(snap.post_id[d["post"]]) for d in picks]
+        names = Names.of(snap)
+        ids = [int(snap.post_id[d.post]) for d in picks]
         details = self.store.post_details(ids)
         items = []
         for rank, (d, pid) in enumerate(zip(picks, ids, strict=True), start=1):
-            p = d["post"]
+            p = d.post
             a = int(snap.post_author[p])
             author = str(snap.handle[a]) if a >= 0 else None
             info = details.get(pid, {})
@@ -170,17 +179,10 @@ class Engine:
                     taken_at=to_iso(snap.post_taken[p]),
                     like_count=int(snap.post_likes[p]),
                     comment_count=int(snap.post_comments[p]),
-                    score=d["score"],
-                    factors=d["factors"],
-                    sources=sorted(d["evidence"]),
-                    reason=reason_for(
-                        list(d["evidence"]),
-                        d["evidence"],
-                        author,
-                        d["factors"],
-                        lambda i: str(snap.handle[i]),
-                        lambda t: str(snap.tag_name[t]),
-                    ),
+                    score=d.score,
+                    factors=d.factors,
+                    sources=d.sources,
+                    reason=reason_for(d.evidence, author, d.factors, names),
                     caption=info.get("caption", ""),
                     image=info.get("image"),
                     media_type=info.get("media_type", "photo"),
@@ -193,10 +195,11 @@ class Engine:
         """Top hashtags from liked and tagged posts (IDF-weighted) and the best posts for each."""
         with self._lock:
             ctx = self.context(user)
-            rk = get_ranker("default")
+            rk = get_ranker("default", ctx.settings, self.artifacts)
             out = []
-            for tag, weight, picks in pipeline.best_per_interest(ctx, rk, k, per_tag):
-                out.append(Interest(str(self.snapshot.tag_name[tag]), weight, self._items(picks)))
+            for row in best_per_interest(ctx, rk, k, per_tag, self.artifacts):
+                tag = str(self.snapshot.tag_name[row.tag])
+                out.append(Interest(tag, row.weight, self._items(row.picks)))
             return Interests(str(self.snapshot.handle[ctx.user]), to_iso(self.snapshot.now), out)
 
     def post_index(self, post_id: int) -> int:
@@ -209,7 +212,7 @@ class Engine:
         """Every factor of ``post_id`` for ``user``, under both rankers, and where it came from:
         which sources propose the post, which filters would drop it, and the reason."""
         with self._lock:
-            return explain_post(self.context(user), self.post_index(post_id))
+            return explain_post(self.context(user), self.post_index(post_id), self.artifacts)
 
     def post(self, post_id: int) -> dict[str, Any]:
         """One post as data: counts, author, caption, image, hashtags."""
@@ -238,17 +241,17 @@ class Engine:
             p = self.post_index(post_id)
             posts, scores, factors = similar_posts(snap, p, k)
             shared = set(snap.post_tags_matrix()[p].indices.tolist())
-            picks: list[dict[str, Any]] = []
+            picks: list[Pick] = []
             for i, q in enumerate(posts):
                 common = sorted(set(snap.post_tags_matrix()[q].indices.tolist()) & shared)
-                evidence = {"similar": sorted(str(snap.tag_name[t]) for t in common)[:3]}
+                tags = tuple(sorted(str(snap.tag_name[t]) for t in common)[:3])
                 picks.append(
-                    {
-                        "post": int(q),
-                        "score": float(scores[i]),
-                        "factors": {n: float(v[i]) for n, v in factors.items()},
-                        "evidence": evidence,
-                    }
+                    Pick(
+                        post=int(q),
+                        score=float(scores[i]),
+                        factors={n: float(v[i]) for n, v in factors.items()},
+                        evidence={"similar": SimilarTags(tags)},
+                    )
                 )
             author = snap.post_author[p]
             user = str(snap.handle[author]) if author >= 0 else ""
@@ -261,13 +264,6 @@ class Engine:
                 settings=self.settings.fingerprint(),
                 image_src=self.image_data_uri,
             )
-            for item, pick in zip(feed.items, picks, strict=True):
-                tags = pick["evidence"]["similar"]
-                item.reason = (
-                    "shares " + " ".join(f"#{t}" for t in tags)
-                    if tags
-                    else "by an account followed by the same people"
-                )
             return feed
 
     def ego_network(self, user: str | int, depth: int = 2, max_nodes: int = 150) -> dict[str, Any]:

@@ -31,6 +31,9 @@ class UserContext:
     hidden : post indexes the user hid; ``hidden_authors`` counts hides per author.
     author_likes : the tutorial's ``weight``: likes on each author's posts in the last 365 days.
     profile : hashtag interest vector (one float per tag, IDF-weighted, time-decayed).
+    shown : post indexes served on the earlier pages of the feed being paged (a cursor);
+        ``n_shown`` counts those pages' items (posts since deleted included), the position
+        at which this page starts.
     """
 
     snap: Snapshot
@@ -44,6 +47,8 @@ class UserContext:
     blocked: np.ndarray
     author_likes: dict[int, int]
     profile: np.ndarray
+    shown: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    n_shown: int = 0
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -2,45 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..snapshot import Snapshot
 from ..store.model import to_iso
 from .affinity import hop_distance
 from .context import UserContext
-from .pipeline import EXPLORE_SOURCES, evidence_of, gather
-from .rankers import get_ranker
+from .evidence import POPULAR, Names
+from .feedkinds import explained_sources
+from .filters import filter_reasons
+from .picks import evidence_of
+from .pipeline import gather
+from .rankers import RANKERS
 from .reasons import reason_for
 from .stats import follower_counts
 
 __all__ = ["explain_post"]
 
 
-def explain_post(ctx: UserContext, p: int) -> dict[str, Any]:
+def explain_post(
+    ctx: UserContext, p: int, artifacts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Explain post index ``p`` for the context's user: the sources that propose it (with their
-    evidence), the filters that would drop it, both rankers' factors with their origins, and
-    the human reason."""
+    evidence), the filters that would drop it (the feeds' own filter components, in the order
+    feeds run them: a feed that removed it recorded the first of these its kind applies), every
+    ranker's factors with their origins, and the human reason."""
     snap, s = ctx.snap, ctx.settings
     a = int(snap.post_author[p])
     author = str(snap.handle[a]) if a >= 0 else None
     followed = a >= 0 and bool(ctx.follows_mask()[a])
     posts = np.array([p])
-    evidence = evidence_of(ctx, gather(ctx, ("following", *EXPLORE_SOURCES, "popular")), p)
-    filters = {
-        "own post": a == ctx.user,
-        "already seen": bool(np.isin(p, ctx.seen)),
-        "hidden": bool(np.isin(p, ctx.hidden)),
-        "author blocked": bool(np.isin(a, ctx.blocked)),
-        "followed author (explore only)": followed,
-        f"older than {s.window_days:g} days": bool(
-            snap.post_taken[p] < snap.now - s.window_days * 86_400
-        ),
-    }
+    evidence = evidence_of(ctx, gather(ctx, explained_sources(), artifacts), p)
+    names = Names.of(snap)
     rankers: dict[str, dict[str, Any]] = {}
-    for name in ("default", "tutorial"):
-        scored = get_ranker(name).score(ctx, posts, discovery=not followed)
+    for name in RANKERS:
+        scored = RANKERS.build(name, s, artifacts).score(ctx, posts, discovery=not followed)
         rankers[name] = {
             "score": float(scored.scores[0]),
             "factors": {k: float(v[0]) for k, v in scored.factors.items()},
@@ -70,12 +68,7 @@ def explain_post(ctx: UserContext, p: int) -> dict[str, Any]:
     }
     hops = int(hop_distance(ctx, np.array([max(a, 0)]))[0]) if a >= 0 else None
     reason = reason_for(
-        list(evidence) or ["popular"],
-        evidence,
-        author,
-        rankers["default"]["factors"],
-        lambda i: str(snap.handle[i]),
-        lambda t: str(snap.tag_name[t]),
+        evidence or {"popular": POPULAR}, author, rankers["default"]["factors"], names
     )
     return {
         "user": str(snap.handle[ctx.user]),
@@ -83,21 +76,10 @@ def explain_post(ctx: UserContext, p: int) -> dict[str, Any]:
         "author": author,
         "taken_at": to_iso(snap.post_taken[p]),
         "hops": hops,
-        "sources": {k: _jsonable(v, snap) for k, v in evidence.items()},
-        "filtered_by": [name for name, hit in filters.items() if hit],
+        "sources": {name: ev.to_json(names) for name, ev in evidence.items()},
+        "filtered_by": filter_reasons(ctx, p),
         "rankers": rankers,
         "weights": s.weights(),
         "origins": origins,
         "reason": reason,
     }
-
-
-def _jsonable(value: Any, snap: Snapshot) -> Any:
-    """Evidence as JSON: likers become handles, tags become names."""
-    if isinstance(value, list):
-        return [str(snap.handle[i]) for i in value]
-    if isinstance(value, tuple):
-        return {"ppr": value[0], "hops": value[1]}
-    if isinstance(value, int | np.integer):
-        return f"#{snap.tag_name[int(value)]}"
-    return value

@@ -1,58 +1,50 @@
-"""One human sentence per feed item, from its strongest source and factors."""
+"""One human sentence per feed item, from its strongest source's evidence and its factors."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping
 
-__all__ = ["SOURCE_PRIORITY", "reason_for"]
+from .evidence import Evidence, Names
 
-#: When a post comes from several sources, the first of these explains it.
+__all__ = ["SOURCE_PRIORITY", "primary_source", "reason_for"]
+
+#: When a post comes from several sources, the first of these explains it (sources not listed
+#: come after, in the order they proposed it).
 SOURCE_PRIORITY = ("following", "liked_by_followed", "hashtags", "ppr_authors", "popular")
 
 
-def _people(handles: Sequence[str]) -> str:
-    if len(handles) == 1:
-        return f"@{handles[0]}"
-    others = len(handles) - 1
-    return f"@{handles[0]} and {others} other{'s' if others > 1 else ''}"
+def primary_source(sources: Mapping[str, object] | list[str]) -> str | None:
+    """The source that explains an item proposed by ``sources`` (``None`` for none).
+
+    >>> primary_source(["hashtags", "ppr_authors", "liked_by_followed"])
+    'liked_by_followed'
+    >>> primary_source(["similar"])
+    'similar'
+    """
+    for name in SOURCE_PRIORITY:
+        if name in sources:
+            return name
+    return next(iter(sources), None)
 
 
 def reason_for(
-    sources: Sequence[str],
-    evidence: dict[str, Any],
+    evidence: Mapping[str, Evidence],
     author: str | None,
-    factors: dict[str, float],
-    handle_of: Any,
-    tag_of: Any,
+    factors: Mapping[str, float],
+    names: Names,
 ) -> str:
-    """Explain an item.
+    """Explain an item by the evidence of its primary source.
 
-    >>> reason_for(["liked_by_followed"], {"liked_by_followed": [1, 2, 3]}, "bo", {},
-    ...            lambda i: {1: "ana", 2: "cy", 3: "di"}[i], str)
+    >>> from .evidence import Likers, PPRPath
+    >>> names = Names(lambda i: {1: "ana", 2: "cy", 3: "di"}[i], str)
+    >>> reason_for({"liked_by_followed": Likers((1, 2, 3))}, "bo", {}, names)
     'liked by @ana and 2 others you follow'
-    >>> reason_for(["ppr_authors"], {"ppr_authors": (0.01, 2)}, "natgeo", {}, str, str)
+    >>> reason_for({"ppr_authors": PPRPath(0.01, 2)}, "natgeo", {}, names)
     '@natgeo is 2 steps from you'
+    >>> reason_for({}, "natgeo", {}, names)
+    'recommended for you'
     """
-    ordered = sorted(
-        sources, key=lambda s: SOURCE_PRIORITY.index(s) if s in SOURCE_PRIORITY else 99
-    )
-    first = ordered[0] if ordered else ""
-    if first == "following":
-        likes = int(factors.get("weight", 0) or 0)
-        if likes >= 1 and factors.get("weight", 0.5) != 0.5:
-            return f"from @{author}, whose posts you liked {likes} time{'s' if likes > 1 else ''}"
-        return f"from @{author}, whom you follow"
-    if first == "liked_by_followed":
-        likers = [handle_of(i) for i in evidence[first]]
-        return f"liked by {_people(likers)} you follow"
-    if first == "hashtags":
-        return f"because you like #{tag_of(evidence[first])}"
-    if first == "ppr_authors":
-        _, hops = evidence[first]
-        if hops >= 3:
-            return f"@{author} is close to you in the network"
-        return f"@{author} is {hops} steps from you"
-    if first == "popular":
-        return "popular this week"
-    return "recommended for you"
+    first = primary_source(evidence)
+    if first is None:
+        return "recommended for you"
+    return evidence[first].describe(author, factors, names)

@@ -7,16 +7,23 @@ rankers score and feeds filter and mix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
 from .affinity import hop_distance, user_ppr
+from .candidates import (
+    Candidates,
+    Grouped,
+    always,
+    likers_lookup,
+    ppr_lookup,
+    tag_lookup,
+)
 from .context import UserContext
+from .evidence import FOLLOWED, POPULAR
 from .registry import Registry
 
 __all__ = [
@@ -33,55 +40,6 @@ __all__ = [
 ]
 
 _POSITIVE = [KIND_CODE[k] for k in ("like", "comment", "save")]
-
-
-class Grouped(Mapping[int, list[int]]):
-    """``post -> sorted values`` over arrays grouped by post, built on look-up: a feed shows
-    20 items, so the likers of thousands of candidates need never become Python lists.
-
-    >>> g = Grouped(np.array([5, 9]), np.array([0, 2]), np.array([1, 3, 7]))
-    >>> g.get(5), g.get(9), g.get(6), len(g)
-    ([1, 3], [7], None, 2)
-    """
-
-    def __init__(self, keys: np.ndarray, starts: np.ndarray, values: np.ndarray) -> None:
-        self._keys, self._starts, self._values = keys, starts, values
-
-    def __getitem__(self, key: int) -> list[int]:
-        i = int(np.searchsorted(self._keys, key))
-        if i >= len(self._keys) or self._keys[i] != key:
-            raise KeyError(key)
-        end = self._starts[i + 1] if i + 1 < len(self._starts) else len(self._values)
-        return [int(v) for v in self._values[self._starts[i] : end]]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(int(k) for k in self._keys)
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-
-@dataclass
-class Candidates:
-    """Posts proposed by one source. ``evidence`` maps a post to what the source knew; a source
-    whose evidence is per author sets ``by_author`` instead (looked up only for shown items)."""
-
-    source: str
-    posts: np.ndarray
-    evidence: Mapping[int, Any] = field(default_factory=dict)
-    by_author: dict[int, Any] | None = None
-    _members: set[int] | None = field(default=None, repr=False)
-
-    def __contains__(self, post: int) -> bool:
-        if self._members is None:
-            self._members = set(self.posts.tolist())
-        return post in self._members
-
-    def why(self, post: int, author: int) -> Any:
-        """The evidence for one post (``author`` is its author index)."""
-        if self.by_author is not None:
-            return self.by_author.get(author)
-        return self.evidence.get(post)
 
 
 class Source(Protocol):
@@ -116,7 +74,8 @@ class FollowingSource:
     def candidates(self, ctx: UserContext) -> Candidates:
         snap = ctx.snap
         posts = snap.authors_posts(ctx.following)[0]
-        return Candidates(self.name, _recent(snap, posts, _since(ctx), ctx.now))
+        posts = _recent(snap, posts, _since(ctx), ctx.now)
+        return Candidates(self.name, posts, always(FOLLOWED))
 
 
 class PPRAuthorsSource:
@@ -137,8 +96,7 @@ class PPRAuthorsSource:
         top = reached[top_k_by(ppr[reached], reached, k)]
         hops = hop_distance(ctx, top)
         cand = _recent(snap, snap.authors_posts(top)[0], _since(ctx), ctx.now)
-        info = {int(a): (float(ppr[a]), int(h)) for a, h in zip(top, hops, strict=True)}
-        return Candidates(self.name, cand, by_author=info)
+        return Candidates(self.name, cand, ppr_lookup(top, ppr[top], hops))
 
 
 class LikedByFollowedSource:
@@ -171,7 +129,7 @@ class LikedByFollowedSource:
         cand, count = uniq[recent], likers_per_post[recent]
         if len(cand) > self.limit:
             cand = np.sort(cand[top_k_by(count * 2**40 + snap.post_taken[cand], cand, self.limit)])
-        return Candidates(self.name, cand, evidence)
+        return Candidates(self.name, cand, likers_lookup(evidence))
 
 
 def top_interests(ctx: UserContext, n: int = 10) -> list[tuple[int, float]]:
@@ -209,7 +167,8 @@ class HashtagSource:
                 posts = posts[top]
             for p in posts:
                 evidence.setdefault(int(p), tag)
-        return Candidates(self.name, np.array(sorted(evidence), dtype=np.int64), evidence)
+        posts = np.array(sorted(evidence), dtype=np.int64)
+        return Candidates(self.name, posts, tag_lookup(evidence))
 
 
 def top_k_by(values: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
@@ -254,7 +213,7 @@ class PopularSource:
         if len(posts) > self.n:
             score = snap.post_likes[posts] + 2 * snap.post_comments[posts]
             posts = posts[np.lexsort((snap.post_id[posts], -score))[: self.n]]
-        return Candidates(self.name, posts)
+        return Candidates(self.name, posts, always(POPULAR))
 
 
 #: Candidate sources by name: ``SOURCES.build(name, settings, artifacts, **options)``.

@@ -1,0 +1,118 @@
+"""What a candidate source returns: the posts it proposes and a look-up of its evidence.
+
+A source proposes hundreds or thousands of posts and a feed shows ten, so evidence stays in
+the source's arrays and becomes a typed record (:mod:`.evidence`) only when asked for one post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .evidence import Evidence, InterestTag, Likers, PPRPath
+
+__all__ = [
+    "Candidates",
+    "Grouped",
+    "always",
+    "likers_lookup",
+    "ppr_lookup",
+    "tag_lookup",
+]
+
+#: ``why(post, author) -> evidence``: ``post`` and ``author`` are snapshot indexes.
+Lookup = Callable[[int, int], Evidence | None]
+
+
+def _nothing(post: int, author: int) -> Evidence | None:
+    return None
+
+
+@dataclass
+class Candidates:
+    """Posts proposed by one source (post indexes) and its evidence look-up.
+
+    >>> from .evidence import FOLLOWED
+    >>> c = Candidates("following", np.array([3, 5]), always(FOLLOWED))
+    >>> 5 in c, 4 in c, c.why(5, 0)
+    (True, False, Followed())
+    """
+
+    source: str
+    posts: np.ndarray
+    why: Lookup = _nothing
+    _members: set[int] | None = field(default=None, repr=False)
+
+    def __contains__(self, post: int) -> bool:
+        if self._members is None:
+            self._members = set(self.posts.tolist())
+        return post in self._members
+
+
+class Grouped(Mapping[int, list[int]]):
+    """``post -> sorted values`` over arrays grouped by post, built on look-up: a feed shows
+    20 items, so the likers of thousands of candidates need never become Python lists.
+
+    >>> g = Grouped(np.array([5, 9]), np.array([0, 2]), np.array([1, 3, 7]))
+    >>> g.get(5), g.get(9), g.get(6), len(g)
+    ([1, 3], [7], None, 2)
+    """
+
+    def __init__(self, keys: np.ndarray, starts: np.ndarray, values: np.ndarray) -> None:
+        self._keys, self._starts, self._values = keys, starts, values
+
+    def __getitem__(self, key: int) -> list[int]:
+        i = int(np.searchsorted(self._keys, key))
+        if i >= len(self._keys) or self._keys[i] != key:
+            raise KeyError(key)
+        end = self._starts[i + 1] if i + 1 < len(self._starts) else len(self._values)
+        return [int(v) for v in self._values[self._starts[i] : end]]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(int(k) for k in self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def always(evidence: Evidence) -> Lookup:
+    """The same evidence for every proposed post (``following``, ``popular``)."""
+    return lambda post, author: evidence
+
+
+def ppr_lookup(authors: np.ndarray, ppr: np.ndarray, hops: np.ndarray) -> Lookup:
+    """Evidence per author: ``authors[j]`` has PageRank ``ppr[j]`` and is ``hops[j]`` away.
+
+    >>> why = ppr_lookup(np.array([7, 2]), np.array([0.1, 0.3]), np.array([2, 1]))
+    >>> why(40, 2), why(41, 5)
+    (PPRPath(ppr=0.3, hops=1), None)
+    """
+    index = {a: j for j, a in enumerate(authors.tolist())}
+
+    def why(post: int, author: int) -> Evidence | None:
+        j = index.get(author)
+        return None if j is None else PPRPath(float(ppr[j]), int(hops[j]))
+
+    return why
+
+
+def likers_lookup(likers: Mapping[int, list[int]]) -> Lookup:
+    """Evidence per post: the followed accounts that engaged with it."""
+
+    def why(post: int, author: int) -> Evidence | None:
+        found = likers.get(post)
+        return None if found is None else Likers(tuple(found))
+
+    return why
+
+
+def tag_lookup(tags: Mapping[int, int]) -> Lookup:
+    """Evidence per post: the interest hashtag that brought it."""
+
+    def why(post: int, author: int) -> Evidence | None:
+        tag = tags.get(post)
+        return None if tag is None else InterestTag(tag)
+
+    return why
