@@ -20,12 +20,26 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-__all__ = ["BACKENDS", "PgCluster", "pg_binaries", "require_pg"]
+__all__ = ["BACKENDS", "PgCluster", "dump", "pg_binaries", "require_pg", "rows"]
 
 BACKENDS = ("sqlite", "postgresql")
+
+
+def rows(store: Any, sql: str, params: tuple = ()) -> list[tuple]:
+    """Raw rows, to check what the store wrote (tests only: the engine uses typed reads)."""
+    return [tuple(r) for r in store._fetch(sql, params)]
+
+
+def dump(store: Any) -> dict[str, list[tuple]]:
+    """Every row of every table, sorted: equal dumps mean equal databases, on either backend."""
+    from discovery.store.copy import TABLES
+
+    tables = [*TABLES, "meta", "removed_follows"]
+    return {t: sorted(rows(store, f"SELECT * FROM {t}"), key=repr) for t in tables}
 
 
 def pg_binaries() -> Path | None:

@@ -1,6 +1,7 @@
 """Crash test: ``kill -9`` a real ``discovery serve`` while it ingests events in a loop, restart
 it, and check that every event answered with a 2xx is in the store exactly once, with its effect
-(the interaction row and the post's like count), and that replays are recognised."""
+(the interaction row and the post's like count), and that replays are recognised — on both
+backends."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(db: Path | str, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "discovery", "--db", str(db), "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -61,8 +62,8 @@ def event(n: int) -> dict[str, Any]:
     }
 
 
-def test_kill_9_loses_no_acknowledged_event_and_applies_none_twice(tmp_path: Path) -> None:
-    db = tmp_path / "crash.db"
+def test_kill_9_loses_no_acknowledged_event_and_applies_none_twice(store_url: str) -> None:
+    db = store_url
     build_known_world(db).close()
     store = Store.open(db)
     likes_before = dict(store._fetch("SELECT id, like_count FROM posts"))

@@ -1,4 +1,5 @@
-"""`discovery serve --workers 2`: every worker sees every acknowledged event on its next read."""
+"""`discovery serve --workers 2`: every worker sees every acknowledged event on its next read,
+on both backends; on PostgreSQL a worker catches up on its own when another process commits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import time
 import httpx
 import pytest
 
+from discovery.service.state import Service
+from discovery.store import Store
+from worlds import build_known_world
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -18,9 +23,10 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_two_workers_agree_on_events(known_db):
+def test_two_workers_agree_on_events(store_url: str) -> None:
+    build_known_world(store_url).close()
     port = free_port()
-    cmd = [sys.executable, "-m", "discovery", "--db", str(known_db), "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "discovery", "--db", store_url, "serve", "--port", str(port)]
     server = subprocess.Popen([*cmd, "--workers", "2"], stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -57,3 +63,20 @@ def test_two_workers_agree_on_events(known_db):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_postgresql_worker_catches_up_without_a_request(pg_url: str) -> None:
+    build_known_world(pg_url).close()
+    service = Service(pg_url)
+    try:
+        before = service.engine.snapshot.counter
+        with Store.open(pg_url) as other:  # another process, or another host
+            with other.transaction():
+                other.add_accounts([(999, "newbie", "", "person", 1)])
+            target = other.change_counter
+        deadline = time.monotonic() + 5
+        while service.engine.snapshot.counter != target and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert before < target == service.engine.snapshot.counter  # NOTIFY woke the follower
+    finally:
+        service.close()

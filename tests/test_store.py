@@ -22,7 +22,7 @@ from discovery.store import (
     StoreError,
     extract_hashtags,
 )
-from discovery.store.copy import TABLES
+from stores import dump, rows
 
 ACCOUNTS = [
     (1, "ana", "Ana", "person", 100),
@@ -53,17 +53,6 @@ def load(store: Store) -> tuple[int, ...]:
             store.add_post_tags([(11, "#Hiking"), (11, "hiking"), (12, "Sunsets")]),
             store.add_interactions(INTERACTIONS),
         )
-
-
-def rows(store: Store, sql: str, params: tuple = ()) -> list[tuple]:
-    """Raw rows, to check what the store wrote (tests only: the engine uses typed reads)."""
-    return [tuple(r) for r in store._fetch(sql, params)]
-
-
-def dump(store: Store) -> dict[str, list[tuple]]:
-    """Every row of every table, sorted: equal dumps mean equal databases, on either backend."""
-    tables = [*TABLES, "meta", "removed_follows"]
-    return {t: sorted(rows(store, f"SELECT * FROM {t}"), key=repr) for t in tables}
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Concurrency model
 -----------------
-Requests run in a thread pool. Three SQLite connections to the same WAL file:
+Requests run in a thread pool. Three stores (SQLite connections to the same WAL file, or
+PostgreSQL connection pools):
 
 - the engine's (its snapshot and display reads), used only under the engine's ``RLock``;
 - the writer (events, saved settings), used only under :attr:`Service.write_lock`;
@@ -14,7 +15,8 @@ change counter moved, the snapshot is refreshed inside one read transaction on t
 connection (:func:`~discovery.store.events.read_consistently`), so a commit that lands halfway
 through the refresh's queries is either wholly seen or left for the next refresh, and ingestion
 never waits for a refresh (WAL readers and the writer do not block each other). So every event
-acknowledged with a 2xx is reflected by the next read.
+acknowledged with a 2xx is reflected by the next read. On PostgreSQL a follower thread also
+``LISTEN``s for commits and catches up as soon as another worker or host writes.
 
 Route handlers run the engine work on worker threads through two capacity limiters: one for
 reads (they queue on the engine lock anyway) and one for writes, so a burst of feed requests
@@ -52,7 +54,7 @@ class Service:
     """The shared state of one API process (see the module docstring for the locking)."""
 
     def __init__(self, db: str | Path, settings: Settings | None = None) -> None:
-        self.db = Path(db)
+        self.db = str(db)  # a path or a database URL (see discovery.store.url)
         self.settings = settings
         self.write_lock = threading.Lock()
         self.auth_lock = threading.Lock()
@@ -70,11 +72,39 @@ class Service:
         self.auth_store = Store.open(self.db, create=False)
         self.refreshed_at = time.time()
         self.closed = False
+        self._follower: threading.Thread | None = None
+        if self.writer.dialect == "postgresql":
+            self._stop_following = threading.Event()
+            self._follower = threading.Thread(
+                target=self._follow, name="discovery-follow", daemon=True
+            )
+            self._follower.start()
+
+    def _follow(self) -> None:
+        """Catch the snapshot up as soon as another process commits (PostgreSQL ``NOTIFY``):
+        a write through another worker or host is folded in before the next request asks.
+        Requests still check the counter themselves, so this only moves the work earlier."""
+        store = Store.open(self.db, create=False)
+        try:
+            seen = self.engine.snapshot.counter
+            while not self._stop_following.is_set():
+                now = store.wait_for_change(seen, timeout=1.0)
+                if now > seen and not self._stop_following.is_set():
+                    self.catch_up()
+                    seen = now
+        except Exception:  # the store is closing under us; requests keep catching up
+            if not self._stop_following.is_set():
+                raise
+        finally:
+            store.close()
 
     def close(self) -> None:
         """Close the connections (at server shutdown); :meth:`open` brings them back."""
         if self.closed:
             return
+        if self._follower is not None:
+            self._stop_following.set()
+            self._follower.join(5)
         with self.write_lock, self.auth_lock, self.engine._lock:
             for store in (self.engine.store, self.writer, self.auth_store):
                 store.close()
