@@ -70,6 +70,9 @@ def _account_row(key: str, i: Any, h: Any, d: Any, k: Any, t: Any, seq: int) -> 
     )
 
 
+_ACCOUNT_COLUMNS = ("id", "handle", "display_name", "kind", "created_at", "seq", "ext_key")
+
+
 def _taken(row: tuple[Any, ...]) -> str:
     return f"account {row[0]}: handle {v.brief(row[1])} or key {v.brief(row[6])} is already taken"
 
@@ -108,6 +111,22 @@ class WritesMixin(StoreCore):
                 raise StoreError(f"{table}: {clash(row)}") from None
         raise StoreError(f"{table}: duplicate values in one batch")
 
+    def _insert_all(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        clash: Callable[[Any], str],
+    ) -> int:
+        """Bulk-insert rows with new ids (``COPY`` on PostgreSQL); a row that a unique handle or
+        key kept out is a :class:`StoreError` naming it, and the caller's transaction ends."""
+        added = self._bulk_insert(table, columns, rows)
+        if added < len(rows):
+            held = self._existing(table, "id", [r[0] for r in rows])
+            lost = next(r for r in rows if r[0] not in held)
+            raise StoreError(f"{table}: {clash(lost)}")
+        return added
+
     def _next_id(self, table: str) -> int:
         return int(self._fetch(f"SELECT COALESCE(MAX(id), 0) FROM {table}")[0][0]) + 1
 
@@ -120,10 +139,6 @@ class WritesMixin(StoreCore):
         how many rows were new.
         """
         seq = self._need_tx()
-        sql = (
-            "INSERT INTO accounts (id, handle, display_name, kind, created_at, seq, ext_key)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)"
-        )
         added = 0
         batch: list[tuple[Any, ...]] = []
 
@@ -134,7 +149,7 @@ class WritesMixin(StoreCore):
                 if row[0] not in held:
                     fresh.setdefault(row[0], row)
             batch.clear()
-            return self._insert_new("accounts", sql, list(fresh.values()), _taken)
+            return self._insert_all("accounts", _ACCOUNT_COLUMNS, list(fresh.values()), _taken)
 
         with _rows_named("accounts"):
             for i, h, d, k, t in rows:
@@ -173,12 +188,8 @@ class WritesMixin(StoreCore):
         new = [key for key in rows if key not in held]
         start = self._next_id("accounts")
         ids = dict(held) | {key: start + n for n, key in enumerate(new)}
-        self._insert_new(
-            "accounts",
-            "INSERT INTO accounts (id, handle, display_name, kind, created_at, seq, ext_key)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(ids[key], *rows[key][1:]) for key in new],
-            _taken,
+        self._insert_all(
+            "accounts", _ACCOUNT_COLUMNS, [(ids[key], *rows[key][1:]) for key in new], _taken
         )
         return ids
 
@@ -250,15 +261,18 @@ class WritesMixin(StoreCore):
             v.check_text(key, "key", max_chars=v.IMAGE_MAX),
         )
 
-    _POST_SQL = (
-        "INSERT INTO posts (id, author, taken_at, caption, media_type, image, like_count,"
-        " comment_count, seq, ext_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    )
+    _POST_COLUMNS = (
+        "id", "author", "taken_at", "caption", "media_type", "image", "like_count",
+        "comment_count", "seq", "ext_key",
+    )  # fmt: skip
 
     def _insert_posts(self, rows: list[tuple[Any, ...]]) -> int:
         """Insert new post rows and link the hashtags of their captions."""
-        added = self._insert_new(
-            "posts", self._POST_SQL, rows, lambda r: f"post {r[0]}: key {v.brief(r[9])} is taken"
+        added = self._insert_all(
+            "posts",
+            self._POST_COLUMNS,
+            rows,
+            lambda r: f"post {r[0]}: key {v.brief(r[9])} is taken",
         )
         tags = [
             (row[0], self._hashtag_id(norm), original, row[8])
