@@ -103,18 +103,11 @@ def _brief(value: Any) -> str:
 
 
 def _fetch(store: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    fetch = getattr(store, "_fetch", None)
-    if fetch is None:  # the schema-1 SQLite store, before the backend-neutral interface
-        return list(store.query(sql, params))
-    return list(fetch(sql, params))
+    return list(store._fetch(sql, params))
 
 
 def _exec(store: Any, sql: str, params: Sequence[Any] = ()) -> None:
-    execute = getattr(store, "_exec", None)
-    if execute is None:  # as above
-        store.conn.execute(sql, params)
-    else:
-        execute(sql, params)
+    store._exec(sql, params)
 
 
 def _range(column: str, low: int | float, high: int | float) -> tuple[str, list[Any]]:
