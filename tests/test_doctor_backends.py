@@ -31,3 +31,24 @@ def test_doctor_fixes_a_poisoned_store_on_either_backend(store_url: str) -> None
         assert 101 not in [i.post_id for i in engine.feed("me", 20, "timeline")]
     finally:
         engine.store.close()
+
+
+def test_an_unloadable_row_is_one_line_that_names_the_doctor(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "poisoned.db"
+    build_known_world(db).close()
+    with Store.open(db) as s, s.transaction():  # SQLite keeps any text in an INTEGER column
+        s._exec("UPDATE posts SET like_count = 'lots' WHERE id = 101")
+    for argv in (["info"], ["feed", "me"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "discovery", "--db", str(db), *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        assert "a row of posts cannot be loaded" in done.stderr
+        assert "discovery doctor --fix" in done.stderr

@@ -73,7 +73,7 @@ def test_explore_grid_hover_and_like(server: str, world: Path, watched: Any) -> 
     store = Store.open(world, create=False)
     try:
         rows = store._fetch(
-            "SELECT COUNT(*) FROM interactions WHERE user = ? AND post = ? AND kind = 0",
+            "SELECT COUNT(*) FROM interactions WHERE account = ? AND post = ? AND kind = 0",
             (store.account_id("me"), ids[0]),
         )
     finally:

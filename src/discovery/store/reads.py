@@ -32,8 +32,19 @@ class ReadsMixin(StoreCore):
     """Typed reads; none of them writes."""
 
     def _columns(self, sql: str, dtype: list[tuple[str, str]], params: Sequence[Any]) -> np.ndarray:
-        """A query's rows as one structured array, streamed (no Python list of all rows)."""
-        return np.fromiter(self._stream(sql, params), dtype=np.dtype(dtype))
+        """A query's rows as one structured array, streamed (no Python list of all rows).
+
+        A value no column can hold (text in a count, 10^30 likes, an id past int64) can only
+        come from a database this package did not write; it is a one-line error that names
+        the way out, not a traceback."""
+        try:
+            return np.fromiter(self._stream(sql, params), dtype=np.dtype(dtype))
+        except (ValueError, OverflowError, TypeError) as exc:
+            table = sql.split(" FROM ", 1)[1].split()[0]
+            raise StoreError(
+                f"{self.url}: a row of {table} cannot be loaded ({exc}); run `discovery doctor`"
+                " to find it and `discovery doctor --fix` to quarantine it"
+            ) from None
 
     def changes_since(self, counter: int, *, interaction_id: int = 0, tag_id: int = 0) -> Changes:
         """Everything written after change counter ``counter`` (-1: everything), read in one
