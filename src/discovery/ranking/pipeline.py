@@ -5,9 +5,9 @@
 remove what must never be shown (recording why), the ranker scores the rest as columns (a
 :class:`~discovery.ranking.picks.Pool`), and the kind's selection orders them and applies the
 author rule; :class:`~discovery.ranking.picks.Pick` records are built only for what is shown.
-
->>> # engine-level use (see Engine.feed):
->>> # picks = Pipeline(ctx, ranker).picks("explore", k=10)
+:meth:`Engine.feed <discovery.engine.Engine.feed>` is ``Pipeline(ctx, ranker).picks(kind, k)``
+with the cursor's posts in ``ctx.shown``; ``Pipeline(ctx, ranker).pool(kind).filtered`` says
+what the filters removed, and why.
 """
 
 from __future__ import annotations
