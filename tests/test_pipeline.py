@@ -234,3 +234,35 @@ def test_a_ranker_built_from_artifacts_serves_feeds_without_touching_the_pipelin
         RANKERS.unregister("constant")
     with pytest.raises(Exception, match="unknown ranker 'constant'"):
         get_ranker("constant")
+
+
+def test_pages_of_any_size_equal_one_long_feed_when_the_open_block_is_known(six_friends):
+    """With the open block's posts in order (what the API's cursor carries), the author rule
+    continues exactly: two pages of 12 are the first 24 items of one feed."""
+    whole = [i.post_id for i in six_friends.feed("me", k=24, kind="timeline")]
+    first = [i.post_id for i in six_friends.feed("me", k=12, kind="timeline")]
+    second = [
+        i.post_id
+        for i in six_friends.feed(
+            "me", k=12, kind="timeline", exclude=set(first), open_block=first[-2:]
+        )
+    ]
+    assert first + second == whole
+    authors = [six_friends.snapshot.post_author[_index(six_friends, p)] for p in whole]
+    assert authors[10:12].count(authors[10]) == 2  # ana's two open block 2 ...
+    assert authors[12:20].count(authors[10]) == 0  # ... so she waits for block 3
+
+
+def test_api_pages_of_twelve_equal_one_page_of_twenty_four(six_friends):
+    from fastapi.testclient import TestClient
+
+    from discovery.service import create_app
+
+    with TestClient(create_app(six_friends.store.path)) as client:
+        url = "/v1/users/me/feed?kind=timeline"
+        whole = client.get(f"{url}&limit=24").json()["items"]
+        page1 = client.get(f"{url}&limit=12").json()
+        page2 = client.get(f"{url}&limit=12&cursor={page1['next_cursor']}").json()
+        assert [i["post_id"] for i in page1["items"] + page2["items"]] == [
+            i["post_id"] for i in whole
+        ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +61,17 @@ class Engine:
 
     @classmethod
     def open(
-        cls, db: str | Path, *, settings: Settings | None = None, cache: bool = True
+        cls,
+        db: str | Path,
+        *,
+        settings: Settings | None = None,
+        cache: bool = True,
+        artifacts: Mapping[str, Any] | None = None,
     ) -> Engine:
-        """Open a database (it must exist) and load its snapshot."""
+        """Open a store (a path or URL; it must exist) and load its snapshot. ``artifacts``
+        are trained models for the source and ranker factories (see ranking.registry)."""
         store = Store.open(db, create=False)
-        return cls(store, load_snapshot(store, cache=cache), settings)
+        return cls(store, load_snapshot(store, cache=cache), settings, artifacts)
 
     def refresh(self) -> bool:
         """Catch up with writes made since the snapshot; True when anything changed."""
@@ -127,10 +133,13 @@ class Engine:
         mix: str = "score",
         settings: Settings | None = None,
         exclude: set[int] | None = None,
+        open_block: Sequence[int] | None = None,
     ) -> Feed:
         """A ranked feed: ``kind`` in :data:`FEED_KINDS`; ``mix="random"`` is the tutorial's
         random sample of the timeline/discovery/interest pools. ``exclude`` holds post ids
-        already shown (pagination)."""
+        already shown (pagination); ``open_block``, in order, those of them served in the
+        block of ten still open, so the author rule continues exactly (without it each
+        author is charged as much as the shown posts could hold)."""
         if kind not in FEED_KINDS:
             raise InputError(f"unknown feed kind {kind!r}; expected one of {', '.join(FEED_KINDS)}")
         if mix not in ("score", "random"):
@@ -143,6 +152,9 @@ class Engine:
             if exclude:  # the earlier pages: filtered out, and counted by the author rule
                 ids = self.snapshot.posts.lookup(np.array(sorted(exclude), dtype=np.int64))
                 ctx.shown, ctx.n_shown = np.unique(ids[ids >= 0]), len(exclude)
+            if open_block is not None:
+                ids = self.snapshot.posts.lookup(np.array(list(open_block), dtype=np.int64))
+                ctx.open_block = ids
             run = Pipeline(ctx, rk, self.artifacts)
             picks = run.picks("random" if mix == "random" else kind, k)
             return self._feed(ctx, kind, rk.name, picks)

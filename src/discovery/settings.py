@@ -58,7 +58,12 @@ class Settings:
     hidden_author_penalty: float = _f(
         0.25, 0.0, 1.0, "Score multiplier per hidden post of an author."
     )
-    max_per_author: int = _f(2, 1, 100, "At most this many posts of one author in a feed of 10.")
+    max_per_author: int = _f(
+        2,
+        1,
+        100,
+        "At most this many posts of one author in every block of 10 items (1–10, 11–20, …).",
+    )
     explore_authors: int = _f(200, 10, 5000, "Top-PPR accounts whose posts explore considers.")
     source_cap: float = _f(0.9, 0.1, 1.0, "Largest share of a blended feed from one source.")
     explore_scale: float = _f(

@@ -33,7 +33,8 @@ class UserContext:
     profile : hashtag interest vector (one float per tag, IDF-weighted, time-decayed).
     shown : post indexes served on the earlier pages of the feed being paged (a cursor);
         ``n_shown`` counts those pages' items (posts since deleted included), the position
-        at which this page starts.
+        at which this page starts; ``open_block`` (when known) the post indexes, in order,
+        served in the block of ten still open (-1: since deleted).
     """
 
     snap: Snapshot
@@ -49,6 +50,7 @@ class UserContext:
     profile: np.ndarray
     shown: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     n_shown: int = 0
+    open_block: np.ndarray | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -76,6 +76,23 @@ class AuthorBudget:
             counts = {int(a): min(int(c), open_places) for a, c in zip(values, times, strict=True)}
         return cls(per_block, position=n_shown, counts=counts, block=block)
 
+    @classmethod
+    def exact(
+        cls, per_block: int, open_authors: np.ndarray, n_shown: int, block: int = BLOCK
+    ) -> AuthorBudget:
+        """The budget of a page that follows ``n_shown`` items, the last of which (those of
+        the block still open, in any order) had ``open_authors`` (-1: no author).
+
+        >>> AuthorBudget.exact(2, np.array([4, 5, 4, -1]), 14).counts
+        {4: 2, 5: 1}
+        """
+        counts: dict[int, int] = {}
+        if n_shown % block:
+            for a in open_authors[-(n_shown % block) :].tolist():
+                if a >= 0:
+                    counts[a] = counts.get(a, 0) + 1
+        return cls(per_block, position=n_shown, counts=counts, block=block)
+
     def allows(self, author: int) -> bool:
         return author < 0 or self.counts.get(author, 0) < self.per_block
 

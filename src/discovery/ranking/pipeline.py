@@ -59,6 +59,10 @@ class Pipeline:
     def budget(self) -> AuthorBudget:
         """The author budget of this page, after the posts of the earlier pages."""
         ctx = self.ctx
+        if ctx.open_block is not None:  # the cursor kept the open block: exact counts
+            block = ctx.open_block
+            authors = np.where(block >= 0, ctx.snap.post_author[np.maximum(block, 0)], -1)
+            return AuthorBudget.exact(ctx.settings.max_per_author, authors, ctx.n_shown)
         authors = ctx.snap.post_author[ctx.shown]
         return AuthorBudget.after(ctx.settings.max_per_author, authors, ctx.n_shown)
 

@@ -5,6 +5,10 @@ repeat items. The cursor instead carries the set of post ids already served; the
 the same feed with those excluded (``Engine.feed(exclude=...)``), which rules out duplicates
 across pages by construction.
 
+The cursor also keeps, in order, the posts of the block of ten that the last page left open
+(``o``), so the author rule (at most ``max_per_author`` posts of one author in every block of
+ten items) continues exactly across pages of any size.
+
 Encoding: sorted ids, delta-encoded, as JSON, zlib-compressed (small window), base64url without
 padding. A cursor is not a secret: a client that edits one only changes which posts it is not
 shown.
@@ -16,27 +20,40 @@ import base64
 import binascii
 import json
 import zlib
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from ..errors import InputError
 
-__all__ = ["MAX_SHOWN", "decode_cursor", "encode_cursor"]
+__all__ = ["MAX_SHOWN", "Cursor", "decode_cursor", "encode_cursor", "read_cursor"]
 
 #: A feed stops paging after this many posts (the cursor would grow past a URL's comfort).
 MAX_SHOWN = 1000
 _VERSION = 1
 
 
-def encode_cursor(user: str, kind: str, shown: set[int]) -> str:
-    """Cursor for the page after ``shown`` post ids of ``user``'s ``kind`` feed.
+class Cursor(NamedTuple):
+    """What a cursor carries: every post id shown, and the open block's ids in serve order
+    (None when the cursor does not say: the author rule then estimates)."""
 
-    >>> c = encode_cursor("me", "blend", {101, 103, 102})
-    >>> decode_cursor(c, "me", "blend")
-    {101, 102, 103}
+    shown: set[int]
+    open_block: list[int] | None
+
+
+def encode_cursor(user: str, kind: str, shown: set[int], open_block: Sequence[int] = ()) -> str:
+    """Cursor for the page after ``shown`` post ids of ``user``'s ``kind`` feed; ``open_block``
+    lists, in order, the posts served so far in the block of ten that is still open.
+
+    >>> c = encode_cursor("me", "blend", {101, 103, 102}, [103, 102, 101])
+    >>> read_cursor(c, "me", "blend")
+    Cursor(shown={101, 102, 103}, open_block=[103, 102, 101])
     """
     ids = sorted(int(i) for i in shown)
     deltas = [b - a for a, b in zip([0, *ids], ids, strict=False)]
-    body = json.dumps({"v": _VERSION, "u": user, "k": kind, "d": deltas}, separators=(",", ":"))
+    fields: dict[str, Any] = {"v": _VERSION, "u": user, "k": kind, "d": deltas}
+    if open_block:
+        fields["o"] = [int(i) for i in open_block]
+    body = json.dumps(fields, separators=(",", ":"))
     # A 1 KiB window and small memory level: the default state costs ~60 µs to set up per call.
     z = zlib.compressobj(6, zlib.DEFLATED, 10, 2)
     packed = z.compress(body.encode()) + z.flush()
@@ -44,7 +61,12 @@ def encode_cursor(user: str, kind: str, shown: set[int]) -> str:
 
 
 def decode_cursor(cursor: str, user: str, kind: str) -> set[int]:
-    """Post ids a cursor says were shown; :class:`InputError` if it is damaged or belongs to
+    """Post ids a cursor says were shown (see :func:`read_cursor`)."""
+    return read_cursor(cursor, user, kind).shown
+
+
+def read_cursor(cursor: str, user: str, kind: str) -> Cursor:
+    """What a cursor says was shown; :class:`InputError` if it is damaged or belongs to
     another user's feed or another kind."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -70,4 +92,13 @@ def decode_cursor(cursor: str, user: str, kind: str) -> set[int]:
         if total >= 2**63:
             raise InputError("cursor: damaged post list")
         ids.add(total)
-    return ids
+    block = data.get("o", [] if len(ids) % 10 == 0 else None)
+    if block is None:
+        return Cursor(ids, None)
+    if (
+        not isinstance(block, list)
+        or len(block) >= 10
+        or not all(isinstance(i, int) and not isinstance(i, bool) and i in ids for i in block)
+    ):
+        raise InputError("cursor: damaged post list")
+    return Cursor(ids, block)

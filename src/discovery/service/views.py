@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ranking.diversity import BLOCK
 from ..settings import Settings
-from .cursor import MAX_SHOWN, decode_cursor, encode_cursor
+from .cursor import MAX_SHOWN, Cursor, encode_cursor, read_cursor
 from .state import Service
 
 __all__ = [
@@ -42,13 +43,28 @@ def feed_view(
     with service.engine_for_read() as engine:
         u = engine.user_index(handle)
         user = str(engine.snapshot.handle[u])
-        shown = decode_cursor(cursor, user, kind) if cursor else set()
+        state = read_cursor(cursor, user, kind) if cursor else Cursor(set(), [])
+        shown = state.shown
         settings = engine.user_settings(u).replace(**weights) if weights else None
-        feed = engine.feed(u, k=limit, kind=kind, ranker=ranker, settings=settings, exclude=shown)
+        feed = engine.feed(
+            u,
+            k=limit,
+            kind=kind,
+            ranker=ranker,
+            settings=settings,
+            exclude=shown,
+            open_block=state.open_block,
+        )
     out = feed.to_json()
-    shown |= {item.post_id for item in feed}
+    served = [item.post_id for item in feed]
+    shown |= set(served)
     more = len(feed) == limit and len(shown) < MAX_SHOWN
-    out["next_cursor"] = encode_cursor(user, kind, shown) if more else None
+    still_open = len(shown) % BLOCK
+    known = ([] if state.open_block is None else state.open_block) + served
+    open_block: list[int] | None = known[-still_open:] if still_open else []
+    if still_open and state.open_block is None and len(served) < still_open:
+        open_block = None  # an older cursor without the order: the next page estimates
+    out["next_cursor"] = encode_cursor(user, kind, shown, open_block or ()) if more else None
     return out
 
 
