@@ -58,6 +58,11 @@ class PostgresStore(Store):
             raise StoreError(
                 "PostgreSQL needs the postgres extra: pip install 'discovery-engine[postgres]'"
             ) from None
+        try:  # one plain connection first: a clear one-line error, at once, if none can be had
+            psycopg.connect(url.target, connect_timeout=10).close()
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"{url}: cannot connect to PostgreSQL ({reason})") from None
         pool = ConnectionPool(
             url.target,
             min_size=1,
