@@ -38,7 +38,7 @@ def dump(store: Any) -> dict[str, list[tuple]]:
     """Every row of every table, sorted: equal dumps mean equal databases, on either backend."""
     from discovery.store.copy import TABLES
 
-    tables = [*TABLES, "meta", "removed_follows"]
+    tables = [*TABLES, "meta", "removed_follows", "removed_posts", "removed_interactions"]
     return {t: sorted(rows(store, f"SELECT * FROM {t}"), key=repr) for t in tables}
 
 

@@ -19,24 +19,27 @@ def canonical(snap):
     """Content of a snapshot independent of index order (ids, not indexes)."""
     acc, post = snap.account_id, snap.post_id
     follows = sorted(zip(acc[snap.follow_src].tolist(), acc[snap.follow_dst].tolist(), strict=True))
+    live = ~snap.post_removed  # a deleted post and a withdrawn interaction are simply gone
     posts = sorted(
         zip(
-            post.tolist(),
-            [int(acc[a]) if a >= 0 else -1 for a in snap.post_author],
-            snap.post_likes.tolist(),
-            snap.post_comments.tolist(),
+            post[live].tolist(),
+            [int(acc[a]) if a >= 0 else -1 for a in snap.post_author[live]],
+            snap.post_likes[live].tolist(),
+            snap.post_comments[live].tolist(),
             strict=True,
         )
     )
+    t = live[snap.tag_post]
     tags = sorted(
-        zip(post[snap.tag_post].tolist(), snap.tag_name[snap.tag_id].tolist(), strict=True)
+        zip(post[snap.tag_post[t]].tolist(), snap.tag_name[snap.tag_id[t]].tolist(), strict=True)
     )
+    i = snap.inter_kind >= 0
     inter = sorted(
         zip(
-            acc[snap.inter_user].tolist(),
-            post[snap.inter_post].tolist(),
-            snap.inter_kind.tolist(),
-            snap.inter_time.tolist(),
+            acc[snap.inter_user[i]].tolist(),
+            post[snap.inter_post[i]].tolist(),
+            snap.inter_kind[i].tolist(),
+            snap.inter_time[i].tolist(),
             strict=True,
         )
     )
@@ -51,6 +54,8 @@ ops = st.lists(
         st.tuples(st.just("unfollow"), st.integers(1, 8), st.integers(1, 8)),
         st.tuples(st.just("post"), st.integers(600, 620), st.integers(1, 8)),
         st.tuples(st.just("like"), st.integers(1, 8), st.sampled_from([101, 201, 302, 600])),
+        st.tuples(st.just("unlike"), st.integers(1, 8), st.sampled_from([101, 201, 302, 600])),
+        st.tuples(st.just("delete"), st.sampled_from([101, 201, 302, 600, 601])),
     ),
     min_size=1,
     max_size=12,
@@ -90,6 +95,10 @@ def apply(store, batch, t):
                 store.remove_follows([(op[1], op[2])])
             elif op[0] == "post":
                 store.add_posts([(op[1], op[2], t, f"#tag{op[1] % 3} new", "photo", None, 0, 0)])
+            elif op[0] == "unlike":
+                store.remove_interactions([(op[1], op[2], "like")])
+            elif op[0] == "delete":
+                store.remove_posts([op[1]])
             else:
                 store.add_interactions([(op[1], op[2], "like", t, None)], update_counts=True)
 

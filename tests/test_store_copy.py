@@ -95,4 +95,9 @@ def test_every_table_is_copied() -> None:
     from discovery.store.schema import schema_sql
 
     created = {s.split()[5] for s in schema_sql("sqlite") if s.startswith("CREATE TABLE")}
-    assert created - set(TABLES) == {"meta", "removed_follows"}
+    assert created - set(TABLES) == {
+        "meta",
+        "removed_follows",
+        "removed_posts",
+        "removed_interactions",
+    }

@@ -216,7 +216,7 @@ class Engine:
 
     def post_index(self, post_id: int) -> int:
         idx = int(self.snapshot.posts.lookup(int(post_id))[0])
-        if idx < 0:
+        if idx < 0 or self.snapshot.post_removed[idx]:
             raise NotFound(f"no post with id {post_id}")
         return idx
 

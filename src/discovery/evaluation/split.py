@@ -84,6 +84,7 @@ def view_at(full: Snapshot, cut: int, serve_at: int | None = None) -> tuple[Snap
         post_likes=snap.post_likes[keep],
         post_comments=snap.post_comments[keep],
         post_media=snap.post_media[keep],
+        post_removed=snap.post_removed[keep],
         tag_post=new[snap.tag_post[tag_ok]].astype(np.int32),
         tag_id=tag_new[snap.tag_id[tag_ok]].astype(np.int32),
         tag_name=snap.tag_name[used],

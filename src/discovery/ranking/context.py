@@ -118,7 +118,7 @@ def interest_profile(
     for name, w in KIND_WEIGHT.items():
         weight[kinds == KIND_CODE[name]] = w
     keep = weight > 0
-    if not keep.any() or snap.n_tags == 0 or snap.n_posts == 0:
+    if not keep.any() or snap.n_tags == 0 or stats.n_live == 0:
         return np.zeros(snap.n_tags)
     decay = np.minimum(np.exp2(-(snap.now - times[keep]) / _INTEREST_HALF_LIFE), 1.0)
     # Only the engaged posts' rows: O(engagements), never O(catalogue) per request.
@@ -126,7 +126,7 @@ def interest_profile(
     post_w = np.bincount(inverse, weights=weight[keep] * decay, minlength=len(engaged))
     tf = np.asarray(snap.post_tags_matrix()[engaged].T @ post_w).ravel()
     total = float(post_w.sum())
-    base = stats.df / snap.n_posts
+    base = stats.df / stats.n_live
     m = 5.0
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = np.log((tf + m * base) / (total + m) / base)

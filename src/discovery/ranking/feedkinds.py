@@ -83,7 +83,7 @@ class FeedKind:
     parts: tuple[str, ...] = ()
 
 
-COMMON_FILTERS = ("own", "seen", "shown", "hidden", "blocked", "too_old", "future")
+COMMON_FILTERS = ("own", "seen", "shown", "hidden", "blocked", "too_old", "future", "removed")
 
 
 def _in_order(*names: str) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ blocked     author blocked                       posts by an account the user bl
 followed    followed author (explore only)       posts by an account the user follows
 too_old     older than ``window_days`` days      posts before the candidate window
 future      taken after now                      posts dated after the snapshot's clock
+removed     deleted                              posts deleted (upstream, or by their author)
 ==========  ===================================  ============================================
 """
 
@@ -99,6 +100,7 @@ _ALL = (
         lambda ctx: "taken after now",
         lambda ctx, p, a: ctx.snap.post_taken[p] > ctx.now,
     ),
+    Filter("removed", lambda ctx: "deleted", lambda ctx, p, a: ctx.snap.post_removed[p]),
 )
 
 #: Every filter by name, in the order feeds run them and ``explain`` lists them.

@@ -44,6 +44,7 @@ def similar_posts(
         author_sim[has] = acc_sim[snap.post_author[has]]
     score = w_tags * tag_sim + (1 - w_tags) * author_sim
     score[p] = -1.0
+    score[snap.post_removed] = -1.0  # deleted posts are never suggested
     candidates = np.flatnonzero(score > 0)
     order = candidates[np.lexsort((snap.post_id[candidates], -score[candidates]))][:k]
     return order, score[order], {"tags": tag_sim[order], "authors": author_sim[order]}

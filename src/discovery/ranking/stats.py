@@ -34,6 +34,8 @@ class PostStats:
         (#love, #instagood) says nothing and weighs 0; rare topical tags weigh most.
     eng_mean : mean of ``(likes + 2 comments) / (followers + 1)`` over posts, the prior of the
         smoothed engagement rate.
+    n_live : posts in the catalogue; ``df``, ``idf`` and ``eng_mean`` leave deleted posts out,
+        so they equal what a store that never held them gives.
     """
 
     in_degree: np.ndarray
@@ -43,6 +45,7 @@ class PostStats:
     df: np.ndarray
     eng_mean: float
     mean_in_degree: float
+    n_live: int  # posts in the catalogue (deleted ones excluded)
 
 
 def follower_counts(snap: Snapshot) -> np.ndarray:
@@ -63,18 +66,22 @@ def post_stats(snap: Snapshot) -> PostStats:
         kind = snap.inter_kind
         clicks = np.bincount(snap.inter_post[kind == KIND_CODE["click"]], minlength=n_posts)
         likes = np.bincount(snap.inter_post[kind == KIND_CODE["like"]], minlength=n_posts)
-        df = np.bincount(snap.tag_id, minlength=snap.n_tags).astype(np.float64)
-        idf = np.maximum(0.0, np.log((n_posts - df + 0.5) / (df + 0.5)))
-        if n_posts:
+        # Deleted posts are out of the catalogue: the statistics match a store without them.
+        live = ~snap.post_removed
+        n_live = int(live.sum())
+        tagged = live[snap.tag_post]
+        df = np.bincount(snap.tag_id[tagged], minlength=snap.n_tags).astype(np.float64)
+        idf = np.maximum(0.0, np.log((n_live - df + 0.5) / (df + 0.5)))
+        if n_live:
             reach = np.where(
                 snap.post_author >= 0, in_degree[np.maximum(snap.post_author, 0)], in_degree.mean()
             )
             rate = (snap.post_likes + 2.0 * snap.post_comments) / (reach + 1.0)
-            eng_mean = float(max(rate.mean(), 1e-6))
+            eng_mean = float(max(rate[live].mean(), 1e-6))
         else:
             eng_mean = 1e-3
         mean_in = float(in_degree.mean()) if n_acc else 0.0
-        return PostStats(in_degree, clicks, likes, idf, df, eng_mean, mean_in)
+        return PostStats(in_degree, clicks, likes, idf, df, eng_mean, mean_in, n_live)
 
     deps = ("accounts", "posts", "tags", INTERACTIONS_LAG)  # in_degree: as of the build
     return snap.derive("post_stats", build, depends_on=deps)

@@ -109,6 +109,9 @@ class Snapshot:
     inter_kind: np.ndarray
     inter_time: np.ndarray
     inter_value: np.ndarray
+    #: True for posts deleted since they entered the snapshot (indexes stay stable; every feed
+    #: filters them, see ranking.filters); parallel to the post arrays.
+    post_removed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     _derived: Derived = field(default_factory=Derived, init=False, repr=False, compare=False)
     _columns: Columns = field(default_factory=Columns, init=False, repr=False, compare=False)
 
@@ -273,10 +276,11 @@ class Snapshot:
             graph.note(src, dst, added)
 
     def post_tags_matrix(self) -> sp.csr_matrix:
-        """Posts × hashtags incidence (CSR, 1.0 where the post carries the tag)."""
+        """Posts × hashtags incidence (CSR, 1.0 where the post carries the tag; a deleted
+        post carries none, so hashtag statistics match a store that never held it)."""
 
         def build() -> sp.csr_matrix:
-            data = np.ones(len(self.tag_post), dtype=np.float64)
+            data = (~self.post_removed[self.tag_post]).astype(np.float64)
             shape = (self.n_posts, self.n_tags)
             return sp.csr_matrix((data, (self.tag_post, self.tag_id)), shape=shape)
 

@@ -172,6 +172,17 @@ class Derived:
                     break
         return self._drop(stale)
 
+    def drop_reading(self, table: str) -> list[str]:
+        """Drop every structure that reads ``table`` at all, lagging ones included (and what
+        was built on them): for rows changed in place — a withdrawn interaction — which a
+        lag's count of appended rows cannot see."""
+        stale = {
+            k
+            for k, e in self._entries.items()
+            if table in e.tables or any(lag.table == table for lag in e.lags)
+        }
+        return self._drop(stale)
+
     def _drop(self, stale: set[str]) -> list[str]:
         grew = bool(stale)
         while grew:  # a few dozen entries: a fixpoint is cheaper than a reverse index

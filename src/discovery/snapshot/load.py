@@ -25,9 +25,12 @@ from ..store import Changes, Store
 from ..store.events import read_consistently
 from .arrays import IdIndex, Snapshot
 
-__all__ = ["cache_path", "load_snapshot", "refresh_snapshot"]
+__all__ = ["WITHDRAWN", "cache_path", "load_snapshot", "refresh_snapshot"]
 
-_CACHE_VERSION = 2
+#: ``inter_kind`` of an interaction withdrawn after it entered the snapshot (an unlike).
+WITHDRAWN = -1
+
+_CACHE_VERSION = 3
 
 
 def cache_path(store: Store) -> Path | None:
@@ -150,7 +153,17 @@ def _append(
     _extend(snap, "follow_dst", dst[ok].astype(np.int32))
     _extend(snap, "follow_time", f["t"][ok])
 
-    # posts: updates in place, new ones appended
+    # posts: deletions first (a deleted row is never among ch.posts), then updates in place,
+    # new ones appended
+    if len(ch.removed_posts) and len(snap.post_id):
+        gone = snap.posts.lookup(ch.removed_posts)
+        gone = gone[gone >= 0]
+        if len(gone):
+            changed.add("posts")
+            snap.post_removed = snap.post_removed.copy()  # copy-on-write: rare, and shared
+            snap.post_removed[gone] = True
+            _withdraw(snap, np.isin(snap.inter_post, gone))  # their interactions went too
+            changed.add("interactions")
     p = ch.posts
     p = p[np.argsort(p["id"], kind="stable")]
     old = snap.posts.lookup(p["id"]) if len(snap.post_id) else np.full(len(p), -1)
@@ -161,6 +174,10 @@ def _append(
             snap.columns.owns_counts = True
         snap.post_likes[old[upd]] = p["likes"][upd]
         snap.post_comments[old[upd]] = p["comments"][upd]
+        back = old[upd][snap.post_removed[old[upd]]]
+        if len(back):  # a row that exists again (an id re-added after a delete)
+            snap.post_removed = snap.post_removed.copy()
+            snap.post_removed[back] = False
     new = p[~upd]
     if len(new):
         changed.add("posts")
@@ -172,6 +189,7 @@ def _append(
         _extend(snap, "post_likes", new["likes"])
         _extend(snap, "post_comments", new["comments"])
         _extend(snap, "post_media", new["media"])
+        _extend(snap, "post_removed", np.zeros(len(new), dtype=bool))
         snap.derived.drop("post_ids")  # the id index must include the new posts
     posts = snap.posts
 
@@ -190,6 +208,21 @@ def _append(
     _extend(snap, "tag_post", pidx[ok].astype(np.int32))
     _extend(snap, "tag_id", (pt["h"][ok] - 1).astype(np.int32))
 
+    # withdrawn interactions (unlike, unsave, deleted upstream): before the new rows are
+    # appended, since a row among those exists now (a like given again after an unlike)
+    if len(ch.removed_interactions):
+        w = ch.removed_interactions
+        wu, wp = accounts.lookup(w["u"]), posts.lookup(w["p"])
+        mask = np.zeros(len(snap.inter_kind), dtype=bool)
+        for u, q, k in zip(wu.tolist(), wp.tolist(), w["k"].tolist(), strict=True):
+            if u >= 0 and q >= 0:
+                rows = snap.user_interactions(u)
+                rows = rows[(snap.inter_post[rows] == q) & (snap.inter_kind[rows] == k)]
+                mask[rows] = True
+        if mask.any():
+            _withdraw(snap, mask)
+            changed.add("interactions")
+
     # interactions: append-only by id
     it = ch.interactions
     if len(it):
@@ -207,6 +240,16 @@ def _append(
     if len(pt):
         changed.add("tags")
     snap.invalidate(changed)
+
+
+def _withdraw(snap: Snapshot, rows: np.ndarray) -> None:
+    """Mark interaction rows as withdrawn (kind :data:`WITHDRAWN`): positions stay stable for
+    the indexes built on them, and no kind test matches them any more."""
+    if rows.any():
+        kinds = snap.inter_kind if snap.inter_kind.flags.writeable else snap.inter_kind.copy()
+        kinds[rows] = WITHDRAWN
+        snap.inter_kind = kinds
+        snap.derived.drop_reading("interactions")
 
 
 def _known_edges(

@@ -39,6 +39,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "truth_posts": ("post", "topic", "quality", "clickbait"),
 }  # fmt: skip
 
+# removed_* tombstones are not copied: the destination's snapshots start from its own rows.
+
 #: Meta keys that describe the data (the destination keeps its own id, version and counter).
 COPIED_META = ("now", "world", "dataset", "generator")
 

@@ -104,6 +104,18 @@ class ReadsMixin(StoreCore):
                     INTERACTION_COLUMNS,
                     (interaction_id,),
                 ),
+                removed_posts=np.zeros(0, np.int64)
+                if full
+                else self._columns(
+                    "SELECT id FROM removed_posts WHERE seq > ?", [("id", "i8")], (counter,)
+                )["id"],
+                removed_interactions=self._columns(
+                    "SELECT account, post, kind FROM removed_interactions WHERE seq > ?",
+                    [("u", "i8"), ("p", "i8"), ("k", "i1")],
+                    (max(counter, 0),),
+                )
+                if not full
+                else np.zeros(0, np.dtype([("u", "i8"), ("p", "i8"), ("k", "i1")])),
             )
 
     # --------------------------------------------------------------- look-ups

@@ -128,3 +128,5 @@ class Changes:
     hashtags: list[tuple[int, str]]
     post_hashtags: np.ndarray  # (p, h)
     interactions: np.ndarray
+    removed_posts: np.ndarray  # post ids deleted since
+    removed_interactions: np.ndarray  # (u, p, k) triples withdrawn since

@@ -7,8 +7,8 @@ with a reserved word (``interactions.user`` of schema 1 is ``account`` since sch
 
 Every table that the in-memory snapshot mirrors carries a ``seq`` column: the store's change
 counter at the transaction that last wrote the row. A snapshot cached at counter *c* catches up by
-reading rows with ``seq > c`` (and ``removed_follows`` for unfollows) instead of reloading
-everything (:meth:`discovery.store.Store.changes_since`).
+reading rows with ``seq > c`` (and the ``removed_*`` tombstones for unfollows, deleted posts
+and withdrawn interactions) instead of reloading everything (:meth:`discovery.store.Store.changes_since`).
 
 Accounts and posts carry ``ext_key``: a stable, source-scoped external key (``csv:123``,
 ``lastfm:u42``, ``bsky:did:plc:…``) that the store maps to the dense internal id the snapshot
@@ -34,7 +34,9 @@ DIALECTS: tuple[Dialect, ...] = ("sqlite", "postgresql")
 _TYPES: dict[str, dict[str, str]] = {
     "sqlite": {
         "ID": "INTEGER",
-        "SERIAL": "INTEGER PRIMARY KEY",  # the rowid: ascending, as snapshots catch up by id
+        # AUTOINCREMENT: an id is never reused, even after the highest row is deleted (an
+        # unlike), since snapshots catch up by reading ids above the last one they hold.
+        "SERIAL": "INTEGER PRIMARY KEY AUTOINCREMENT",
         "FLOAT": "REAL",
     },
     "postgresql": {
@@ -70,6 +72,16 @@ CREATE TABLE IF NOT EXISTS removed_follows (
     seq {ID} NOT NULL,
     src {ID} NOT NULL,
     dst {ID} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS removed_posts (
+    seq {ID} NOT NULL,
+    id  {ID} NOT NULL                               -- a post deleted (upstream, or by its author)
+);
+CREATE TABLE IF NOT EXISTS removed_interactions (
+    seq     {ID}    NOT NULL,
+    account {ID}    NOT NULL,
+    post    {ID}    NOT NULL,
+    kind    INTEGER NOT NULL                        -- every interaction of this triple is gone
 );
 CREATE TABLE IF NOT EXISTS posts (
     id            {ID}    PRIMARY KEY,
@@ -148,6 +160,9 @@ CREATE INDEX IF NOT EXISTS posts_author ON posts (author, taken_at);
 CREATE UNIQUE INDEX IF NOT EXISTS posts_ext_key ON posts (ext_key);
 CREATE INDEX IF NOT EXISTS post_hashtags_seq ON post_hashtags (seq);
 CREATE INDEX IF NOT EXISTS removed_follows_seq ON removed_follows (seq);
+CREATE INDEX IF NOT EXISTS removed_posts_seq ON removed_posts (seq);
+CREATE INDEX IF NOT EXISTS removed_interactions_seq ON removed_interactions (seq);
+CREATE INDEX IF NOT EXISTS interactions_post ON interactions (post);
 """
 
 
@@ -197,7 +212,13 @@ def _v1_to_v2(store: Store) -> None:
     for statement in (
         "ALTER TABLE accounts ADD COLUMN ext_key TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE posts ADD COLUMN ext_key TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE interactions RENAME COLUMN user TO account",
+        # interactions is rebuilt (SQLite's way to change a column's definition): the id
+        # becomes AUTOINCREMENT and ``user`` becomes ``account``
+        "ALTER TABLE interactions RENAME TO interactions_v1",
+        next(s for s in schema_sql("sqlite") if "TABLE IF NOT EXISTS interactions " in s),
+        "INSERT INTO interactions (id, account, post, kind, created_at, value)"
+        " SELECT id, user, post, kind, created_at, value FROM interactions_v1",
+        "DROP TABLE interactions_v1",
     ):
         store._exec(statement)
     store._exec("UPDATE accounts SET ext_key = ? || id", (prefix,))

@@ -471,6 +471,52 @@ class WritesMixin(StoreCore):
         )
         return self._bulk_insert("interactions", self._INTERACTION_COLUMNS, rows)
 
+    # -------------------------------------------------------------- removals
+    def remove_posts(self, post_ids: Iterable[int]) -> int:
+        """Delete posts (upstream deletions, an author's own): the row, its hashtag links and
+        the interactions on it, leaving a tombstone snapshots catch up on. Returns how many
+        posts were deleted (unknown ids are ignored)."""
+        seq = self._need_tx()
+        ids = sorted(set(self._existing("posts", "id", [int(p) for p in post_ids]).values()))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            self._exec(f"DELETE FROM post_hashtags WHERE post IN ({marks})", chunk)
+            self._exec(f"DELETE FROM interactions WHERE post IN ({marks})", chunk)
+            self._exec(f"DELETE FROM posts WHERE id IN ({marks})", chunk)
+            self._many(
+                "INSERT INTO removed_posts (seq, id) VALUES (?, ?)", [(seq, p) for p in chunk]
+            )
+        return len(ids)
+
+    def remove_interactions(self, rows: Iterable[tuple[int, int, Any]]) -> int:
+        """Withdraw every ``(account, post, kind)`` interaction (an unlike, an unsave, a like
+        deleted upstream): the rows go, a like or comment also leaves the post's count, and a
+        tombstone tells snapshots. Returns how many interaction rows were deleted."""
+        seq = self._need_tx()
+        removed = 0
+        for account, post, kind in rows:
+            code = _code(kind, list(KIND_CODE), "interaction kind")
+            key = (int(account), int(post), code)
+            gone = self._exec(
+                "DELETE FROM interactions WHERE account = ? AND post = ? AND kind = ?", key
+            )
+            if not gone:
+                continue
+            removed += gone
+            self._exec(
+                "INSERT INTO removed_interactions (seq, account, post, kind) VALUES (?, ?, ?, ?)",
+                (seq, *key),
+            )
+            column = {_LIKE: "like_count", _COMMENT: "comment_count"}.get(code)
+            if column:  # counts never go below zero (an import may have set them lower)
+                self._exec(
+                    f"UPDATE posts SET {column} = CASE WHEN {column} > ? THEN {column} - ?"
+                    f" ELSE 0 END, seq = ? WHERE id = ?",
+                    (gone, gone, seq, key[1]),
+                )
+        return removed
+
     # ---------------------------------------------------------- ground truth
     def add_truth_users(self, rows: Iterable[tuple[Any, ...]]) -> int:
         """Ground truth of a synthetic world: ``(account, interests_json, community)`` rows."""

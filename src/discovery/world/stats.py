@@ -238,7 +238,8 @@ def summarize(snap: Any, kinds: tuple[str, ...]) -> dict[str, Any]:
 
     n = int(snap.n_accounts)
     src, dst = np.asarray(snap.follow_src), np.asarray(snap.follow_dst)
-    by_kind = np.bincount(np.asarray(snap.inter_kind, dtype=np.int64), minlength=len(kinds))
+    live = snap.inter_kind[snap.inter_kind >= 0]  # withdrawn interactions (unlikes) are -1
+    by_kind = np.bincount(np.asarray(live, dtype=np.int64), minlength=len(kinds))
     times = [t for t in (np.asarray(snap.post_taken), np.asarray(snap.inter_time)) if len(t)]
     first = min(int(t.min()) for t in times) if times else None
     last = max(int(t.max()) for t in times) if times else None
