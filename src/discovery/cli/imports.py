@@ -1,4 +1,4 @@
-"""``discovery import csv|lastfm`` (real data into the database) and ``discovery migrate``."""
+"""``discovery import csv|lastfm|instagram`` (real data in) and ``discovery migrate``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from ._common import app, console, state
 __all__ = ["import_app", "summary_table"]
 
 import_app = typer.Typer(
-    help="Import real data (delimited files, the Last.fm-2k dataset) into the database.",
+    help="Import real data (delimited files, the Last.fm-2k dataset, an Instagram export)"
+    " into the database.",
     no_args_is_help=True,
 )
 app.add_typer(import_app, name="import")
@@ -33,8 +34,13 @@ def summary_table(summary: ImportSummary, db: str | Path) -> Table:
     table.add_column("what")
     table.add_column("read", justify="right")
     table.add_column("new", justify="right")
+    if summary.skipped:
+        table.add_column("skipped", justify="right")
     for what, read, new in summary.rows:
-        table.add_row(what, "-" if read is None else f"{read:,}", f"{new:,}")
+        cells = [what, "-" if read is None else f"{read:,}", f"{new:,}"]
+        if summary.skipped:
+            cells.append(f"{summary.skipped.get(what, 0):,}")
+        table.add_row(*cells)
     return table
 
 
@@ -116,6 +122,38 @@ def import_lastfm_command(
     lastfm_files(directory)  # a wrong folder is reported before a database file is created
     with state.open_store(create=True) as store, console.status("importing Last.fm-2k…"):
         summary = import_lastfm(store, directory)
+    _report(summary)
+
+
+@import_app.command("instagram")
+def import_instagram_command(
+    export: Path = typer.Argument(
+        ...,
+        help="Instagram's 'Download your information' export (JSON format): the .zip or its"
+        " unpacked folder.",
+        show_default=False,
+    ),
+    username: str = typer.Option(
+        None,
+        "--username",
+        help="Whose export it is, when it has no personal_information.json and its name is"
+        " not instagram-<username>-<date>-….",
+        show_default=False,
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Read the export and report what would change; write nothing."
+    ),
+) -> None:
+    """Import your Instagram data export: follows, followers, likes, saves, comments, your
+    posts and media, followed hashtags, blocked accounts (idempotent)."""
+    from ..sources.instagram import import_instagram
+
+    if dry_run and state.is_sqlite and not state.sqlite_path.exists():
+        store = Store.open(":memory:")  # a dry run creates no database file
+    else:
+        store = state.open_store(create=True)
+    with store, console.status("importing the Instagram export…"):
+        summary = import_instagram(store, export, username=username, dry_run=dry_run)
     _report(summary)
 
 

@@ -113,12 +113,15 @@ class ImportSummary:
 
     ``rows`` holds ``(what, read, new)`` lines for the summary table (``read`` is None where
     nothing is read directly, e.g. hashtag links parsed from captions); ``notes`` explains rows
-    that were dropped or adjusted; ``first``/``last`` are the time span (Unix seconds) seen.
+    that were dropped or adjusted; ``first``/``last`` are the time span (Unix seconds) seen;
+    ``skipped`` counts entries left out per row (importers that skip bad entries instead of
+    stopping, like the Instagram export's).
     """
 
     dataset: str
     rows: list[tuple[str, int | None, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
     first: int | None = None
     last: int | None = None
 
