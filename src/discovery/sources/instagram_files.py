@@ -25,7 +25,16 @@ from typing import IO, Any
 
 from ..errors import InputError
 
-__all__ = ["ROUTES", "ExportFiles", "Fields", "fix_mojibake", "flatten", "route", "unwrap"]
+__all__ = [
+    "ROUTES",
+    "ExportFiles",
+    "Fields",
+    "fix_mojibake",
+    "flatten",
+    "repair_json_text",
+    "route",
+    "unwrap",
+]
 
 #: File kind → pattern of the file's base name (sharded files carry ``_N``).
 ROUTES: dict[str, re.Pattern[str]] = {
@@ -75,14 +84,35 @@ def fix_mojibake(text: str) -> str:
         return text  # already proper text (a lone "é" is not valid UTF-8 bytes)
 
 
-def _repair(value: Any) -> Any:
-    if isinstance(value, str):
-        return fix_mojibake(value)
-    if isinstance(value, list):
-        return [_repair(v) for v in value]
-    if isinstance(value, dict):
-        return {fix_mojibake(k): _repair(v) for k, v in value.items()}
-    return value
+# Runs of escaped (\u0080-\u00ff, how the exporter writes) or raw Latin-1-range characters:
+# each run is repaired on the JSON text, before parsing, so no parsed value is walked again.
+_ESCAPED_RUN = re.compile(r"(?:\\u00[89a-fA-F][0-9a-fA-F])+")
+_RAW_RUN = re.compile("[\x80-\xff]+")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    run = match.group(0)
+    raw = bytes(int(run[i + 4 : i + 6], 16) for i in range(0, len(run), 6))
+    try:
+        return json.dumps(raw.decode("utf-8"))[1:-1]
+    except UnicodeDecodeError:
+        return run
+
+
+def repair_json_text(text: str) -> str:
+    """The export's JSON text with its mojibake runs repaired (see :func:`fix_mojibake`),
+    whether the exporter escaped them (``\\u00c3\\u00a9``, as Instagram does) or not.
+
+    >>> mojibake = "Café 📷".encode("utf-8").decode("latin-1")
+    >>> json.loads(repair_json_text(json.dumps(mojibake)))
+    'Café 📷'
+    >>> json.loads(repair_json_text(json.dumps(mojibake, ensure_ascii=False)))
+    'Café 📷'
+    """
+    text = _ESCAPED_RUN.sub(_unescape, text)
+    if not text.isascii():
+        text = _RAW_RUN.sub(lambda m: fix_mojibake(m.group(0)), text)
+    return text
 
 
 _ENTRY_KEYS = ("string_list_data", "string_map_data", "label_values", "media", "uri")
@@ -247,7 +277,7 @@ class ExportFiles:
     def load(self, name: str) -> list[Any]:
         """The entries of one JSON file, mojibake repaired; ``ValueError`` says why not."""
         try:
-            data = json.loads(self.read_bytes(name))
+            data = json.loads(repair_json_text(self.read_bytes(name).decode("utf-8-sig")))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"not JSON ({exc})") from None
-        return unwrap(_repair(data))
+        return unwrap(data)
