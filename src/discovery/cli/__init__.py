@@ -20,6 +20,7 @@ from . import imports  # noqa: F401  isort: skip
 from . import doctor  # noqa: F401  isort: skip
 from . import graph  # noqa: F401  isort: skip
 from . import serve  # noqa: F401  isort: skip
+from . import bluesky  # noqa: F401  isort: skip
 from . import data  # noqa: F401  isort: skip
 from . import evaluate  # noqa: F401  isort: skip
 from . import stores  # noqa: F401  isort: skip

@@ -58,12 +58,37 @@ def serve(
         max=32,
         help="Worker processes, each with its own snapshot caught up from the shared store.",
     ),
+    feedgen_did: str = typer.Option(
+        None,
+        "--feedgen-did",
+        envvar="DISCOVERY_FEEDGEN_DID",
+        help="Also serve a Bluesky feed generator with this service DID (did:web:HOST).",
+    ),
+    feedgen_hostname: str = typer.Option(
+        None, "--feedgen-hostname", help="Its public HTTPS host (default: the did:web host)."
+    ),
+    feedgen_publisher: str = typer.Option(
+        None,
+        "--feedgen-publisher",
+        envvar="DISCOVERY_FEEDGEN_PUBLISHER",
+        help="DID of the account that published the feed records (lists them, serves only them).",
+    ),
+    feedgen_plc_url: str = typer.Option(
+        "https://plc.directory", "--feedgen-plc-url", help="PLC directory for requesters' DIDs."
+    ),
 ) -> None:
     """Serve the JSON API (and the web pages) over the database, with docs at /docs."""
     from ..service import create_app
     from ..service.app import DB_ENV
 
-    application = create_app(state.db)
+    feedgen = None
+    if feedgen_did is not None:
+        from ..service.feedgen import FeedgenConfig
+
+        feedgen = FeedgenConfig(
+            feedgen_did, feedgen_hostname, feedgen_publisher, plc_url=feedgen_plc_url
+        )
+    application = create_app(state.db, feedgen=feedgen)
     if get is not None:
         import warnings
 
@@ -94,6 +119,12 @@ def serve(
         f"discovery-engine API on http://{shown}:{port}  (docs: /docs, health: /healthz)"
         + ("  [local single-user mode: no tokens]" if open_mode else "")
     )
+    if feedgen is not None:
+        err_console.print(
+            f"Bluesky feed generator {lit(feedgen.service_did)} for {lit(feedgen.endpoint)}"
+            " (/xrpc/app.bsky.feed.getFeedSkeleton, /.well-known/did.json)",
+            highlight=False,
+        )
     if workers == 1:
         uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
         return
@@ -101,6 +132,10 @@ def serve(
     # written through any worker reach the store first, and every worker catches its snapshot
     # up before each read, so the next request sees them whichever worker answers it.
     os.environ[DB_ENV] = str(state.sqlite_path.resolve()) if state.is_sqlite else state.db
+    if feedgen is not None:
+        from ..service.feedgen import FEEDGEN_ENV
+
+        os.environ[FEEDGEN_ENV] = feedgen.to_env()
     uvicorn.run(
         "discovery.service.app:app_from_env",
         factory=True,

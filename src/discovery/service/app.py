@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -18,6 +19,9 @@ from . import api, root
 from .errors import MAX_BODY, GuardMiddleware, install_error_handlers
 from .metrics import MetricsMiddleware
 from .state import Service
+
+if TYPE_CHECKING:
+    from .feedgen import FeedgenConfig
 
 __all__ = ["DB_ENV", "app_from_env", "create_app"]
 
@@ -33,8 +37,14 @@ DB_ENV = "DISCOVERY_SERVE_DB"
 
 
 def app_from_env() -> FastAPI:
-    """The app over ``$DISCOVERY_SERVE_DB``: the factory each uvicorn worker process calls."""
-    return create_app(os.environ[DB_ENV])
+    """The app over ``$DISCOVERY_SERVE_DB``: the factory each uvicorn worker process calls
+    (with the Bluesky feed generator when ``$DISCOVERY_SERVE_FEEDGEN`` holds its settings)."""
+    from .feedgen import FEEDGEN_ENV, FeedgenConfig
+
+    feedgen = os.environ.get(FEEDGEN_ENV)
+    return create_app(
+        os.environ[DB_ENV], feedgen=FeedgenConfig.from_env(feedgen) if feedgen else None
+    )
 
 
 def create_app(
@@ -43,10 +53,12 @@ def create_app(
     settings: Settings | None = None,
     max_body: int = MAX_BODY,
     threads: int = 4,
+    feedgen: FeedgenConfig | None = None,
 ) -> FastAPI:
     """The API over database ``db`` (which must exist): one engine snapshot shared by all
     requests, caught up with the store before every read; ``threads`` request handlers run at
-    once (the rest queue)."""
+    once (the rest queue). With ``feedgen``, also a Bluesky feed generator (see
+    :mod:`.feedgen`)."""
     service = Service(db, settings)
 
     @asynccontextmanager
@@ -74,6 +86,10 @@ def create_app(
     app.state.service = service
     app.include_router(api.router)
     app.include_router(root.router)
+    if feedgen is not None:
+        from .feedgen import include_feedgen
+
+        include_feedgen(app, feedgen)
     from ..web import include_web  # the HTML pages (their own router, static files)
 
     include_web(app)
