@@ -26,7 +26,7 @@ from pydantic import (
 from ..engine import FEED_KINDS
 from ..ranking.rankers import RANKERS
 from ..settings import Settings
-from ..store.events import EVENT_KINDS, FOLLOW_KINDS
+from ..store.events import EVENT_KINDS, TARGET_KINDS
 
 __all__ = [
     "MAX_BATCH",
@@ -221,14 +221,18 @@ class SettingsOut(BaseModel):
     user: str
     weights: dict[str, float] = Field(description="The weights feeds use for this user.")
     saved: dict[str, float] = Field(description="The weights saved for this user.")
+    blocked: list[str] = Field(
+        default_factory=list, description="Handles this user blocked (filtered from every feed)."
+    )
 
 
 class EventIn(BaseModel):
-    """One interaction or follow change.
+    """One interaction, its undo, or a change to whom the user follows or blocks.
 
-    ``post`` is required for like, comment, save, share, click, view, impression and hide;
-    ``target`` (a handle) for follow and unfollow. ``id`` makes the event idempotent: sending the
-    same id again for the same user changes nothing.
+    ``post`` is required for like, comment, save, share, click, view, impression and hide and
+    for unlike, unsave and unhide (likes, saves and hides are states: a second like of the same
+    post changes nothing); ``target`` (a handle) for follow, unfollow, block and unblock. ``id``
+    makes the event idempotent: sending the same id again for the same user changes nothing.
     """
 
     model_config = ConfigDict(
@@ -265,7 +269,7 @@ class EventIn(BaseModel):
 
     @model_validator(mode="after")
     def _needs(self) -> EventIn:
-        if self.kind in FOLLOW_KINDS:
+        if self.kind in TARGET_KINDS:
             if self.target is None or self.post is not None:
                 raise ValueError(f"a {self.kind} event needs 'target' (a handle) and no 'post'")
         elif self.post is None or self.target is not None:

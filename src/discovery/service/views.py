@@ -108,11 +108,13 @@ def settings_view(service: Service, handle: str) -> dict[str, Any]:
     """The weights feeds use for a user and the ones saved for them."""
     with service.engine_for_read() as engine:
         u = engine.user_index(handle)
-        saved = engine.store.user_settings(int(engine.snapshot.account_id[u])).get("weights", {})
+        body = engine.store.user_settings(int(engine.snapshot.account_id[u]))
+        saved = body.get("weights", {})
         return {
             "user": str(engine.snapshot.handle[u]),
             "weights": _weights(engine.user_settings(u)),
             "saved": {k: float(v) for k, v in saved.items() if k.startswith("w_")},
+            "blocked": [str(h) for h in body.get("blocked", [])],
         }
 
 

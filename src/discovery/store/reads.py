@@ -142,6 +142,14 @@ class ReadsMixin(StoreCore):
             raise StoreError(f"unknown table {table!r}")
         return int(self._fetch(f"SELECT COUNT(*) FROM {table}")[0][0])
 
+    def post_counts(self, post_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """``post → (like_count, comment_count)`` as stored now."""
+        rows = self._fetch_in(
+            "SELECT id, like_count, comment_count FROM posts WHERE id IN ({})",
+            (int(p) for p in post_ids),
+        )
+        return {int(i): (int(n), int(c)) for i, n, c in rows}
+
     def post_info(self, post_ids: Sequence[int]) -> dict[int, PostInfo]:
         """Caption, image and media type of a few posts (for display; not on the ranking path)."""
         rows = self._fetch_in(

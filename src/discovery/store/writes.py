@@ -388,16 +388,25 @@ class WritesMixin(StoreCore):
     _INTERACTION_COLUMNS = ("account", "post", "kind", "created_at", "value")
 
     def add_interactions(
-        self, rows: Iterable[tuple[Any, ...]], *, update_counts: bool = False
+        self,
+        rows: Iterable[tuple[Any, ...]],
+        *,
+        update_counts: bool = False,
+        states: Iterable[str] = (),
     ) -> int:
         """Insert ``(account, post, kind, created_at, value)`` interactions; duplicates ignored.
 
-        A duplicate is the same account, post, kind and time. With ``update_counts`` each *new*
-        like or comment also increments the post's ``like_count``/``comment_count`` (live
+        A duplicate is the same account, post, kind and time — or, for the kinds named in
+        ``states`` (live likes, saves, hides), any earlier interaction of that account, post
+        and kind: a state is held once, however often it is sent. With ``update_counts`` each
+        *new* like or comment also increments the post's ``like_count``/``comment_count`` (live
         events); bulk loaders that already wrote the counts leave it off.
         """
         seq = self._need_tx()
         values = self._interaction_rows(rows)
+        state_codes = {KIND_CODE[k] for k in states}
+        if state_codes and values:
+            values = self._drop_held_states(values, state_codes)
         self._mark_interactions()
         if not update_counts:
             return self._bulk_insert("interactions", self._INTERACTION_COLUMNS, values)
@@ -424,6 +433,35 @@ class WritesMixin(StoreCore):
                 [(n, seq, post) for (c, post), n in bumps.items() if c == column],
             )
         return added
+
+    def _drop_held_states(
+        self, values: list[tuple[Any, ...]], codes: set[int]
+    ) -> list[tuple[Any, ...]]:
+        """``values`` without the state rows whose (account, post, kind) is already held, in
+        the store or earlier in ``values`` (writers are serialised: no race between the two)."""
+        pairs = sorted({(r[0], r[1]) for r in values if r[2] in codes})
+        kinds = ", ".join(str(c) for c in sorted(codes))
+        held: set[tuple[int, int, int]] = set()
+        for start in range(0, len(pairs), 400):  # (account, post) row values, index-backed
+            chunk = pairs[start : start + 400]
+            marks = ", ".join(["(?, ?)"] * len(chunk))
+            held |= {
+                (int(a), int(p), int(k))
+                for a, p, k in self._fetch(
+                    f"SELECT account, post, kind FROM interactions WHERE kind IN ({kinds})"
+                    f" AND (account, post) IN (VALUES {marks})",
+                    [x for pair in chunk for x in pair],
+                )
+            }
+        out = []
+        for row in values:
+            key = (row[0], row[1], row[2])
+            if row[2] in codes:
+                if key in held:
+                    continue
+                held.add(key)
+            out.append(row)
+        return out
 
     def _check_interaction_refs(self, after_id: int) -> None:
         """Interactions must name an existing account and post: a dangling one could never be
