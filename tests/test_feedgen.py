@@ -18,6 +18,8 @@ from discovery.engine import Engine
 from discovery.service import create_app
 from discovery.service.feedgen import FeedgenConfig
 from discovery.service.feedgen_skeleton import post_uri
+from discovery.store import Store
+from discovery.store.records import AccountRecord, PostInfo
 from feedgen_fakes import (
     DIDS,
     PUBLISHER,
@@ -302,3 +304,57 @@ def test_serve_options_turn_it_on(world: Path, capsys: pytest.CaptureFixture[str
     assert (
         capsys.readouterr().err == "error: feed generator: service_did 'alice.test' is not a DID\n"
     )
+
+
+# ------------------------------------------------------------------ the store moves on
+def test_a_post_deleted_upstream_leaves_both_feeds(
+    client: TestClient, world: Path, keys: dict[str, Key]
+) -> None:
+    store = Store.open(world)
+    try:
+        gone = store.ids_for_keys("posts", ["bsky:" + uri("eve1"), "bsky:" + uri("cy1")])
+        with store.transaction():
+            assert store.remove_posts(gone.values()) == 2
+    finally:
+        store.close()
+    stranger = service_jwt(keys["stranger"], STRANGER)
+    rest = [u for u in POPULAR if u not in (uri("eve1"), uri("cy1"))]
+    assert pages(client, stranger, f"{FEED}/explore", limit=100) == [rest]
+    ana = service_jwt(keys["ana"], DIDS["ana"])
+    flat = [u for page in pages(client, ana, f"{FEED}/explore", limit=2) for u in page]
+    assert set(flat) == EXPLORE - {uri("eve1"), uri("cy1")}
+
+
+def test_a_fallback_cursor_keeps_paging_the_fallback_once_the_requester_is_known(
+    client: TestClient, world: Path, keys: dict[str, Key]
+) -> None:
+    headers = bearer(service_jwt(keys["stranger"], STRANGER))
+    params = {"feed": f"{FEED}/explore", "limit": 3}
+    first = client.get(SKELETON, params=params, headers=headers).json()
+    store = Store.open(world)
+    try:  # the stranger's account arrives (a sync) between two pages
+        with store.transaction():
+            store.upsert_accounts([AccountRecord(f"bsky:{STRANGER}", "frank.test")])
+    finally:
+        store.close()
+    second = client.get(SKELETON, params={**params, "cursor": first["cursor"]}, headers=headers)
+    assert [p["post"] for p in first["feed"] + second.json()["feed"]] == POPULAR[:6]
+    fresh = client.get(SKELETON, params=params, headers=headers).json()
+    explore = engine_order(world, STRANGER, "explore")  # a new feed is their explore
+    assert [p["post"] for p in fresh["feed"]] == explore[:3] != POPULAR[:3]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "bsky:did:plc:anaxxxxxxxxxxxxxxxxxxxxx",  # an account key, not a post
+        "bsky:at://ana.test/app.bsky.feed.post/3k",  # a handle, not a DID: apps need DIDs
+        "bsky:at://did:plc:ana/app.bsky.feed.post/",  # no record key
+        "bsky:at://did:plc:ana/app.bsky.feed.post/3k/extra",
+        "bsky:at://did:plc:ana/app.bsky.feed.like/3k",  # a like, not a post
+        "mastodon:https://pixelfed.social/p/ana/1",
+        "bsky:https://bsky.app/profile/ana/post/3k",
+    ],
+)
+def test_only_bluesky_post_uris_are_served(key: str) -> None:
+    assert post_uri(PostInfo(1, key, "", "https://cdn.example/a.jpg", "photo")) is None
