@@ -198,8 +198,8 @@ def test_reimport_is_idempotent_and_a_newer_export_adds_and_removes(tmp_path: Pa
     assert content(store)["follows"] == before["follows"]  # the other shape, same network
 
     newer = Export(
-        following=[("bob", T0 + 100), ("cleo", T0 + 200), ("dan", T0 + 9000)],
-        unfollowed=[("cleo", T0 + 9100)],
+        following=[("bob", T0 + 100), ("dan", T0 + 9000), ("eve", T0 + 9050)],
+        unfollowed=[("cleo", T0 + 9100), ("eve", T0 + 9010)],  # eve: followed again after
         liked=[*Export().liked, ("p/EEE555", "dan", "Dan", T0 + 9200, "#film")],
     )
     path = write_zip(tmp_path / "b.zip", newer.tree("new"))
@@ -207,11 +207,11 @@ def test_reimport_is_idempotent_and_a_newer_export_adds_and_removes(tmp_path: Pa
     assert store.change_counter == counter + 2  # the other shape added the captions' tags
     got = content(store)
     assert [(s, d) for s, d, _ in got["follows"]] == [
-        ("ig:ana_photos", "ig:bob"), ("ig:ana_photos", "ig:dan"),
+        ("ig:ana_photos", "ig:bob"), ("ig:ana_photos", "ig:dan"), ("ig:ana_photos", "ig:eve"),
         ("ig:bob", "ig:ana_photos"), ("ig:eve", "ig:ana_photos"),
     ]  # fmt: skip
     assert ("ig:ana_photos", "ig:EEE555", LIKE, T0 + 9200) in got["interactions"]
-    assert ("recently unfollowed → follows removed", 1, 1) in summary.rows
+    assert ("recently unfollowed → follows removed", 2, 1) in summary.rows  # cleo, not eve
     again = store.change_counter
     import_instagram(store, path)
     assert store.change_counter == again
@@ -308,3 +308,19 @@ def test_read_only_parse(tmp_path: Path) -> None:
         "frank",
         "",
     )
+
+
+def test_a_symlink_in_an_export_folder_is_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not yours")
+    export = Export(posts=[("media/posts/202501/link.jpg", T0 + 5000, "a link")])
+    tree = export.tree("new")
+    del tree["media/posts/202501/link.jpg"]
+    root = write_folder(tmp_path / "e", tree)
+    (root / "media/posts/202501").mkdir(parents=True)
+    (root / "media/posts/202501/link.jpg").symlink_to(secret)
+    store = Store.open(tmp_path / "x.db")
+    summary = import_instagram(store, root)
+    assert "your media: 1 missing" in summary.notes
+    assert content(store)["posts"][-1][-1] is None  # the post, without an image
+    assert not Path(str(store.path) + ".media").exists()

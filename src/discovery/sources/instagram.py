@@ -207,17 +207,26 @@ def _write(
     ids = _accounts(store, export, summary)
     me = ids[me_name]
     latest = export.latest() or 0
+    # an unfollow wins over a follow unless this export shows a later follow; the account may
+    # be known from an earlier export only
     followed_at = {r.name: r.time or 0 for r in export.following}
+    known = store.ids_for_keys("accounts", [f"ig:{r.name}" for r in export.unfollowed])
     gone = {
-        r.name
+        r.name: known[f"ig:{r.name}"]
         for r in export.unfollowed
-        if r.name in ids and (r.time or 0) >= followed_at.get(r.name, -1)
+        if f"ig:{r.name}" in known and (r.time or 0) >= followed_at.get(r.name, -1)
     }
-    follows = [(me, ids[r.name], r.time) for r in export.following if r.name not in gone]
+    follows = [
+        (me, ids[r.name], r.time)
+        for r in export.following
+        if r.name in ids and r.name not in gone and r.name != me_name
+    ]
     summary.add(LABELS["following"], export.read["following"], store.add_follows(follows))
-    back = [(ids[r.name], me, r.time) for r in export.followers if r.name in ids]
+    back = [
+        (ids[r.name], me, r.time) for r in export.followers if r.name in ids and r.name != me_name
+    ]
     summary.add(LABELS["followers"], export.read["followers"], store.add_follows(back))
-    removed = store.remove_follows([(me, ids[n]) for n in sorted(gone)])
+    removed = store.remove_follows([(me, a) for _, a in sorted(gone.items())])
     summary.add(LABELS["unfollowed"], export.read["unfollowed"], removed)
 
     refs = [*export.liked_posts, *export.saved_posts, *(c.post for c in export.liked_comments)]

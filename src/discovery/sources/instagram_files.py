@@ -26,6 +26,7 @@ from typing import IO, Any
 from ..errors import InputError
 
 __all__ = [
+    "MAX_JSON_BYTES",
     "ROUTES",
     "ExportFiles",
     "Fields",
@@ -50,6 +51,8 @@ ROUTES: dict[str, re.Pattern[str]] = {
     "unfollowed": re.compile(r"recently_unfollowed_(profiles|accounts)\.json"),
     "profile": re.compile(r"(personal_information|account_information)\.json"),
 }
+#: Largest JSON file read (uncompressed): 50k liked posts take ~25 MB.
+MAX_JSON_BYTES = 1 << 30
 _ARCHIVE_NAME = re.compile(r"instagram-(.+?)-\d{4}-\d{2}-\d{2}-")
 
 
@@ -216,8 +219,12 @@ class ExportFiles:
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
         if self.path.is_dir():
-            found = [p.relative_to(self.path).as_posix() for p in self.path.rglob("*")]
-            raw = {n: n for n in found if not _junk(n) and (self.path / n).is_file()}
+            found = [
+                p.relative_to(self.path).as_posix()
+                for p in self.path.rglob("*")
+                if p.is_file() and not p.is_symlink()  # a link could point out of the export
+            ]
+            raw = {n: n for n in found if not _junk(n)}
         elif self.path.is_file():
             try:
                 self._zip = zipfile.ZipFile(self.path)
@@ -271,11 +278,20 @@ class ExportFiles:
             return self._zip.open(where)
         return (self.path / where).open("rb")
 
+    def size(self, name: str) -> int:
+        """Uncompressed size in bytes (a zip bomb is refused before it is inflated)."""
+        where = self.names[name]
+        if self._zip is not None:
+            return self._zip.getinfo(where).file_size
+        return (self.path / where).stat().st_size
+
     def has(self, name: str) -> bool:
         return name in self.names
 
     def load(self, name: str) -> list[Any]:
         """The entries of one JSON file, mojibake repaired; ``ValueError`` says why not."""
+        if self.size(name) > MAX_JSON_BYTES:
+            raise ValueError(f"{self.size(name):,} bytes, more than any export file holds")
         try:
             data = json.loads(repair_json_text(self.read_bytes(name).decode("utf-8-sig")))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
