@@ -175,6 +175,7 @@ def sync_mastodon(
     source = f"mastodon:@{user.handle.lower()}"
     summary = SyncSummary(source, str(info.get("version", "")), dry_run=options.dry_run)
     run = Run(store, client, options, host, source, clock, summary, shown)
+    shown.watch(run)
     shown.phase("following", None)
     first = sync_following(run, user_id, user)
     authors = list(first)
@@ -204,6 +205,7 @@ def sync_mastodon(
             "favourites and followed tags need the user's own access token"
             " (--token or DISCOVERY_MASTODON_TOKEN)"
         )
+    shown.phase("done", None)
     accounts = (len(run.accounts_seen), len(run.accounts_new))
     summary.finish(client, accounts, (len(run.posts_seen), len(run.posts_new)))
     return summary

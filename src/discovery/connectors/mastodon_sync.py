@@ -111,10 +111,15 @@ class SyncProgress:
     """Progress callbacks of a sync; the CLI subclasses it with a rich progress bar."""
 
     rate: RateLimit | None = None
+    run: Run | None = None
 
     def attach(self, rate: RateLimit) -> None:
         """The client's live rate-limit state (shown next to the counts)."""
         self.rate = rate
+
+    def watch(self, run: Run) -> None:
+        """The sync whose counts to show (:meth:`Run.describe`)."""
+        self.run = run
 
     def phase(self, name: str, total: int | None) -> None:
         """A new phase (following, statuses, ...) with its number of steps when known."""
@@ -146,6 +151,13 @@ class Run:
     accounts_new: set[str] = field(default_factory=set)
     posts_seen: set[str] = field(default_factory=set)
     posts_new: set[str] = field(default_factory=set)
+
+    def describe(self) -> str:
+        """The counts so far, for a progress line: ``10 accounts · 20 posts · 12 follows``."""
+        rows = self.summary.rows
+        parts = [f"{len(self.accounts_seen):,} accounts", f"{len(self.posts_seen):,} posts"]
+        parts += [f"{rows[k][0]:,} {k}" for k in ("follows", "likes") if k in rows]
+        return " · ".join(parts)
 
     @property
     def cutoff(self) -> int:
