@@ -237,7 +237,11 @@ def test_form_posts_from_other_sites_are_refused(client: TestClient, headers: di
 
 @pytest.mark.parametrize(
     ("data", "where"),
-    [({"kind": "follow", "post": "101"}, "kind"), ({"kind": "like", "post": "x"}, "post")],
+    [
+        ({"kind": "comment", "post": "101"}, "kind"),  # no button sends a comment
+        ({"kind": "like", "post": "x"}, "post"),
+        ({"kind": "follow", "post": "101"}, "target"),
+    ],
 )
 def test_bad_form_events_are_422(client: TestClient, data: dict, where: str) -> None:
     r = client.post("/u/me/events", data=data)

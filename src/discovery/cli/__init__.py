@@ -20,12 +20,12 @@ from . import imports  # noqa: F401  isort: skip
 from . import doctor  # noqa: F401  isort: skip
 from . import graph  # noqa: F401  isort: skip
 from . import serve  # noqa: F401  isort: skip
+from . import tokens  # noqa: F401  isort: skip
 from . import bluesky  # noqa: F401  isort: skip
 from . import data  # noqa: F401  isort: skip
 from . import evaluate  # noqa: F401  isort: skip
 from . import stores  # noqa: F401  isort: skip
 from . import actions  # noqa: F401  isort: skip
-from . import connect  # noqa: F401  isort: skip
 
 
 __all__ = ["app", "main"]

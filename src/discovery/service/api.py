@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from . import views
+from . import people, views
 from .auth import Principal, authorize, get_service, principal
 from .events import ingest
 from .models import (
@@ -146,3 +146,7 @@ async def post_events(events: Annotated[EventsIn, Body()], service: Svc, who: Wh
     affinity."""
     batch = events if isinstance(events, list) else [events]
     return FastJSON(await service.run_write(ingest, service, batch, who))
+
+
+# Accounts and profiles (the front door's and the profile page's twins) live in .people.
+router.include_router(people.router)

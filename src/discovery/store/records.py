@@ -80,10 +80,17 @@ class PostInfo:
 
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
-    """Who a stored token speaks for (the secret itself is never stored)."""
+    """Who a stored token speaks for (the secret itself is never stored), and its bookkeeping:
+    when it was created and last used (Unix seconds) and when its browser sessions were last
+    signed out (Unix milliseconds; sessions issued before are void)."""
 
     account: int | None
     admin: bool
+    token_hash: str = ""
+    handle: str | None = None
+    created_at: int = 0
+    last_used: int | None = None
+    signed_out_at: int | None = None
 
 
 #: numpy dtypes of the columnar reads in :class:`Changes` (ids are int64 everywhere).

@@ -128,7 +128,9 @@ CREATE TABLE IF NOT EXISTS tokens (
     token_hash TEXT PRIMARY KEY,
     account    {ID},
     admin      INTEGER NOT NULL DEFAULT 0,
-    created_at {ID} NOT NULL
+    created_at {ID} NOT NULL,
+    last_used  {ID},                                -- Unix seconds, updated at most once a minute
+    signed_out_at {ID}                              -- Unix ms: browser sessions issued before end
 );
 CREATE TABLE IF NOT EXISTS sync_state (
     source     TEXT NOT NULL,                       -- connector, e.g. "bsky:did:plc:..."
@@ -219,6 +221,8 @@ def _v1_to_v2(store: Store) -> None:
         "INSERT INTO interactions (id, account, post, kind, created_at, value)"
         " SELECT id, user, post, kind, created_at, value FROM interactions_v1",
         "DROP TABLE interactions_v1",
+        "ALTER TABLE tokens ADD COLUMN last_used INTEGER",
+        "ALTER TABLE tokens ADD COLUMN signed_out_at INTEGER",
     ):
         store._exec(statement)
     store._exec("UPDATE accounts SET ext_key = ? || id", (prefix,))

@@ -42,13 +42,63 @@ class StateMixin(StoreCore):
                 (token_hash, account, int(admin), int(time.time())),
             )
 
+    _TOKEN_COLUMNS = (
+        "SELECT t.token_hash, t.account, t.admin, t.created_at, t.last_used, t.signed_out_at,"
+        " a.handle FROM tokens t LEFT JOIN accounts a ON a.id = t.account"
+    )
+
+    @staticmethod
+    def _token_record(row: tuple[Any, ...]) -> TokenRecord:
+        token_hash, account, admin, created, used, signed_out, handle = row
+        return TokenRecord(
+            None if account is None else int(account),
+            bool(admin),
+            token_hash=str(token_hash),
+            handle=None if handle is None else str(handle),
+            created_at=int(created),
+            last_used=None if used is None else int(used),
+            signed_out_at=None if signed_out is None else int(signed_out),
+        )
+
     def token(self, token_hash: str) -> TokenRecord | None:
         """Who the token with this hash speaks for; None when unknown."""
-        rows = self._fetch("SELECT account, admin FROM tokens WHERE token_hash = ?", (token_hash,))
-        if not rows:
-            return None
-        account, admin = rows[0]
-        return TokenRecord(None if account is None else int(account), bool(admin))
+        rows = self._fetch(self._TOKEN_COLUMNS + " WHERE t.token_hash = ?", (token_hash,))
+        return self._token_record(rows[0]) if rows else None
+
+    def list_tokens(self) -> list[TokenRecord]:
+        """Every token (its hash and bookkeeping, never the secret), oldest first."""
+        rows = self._fetch(self._TOKEN_COLUMNS + " ORDER BY t.created_at, t.token_hash")
+        return [self._token_record(r) for r in rows]
+
+    def revoke_token(self, token_hash: str) -> bool:
+        """Delete a token (inside a transaction): its bearer use and its browser sessions end."""
+        self._need_tx()
+        return self._exec("DELETE FROM tokens WHERE token_hash = ?", (token_hash,)) > 0
+
+    def touch_token(self, token_hash: str, now: int, every: int = 60) -> bool:
+        """Set ``last_used`` to ``now`` unless it was set less than ``every`` seconds ago.
+
+        Bookkeeping no snapshot reads, so it runs outside a transaction (in autocommit) and
+        never advances the change counter; the throttle keeps it to a write a minute."""
+        return (
+            self._exec(
+                "UPDATE tokens SET last_used = ? WHERE token_hash = ?"
+                " AND (last_used IS NULL OR last_used <= ?)",
+                (int(now), token_hash, int(now) - int(every)),
+            )
+            > 0
+        )
+
+    def end_sessions(self, token_hash: str, at_ms: int) -> bool:
+        """Void the browser sessions of a token issued before ``at_ms`` (sign-out); like
+        :meth:`touch_token`, outside a transaction."""
+        return (
+            self._exec(
+                "UPDATE tokens SET signed_out_at = ? WHERE token_hash = ?",
+                (int(at_ms), token_hash),
+            )
+            > 0
+        )
 
     def any_tokens(self) -> bool:
         """Whether any token exists (without tokens the API runs open, in local mode)."""

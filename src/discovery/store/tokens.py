@@ -13,8 +13,21 @@ import secrets
 from dataclasses import dataclass
 
 from .base import Store
+from .errors import NotFound, StoreError
+from .records import TokenRecord
 
-__all__ = ["TOKEN_PREFIX", "TokenInfo", "any_tokens", "create_token", "hash_token", "lookup_token"]
+__all__ = [
+    "TOKEN_PREFIX",
+    "TokenInfo",
+    "any_tokens",
+    "create_token",
+    "find_tokens",
+    "hash_token",
+    "list_tokens",
+    "lookup_token",
+    "revoke_tokens",
+    "token_id",
+]
 
 TOKEN_PREFIX = "dsc_"
 
@@ -25,6 +38,7 @@ class TokenInfo:
 
     account: int | None
     admin: bool
+    token_hash: str = ""
 
 
 def hash_token(token: str) -> str:
@@ -45,10 +59,62 @@ def create_token(store: Store, account: int | None, *, admin: bool = False) -> s
 
 def lookup_token(store: Store, token: str) -> TokenInfo | None:
     """The account and role of ``token``; None when it is not a known token."""
-    found = store.token(hash_token(token))
-    return None if found is None else TokenInfo(found.account, found.admin)
+    key = hash_token(token)
+    found = store.token(key)
+    return None if found is None else TokenInfo(found.account, found.admin, key)
 
 
 def any_tokens(store: Store) -> bool:
     """Whether any token exists (without tokens the API runs open, in local single-user mode)."""
     return store.any_tokens()
+
+
+def token_id(token_hash: str) -> str:
+    """The short public name of a token: the first 12 hex digits of its hash (shown by
+    ``discovery token list``, accepted by ``discovery token revoke``; it reveals nothing
+    about the secret).
+
+    >>> token_id(hash_token("dsc_x"))
+    '95b19cca0abc'
+    """
+    return token_hash[:12]
+
+
+def list_tokens(store: Store) -> list[TokenRecord]:
+    """Every token's account, role and times (never the secret: only hashes are stored)."""
+    return store.list_tokens()
+
+
+#: The shortest id prefix ``discovery token revoke`` accepts (so a typo cannot match many).
+MIN_PREFIX = 6
+
+
+def find_tokens(store: Store, who: str) -> list[TokenRecord]:
+    """The tokens ``who`` names: every token of the account with that handle (``@`` optional),
+    else the one token whose id starts with ``who`` (at least :data:`MIN_PREFIX` hex digits).
+
+    Raises :class:`NotFound` when nothing matches and :class:`StoreError` for an ambiguous
+    prefix."""
+    tokens = store.list_tokens()
+    handle = who.lstrip("@")
+    mine = [t for t in tokens if t.handle is not None and t.handle == handle]
+    if mine:
+        return mine
+    prefix = who.lower()
+    if len(prefix) >= MIN_PREFIX and all(c in "0123456789abcdef" for c in prefix):
+        found = [t for t in tokens if t.token_hash.startswith(prefix)]
+        if len(found) > 1:
+            raise StoreError(f"token id {who!r} matches {len(found)} tokens: give more digits")
+        if found:
+            return found
+    raise NotFound(f"no token of an account @{handle} and no token id starting with {who!r}")
+
+
+def revoke_tokens(store: Store, who: str) -> list[TokenRecord]:
+    """Delete the tokens :func:`find_tokens` names, in one transaction; returns them. Their
+    bearer use stops at once and their browser sessions are refused from the next request."""
+    found = find_tokens(store, who)
+    with store.transaction():
+        for t in found:
+            store.revoke_token(t.token_hash)
+    return found

@@ -14,8 +14,12 @@ __all__ = ["include_web"]
 
 
 def include_web(app: Any) -> None:
-    """Add the HTML pages, their form actions, static files and the graph library to ``app``."""
-    from . import actions, pages
+    """Add the HTML pages, sign-in, their form actions, static files and the graph library
+    to ``app``."""
+    from . import accounts, actions, pages
 
+    # before the pages: their last route, "/u/{handle:path}", would take "/u/ana/profile"
+    app.include_router(accounts.router)
     app.include_router(pages.router)
     app.include_router(actions.router)
+    accounts.install_sign_in(app)

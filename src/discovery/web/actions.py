@@ -1,4 +1,5 @@
-"""Form posts, so the like / "show less" buttons and the tune page's "Save" work without
+"""Form posts, so the buttons (like and unlike, save and unsave, "show less" and its undo on
+posts; follow, unfollow, block and unblock on accounts) and the tune page's "Save" work without
 JavaScript too. Each calls the same code as its JSON twin (``POST /v1/events``,
 ``PUT /v1/users/{handle}/settings``) and answers ``303 See Other`` back to the page.
 
@@ -18,22 +19,26 @@ from pydantic import ValidationError
 
 from ..errors import InputError
 from ..service import views
-from ..service.auth import Principal, authorize, get_service, principal
+from ..service.auth import Principal, authorize, get_service
 from ..service.events import ingest
 from ..service.models import EventIn
 from ..service.params import HandlePath
 from ..service.state import Service
+from ..store.events import EVENT_KINDS, TARGET_KINDS
+from .accounts import viewer
 from .tune import weights_from_query
 
 __all__ = ["FORM_EVENTS", "router"]
 
-#: Event kinds the page buttons send.
-FORM_EVENTS = ("like", "hide")
+_BUTTONS = {"like", "unlike", "save", "unsave", "hide", "unhide"}
+_BUTTONS |= {"follow", "unfollow", "block", "unblock"}
+#: Event kinds the page buttons send (those of the store's event kinds that have a button).
+FORM_EVENTS = tuple(k for k in EVENT_KINDS if k in _BUTTONS)
 _MAX_FORM = 4096
 
 router = APIRouter(include_in_schema=False)
 Svc = Annotated[Service, Depends(get_service)]
-Who = Annotated[Principal, Depends(principal)]
+Who = Annotated[Principal, Depends(viewer)]  # principal, or the sign-in form
 
 
 def _same_origin(request: Request) -> None:
@@ -63,23 +68,27 @@ def _back(target: str | None, fallback: str) -> RedirectResponse:
 async def form_event(
     handle: HandlePath, request: Request, service: Svc, who: Who
 ) -> RedirectResponse:
-    """``kind`` (like or hide) on ``post`` for ``handle``, then back to ``next``."""
+    """``kind`` (one of :data:`FORM_EVENTS`) on ``post`` or ``target`` for ``handle``, then
+    back to ``next``."""
     _same_origin(request)
     authorize(who, handle, "post events of")
     form = await _form(request)
-    if form.get("kind") not in FORM_EVENTS:
-        raise InputError(f"form field kind={form.get('kind')!r}: expected like or hide")
+    kind = form.get("kind")
+    if kind not in FORM_EVENTS:
+        raise InputError(f"form field kind={kind!r}: expected one of {', '.join(FORM_EVENTS)}")
+    field = "target" if kind in TARGET_KINDS else "post"
     try:
         event = EventIn.model_validate(
             {
                 "id": f"web-{uuid.uuid4().hex}",
                 "user": handle,
-                "kind": form["kind"],
-                "post": form.get("post"),
+                "kind": kind,
+                field: form.get(field),
             }
         )
     except ValidationError as exc:
-        raise InputError(f"form field post={form.get('post')!r}: expected a post id") from exc
+        wanted = "a handle" if field == "target" else "a post id"
+        raise InputError(f"form field {field}={form.get(field)!r}: expected {wanted}") from exc
     await service.run_write(ingest, service, [event], who)
     return _back(form.get("next"), f"/u/{quote(handle, safe='')}/explore")
 

@@ -25,11 +25,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from ..errors import InputError
-from ..service import views
-from ..service.auth import Principal, authorize, get_service, principal
+from ..service import people, views
+from ..service.auth import Principal, authorize, get_service
 from ..service.params import HandlePath, PostPath, handle_url
 from ..service.state import Service
 from ..store import NotFound
+from .accounts import viewer
 from .assets import STATIC_DIR, graph_library_path, missing_library_message
 from .network import network_svg, network_view, node_posts
 from .render import SECURITY_HEADERS, environment, media_url
@@ -43,7 +44,7 @@ _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/sv
 
 router = APIRouter(include_in_schema=False)
 Svc = Annotated[Service, Depends(get_service)]
-Who = Annotated[Principal, Depends(principal)]
+Who = Annotated[Principal, Depends(viewer)]  # principal, or the sign-in form
 
 
 def html_page(
@@ -55,6 +56,8 @@ def html_page(
     if request is not None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     context.setdefault("ranked", False)
+    who = getattr(request.state, "viewer", None) if request is not None else None
+    context.setdefault("session", who if who is not None and who.session else None)
     body = environment().get_template(template).render(here=here, **context)
     return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
 
@@ -82,6 +85,7 @@ def _feed_page(
     try:
         feed = views.feed_view(service, handle, kind=kind, limit=limit, cursor=cursor)
         weights = _weights(service, handle)
+        states = people.states_view(service, handle, [i["post_id"] for i in feed["items"]])
     except (NotFound, InputError) as exc:
         return _error(exc, handle)
     twin = f"/v1/users/{handle_url(handle)}/feed?kind={kind}&limit={limit}"
@@ -93,7 +97,8 @@ def _feed_page(
         nav=kind,
         feed=feed,
         weights=weights,
-        data=dict(data, weights=weights),
+        states=states,
+        data=dict(data, weights=weights, states=states),
         twin=twin,
     )
 
@@ -146,9 +151,11 @@ def _interests_page(
     try:
         body = views.interests_view(service, handle, k=12, per_tag=per_tag)
         weights = _weights(service, handle)
+        chosen = [i for i in body["interests"] if i["tag"] == tag] if tag else body["interests"]
+        shown_ids = [p["post_id"] for i in chosen for p in i["posts"]]
+        states = people.states_view(service, handle, shown_ids)
     except (NotFound, InputError) as exc:
         return _error(exc, handle)
-    chosen = [i for i in body["interests"] if i["tag"] == tag] if tag else body["interests"]
     return html_page(
         "interests.html",
         request,
@@ -158,7 +165,8 @@ def _interests_page(
         shown=chosen,
         tag=tag,
         weights=weights,
-        data={"user": body["user"], "kind": "interests", "weights": weights},
+        states=states,
+        data={"user": body["user"], "kind": "interests", "weights": weights, "states": states},
         twin=f"/v1/users/{handle_url(handle)}/interests?k=12&per_tag={per_tag}",
     )
 
@@ -185,6 +193,8 @@ def _post_page(
         similar = views.similar_view(service, post_id, limit=9)
         explain = views.explain_view(service, u, post_id) if u else None
         weights = _weights(service, u) if u else {}
+        shown_ids = [post_id] + [i["post_id"] for i in similar["items"]]
+        states = people.states_view(service, u, shown_ids) if u else {}
     except (NotFound, InputError) as exc:
         return _error(exc, u or "")
     return html_page(
@@ -196,7 +206,8 @@ def _post_page(
         similar=similar,
         explain=explain,
         weights=weights,
-        data={"user": u or "", "kind": "similar", "weights": weights},
+        states=states,
+        data={"user": u or "", "kind": "similar", "weights": weights, "states": states},
         twin=f"/v1/posts/{post_id}",
     )
 

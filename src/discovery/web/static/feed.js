@@ -1,4 +1,5 @@
-// Feed pages (explore, timeline, interests, post): like / "show less" buttons send JSON events to
+// Feed pages (explore, timeline, interests, post): like, save and "show less" buttons (and their
+// undos) send JSON events to
 // POST /v1/events instead of posting the form, and the grid is re-rendered from the page's JSON
 // twin. Tiles are built with createElement + textContent only (never as markup strings), and
 // image sources follow the server's rule: /media/<relative path> or http(s).
@@ -9,7 +10,22 @@
   if (!dataEl) return;
   var page = JSON.parse(dataEl.textContent);
   var FACTORS = ["recency", "popularity", "affinity", "interest"];
-  var liked = {};
+  // The viewer's state of each post (liked, saved, hidden), from the page and then from the
+  // events this page sent; a button shows the state and sends its undo.
+  var states = page.states || {};
+  function state(post) {
+    post = String(post);
+    if (!states[post]) states[post] = { liked: false, saved: false, hidden: false };
+    return states[post];
+  }
+  // role -> [state key, kind when off, kind when on, label when off, label when on]
+  var BUTTONS = [
+    ["like", "liked", "like", "unlike", "♥ Like", "♥ Liked"],
+    ["save", "saved", "save", "unsave", "Save", "Saved"],
+    ["hide", "hidden", "hide", "unhide", "Show less", "Undo show less"],
+  ];
+  var EFFECT = { like: ["liked", true], unlike: ["liked", false], save: ["saved", true],
+    unsave: ["saved", false], hide: ["hidden", true], unhide: ["hidden", false] };
 
   // Control and bidi characters as visible escapes, as the server's display_safe does.
   var UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
@@ -52,26 +68,45 @@
 
   function actions(item) {
     var box = el("div", "actions");
-    [["like", liked[item.post_id] ? "♥ Liked" : "♥ Like"], ["hide", "Show less"]].forEach(function (a) {
+    var st = state(item.post_id);
+    BUTTONS.forEach(function (a) {
+      var on = !!st[a[1]];
+      var kind = on ? a[3] : a[2];
       var form = el("form", "act-form");
       form.method = "post";
       form.action = "/u/" + q(page.user) + "/events";
-      [["kind", a[0]], ["post", item.post_id], ["next", location.pathname + location.search]].forEach(function (f) {
+      [["kind", kind], ["post", item.post_id], ["next", location.pathname + location.search]].forEach(function (f) {
         var input = el("input");
         input.type = "hidden";
         input.name = f[0];
         input.value = String(f[1]);
         form.appendChild(input);
       });
-      var b = el("button", "act " + a[0], a[1]);
+      var b = el("button", "act " + a[0], on ? a[5] : a[4]);
       b.type = "submit";
-      b.dataset.kind = a[0];
+      b.dataset.kind = kind;
       b.dataset.post = String(item.post_id);
-      if (a[0] === "like") b.setAttribute("aria-pressed", liked[item.post_id] ? "true" : "false");
+      b.setAttribute("aria-pressed", on ? "true" : "false");
       form.appendChild(b);
       box.appendChild(form);
     });
     return box;
+  }
+
+  // Show a post button's new state after its event was accepted.
+  function flip(form, button, post, kind) {
+    var effect = EFFECT[kind];
+    if (!effect) return;
+    state(post)[effect[0]] = effect[1];
+    BUTTONS.forEach(function (a) {
+      if (a[1] !== effect[0]) return;
+      var next = effect[1] ? a[3] : a[2];
+      button.dataset.kind = next;
+      button.textContent = effect[1] ? a[5] : a[4];
+      button.setAttribute("aria-pressed", effect[1] ? "true" : "false");
+      var input = form.querySelector('input[name="kind"]');
+      if (input) input.value = next;
+    });
   }
 
   function breakdown(item) {
@@ -210,24 +245,22 @@
     var kind = button.dataset.kind;
     var post = button.dataset.post;
     var holder = form.closest(".tile, .card, .post") || form.parentNode;
-    if (kind === "like" && liked[post]) return;
+    if (!post || !EFFECT[kind]) return;
     button.disabled = true;
     sendEvent(kind, post).then(function () {
-      if (kind === "like") {
-        liked[post] = true;
-        button.textContent = "♥ Liked";
-        button.setAttribute("aria-pressed", "true");
-        return;
-      }
+      flip(form, button, post, kind);
+      if (kind !== "hide") return;
       if (holder.classList.contains("tile") && document.getElementById("grid") && page.feed) {
         holder.classList.add("hidden");
         return refresh();
       }
-      holder.classList.add("hidden");
+      if (holder.classList.contains("tile") || holder.classList.contains("card")) {
+        holder.classList.add("hidden");
+      }
     }).catch(function (err) {
       flash(holder, "Could not send: " + err.message);
     }).then(function () {
-      button.disabled = kind === "like" && !!liked[post];
+      button.disabled = false;
     });
   });
 

@@ -142,6 +142,28 @@
       var a = el("a", "panel-link", "Network of @" + n.handle);
       a.href = "/u/" + encodeURIComponent(n.handle) + "/network";
       panel.appendChild(a);
+      var prof = el("a", "panel-link", "Profile");
+      prof.href = "/u/" + encodeURIComponent(n.handle) + "/profile?u=" + encodeURIComponent(view.center);
+      panel.appendChild(document.createTextNode(" · "));
+      panel.appendChild(prof);
+      // Follow / Following: a plain form post to the centre's events, back to this page
+      var kind = n.followed ? "unfollow" : "follow";
+      var form = el("form", "act-form account-form");
+      form.method = "post";
+      form.action = "/u/" + encodeURIComponent(view.center) + "/events";
+      [["kind", kind], ["target", n.handle], ["next", location.pathname + location.search]].forEach(function (f) {
+        var input = el("input");
+        input.type = "hidden";
+        input.name = f[0];
+        input.value = f[1];
+        form.appendChild(input);
+      });
+      var b = el("button", "act follow" + (n.followed ? " on" : ""), n.followed ? "Following" : "Follow");
+      b.type = "submit";
+      b.dataset.kind = kind;
+      b.setAttribute("aria-pressed", n.followed ? "true" : "false");
+      form.appendChild(b);
+      panel.appendChild(form);
     }
     var grid = el("div", "panel-posts");
     if (!n.posts.length) panel.appendChild(el("p", "muted", "No posts."));
