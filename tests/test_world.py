@@ -11,6 +11,7 @@ from scipy.stats import spearmanr
 
 from discovery.store import KIND_CODE, Store
 from discovery.world import NOW, TOPICS, generate_world, load_truth, utility
+from discovery.world.config import today
 from discovery.world import stats as ws
 
 
@@ -155,11 +156,12 @@ def test_posts_times_captions_and_meta(small: Path) -> None:
         per_author = [n for (n,) in s._fetch("SELECT COUNT(*) FROM posts GROUP BY author")]
         media = dict(s._fetch("SELECT media_type, COUNT(*) FROM posts GROUP BY media_type"))
         brands = s._fetch("SELECT COUNT(*) FROM accounts WHERE kind = 1")[0][0]
-    assert meta["now"] == str(NOW)
+    now = today()  # a world ends at the midnight before it was generated (pin with now=...)
+    assert meta["now"] == str(now)
     world = json.loads(meta["world"])
     assert 20 <= len(world["topics"]) <= 30 and world["seed"] == 42
     assert set(world["utility"]) >= {"bias", "interest", "mutual", "quality", "age_per_day"}
-    assert first >= NOW - 56 * 86_400 and last < NOW
+    assert first >= now - 56 * 86_400 and last < now
     assert sum(hours.get(h, 0) for h in (2, 3, 4)) * 3 < sum(hours.get(h, 0) for h in (19, 20, 21))
     assert max(per_post) <= 15 and untagged > 0
     assert {"mtb", "mountainbiking", "sunsetlovers", "🌅", "love", "instagood"} <= tags
@@ -194,3 +196,14 @@ def test_generate_into_an_open_store_in_one_transaction() -> None:
     assert s.change_counter == 1  # one transaction
     with pytest.raises(Exception, match="already holds accounts"):
         generate_world(s, "tiny", users=60, images=False)
+
+
+def test_a_pinned_now_reproduces_a_world_on_any_day(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    generate_world(a, size="tiny", images=False, now=NOW)
+    generate_world(b, size="tiny", images=False, now=NOW + 86_400)
+    with Store.open(a) as sa, Store.open(b) as sb:
+        assert sa.get_meta("now") == str(NOW)
+        ta = sa._fetch("SELECT id, taken_at FROM posts ORDER BY id")
+        tb = sb._fetch("SELECT id, taken_at FROM posts ORDER BY id")
+    assert [(i, t + 86_400) for i, t in ta] == tb  # the same world, one day later

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,8 @@ class Engine:
         #: Trained models handed to the source and ranker factories (see ranking.registry).
         self.artifacts: Mapping[str, Any] = artifacts or {}
         self._lock = threading.RLock()
+        #: A live store runs on the wall clock: each request ranks at the time it is made.
+        self.wall_clock = store.clock() == "wall"
 
     @classmethod
     def open(
@@ -78,6 +81,8 @@ class Engine:
         with self._lock:
             before = self.snapshot.counter
             refresh_snapshot(self.store, self.snapshot)
+            if self.snapshot.counter != before:
+                self.wall_clock = self.store.clock() == "wall"
             return self.snapshot.counter != before
 
     def ppr_cache_stats(self) -> dict[str, int]:
@@ -109,6 +114,8 @@ class Engine:
         return self.settings.replace(**weights) if weights else self.settings
 
     def context(self, user: str | int, settings: Settings | None = None) -> UserContext:
+        if self.wall_clock:
+            self.snapshot.now = int(time.time())
         u = self.user_index(user)
         saved = self.store.user_settings(int(self.snapshot.account_id[u]))  # one read
         s = settings or self.user_settings(u, saved)

@@ -11,12 +11,13 @@ import dataclasses
 import functools
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError
 
-__all__ = ["WEIGHT_NAMES", "Settings", "settings_table"]
+__all__ = ["WEIGHT_NAMES", "Settings", "parse_assignments", "settings_table"]
 
 DAY = 86_400
 
@@ -113,6 +114,42 @@ class Settings:
 
 
 WEIGHT_NAMES = ("recency", "popularity", "affinity", "interest")
+
+
+def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
+    """``["window_days=30", "ppr_mode=push"]`` → typed changes for :meth:`Settings.replace`
+    (the CLI's ``--set``); a bad name, value or bound is an :class:`InputError`.
+
+    >>> parse_assignments(["window_days=30", "weighted_edges=false", "max_per_author=3"])
+    {'window_days': 30.0, 'weighted_edges': False, 'max_per_author': 3}
+    >>> Settings().replace(**parse_assignments(["window_days=30"])).window_days
+    30.0
+    """
+    kinds = {f.name: f.type for f in dataclasses.fields(Settings)}
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name:
+            raise InputError(f"--set {item!r}: expected NAME=VALUE, e.g. window_days=30")
+        if name not in kinds:
+            raise InputError(f"--set: unknown setting {name!r}; known: {', '.join(sorted(kinds))}")
+        kind = kinds[name]
+        try:
+            if kind in ("bool", bool):
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(text)
+                out[name] = text.lower() in ("true", "1", "yes")
+            elif kind in ("int", int):
+                out[name] = int(text)
+            elif kind in ("float", float):
+                out[name] = float(text)
+            else:
+                out[name] = text
+        except ValueError:
+            raise InputError(f"--set {name}={text!r}: expected a {kind}") from None
+    Settings().replace(**out)  # bounds and choices, with their messages
+    return out
 
 
 def settings_table() -> str:

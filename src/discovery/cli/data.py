@@ -10,7 +10,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..store.model import INTERACTION_KINDS, to_iso
+from ..errors import InputError
+from ..store.model import INTERACTION_KINDS, from_iso, to_iso
 from ._common import app, console, err_console, state
 
 __all__ = ["generate", "info"]
@@ -35,6 +36,13 @@ def generate(
         False, "--no-images", help="Store no images (image column NULL)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing database."),
+    now: str = typer.Option(
+        None,
+        "--now",
+        help="The world's last moment, ISO date or time (default: last midnight UTC); pin it"
+        " to reproduce a world exactly on another day.",
+        show_default=False,
+    ),
 ) -> None:
     """Generate a synthetic photo network (with its ground truth) into the --db file."""
     from ..world import generate_world, plan
@@ -42,7 +50,8 @@ def generate(
     from ..world.images import load_photos
 
     # Bad arguments and an occupied target fail before any progress bar is drawn.
-    plan(size, users, seed)
+    at = None if now is None else _iso_arg(now, "--now")
+    plan(size, users, seed, now=at)
     check_target(state.db, force)
     if photos is not None:
         load_photos(photos)
@@ -70,6 +79,7 @@ def generate(
             images=not no_images,
             progress=tick,
             force=force,
+            now=at,
         )
     kinds = summary["interactions_by_kind"]
     console.print(
@@ -78,6 +88,31 @@ def generate(
         f"({kinds['like']:,} likes) in {summary['seconds']:.1f} s; images: {summary['images']}",
         soft_wrap=True,
     )
+
+
+def _iso_arg(text: str, flag: str) -> int:
+    try:
+        return from_iso(text if "T" in text else f"{text}T00:00:00Z")
+    except ValueError:
+        raise InputError(f"{flag}: {text!r} is not an ISO date or time") from None
+
+
+@app.command()
+def clock(
+    mode: str = typer.Argument(None, help="fixed or wall (omit to show the current clock)."),
+    at: str = typer.Option(
+        None, "--at", help="With fixed: the moment feeds are computed at (ISO date or time)."
+    ),
+) -> None:
+    """Show or set the clock feeds run on: fixed (a world or replay at its own now) or wall."""
+    with state.open_store() as store:
+        if mode is not None:
+            store.set_clock(mode, at=None if at is None else _iso_arg(at, "--at"))
+        elif at is not None:
+            raise InputError("--at needs a mode: discovery clock fixed --at DATE")
+        current, now = store.clock(), store.get_meta("now")
+    shown = "the wall clock" if current == "wall" else f"fixed at {to_iso(int(now or 0))}"
+    typer.echo(f"{state.db}: {current} clock ({shown})")
 
 
 @app.command()
@@ -92,8 +127,9 @@ def info(
         snap = Snapshot.load(store)
         body = summarize(snap, INTERACTION_KINDS)
         meta = store.meta()
-    body = {"path": str(state.db), **body}
-    if "now" in meta:
+        clock = store.clock()
+    body = {"path": str(state.db), **body, "clock": clock}
+    if "now" in meta and clock == "fixed":
         body["now"] = to_iso(int(meta["now"]))
     if "world" in meta:
         world = json.loads(meta["world"])
@@ -117,8 +153,8 @@ def _print_info(body: dict[str, Any]) -> None:
             table.add_row(f"  {kind}", f"{count:,}")
     span = body["time_span"]
     table.add_row("time span", f"{span['first']} → {span['last']}")
-    if "now" in body:
-        table.add_row("now", body["now"])
+    clock = "wall (live)" if body["clock"] == "wall" else f"fixed at {body.get('now', '?')}"
+    table.add_row("clock", clock)
     g = body["graph"]
     table.add_row("in-degree max / median", f"{g['max_in_degree']:,} / {g['median_in_degree']:g}")
     sampled = (

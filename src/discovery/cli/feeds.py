@@ -13,6 +13,7 @@ from ..engine import FEED_KINDS, Engine
 from ..errors import InputError
 from ..feeds import Feed
 from ..feeds.html import feed_grid, page
+from ..settings import parse_assignments
 from ..store import from_iso
 from ..store.validate import check_id
 from ._common import app, console, state
@@ -69,11 +70,22 @@ def feed(
     ranker: str = typer.Option("default", "--ranker", help="default or tutorial."),
     mix: str = typer.Option("score", "--mix", help="score, or random (the tutorial's sampling)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    assign: list[str] = typer.Option(
+        None,
+        "--set",
+        help="Any ranking setting for this feed, NAME=VALUE (repeatable): --set window_days=30.",
+        show_default=False,
+    ),
 ) -> None:
     """Print a ranked feed with a reason for every item."""
     if not 1 <= k <= 1000:
         raise InputError(f"-k must be between 1 and 1000, got {k}")
-    result = _engine().feed(handle, k=k, kind=kind, ranker=ranker, mix=mix)
+    changes = parse_assignments(assign or [])
+    engine = _engine()
+    settings = (
+        engine.user_settings(engine.user_index(handle)).replace(**changes) if changes else None
+    )
+    result = engine.feed(handle, k=k, kind=kind, ranker=ranker, mix=mix, settings=settings)
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
     else:

@@ -76,10 +76,17 @@ def serve(
     feedgen_plc_url: str = typer.Option(
         "https://plc.directory", "--feedgen-plc-url", help="PLC directory for requesters' DIDs."
     ),
+    assign: list[str] = typer.Option(
+        None,
+        "--set",
+        help="A ranking setting for every request, NAME=VALUE (repeatable): --set window_days=30.",
+        show_default=False,
+    ),
 ) -> None:
     """Serve the JSON API (and the web pages) over the database, with docs at /docs."""
     from ..service import create_app
-    from ..service.app import DB_ENV
+    from ..service.app import DB_ENV, SETTINGS_ENV
+    from ..settings import Settings, parse_assignments
 
     feedgen = None
     if feedgen_did is not None:
@@ -88,7 +95,10 @@ def serve(
         feedgen = FeedgenConfig(
             feedgen_did, feedgen_hostname, feedgen_publisher, plc_url=feedgen_plc_url
         )
-    application = create_app(state.db, feedgen=feedgen)
+    changes = parse_assignments(assign or [])
+    application = create_app(
+        state.db, feedgen=feedgen, settings=Settings().replace(**changes) if changes else None
+    )
     if get is not None:
         import warnings
 
@@ -132,6 +142,7 @@ def serve(
     # written through any worker reach the store first, and every worker catches its snapshot
     # up before each read, so the next request sees them whichever worker answers it.
     os.environ[DB_ENV] = str(state.sqlite_path.resolve()) if state.is_sqlite else state.db
+    os.environ[SETTINGS_ENV] = json.dumps(changes)
     if feedgen is not None:
         from ..service.feedgen import FEEDGEN_ENV
 

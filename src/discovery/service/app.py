@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from .state import Service
 if TYPE_CHECKING:
     from .feedgen import FeedgenConfig
 
-__all__ = ["DB_ENV", "app_from_env", "create_app"]
+__all__ = ["DB_ENV", "SETTINGS_ENV", "app_from_env", "create_app"]
 
 _DESCRIPTION = """Ranked, explained feeds (timeline, explore, interests) over one database, and
 real-time events that change the next feed. Every item says why it is there.
@@ -34,6 +35,8 @@ with no tokens at all is served open (local single-user mode)."""
 
 #: The database of ``app_from_env`` (set by ``discovery serve --workers N``).
 DB_ENV = "DISCOVERY_SERVE_DB"
+#: ``serve --set`` changes for every worker, as JSON.
+SETTINGS_ENV = "DISCOVERY_SERVE_SETTINGS"
 
 
 def app_from_env() -> FastAPI:
@@ -42,8 +45,11 @@ def app_from_env() -> FastAPI:
     from .feedgen import FEEDGEN_ENV, FeedgenConfig
 
     feedgen = os.environ.get(FEEDGEN_ENV)
+    changes = json.loads(os.environ.get(SETTINGS_ENV) or "{}")
     return create_app(
-        os.environ[DB_ENV], feedgen=FeedgenConfig.from_env(feedgen) if feedgen else None
+        os.environ[DB_ENV],
+        feedgen=FeedgenConfig.from_env(feedgen) if feedgen else None,
+        settings=Settings().replace(**changes) if changes else None,
     )
 
 

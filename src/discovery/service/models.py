@@ -107,10 +107,20 @@ class FeedQueryBase(BaseModel):
         default=None, max_length=16_384, description="`next_cursor` of the previous page."
     )
     ranker: RankerName = Field(default="default", description="Scoring formula.")
+    set: list[str] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Any ranking setting for this request only, as NAME=VALUE (repeatable):"
+        " `set=window_days=30&set=half_life_hours=12` (the settings table in the README).",
+    )
 
-    def weights(self) -> dict[str, float]:
-        """The weight overrides that were given."""
-        return {k: v for k, v in self.model_dump().items() if k.startswith("w_") and v is not None}
+    def weights(self) -> dict[str, Any]:
+        """The setting overrides that were given: ``w_*`` weights and ``set`` assignments
+        (validated against :class:`~discovery.settings.Settings`; a bad one is a 4xx)."""
+        from ..settings import parse_assignments
+
+        given = {k: v for k, v in self.model_dump().items() if k.startswith("w_") and v is not None}
+        return {**given, **parse_assignments(self.set)}
 
 
 if TYPE_CHECKING:

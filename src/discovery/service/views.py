@@ -38,8 +38,8 @@ def feed_view(
     weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """One page of a feed: ``Feed.to_json()`` (as ``discovery feed --json``) plus
-    ``next_cursor``. ``weights`` (``w_recency``...) override the user's saved weights for this
-    request only (the live preview of "Tune my feed")."""
+    ``next_cursor``. ``weights`` (``w_recency``..., or any other setting) override the user's
+    saved settings for this request only (the live preview of "Tune my feed", ``set=``)."""
     with service.engine_for_read() as engine:
         u = engine.user_index(handle)
         user = str(engine.snapshot.handle[u])

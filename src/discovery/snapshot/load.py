@@ -44,14 +44,17 @@ def cache_path(store: Store) -> Path | None:
 FUTURE_SLACK = 86_400
 
 
-def _now(meta_now: int | None, snap_times: list[np.ndarray]) -> int:
-    """The engine's clock: the store's ``now`` when set (a generated world, an evaluation),
-    else the latest time in the data — ignoring anything stamped more than a day past the wall
-    clock, so one row dated 9999-12-31 cannot move every feed window into the future (such
-    rows are reported, once per load, as a warning; ``discovery doctor`` finds them)."""
+def _now(meta_now: int | None, snap_times: list[np.ndarray], *, wall_clock: bool = False) -> int:
+    """The engine's clock: the store's ``now`` on a fixed clock (a generated world, an
+    evaluation); the wall clock on a live store; else the latest time in the data — ignoring
+    anything stamped more than a day past the wall clock, so one row dated 9999-12-31 cannot
+    move every feed window into the future (such rows are reported, once per load, as a
+    warning; ``discovery doctor`` finds them)."""
     if meta_now is not None:
         return meta_now
     wall = int(time.time())
+    if wall_clock:
+        return wall
     latest, beyond = [], 0
     for t in snap_times:
         if len(t):
@@ -236,7 +239,7 @@ def _append(
         _extend(snap, "inter_value", it["v"][ok])
         snap.max_interaction_id = int(it["id"][-1])
     snap.counter = ch.counter
-    snap.now = _now(ch.now, [snap.post_taken, snap.inter_time])
+    snap.now = _now(ch.now, [snap.post_taken, snap.inter_time], wall_clock=ch.clock == "wall")
     if len(pt):
         changed.add("tags")
     snap.invalidate(changed)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -225,6 +226,27 @@ class StoreCore(ABC):
 
     def _meta_int(self, key: str) -> int:
         return int(self.get_meta(key) or 0)
+
+    def clock(self) -> str:
+        """Which clock feeds run on: ``"fixed"`` (meta ``now``: a generated world, an import
+        replayed at its own time) or ``"wall"`` (a live store: recency, windows and "popular
+        this week" advance with real time). Explicit in meta ``clock``; a store that never set
+        it is fixed when it has a ``now`` and live otherwise."""
+        mode = self.get_meta("clock")
+        if mode in ("fixed", "wall"):
+            return mode
+        return "fixed" if self.get_meta("now") else "wall"
+
+    def set_clock(self, mode: str, *, at: int | None = None) -> None:
+        """Switch the clock (``discovery clock``); ``at`` moves a fixed clock's ``now``."""
+        if mode not in ("fixed", "wall"):
+            raise StoreError(f"clock: expected fixed or wall, got {mode!r}")
+        with self.transaction():
+            self.set_meta("clock", mode)
+            if at is not None:
+                self.set_meta("now", str(int(at)))
+            elif mode == "fixed" and not self.get_meta("now"):
+                self.set_meta("now", str(int(time.time())))
 
     def meta(self) -> dict[str, str]:
         return {str(k): str(v) for k, v in self._fetch("SELECT key, value FROM meta ORDER BY key")}

@@ -61,9 +61,12 @@ class ReadsMixin(StoreCore):
                 + " ORDER BY id",
                 () if full else (counter,),
             )
+            clock = self.clock()
+            meta_now = self.get_meta("now")
             return Changes(
                 counter=self.change_counter,
-                now=(lambda n: None if n is None else int(n))(self.get_meta("now")),
+                now=int(meta_now) if clock == "fixed" and meta_now else None,
+                clock=clock,
                 accounts=np.array(
                     [(int(r[0]), int(r[1])) for r in accounts], dtype=np.dtype(ACCOUNT_COLUMNS)
                 ),

@@ -126,7 +126,8 @@ class Changes:
     """
 
     counter: int
-    now: int | None  # meta "now" (a world or an evaluation's clock), None: not set
+    now: int | None  # meta "now" of a fixed clock; None on the wall clock
+    clock: str  # "fixed" or "wall" (see Store.clock)
     accounts: np.ndarray
     account_handles: list[str]
     removed_follows: np.ndarray  # (s, d)

@@ -29,6 +29,7 @@ from ..service import people, views
 from ..service.auth import Principal, authorize, get_service
 from ..service.params import HandlePath, PostPath, handle_url
 from ..service.state import Service
+from ..settings import parse_assignments
 from ..store import NotFound
 from .accounts import viewer
 from .assets import STATIC_DIR, graph_library_path, missing_library_message
@@ -83,7 +84,10 @@ def _feed_page(
     authorize(who, handle)
     limit = limit or (EXPLORE_SIZE if kind == "explore" else 12)
     try:
-        feed = views.feed_view(service, handle, kind=kind, limit=limit, cursor=cursor)
+        overrides = parse_assignments(request.query_params.getlist("set"))  # ?set=window_days=30
+        feed = views.feed_view(
+            service, handle, kind=kind, limit=limit, cursor=cursor, weights=overrides or None
+        )
         weights = _weights(service, handle)
         states = people.states_view(service, handle, [i["post_id"] for i in feed["items"]])
     except (NotFound, InputError) as exc:

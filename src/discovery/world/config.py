@@ -8,18 +8,32 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import InputError
 
-__all__ = ["GENERATOR_VERSION", "NOW", "SIZES", "UtilityParams", "WorldConfig", "plan"]
+__all__ = ["GENERATOR_VERSION", "NOW", "SIZES", "UtilityParams", "WorldConfig", "plan", "today"]
 
 #: Bumped whenever the same seed would produce a different world.
 GENERATOR_VERSION = "world-1"
 
-#: The fixed "now" of every synthetic world (2024-06-01T00:00:00Z); stored in meta ``now``.
+#: A pinned "now" (2024-06-01T00:00:00Z) for reproducing a world on any day
+#: (``generate --now 2024-06-01``). By default a world ends at the midnight (UTC) before it is
+#: generated, so its newest posts are a day old when it first opens and it stays alive when the
+#: store switches to the wall clock (``discovery clock wall``); stored in meta ``now``.
 NOW = 1_717_200_000
+
+
+def today() -> int:
+    """Unix seconds of the last midnight UTC (a generated world's default "now").
+
+    >>> today() % 86_400
+    0
+    """
+    return int(time.time()) // 86_400 * 86_400
+
 
 #: Anchor sizes: users, follows per user, posts per user, impressions per user.
 SIZES: dict[str, tuple[int, float, float, float]] = {
@@ -93,6 +107,7 @@ def plan(
     users: int | None = None,
     seed: int | None = None,
     images: bool | str | None = None,
+    now: int | None = None,
 ) -> WorldConfig:
     """The configuration for a named size, optionally rescaled to ``users`` people.
 
@@ -124,6 +139,7 @@ def plan(
         posts_per_user=rates[1],
         impressions_per_user=rates[2],
         images=mode,
+        now=today() if now is None else int(now),
     )
 
 

@@ -55,6 +55,7 @@ def generate_world(
     progress: Progress | None = None,
     *,
     force: bool = False,
+    now: int | None = None,
 ) -> dict[str, Any]:
     """Generate a synthetic world and write it to a database file (or an open, empty store).
 
@@ -67,7 +68,10 @@ def generate_world(
     size : {"tiny", "demo", "large"}
         Anchor size; ``users`` rescales it (see :func:`discovery.world.config.plan`).
     seed : int, optional
-        Same seed and parameters give identical database content.
+        Same seed, parameters and ``now`` give identical database content.
+    now : int, optional
+        The world's last moment (Unix seconds); default: the last midnight UTC, so the posts
+        end near the day the world was generated.
     photos_dir : path, optional
         A folder of real tagged photos (``photos.json`` + ``images/``) used for posts of the
         topics their tags match.
@@ -80,7 +84,7 @@ def generate_world(
     dict
         Counts, the configuration, the file paths and the elapsed seconds.
     """
-    cfg = plan(size, users, seed, images)
+    cfg = plan(size, users, seed, images, now)
     photos = load_photos(photos_dir) if photos_dir is not None else []
     tick = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
