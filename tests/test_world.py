@@ -11,8 +11,8 @@ from scipy.stats import spearmanr
 
 from discovery.store import KIND_CODE, Store
 from discovery.world import NOW, TOPICS, generate_world, load_truth, utility
-from discovery.world.config import today
 from discovery.world import stats as ws
+from discovery.world.config import today
 
 
 @pytest.fixture(scope="module")
