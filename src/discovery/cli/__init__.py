@@ -26,6 +26,7 @@ from . import data  # noqa: F401  isort: skip
 from . import evaluate  # noqa: F401  isort: skip
 from . import stores  # noqa: F401  isort: skip
 from . import actions  # noqa: F401  isort: skip
+from . import connect_mastodon  # noqa: F401  isort: skip
 
 
 __all__ = ["app", "main"]
