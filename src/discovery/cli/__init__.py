@@ -1,12 +1,18 @@
 """Command line: ``discovery [--db PATH] COMMAND`` (typer + rich).
 
 Each command group lives in its own module and registers itself on :data:`app`; errors from
-the engine print one line and exit non-zero.
+the engine print one line and exit non-zero; Ctrl-C prints ``interrupted`` and exits 130
+(each command leaves the database as it was: writes are transactions, files are swapped in).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
+
+# First, so that Ctrl-C while the commands below load is one line, not a traceback.
+from ._interrupt import Interrupted  # isort: skip
 
 import typer
 
@@ -26,19 +32,27 @@ from . import data  # noqa: F401  isort: skip
 from . import evaluate  # noqa: F401  isort: skip
 from . import stores  # noqa: F401  isort: skip
 from . import actions  # noqa: F401  isort: skip
+from . import connect  # noqa: F401  isort: skip
 from . import connect_mastodon  # noqa: F401  isort: skip
 
 
 __all__ = ["app", "main"]
 
 
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    previous = signal.signal(signal.SIGINT, _on_sigint)
     try:
         app(args=argv, prog_name="discovery")
     except DiscoveryError as exc:
         typer.echo(f"error: {display_safe(str(exc))}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -260,34 +260,38 @@ def _write(
         tick("interactions", done, n)
 
     image_of = write_images(cfg, posts, media, photos, tick)
-    for lo in range(0, m, _ROWS):
-        hi = min(m, lo + _ROWS)
-        caps = captions(posts, acc.theta, lo, hi, cfg.seed)
-        for j, photo in image_of.photo_captions(lo, hi):
-            caps[j - lo] = photo
-        rows = zip(
-            range(lo + 1, hi + 1),
-            (posts.author[lo:hi] + 1).tolist(),
-            posts.taken_at[lo:hi].tolist(),
-            caps,
-            posts.media_type[lo:hi].tolist(),
-            image_of.paths(lo, hi),
-            likes[lo:hi].tolist(),
-            comments[lo:hi].tolist(),
-            strict=True,
-        )
-        truth_rows = zip(
-            range(lo + 1, hi + 1),
-            posts.topic[lo:hi].tolist(),
-            posts.quality[lo:hi].tolist(),
-            posts.clickbait[lo:hi].astype(int).tolist(),
-            strict=True,
-        )
-        with tx():
-            store.add_posts(rows, key_prefix="world")
-            store.add_truth_posts(truth_rows)
-        tick("posts", hi, m)
-    image_of.finish(tick)
+    try:
+        for lo in range(0, m, _ROWS):
+            hi = min(m, lo + _ROWS)
+            caps = captions(posts, acc.theta, lo, hi, cfg.seed)
+            for j, photo in image_of.photo_captions(lo, hi):
+                caps[j - lo] = photo
+            rows = zip(
+                range(lo + 1, hi + 1),
+                (posts.author[lo:hi] + 1).tolist(),
+                posts.taken_at[lo:hi].tolist(),
+                caps,
+                posts.media_type[lo:hi].tolist(),
+                image_of.paths(lo, hi),
+                likes[lo:hi].tolist(),
+                comments[lo:hi].tolist(),
+                strict=True,
+            )
+            truth_rows = zip(
+                range(lo + 1, hi + 1),
+                posts.topic[lo:hi].tolist(),
+                posts.quality[lo:hi].tolist(),
+                posts.clickbait[lo:hi].astype(int).tolist(),
+                strict=True,
+            )
+            with tx():
+                store.add_posts(rows, key_prefix="world")
+                store.add_truth_posts(truth_rows)
+            tick("posts", hi, m)
+        image_of.finish(tick)
+    except BaseException:
+        image_of.abort()  # no worker may write into the folder being removed
+        raise
     return {
         "accounts": n,
         "follows": len(graph),

@@ -7,8 +7,10 @@ With ``--photos DIR``, posts whose topic the photos match get a real photo (resi
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+import signal
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +34,8 @@ class ImagePlan:
         self, cfg: WorldConfig, posts: Posts, photos: list[Photo], pick: np.ndarray
     ) -> None:
         self.cfg, self.posts, self.photos, self.pick = cfg, posts, photos, pick
-        self.futures: list[Future[int]] = []
-        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list[AsyncResult[int]] = []
+        self.pool: Pool | None = None
 
     def paths(self, lo: int, hi: int) -> list[str | None]:
         out: list[str | None] = []
@@ -63,10 +65,26 @@ class ImagePlan:
     def finish(self, tick: Any) -> None:
         total = len(self.futures)
         for k, fut in enumerate(self.futures):
-            fut.result()
+            fut.get()
             tick("images", k + 1, total)
         if self.pool is not None:
-            self.pool.shutdown()
+            self.pool.close()
+            self.pool.join()
+            self.pool = None
+
+    def abort(self) -> None:
+        """Stop the workers now (Ctrl-C, an error): nothing may still write into the media
+        folder while the caller removes it."""
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group; only the parent decides to stop (and then
+    # terminates the workers), so a worker never half-handles it and picks up the next task.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def render_range(folder: str, ids: list[int], topics: list[int], seed: int) -> int:
@@ -103,13 +121,12 @@ def write_images(
     if len(ids) <= _INLINE:
         render_range(str(media), ids, topics, cfg.seed)
         return plan
-    plan.pool = ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1))
+    plan.pool = multiprocessing.get_context().Pool(
+        min(4, os.cpu_count() or 1), initializer=_ignore_sigint
+    )
     for lo in range(0, len(ids), _TASK):
-        plan.futures.append(
-            plan.pool.submit(
-                render_range, str(media), ids[lo : lo + _TASK], topics[lo : lo + _TASK], cfg.seed
-            )
-        )
+        args = (str(media), ids[lo : lo + _TASK], topics[lo : lo + _TASK], cfg.seed)
+        plan.futures.append(plan.pool.apply_async(render_range, args))
     return plan
 
 
