@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from . import people, views
+from . import people, publish, views
 from .auth import Principal, authorize, get_service, principal
 from .events import ingest
 from .models import (
@@ -150,3 +150,5 @@ async def post_events(events: Annotated[EventsIn, Body()], service: Svc, who: Wh
 
 # Accounts and profiles (the front door's and the profile page's twins) live in .people.
 router.include_router(people.router)
+# New posts and accounts (a live installation grows without re-imports) live in .publish.
+router.include_router(publish.router)
