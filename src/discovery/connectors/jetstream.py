@@ -69,6 +69,7 @@ class Consumer:
         self.cursor: int | None = int(saved) if saved and saved.isdigit() else None
         self._indexes: dict[tuple[str, str], dict[str, Any]] = {}
         self._dirty: set[tuple[str, str]] = set()
+        self._posts: dict[str, int] = {}
 
     # ---------------------------------------------------------- connection
     def subscribe_url(self) -> str:
@@ -170,6 +171,7 @@ class Consumer:
         try:
             with self.store.transaction():
                 events: list[EventRow] = []
+                self._posts = self.store.ids_for_keys("posts", _liked_keys(messages))
                 for m in messages:
                     events = self._one(m, events)
                 self._flush(events)
@@ -212,6 +214,7 @@ class Consumer:
                 self.summary.dropped[f"post: {exc}"] += 1
                 return events
             ids = self.store.upsert_posts([post.record(me)])
+            self._posts[post.key] = ids[post.key]  # a like later in this batch finds it
             self.store.add_post_tags([(ids[post.key], t) for t in post.tags])
             self._touch(did, "posts")[post.uri] = at
             self.summary.applied["post"] += 1
@@ -224,7 +227,7 @@ class Consumer:
         elif coll == _LIKE and op == "create":
             subject = record.get("subject")
             liked = subject.get("uri") if isinstance(subject, dict) else None
-            pid = self.store.ids_for_keys("posts", [post_key(str(liked))]).get(post_key(str(liked)))
+            pid = self._posts.get(post_key(str(liked)))
             if pid is None:
                 self.summary.dropped["like of a post not in the store"] += 1
                 return events
@@ -268,6 +271,18 @@ class Consumer:
         else:
             self.summary.dropped[f"{coll} {op}"] += 1
         return events
+
+
+def _liked_keys(messages: list[dict[str, Any]]) -> list[str]:
+    """Post keys the batch's like creates name (looked up in one query)."""
+    keys = []
+    for m in messages:
+        c = m.get("commit")
+        record = c.get("record") if isinstance(c, dict) else None
+        subject = record.get("subject") if isinstance(record, dict) else None
+        if isinstance(subject, dict) and c and c.get("collection") == _LIKE:
+            keys.append(post_key(str(subject.get("uri"))))
+    return keys
 
 
 def _parse(text: str | bytes) -> dict[str, Any]:
