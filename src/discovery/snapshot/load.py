@@ -53,8 +53,6 @@ def _now(meta_now: int | None, snap_times: list[np.ndarray], *, wall_clock: bool
     if meta_now is not None:
         return meta_now
     wall = int(time.time())
-    if wall_clock:
-        return wall
     latest, beyond = [], 0
     for t in snap_times:
         if len(t):
@@ -69,6 +67,8 @@ def _now(meta_now: int | None, snap_times: list[np.ndarray], *, wall_clock: bool
             " (run `discovery doctor`)",
             stacklevel=3,
         )
+    if wall_clock:
+        return wall
     found = max(latest, default=-(2**62))
     return found if found > -(2**62) else wall
 
@@ -339,10 +339,13 @@ def _write_cache(path: Path, snap: Snapshot, store_id: str) -> None:
     (``os.replace``: readers see the old or the new cache, never half of one) and remove the
     older folders (a process still mapping them keeps its pages: Linux unlinks lazily)."""
     root = path.parent
-    root.mkdir(parents=True, exist_ok=True)
     name = f"c{snap.counter}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp = root / f"tmp-{name}"
-    tmp.mkdir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+    except OSError:
+        return  # a read-only folder: the cache is an optimisation, the database still reads
     for key, value in snap.arrays().items():
         if isinstance(value, np.ndarray):
             np.save(tmp / f"{key}.npy", np.ascontiguousarray(value), allow_pickle=False)
