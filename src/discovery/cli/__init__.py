@@ -17,8 +17,9 @@ from ._interrupt import Interrupted  # isort: skip
 import typer
 
 from ..errors import DiscoveryError
+from ..store import is_read_only
 from ..store.validate import display_safe
-from ._common import app
+from ._common import app, state
 
 # Command modules register themselves on import.
 from . import feeds  # noqa: F401  isort: skip
@@ -50,6 +51,11 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="discovery")
     except DiscoveryError as exc:
         typer.echo(f"error: {display_safe(str(exc))}", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        if not is_read_only(exc):  # a write outside a store transaction (set_meta...)
+            raise
+        typer.echo(f"error: {display_safe(state.db)}: database is read-only ({exc})", err=True)
         sys.exit(1)
     except (Interrupted, KeyboardInterrupt):
         typer.echo("interrupted", err=True)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import os
+import socket
 
 import typer
 
+from ..errors import InputError
 from ..store.tokens import any_tokens, create_token
 from ._common import app, err_console, state
 from ._text import lit
 
-__all__ = ["exposure_warning", "is_loopback", "token_app"]
+__all__ = ["check_port", "exposure_warning", "is_loopback", "token_app"]
 
 token_app = typer.Typer(help="Bearer tokens for the HTTP API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
@@ -30,6 +33,26 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail in one line, before any banner, when ``host:port`` cannot be bound (uvicorn would
+    print its banner and then a multi-line error)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, family, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise InputError(f"--host {host}: {exc.strerror}") from None
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind(infos[0][4])
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"port {port} is in use (on {host}): stop the other server or pick --port"
+                ) from None
+            raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def exposure_warning(host: str, port: int, open_mode: bool) -> str | None:
@@ -96,6 +119,8 @@ def serve(
             feedgen_did, feedgen_hostname, feedgen_publisher, plc_url=feedgen_plc_url
         )
     changes = parse_assignments(assign or [])
+    if get is None:
+        check_port(host, port)  # before the snapshot loads (seconds) and before any banner
     application = create_app(
         state.db, feedgen=feedgen, settings=Settings().replace(**changes) if changes else None
     )

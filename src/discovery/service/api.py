@@ -36,12 +36,14 @@ __all__ = ["router"]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in (
-        (400, "Body that cannot be decoded as text."),
+        (400, "Body that is not valid JSON (or not text)."),
         (401, "Missing or unknown bearer token (when tokens exist)."),
         (403, "The token may not act for this user."),
         (404, "Unknown handle or post."),
         (413, "Body larger than the server accepts."),
+        (415, "Body sent with a Content-Type that is not JSON."),
         (422, "Invalid parameter or body; `detail` says which and why."),
+        (503, "A write to a read-only database (reads still work)."),
     )
 }
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -64,7 +65,16 @@ else:  # the allowed values, from the engine's own tuples
     EventKind = Literal[EVENT_KINDS]
     RankerName = Literal[tuple(RANKERS)]
 Handle = Annotated[str, Field(min_length=1, max_length=100, examples=["me"])]
-PostId = Annotated[int, Field(ge=0, le=2**63 - 1, examples=[101])]
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON true is not post 1 (pydantic's lax mode would take it); "101" from a form still is.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+PostId = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=2**63 - 1, examples=[101])]
 
 
 def weight_fields() -> dict[str, dataclasses.Field[Any]]:
@@ -72,7 +82,8 @@ def weight_fields() -> dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(Settings) if f.name.startswith("w_")}
 
 
-def _optional_weights(prefix: str = "") -> dict[str, Any]:
+def _optional_weights(prefix: str = "", *, strict: bool = False) -> dict[str, Any]:
+    # strict in JSON bodies (true and "0.5" are not numbers); query strings are all text
     return {
         name: (
             float | None,
@@ -80,6 +91,7 @@ def _optional_weights(prefix: str = "") -> dict[str, Any]:
                 default=None,
                 ge=f.metadata["lo"],
                 le=f.metadata["hi"],
+                strict=strict or None,
                 description=prefix + f.metadata["help"],
             ),
         )
@@ -92,7 +104,7 @@ WeightsIn = create_model(  # type: ignore[call-overload]
     "WeightsIn",
     __config__=ConfigDict(extra="forbid"),
     __doc__="Feed weights to save for a user; omitted weights fall back to the defaults.",
-    **_optional_weights(),
+    **_optional_weights(strict=True),
 )
 
 
@@ -265,7 +277,7 @@ class EventIn(BaseModel):
     at: dt.datetime | None = Field(
         default=None, description="When it happened (default: received)."
     )
-    value: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+    value: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False, strict=True)
 
     @field_validator("at")
     @classmethod

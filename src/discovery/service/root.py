@@ -48,12 +48,14 @@ def get_media(path: str, service: Svc) -> FileResponse:
     lazily generated world's image is rendered (and saved) on its first request."""
     root = service.engine.media_dir.resolve()
     target: Path | None = None
+    missing = False
     try:
         target = (root / path).resolve()
         ok = root in target.parents and target.is_file()
-    except (OSError, ValueError):  # a NUL byte, a name too long...
+        missing = not ok and root in target.parents and not target.exists()
+    except (OSError, ValueError):  # a NUL byte, a name too long (ENAMETOOLONG)...
         ok = False
-    if not ok and target is not None and root in target.parents and not target.exists():
+    if missing and target is not None:
         # worlds generated with lazy images (the large size) draw each image on first request
         from ..world.images import render_missing
 

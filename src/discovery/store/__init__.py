@@ -5,7 +5,7 @@ Everything that touches SQL lives in this package. The rest of the engine opens 
 """
 
 from .base import Store
-from .errors import NotFound, StoreError
+from .errors import NotFound, ReadOnly, StoreError, is_read_only
 from .model import (
     ACCOUNT_KINDS,
     INTERACTION_KINDS,
@@ -34,11 +34,13 @@ __all__ = [
     "NotFound",
     "PostInfo",
     "PostRecord",
+    "ReadOnly",
     "Store",
     "StoreError",
     "StoreURL",
     "extract_hashtags",
     "from_iso",
+    "is_read_only",
     "normalize_hashtag",
     "parse_store_url",
     "to_iso",

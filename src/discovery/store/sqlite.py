@@ -14,11 +14,31 @@ from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from .base import Store
-from .errors import StoreError
+from .errors import ReadOnly, StoreError, is_read_only
 from .schema import SCHEMA_VERSION, schema_sql
 from .url import StoreURL
 
 __all__ = ["SqliteStore"]
+
+
+def _connect(target: str, *, wal: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        target,
+        isolation_level=None,
+        timeout=30.0,
+        check_same_thread=False,
+        uri=target.startswith("file:"),
+    )
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if wal:
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 class SqliteStore(Store):
@@ -35,22 +55,24 @@ class SqliteStore(Store):
     @classmethod
     def connect(cls, url: StoreURL, *, create: bool) -> SqliteStore:
         p = url.local_path
+        if not url.memory and not p.parent.is_dir():
+            raise StoreError(f"{p}: no such folder {str(p.parent)!r}")
         if not url.memory and not p.exists() and not create:
             raise StoreError(f"{p}: no such database (run `discovery generate` or an import first)")
-        conn: sqlite3.Connection | None = None
         try:
-            conn = sqlite3.connect(
-                url.target, isolation_level=None, timeout=30.0, check_same_thread=False
-            )
-            conn.execute("PRAGMA busy_timeout = 30000")
-            if not url.memory:
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+            conn = _connect(url.target, wal=not url.memory)
         except sqlite3.DatabaseError as exc:
-            if conn is not None:
-                conn.close()
-            raise StoreError(f"{p}: not a discovery-engine database ({exc})") from None
+            if "unable to open" not in str(exc) or not p.is_file():
+                raise StoreError(f"{p}: not a discovery-engine database ({exc})") from None
+            # A WAL database in a folder we cannot write (no -shm can be made): read it as
+            # it is; every write then fails as SQLITE_READONLY ("database is read-only").
+            try:
+                conn = _connect(f"{p.resolve().as_uri()}?mode=ro", wal=False)
+            except sqlite3.DatabaseError:
+                try:
+                    conn = _connect(f"{p.resolve().as_uri()}?mode=ro&immutable=1", wal=False)
+                except sqlite3.DatabaseError as again:
+                    raise StoreError(f"{p}: not a discovery-engine database ({again})") from None
         return cls(url, conn)
 
     def close(self) -> None:
@@ -92,13 +114,18 @@ class SqliteStore(Store):
 
     @contextlib.contextmanager
     def _write_tx(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:  # SQLite may already have rolled back (disk full...)
-                self.conn.execute("ROLLBACK")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:  # SQLite may already have rolled back (disk full...)
+                    self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if is_read_only(exc):
+                raise ReadOnly(f"{self.url}: database is read-only ({exc})") from None
             raise
 
     @contextlib.contextmanager
