@@ -254,3 +254,20 @@ def test_sign_in_form_is_refused_from_other_sites(secured) -> None:
         follow_redirects=False,
     )
     assert r.status_code == 403 and "set-cookie" not in r.headers
+
+
+def test_revoking_the_last_token_locks_the_store_instead_of_opening_it(db: Path) -> None:
+    with Store.open(db) as s:
+        token = create_token(s, s.account_id("me"))
+        assert s.any_tokens()
+    r = CliRunner().invoke(cli, ["--db", str(db), "token", "revoke", "me"])
+    assert r.exit_code == 0, r.output
+    with Store.open(db) as s:
+        assert s._fetch("SELECT COUNT(*) FROM tokens") == [(0,)]
+        assert s.any_tokens()  # no token left, yet never open again
+    with TestClient(create_app(db)) as c:
+        assert c.get("/v1/users/me/feed").status_code == 401
+        assert (
+            c.get("/v1/users/me/feed", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 401
+        )

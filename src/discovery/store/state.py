@@ -41,6 +41,9 @@ class StateMixin(StoreCore):
                 "INSERT INTO tokens (token_hash, account, admin, created_at) VALUES (?, ?, ?, ?)",
                 (token_hash, account, int(admin), int(time.time())),
             )
+            # Once a store has had a token it never serves open again: revoking the last one
+            # must lock everyone out, not hand the store to anyone.
+            self.set_meta("auth", "tokens")
 
     _TOKEN_COLUMNS = (
         "SELECT t.token_hash, t.account, t.admin, t.created_at, t.last_used, t.signed_out_at,"
@@ -101,7 +104,10 @@ class StateMixin(StoreCore):
         )
 
     def any_tokens(self) -> bool:
-        """Whether any token exists (without tokens the API runs open, in local mode)."""
+        """Whether the store is token-protected: a token exists or ever existed (a store
+        that never had one runs open, in local single-user mode)."""
+        if self.get_meta("auth") == "tokens":
+            return True
         return bool(self._fetch("SELECT 1 FROM tokens LIMIT 1"))
 
     # --------------------------------------------------------------- event ids
