@@ -20,7 +20,7 @@ import pytest
 
 from discovery.cli import main
 from discovery.service import create_app
-from discovery.store import ReadOnly, Store, is_read_only
+from discovery.store import INTERACTION_KINDS, ReadOnly, Store, is_read_only
 from worlds import build_known_world
 
 with warnings.catch_warnings():
@@ -272,3 +272,149 @@ def test_serve_on_a_busy_port_is_one_line_before_any_banner(db: Path) -> None:
     assert done.returncode == 1 and done.stdout == ""
     assert f"port {port} is in use" in one_line(done.stderr)
     assert "http://" not in done.stderr
+
+
+# --------------------------------------------------------------- real-world files to import
+CIAO = {
+    "interactions": {
+        "columns": ["userID", "movieID", "genreID", "reviewID", "rating", "date"],
+        "user": "userID",
+        "post": "movieID",
+        "created_at": "date",
+        "value": "rating",
+        "kind": {"column": "rating", "rules": [[">=", 4, "like"], [None, None, "view"]]},
+        "create_posts": True,
+    }
+}
+#: CiaoDVD's movie-ratings.txt, as it comes: no header, ids by position, text ids too.
+RATINGS = "1,101,3,9001,5,2011-01-02\n1,102,3,9002,2,2011-01-03\n2,101,3,9003,4,2011-02-01\nu-7,103,5,9004,1,2012-05-05\n"
+
+
+def test_ciao_dvd_style_ratings_in_one_import(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import json
+
+    ratings, mapping = tmp_path / "movie-ratings.txt", tmp_path / "ciao.json"
+    ratings.write_text(RATINGS)
+    mapping.write_text(json.dumps(CIAO, indent=1))
+    db = tmp_path / "c.db"
+    argv = ["--db", str(db), "import", "csv", "--interactions", str(ratings)]
+    code, out, err = run(capsys, *argv, "--mapping", str(mapping))
+    assert (code, err) == (0, ""), err
+    assert "posts (referenced, not listed)" in out
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT a.handle, i.kind, i.value, p.like_count FROM interactions i"
+            " JOIN accounts a ON a.id = i.account JOIN posts p ON p.id = i.post"
+            " ORDER BY i.created_at"
+        ).fetchall()
+    with Store.open(db, create=False) as s:
+        movies = s.ids_for_keys("posts", ["csv:101", "csv:102", "csv:103"])
+    kinds = dict(enumerate(INTERACTION_KINDS))
+    assert [(h, kinds[k], v) for h, k, v, _ in rows] == [
+        ("1", "like", 5.0),  # rating >= 4: a like
+        ("1", "view", 2.0),  # otherwise a view
+        ("2", "like", 4.0),
+        ("u-7", "view", 1.0),  # a text id is a handle too
+    ]
+    assert rows[0][3] == 2 and len(movies) == 3  # movie 101 liked twice, each movie a post
+    # the same files again change nothing
+    code, out, err = run(capsys, *argv, "--mapping", str(mapping))
+    assert code == 0
+    with Store.open(db, create=False) as s:
+        assert (s.count("interactions"), s.count("posts")) == (4, 3)
+
+
+def test_without_create_posts_an_unknown_post_says_how(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import json
+
+    ratings, mapping = tmp_path / "r.txt", tmp_path / "m.json"
+    ratings.write_text(RATINGS)
+    mapping.write_text(
+        json.dumps({"interactions": {**CIAO["interactions"], "create_posts": False}})
+    )
+    code, _, err = run(
+        capsys,
+        "--db",
+        str(tmp_path / "c.db"),
+        "import",
+        "csv",
+        "--interactions",
+        str(ratings),
+        "--mapping",
+        str(mapping),
+    )
+    assert code == 1 and f"{ratings}:1: post 101" in one_line(err) and "create_posts" in err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"columns": ["a", "a"]}, "interactions.columns: 'a' is listed twice"),
+        ({"columns": "a,b"}, "interactions.columns: expected a list of column names"),
+        ({"kind": {"column": "rating", "rules": [["~", 4, "like"]]}}, "unknown op '~'"),
+        ({"kind": {"column": "rating", "rules": [["<", "4", "like"]]}}, "< compares numbers"),
+        ({"kind": {"column": "rating", "rules": [[">=", 4, "love"]]}}, "'love' is not one of"),
+        ({"kind": {"column": "stars", "rules": [[None, None, "like"]]}}, "'stars' is not one of"),
+        ({"create_posts": "yes"}, "interactions.create_posts: expected true or false"),
+    ],
+)
+def test_a_bad_mapping_names_its_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, change: dict, message: str
+) -> None:
+    import json
+
+    ratings, mapping = tmp_path / "r.txt", tmp_path / "m.json"
+    ratings.write_text(RATINGS)
+    body = {"interactions": {**CIAO["interactions"], **change}}
+    text = json.dumps(body, indent=1)
+    mapping.write_text(text)
+    key = next(iter(change))
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if f'"{key}":' in s)
+    code, _, err = run(
+        capsys,
+        "--db",
+        str(tmp_path / "c.db"),
+        "import",
+        "csv",
+        "--interactions",
+        str(ratings),
+        "--mapping",
+        str(mapping),
+    )
+    assert code == 1 and one_line(err).startswith(f"error: {mapping}:{line}: "), err
+    assert message in err
+    assert not (tmp_path / "c.db").exists()  # refused before a database is made
+
+
+def test_a_derived_field_with_no_matching_rule_is_a_bad_row(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import json
+
+    ratings, mapping = tmp_path / "r.txt", tmp_path / "m.json"
+    ratings.write_text(RATINGS + "3,104,1,9005,,2012-06-01\n")
+    rules = [[">=", 4, "like"], ["<", 4, "view"]]
+    body = {
+        "interactions": {
+            **CIAO["interactions"],
+            "value": None,
+            "kind": {"column": "rating", "rules": rules},
+        }
+    }
+    mapping.write_text(json.dumps(body))
+    code, _, err = run(
+        capsys,
+        "--db",
+        str(tmp_path / "c.db"),
+        "import",
+        "csv",
+        "--interactions",
+        str(ratings),
+        "--mapping",
+        str(mapping),
+    )
+    assert code == 1 and f"{ratings}:5: rating:" in one_line(err), err

@@ -344,7 +344,7 @@ def test_a_handle_taken_in_the_database(tmp_path: Path, store: Store) -> None:
 def test_bad_mappings(tmp_path: Path, mapping: object, message: str) -> None:
     path = write(tmp_path, "m.json", json.dumps(mapping))
     follows = write(tmp_path, "f.csv", "src,dst\n1,2\n")
-    with pytest.raises(InputError, match=f"^{re.escape(str(path))}: ") as err:
+    with pytest.raises(InputError, match=rf"^{re.escape(str(path))}(:\d+)?: ") as err:
         prepare_csv(follows=follows, mapping=path)
     assert message in str(err.value)
 

@@ -12,7 +12,9 @@ mapping file). Rules, in the order the files are processed:
   characters); integers are read as numbers (``007`` is ``7``).
 - Accounts that rows refer to (authors, users, follow ends) but that neither the accounts file
   nor the database holds are created with ``handle = id``, dated at their first appearance.
-- An interaction whose post is in neither the posts file nor the database is a bad row.
+- An interaction whose post is in neither the posts file nor the database is a bad row, unless
+  the mapping says ``"create_posts": true`` for interactions: the post is then created (no
+  author, no caption, dated at its first interaction), as a ratings file needs.
 - ``like_count``/``comment_count`` come from the posts file when it has either column;
   otherwise every *new* like/comment imported adds one to its post's count.
 - A missing ``created_at`` (follows, accounts) defaults to the earliest time in the import.
@@ -147,6 +149,7 @@ class _Job:
         self.listed: set[str] = set()
         self.post_ids: set[str] = set()
         self.post_refs: dict[str, int] = {}  # post id not in the posts file -> first line
+        self.post_first: dict[str, int] = {}  # ... -> its earliest interaction time
         self.counts_given = False
         self.rows: dict[str, tuple[str, int | None, int]] = {}  # summary rows by file kind
         self.undated: set[str] = set()  # follow ends of follows without a time
@@ -197,6 +200,8 @@ class _Job:
                 self._ref(r["user"], r["created_at"])
                 if r["post"] not in self.post_ids:
                     self.post_refs.setdefault(r["post"], line)
+                    t = self.post_first.get(r["post"], r["created_at"])
+                    self.post_first[r["post"]] = min(t, r["created_at"])
 
     def _scan_follows(self, path: Path) -> None:
         for chunk in self._rows("follows"):
@@ -242,7 +247,8 @@ class _Job:
             self._interactions(self.files["interactions"])
         if "follows" in self.files:
             self._follows(self.files["follows"])
-        for kind in ("posts", "interactions", "follows", "accounts", "referenced"):
+        kinds = ("posts", "referenced posts", "interactions", "follows", "accounts", "referenced")
+        for kind in kinds:
             if kind in self.rows:
                 self.summary.add(*self.rows[kind])
 
@@ -325,14 +331,26 @@ class _Job:
     def _interactions(self, path: Path) -> None:
         posts = self.posts
         held = self.store.ids_for_keys("posts", [_key(p) for p in self.post_refs])
-        for post, line in self.post_refs.items():
+        create = self.options.mapping["interactions"].get("create_posts", False)
+        missing = [post for post in self.post_refs if _key(post) not in held]
+        for post in self.post_refs:
             if _key(post) in held:
                 posts[post] = held[_key(post)]
-            else:
+            elif not create:
                 self.bad.add(
-                    f"{path}:{line}", f"post {post} is in neither the posts file nor the database"
+                    f"{path}:{self.post_refs[post]}",
+                    f"post {post} is in neither the posts file nor the database"
+                    ' (or set "create_posts": true for interactions in the mapping)',
                 )
         self.bad.check()
+        if missing:
+            records = [
+                PostRecord(_key(p), None, self.post_first[p], "", "photo", None, 0, 0)
+                for p in missing
+            ]
+            made = self.store.upsert_posts(records)
+            posts.update((p, made[_key(p)]) for p in missing)
+            self.rows["referenced posts"] = ("posts (referenced, not listed)", None, len(missing))
         update_counts = not self.counts_given
         read = new = 0
         for chunk in self._rows("interactions"):
