@@ -19,7 +19,7 @@ import typer
 from ..errors import DiscoveryError
 from ..store import is_read_only
 from ..store.validate import display_safe
-from ._common import app, state
+from ._common import app, reflow_help, state
 
 # Command modules register themselves on import.
 from . import feeds  # noqa: F401  isort: skip
@@ -38,6 +38,8 @@ from . import connect_mastodon  # noqa: F401  isort: skip
 
 
 __all__ = ["app", "main"]
+
+reflow_help(app)
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:

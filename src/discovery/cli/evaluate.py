@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shlex
 import time
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import InputError
@@ -85,12 +85,21 @@ def evaluate_command(
         name = dataset or store.get_meta("dataset") or Path(str(state.db)).stem
         started = time.perf_counter()
 
-        status = err_console.status("evaluating") if err_console.is_terminal else None
-        with status or contextlib.nullcontext():
+        # A bar on stderr while it runs (gone when done, and nothing at all in a pipe).
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("evaluating", total=None)
 
             def progress(strategy: str, fold: int, folds: int) -> None:
-                if status is not None:
-                    status.update(f"step {fold + 1}/{folds}: {strategy}")
+                done = fold * len(names) + (names.index(strategy) if strategy in names else 0)
+                description = f"step {fold + 1}/{folds}: {strategy}"
+                bar.update(task, completed=done, total=folds * len(names), description=description)
 
             ev = evaluate(store, names, protocol, settings, dataset=name, progress=progress)
         ev.info["seconds_total"] = round(time.perf_counter() - started, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import typer
@@ -28,10 +29,15 @@ def _engine() -> Engine:
 
 def feed_table(feed: Feed, title: str | None = None) -> Table:
     """A rich table of a feed with reasons."""
-    table = Table(title=title or f"{feed.kind} for @{lit(feed.user)} ({feed.ranker} ranker)")
+    # No outer edge and a narrow floor for the reason, so that the table fits 80 columns and
+    # wraps reasons at spaces; "fold" only cuts a word longer than the whole column.
+    table = Table(
+        title=title or f"{feed.kind} for @{lit(feed.user)} ({feed.ranker} ranker)",
+        show_edge=False,
+    )
     for col in ("#", "post", "author", "age", "♥", "💬", "score"):
         table.add_column(col, no_wrap=True)
-    table.add_column("reason", overflow="fold", min_width=24)
+    table.add_column("reason", overflow="fold", min_width=20)
     now = from_iso(feed.now)
     for item in feed:
         table.add_row(
@@ -124,10 +130,17 @@ def explain(
         typer.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return
     author, user = lit(info["author"]), lit(info["user"])
-    console.print(f"[bold]post {info['post_id']}[/] by @{author} for @{user}")
-    console.print(f"reason: {lit(info['reason'])}")
-    console.print(f"sources: {lit(info['sources'] or 'none (no candidate source proposes it)')}")
-    console.print(f"filtered by: {lit(', '.join(info['filtered_by']) or 'nothing')}")
+    about = Table(
+        title=f"post {info['post_id']} by @{author} for @{user}",
+        show_header=False,
+        title_justify="left",
+    )
+    about.add_column(style="bold", no_wrap=True)
+    about.add_column(overflow="fold")
+    about.add_row("reason", lit(info["reason"]))
+    about.add_row("sources", lit(_sources_text(info["sources"])))
+    about.add_row("filtered by", lit(", ".join(info["filtered_by"]) or "nothing"))
+    console.print(about)
     for name, r in info["rankers"].items():
         table = Table(title=f"{name} ranker: score {r['score']:.4g}")
         table.add_column("factor")
@@ -136,6 +149,36 @@ def explain(
         for factor, value in r["factors"].items():
             table.add_row(factor, f"{value:.4g}", lit(info["origins"].get(factor, "")))
         console.print(table)
+
+
+def _sources_text(sources: dict[str, Any]) -> str:
+    """The candidate sources of an explanation, in words.
+
+    >>> _sources_text({"following": None, "hashtags": {"tags": ["cats"], "score": 0.5}})
+    'following; hashtags (tags: cats, score: 0.5)'
+    >>> _sources_text({})
+    'none (no candidate source proposes it)'
+    """
+    if not sources:
+        return "none (no candidate source proposes it)"
+    parts = []
+    for name, evidence in sources.items():
+        if isinstance(evidence, dict) and evidence:
+            detail = ", ".join(f"{k}: {_words(v)}" for k, v in evidence.items())
+            parts.append(f"{name} ({detail})")
+        elif evidence in (None, {}, [], ""):
+            parts.append(name)
+        else:
+            parts.append(f"{name} ({_words(evidence)})")
+    return "; ".join(parts)
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_words(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def _has_world() -> bool:

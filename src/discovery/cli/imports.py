@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..sources import FIELDS, REQUIRED, ImportSummary, import_lastfm, lastfm_files, prepare_csv
 from ..store import Store, StoreError
-from ._common import app, console, state
+from ._common import app, console, err_console, state
 
 __all__ = ["import_app", "summary_table"]
 
@@ -107,7 +107,7 @@ def import_csv_command(
         encoding=encoding,
         allow_historic=allow_historic,
     )
-    with state.open_store(create=True) as store, console.status("importing…"):
+    with state.open_store(create=True) as store, err_console.status("importing…"):
         summary = job.run(store)
     _report(summary)
 
@@ -120,7 +120,7 @@ def import_lastfm_command(
 ) -> None:
     """Import the HetRec 2011 Last.fm-2k dataset (users, friends, artists, tags, plays)."""
     lastfm_files(directory)  # a wrong folder is reported before a database file is created
-    with state.open_store(create=True) as store, console.status("importing Last.fm-2k…"):
+    with state.open_store(create=True) as store, err_console.status("importing Last.fm-2k…"):
         summary = import_lastfm(store, directory)
     _report(summary)
 
@@ -152,7 +152,7 @@ def import_instagram_command(
         store = Store.open(":memory:")  # a dry run creates no database file
     else:
         store = state.open_store(create=True)
-    with store, console.status("importing the Instagram export…"):
+    with store, err_console.status("importing the Instagram export…"):
         summary = import_instagram(store, export, username=username, dry_run=dry_run)
     _report(summary)
 

@@ -129,6 +129,8 @@ def serve(
 
         with warnings.catch_warnings():  # starlette nudges towards httpx2; httpx works
             warnings.simplefilter("ignore", DeprecationWarning)
+            # StarletteDeprecationWarning is a UserWarning: silenced by its message
+            warnings.filterwarnings("ignore", message=".*starlette.testclient.* is deprecated")
             from fastapi.testclient import TestClient
 
         with TestClient(application) as client:
