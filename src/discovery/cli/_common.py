@@ -90,7 +90,7 @@ def reflow_help(group: typer.Typer) -> None:
 
 
 def _reflow(doc: str) -> str:
-    """
+    r"""
     >>> _reflow("Report rows that break\n    the rules.\n\n    More.")
     'Report rows that break the rules.\n\nMore.'
     """

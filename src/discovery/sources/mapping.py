@@ -256,7 +256,11 @@ def _derive(column: str, rules: list[list[Any]]) -> Callable[[str], str]:
                 if _TESTS[op](cell, operand):
                     return _text(result)
                 continue
-            if _TESTS[op](parse_float(cell, column), operand):
+            try:
+                number = parse_float(cell, column)
+            except ValueError:
+                continue  # a numeric test does not hold for a cell that is not a number
+            if _TESTS[op](number, operand):
                 return _text(result)
         raise BadValue(column, f"{brief(text)} matches no rule")
 
@@ -266,7 +270,7 @@ def _derive(column: str, rules: list[list[Any]]) -> Callable[[str], str]:
 def _line_of(text: str | None, keys: tuple[str, ...]) -> str:
     """``:line`` of the innermost of ``keys`` (nested JSON object keys) found in ``text``.
 
-    >>> _line_of('{"follows": {\n  "src": 1,\n  "dst": 2}}', ("follows", "dst"))
+    >>> _line_of('{"follows": {\\n  "src": 1,\\n  "dst": 2}}', ("follows", "dst"))
     ':3'
     """
     if text is None:
