@@ -52,11 +52,13 @@ def start_server(db: Path | str, port: int) -> subprocess.Popen[bytes]:
 
 
 def event(n: int) -> dict[str, Any]:
-    """Event number ``n``: a like or a view of a known post at a distinct second."""
+    """Event number ``n``: a comment or a view of a known post at a distinct second."""
     return {
         "id": f"crash-{n}",
         "user": "me",
-        "kind": "like" if n % 2 == 0 else "view",
+        # comments, not likes: a like is a per-user state (a second one changes nothing), and
+        # this test needs every acknowledged event to leave exactly one row and one count
+        "kind": "comment" if n % 2 == 0 else "view",
         "post": POST_IDS[n % len(POST_IDS)],
         "at": NOW + 10 + n,
     }
@@ -66,7 +68,7 @@ def test_kill_9_loses_no_acknowledged_event_and_applies_none_twice(store_url: st
     db = store_url
     build_known_world(db).close()
     store = Store.open(db)
-    likes_before = dict(store._fetch("SELECT id, like_count FROM posts"))
+    likes_before = dict(store._fetch("SELECT id, comment_count FROM posts"))
     store.close()
 
     port = free_port()
@@ -114,19 +116,19 @@ def test_kill_9_loses_no_acknowledged_event_and_applies_none_twice(store_url: st
         " GROUP BY post, kind, created_at",
         (NOW,),
     )
-    likes_after = dict(store._fetch("SELECT id, like_count FROM posts"))
+    likes_after = dict(store._fetch("SELECT id, comment_count FROM posts"))
     store.close()
     assert {f"1/crash-{n}" for n in acked} <= keys  # every acknowledged event survived
     stored = {(p, k, t): c for p, k, t, c in rows}
     assert all(c == 1 for c in stored.values())  # none twice
     for n in acked:
         e = event(n)
-        assert stored[(e["post"], 0 if e["kind"] == "like" else 5, e["at"])] == 1
+        assert stored[(e["post"], 1 if e["kind"] == "comment" else 5, e["at"])] == 1
     # every stored event has its effect, and only stored events do (same transaction)
     assert len(stored) == len(keys)
     likes = [event(int(k.split("-")[1])) for k in keys]
     for pid in POST_IDS:
-        extra = sum(1 for e in likes if e["post"] == pid and e["kind"] == "like")
+        extra = sum(1 for e in likes if e["post"] == pid and e["kind"] == "comment")
         assert likes_after[pid] == likes_before[pid] + extra
 
     # restart and replay everything that was sent: acknowledged ids are all duplicates

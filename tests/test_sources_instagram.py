@@ -260,6 +260,10 @@ def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str], tmp_path: P
 def test_a_feed_from_the_export_alone_and_with_a_network(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     imported(tmp_path, write_folder(tmp_path / "e", Export().tree("new"))).close()
+    with Store.open(db) as s:  # replay the export at its own time (a live store: wall clock)
+        assert s.clock() == "wall"
+        newest = max(t for (t,) in s._fetch("SELECT taken_at FROM posts"))
+        s.set_clock("fixed", at=newest)
     engine = Engine.open(db, cache=False)
     ctx = engine.context(ME)
     handles = engine.snapshot.handle
@@ -287,6 +291,8 @@ def test_a_feed_from_the_export_alone_and_with_a_network(tmp_path: Path) -> None
                 *(PostRecord(f"net:x{n}", ids["net:x1"], t - n, "#filler") for n in range(20)),
             ]
         )
+    with Store.open(db) as store:
+        store.set_clock("fixed", at=t)  # the replay's clock moves on with the new posts
     engine = Engine.open(db, cache=False)
     assert [i.caption for i in engine.timeline(ME)] == ["new from bob #street"]
     explore = {i.caption: i.sources for i in engine.explore(ME, k=30)}

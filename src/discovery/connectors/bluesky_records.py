@@ -84,14 +84,18 @@ class BskyPost:
 
 
 def account_key(did: str) -> str:
-    """>>> account_key("did:plc:ab")
+    """The store key of a Bluesky account.
+
+    >>> account_key("did:plc:ab")
     'bsky:did:plc:ab'
     """
     return f"bsky:{did}"
 
 
 def post_key(uri: str) -> str:
-    """>>> post_key("at://did:plc:ab/app.bsky.feed.post/3k")
+    """The store key of a Bluesky post (its at-uri).
+
+    >>> post_key("at://did:plc:ab/app.bsky.feed.post/3k")
     'bsky:at://did:plc:ab/app.bsky.feed.post/3k'
     """
     return f"bsky:{uri}"
