@@ -165,3 +165,15 @@ def test_like_count_counts_accounts_under_concurrent_writers(store_url: str) -> 
             )[0]
             assert likers[0] == likers[1]  # one like per account
             assert s.post_counts([post])[post][0] == likers[1]
+
+
+def test_counts_read_as_words_and_one_liker_reads_whom_you_follow(client: TestClient) -> None:
+    page = client.get("/p/101?u=me").text
+    assert "♥ 5 likes · 💬 1 comment ·" in page  # not "1 comments"
+    reasons = {
+        i["post_id"]: i["reason"]
+        for i in client.get("/v1/users/me/feed", params={"kind": "explore", "limit": 50}).json()[
+            "items"
+        ]
+    }
+    assert reasons[301] == "liked by @ana, whom you follow"

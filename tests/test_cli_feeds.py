@@ -36,7 +36,7 @@ def test_interests_and_explain_commands(known_db):
     info = json.loads(run(known_db, "explain", "me", "301", "--json").stdout)
     assert info["sources"]["liked_by_followed"] == ["ana"]
     text = run(known_db, "explain", "me", "301").stdout
-    assert "liked by @ana you follow" in text and "affinity" in text
+    assert "liked by @ana, whom you follow" in text and "affinity" in text
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ def test_explore_never_shows_followed_self_or_seen(engine):
 
 def test_explore_reasons_name_their_evidence(engine):
     by_id = {item.post_id: item for item in engine.explore("me", k=20)}
-    assert by_id[301].reason == "liked by @ana you follow"
+    assert by_id[301].reason == "liked by @ana, whom you follow"
     assert "liked_by_followed" in by_id[301].sources
     assert by_id[202].reason == "@natgeo is 2 steps from you"
     assert by_id[201].reason == "because you like #hiking"

@@ -113,7 +113,10 @@ class Likers:
     source: ClassVar[str] = "liked_by_followed"
 
     def describe(self, author: str | None, factors: Mapping[str, float], names: Names) -> str:
-        return f"liked by {_people([names.handle(i) for i in self.likers])} you follow"
+        handles = [names.handle(i) for i in self.likers]
+        if len(handles) == 1:  # "liked by @ana you follow" read as a typo
+            return f"liked by @{handles[0]}, whom you follow"
+        return f"liked by {_people(handles)} you follow"
 
     def to_json(self, names: Names) -> Any:
         return [names.handle(i) for i in self.likers]

@@ -78,6 +78,16 @@ def script_json(data: Any) -> str:
     return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def plural(count: Any, noun: str) -> str:
+    """``"1 like"``, ``"2 likes"``, ``"1,234 likes"``.
+
+    >>> plural(1, "like"), plural(0, "comment"), plural(1234, "like")
+    ('1 like', '0 comments', '1,234 likes')
+    """
+    n = int(count)
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _num(value: Any, digits: int = 3) -> str:
     x = float(value)
     return "–" if not math.isfinite(x) else f"{x:.{digits}g}"
@@ -110,6 +120,7 @@ def environment() -> Any:
     env.filters["media"] = media_url
     env.filters["q"] = lambda s: quote(str(s), safe="")
     env.filters["num"] = _num
+    env.filters["plural"] = plural
     env.filters["script_json"] = lambda d: Markup(script_json(d))
     env.globals["version"] = __version__
     return env
