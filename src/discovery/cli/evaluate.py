@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import time
@@ -85,15 +86,17 @@ def evaluate_command(
         name = dataset or store.get_meta("dataset") or Path(str(state.db)).stem
         started = time.perf_counter()
 
-        # A bar on stderr while it runs (gone when done, and nothing at all in a pipe).
-        with Progress(
+        # A bar on stderr while it runs, gone when done; none in a pipe, whose reader wants
+        # errors and results as single lines.
+        bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=err_console,
             transient=True,
-        ) as bar:
+        )
+        with bar if err_console.is_terminal else contextlib.nullcontext():
             task = bar.add_task("evaluating", total=None)
 
             def progress(strategy: str, fold: int, folds: int) -> None:
