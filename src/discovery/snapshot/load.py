@@ -167,6 +167,9 @@ def _append(
             snap.post_removed[gone] = True
             _withdraw(snap, np.isin(snap.inter_post, gone))  # their interactions went too
             changed.add("interactions")
+            kept = ~np.isin(snap.tag_post, gone)  # and their hashtag links (an id re-added
+            snap.tag_post, snap.tag_id = snap.tag_post[kept], snap.tag_id[kept]  # gets its own)
+            changed.add("tags")
     p = ch.posts
     p = p[np.argsort(p["id"], kind="stable")]
     old = snap.posts.lookup(p["id"]) if len(snap.post_id) else np.full(len(p), -1)
@@ -177,10 +180,21 @@ def _append(
             snap.columns.owns_counts = True
         snap.post_likes[old[upd]] = p["likes"][upd]
         snap.post_comments[old[upd]] = p["comments"][upd]
-        back = old[upd][snap.post_removed[old[upd]]]
-        if len(back):  # a row that exists again (an id re-added after a delete)
+        was_gone = snap.post_removed[old[upd]]
+        if was_gone.any():  # an id re-added after a delete: a new post under the old index
+            back, rows = old[upd][was_gone], p[upd][was_gone]
             snap.post_removed = snap.post_removed.copy()
             snap.post_removed[back] = False
+            author = np.where(rows["author"] < 0, -1, accounts.lookup(rows["author"]))
+            for name, values in (
+                ("post_author", author),
+                ("post_taken", rows["taken"]),
+                ("post_media", rows["media"]),
+            ):
+                column = getattr(snap, name).copy()
+                column[back] = values
+                setattr(snap, name, column)
+            changed.add("posts")
     new = p[~upd]
     if len(new):
         changed.add("posts")
