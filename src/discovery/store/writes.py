@@ -439,20 +439,16 @@ class WritesMixin(StoreCore):
     ) -> list[tuple[Any, ...]]:
         """``values`` without the state rows whose (account, post, kind) is already held, in
         the store or earlier in ``values`` (writers are serialised: no race between the two)."""
-        pairs = sorted({(r[0], r[1]) for r in values if r[2] in codes})
-        kinds = ", ".join(str(c) for c in sorted(codes))
+        triples = sorted({(r[0], r[1], r[2]) for r in values if r[2] in codes})
         held: set[tuple[int, int, int]] = set()
-        for start in range(0, len(pairs), 400):  # (account, post) row values, index-backed
-            chunk = pairs[start : start + 400]
-            marks = ", ".join(["(?, ?)"] * len(chunk))
-            held |= {
-                (int(a), int(p), int(k))
-                for a, p, k in self._fetch(
-                    f"SELECT account, post, kind FROM interactions WHERE kind IN ({kinds})"
-                    f" AND (account, post) IN (VALUES {marks})",
-                    [x for pair in chunk for x in pair],
-                )
-            }
+        # One index seek per (account, post, kind) on the unique key's prefix: a row-value
+        # IN (VALUES …) made SQLite scan the whole table (24 s a batch on 14 M interactions).
+        for key in triples:
+            if self._fetch(
+                "SELECT 1 FROM interactions WHERE account = ? AND post = ? AND kind = ? LIMIT 1",
+                key,
+            ):
+                held.add(key)
         out = []
         for row in values:
             key = (row[0], row[1], row[2])
