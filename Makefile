@@ -54,6 +54,7 @@ bench: install-dev
 	$(PY) bench/feeds.py --db $(DB)
 	$(PY) bench/load.py --db $(DB) --workers 2 --nice 0
 	$(PY) bench/staleness.py --db $(DB)
+	$(PY) bench/stores.py --size demo
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
