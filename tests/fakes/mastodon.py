@@ -34,6 +34,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from fakes.serving import LocalServer
+
 
 def iso(t: float) -> str:
     return dt.datetime.fromtimestamp(t, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -301,27 +303,13 @@ class FakeMastodon:
 
     # ------------------------------------------------------------- serving
     def __enter__(self) -> FakeMastodon:
-        import uvicorn
-
-        config = uvicorn.Config(
-            self.app(), host="127.0.0.1", port=0, log_level="error", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.time() + 20
-        while not self._server.started:
-            if time.time() > deadline:
-                raise RuntimeError("fake Mastodon did not start")
-            time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._local = LocalServer(self.app(), "fake Mastodon")
+        self.url = self._local.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._local.stop()
 
 
 def _endpoint(path: str) -> str:
