@@ -18,6 +18,17 @@ def known_db(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def known_client(known_db: Path):
+    """The API and pages over :func:`known_db`, in process (open mode: no tokens)."""
+    from fastapi.testclient import TestClient
+
+    from discovery.service import create_app
+
+    with TestClient(create_app(known_db)) as client:
+        yield client
+
+
 # ------------------------------------------------------------- store backends
 @pytest.fixture(scope="session")
 def pg_cluster(tmp_path_factory: pytest.TempPathFactory):

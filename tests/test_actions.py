@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from discovery.cli import app as cli
-from discovery.service import create_app
 from discovery.store import Store
 from discovery.store.events import EventRow, record_events
 from stores import rows
@@ -27,16 +25,13 @@ if True:  # the test client only exists with the serve extra
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "a.db"
-    build_known_world(path).close()
-    return path
+def db(known_db: Path) -> Path:
+    return known_db
 
 
 @pytest.fixture
-def client(db: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(db)) as c:
-        yield c
+def client(known_client: TestClient) -> TestClient:
+    return known_client
 
 
 def send(c: TestClient, *events: dict[str, Any]) -> dict[str, Any]:

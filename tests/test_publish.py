@@ -3,7 +3,6 @@ without re-imports; values are checked like the importer's, and the next feed sh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,17 @@ from fastapi.testclient import TestClient
 from discovery.service import create_app
 from discovery.store import Store
 from discovery.store.tokens import create_token
-from worlds import NOW, build_known_world
+from worlds import NOW
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "p.db"
-    build_known_world(path).close()
-    return path
+def db(known_db: Path) -> Path:
+    return known_db
 
 
 @pytest.fixture
-def client(db: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(db)) as c:
-        yield c
+def client(known_client: TestClient) -> TestClient:
+    return known_client
 
 
 def timeline(c: TestClient, user: str = "me", **headers: str) -> list[int]:
