@@ -36,6 +36,11 @@ def _pg(sql: str) -> str:
 class _Pinned(threading.local):
     conn: Any = None
     savepoints: int = 0
+    bulk: dict[str, int] = {}  # noqa: RUF012  (per thread: set at each write transaction)
+
+
+#: Rows bulk-inserted into a table in one transaction after which it is ``ANALYZE``d.
+_ANALYZE_AFTER = 10_000
 
 
 class PostgresStore(Store):
@@ -163,7 +168,13 @@ class PostgresStore(Store):
     def _write_tx(self) -> Iterator[None]:
         with self._pin("BEGIN") as conn:
             conn.execute("SELECT value FROM meta WHERE key = 'change_counter' FOR UPDATE")
+            self._pinned.bulk = {}
             yield
+            # Statistics for tables a bulk load grew: right after a big COPY the planner has
+            # none, and it scanned 14 M interactions for a range it would find in the index.
+            for table, rows in sorted(self._pinned.bulk.items()):
+                if rows >= _ANALYZE_AFTER:
+                    conn.execute(f"ANALYZE {table}")
 
     @contextlib.contextmanager
     def _read_tx(self) -> Iterator[None]:
@@ -219,6 +230,8 @@ class PostgresStore(Store):
         )
         changed = max(cur.rowcount, 0)
         self._tx.changes += changed
+        bulk = self._pinned.bulk
+        bulk[table] = bulk.get(table, 0) + changed
         if table == "interactions" and "id" in columns:  # ids given: move the identity past them
             conn.execute(
                 "SELECT setval(pg_get_serial_sequence('interactions', 'id'),"
