@@ -10,9 +10,13 @@ The script starts its own PostgreSQL cluster (``initdb`` + ``pg_ctl`` on a folde
 a free loopback port) with durable, production-like settings (:data:`PG_SETTINGS`: fsync, full
 page writes and synchronous commit stay on) and removes it, and the SQLite file, afterwards.
 
-    python bench/stores.py --size demo                     # minutes
-    python bench/stores.py --size large                    # 1M users: about an hour
-    python bench/stores.py --size large --users 200000     # rescaled
+Every process runs a copy of HEAD's ``src/`` (``--no-freeze``: the working tree's), so a
+long run in a shared working tree measures one version of the code.
+
+    python bench/stores.py --size demo --events            # minutes
+    python bench/stores.py --users 200000 --events         # 200k users: ~30 min on 2 cores
+    python bench/stores.py --size large                    # 1M users: well over an hour
+    python bench/stores.py --table bench/results/stores-200k.json   # a saved run's table
 """
 
 from __future__ import annotations
@@ -340,6 +344,10 @@ def table(result: dict[str, Any]) -> str:
         rows.append((label, *cells))  # type: ignore[arg-type]
 
     row("generation", lambda r: f"{r['generate']['generate_s']:,.1f} s")
+    row(
+        "generation CPU (client + server)",
+        lambda r: f"{r['generate']['cpu_s'] + r['generate'].get('server_cpu_s', 0):,.0f} s",
+    )
     row("size on disk", lambda r: f"{r['size']['db_mb']:,} MB")
     row("first snapshot load (no cache)", lambda r: f"{r['load']['first_load_s']:,.2f} s")
     row("— of which changes_since(-1)", lambda r: f"{r['load']['changes_since_s']:,.2f} s")
@@ -351,6 +359,13 @@ def table(result: dict[str, Any]) -> str:
         )
         row(f"{label}: feeds/s", lambda r, k=key: f"{r[k]['feed_rps']}")
     row("explore + events: events/s", lambda r: f"{r['serve_events']['events_per_s']:,}")
+    row(
+        "explore + events: event batch p50 / p99",
+        lambda r: (
+            f"{r['serve_events']['event_batch_p50_ms']:,} / "
+            f"{r['serve_events']['event_batch_p99_ms']:,} ms"
+        ),
+    )
     lines = ["| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows if any(c != "—" for c in r[1:])]
     return "\n".join(lines)
@@ -378,11 +393,14 @@ def main() -> None:
         help="run the working tree's code, not a copy of HEAD's src/",
     )
     ap.add_argument("--keep", action="store_true", help="keep the /tmp folder (not the cluster)")
+    ap.add_argument("--table", type=Path, help="print the table of a saved JSON and exit")
     ap.add_argument("--child", choices=("generate", "load"), help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return _child(args)
+    if args.table:
+        return print(table(json.loads(args.table.read_text())))
     if args.warmup is None:
         args.warmup = 90.0 if args.size == "large" else 20.0
     backends = args.backends.split(",")
