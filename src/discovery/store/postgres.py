@@ -72,7 +72,10 @@ class PostgresStore(Store):
             url.target,
             min_size=1,
             max_size=4,
-            kwargs={"autocommit": True},
+            # No server-side prepared statements: after five runs PostgreSQL switches a prepared
+            # statement to a generic plan, and the commit-time reference check's generic plan
+            # reads every post and account (20x slower per event batch; bench/README.md).
+            kwargs={"autocommit": True, "prepare_threshold": None},
             open=False,
             name=f"discovery-{uuid.uuid4().hex[:6]}",
         )

@@ -121,12 +121,26 @@ def write_images(
     if len(ids) <= _INLINE:
         render_range(str(media), ids, topics, cfg.seed)
         return plan
-    plan.pool = multiprocessing.get_context().Pool(
-        min(4, os.cpu_count() or 1), initializer=_ignore_sigint
-    )
-    for lo in range(0, len(ids), _TASK):
-        args = (str(media), ids[lo : lo + _TASK], topics[lo : lo + _TASK], cfg.seed)
-        plan.futures.append(plan.pool.apply_async(render_range, args))
+    # Ctrl-C while the pool forks would raise KeyboardInterrupt inside fork's after-handlers
+    # (logging's lock release), leaving a half-started pool: hold SIGINT until it is up; a
+    # pending one is delivered right after, at a safe point.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        plan.pool = multiprocessing.get_context().Pool(
+            min(4, os.cpu_count() or 1), initializer=_ignore_sigint
+        )
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    try:  # an interrupt from here on must not leave the pool to the interpreter's exit
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        for lo in range(0, len(ids), _TASK):
+            args = (str(media), ids[lo : lo + _TASK], topics[lo : lo + _TASK], cfg.seed)
+            plan.futures.append(plan.pool.apply_async(render_range, args))
+    except BaseException:
+        plan.pool.terminate()
+        plan.pool.join()
+        raise
     return plan
 
 
