@@ -221,3 +221,21 @@ def test_missing_and_empty_files_with_create_false(tmp_path: Path) -> None:
 def test_a_directory_is_not_a_database(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="not a discovery-engine database"):
         Store.open(tmp_path)
+
+
+V3_TABLES = ("sync_records", "impression_log", "experiments", "vectors", "artifacts", "precomputed")
+
+
+def test_a_schema_2_store_gains_the_schema_3_tables_on_both_backends(store_url: str) -> None:
+    """Schema 2 → 3 adds tables only: rows stay, and the new tables answer afterwards."""
+    with Store.open(store_url) as s, s.transaction():
+        s.add_accounts([(1, "ana", "Ana", 0, 5)])
+        for table in V3_TABLES:
+            s._exec(f"DROP TABLE {table}")
+        s.set_meta("schema_version", 2)
+    with pytest.raises(StoreError, match="run `discovery migrate`"):
+        Store.open(store_url)
+    with Store.open(store_url, migrate=True) as s:
+        assert s.schema_version == SCHEMA_VERSION == 3
+        assert s.account_id("ana") == 1
+        assert all(s.count(table) == 0 for table in V3_TABLES)

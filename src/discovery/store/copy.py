@@ -37,6 +37,18 @@ TABLES: dict[str, tuple[str, ...]] = {
     "sync_state": ("source", "name", "value", "updated_at"),
     "truth_users": ("account", "interests", "community"),
     "truth_posts": ("post", "topic", "quality", "clickbait"),
+    "sync_records": ("source", "record", "account", "effect", "target"),
+    "impression_log": (
+        "id", "account", "post", "served_at", "surface", "position", "request", "experiment",
+        "arm", "ranker", "score", "features",
+    ),
+    "experiments": ("name", "body", "created_at", "stopped_at"),
+    "vectors": ("post", "model", "dim", "data", "created_at", "seq"),
+    "artifacts": ("name", "version", "created_at", "meta", "data"),
+    "precomputed": (
+        "account", "kind", "rank", "post", "score", "sources", "evidence", "counter",
+        "computed_at",
+    ),
 }  # fmt: skip
 
 # removed_* tombstones are not copied: the destination's snapshots start from its own rows.

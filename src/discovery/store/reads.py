@@ -25,7 +25,10 @@ from .records import (
 __all__ = ["COUNTED_TABLES", "ReadsMixin"]
 
 #: Tables :meth:`ReadsMixin.count` answers for.
-COUNTED_TABLES = ("accounts", "follows", "posts", "hashtags", "post_hashtags", "interactions")
+COUNTED_TABLES = (
+    *("accounts", "follows", "posts", "hashtags", "post_hashtags", "interactions"),
+    *("sync_records", "impression_log", "experiments", "vectors", "artifacts", "precomputed"),
+)
 
 
 class ReadsMixin(StoreCore):
