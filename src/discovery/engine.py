@@ -19,13 +19,14 @@ import numpy as np
 from .errors import InputError
 from .feeds import Feed, FeedItem, Interest, Interests
 from .feeds.network import ego_network
-from .ranking import UserContext, get_ranker, reason_for, user_context
+from .ranking import UserContext, get_ranker, reason_for
 from .ranking.affinity import ppr_state
+from .ranking.batch import FeedRequest, UserPrefs, context_for, recommend
 from .ranking.evidence import Names, SimilarTags
 from .ranking.explain import explain_post
 from .ranking.feedkinds import PUBLIC_KINDS
 from .ranking.picks import Pick
-from .ranking.pipeline import Pipeline, best_per_interest
+from .ranking.pipeline import best_per_interest
 from .ranking.similar import similar_posts
 from .settings import Settings
 from .snapshot import Snapshot, load_snapshot, refresh_snapshot
@@ -106,21 +107,22 @@ class Engine:
             raise NotFound(f"no account with handle {user!r}")
         return idx
 
+    def prefs(self, user: int) -> UserPrefs:
+        """What account index ``user`` saved that ranking honours (one store read)."""
+        return UserPrefs.from_saved(self.store.user_settings(int(self.snapshot.account_id[user])))
+
     def user_settings(self, user: int, saved: dict[str, Any] | None = None) -> Settings:
         """Settings for one user: the engine's, overridden by the user's saved weights."""
-        if saved is None:
-            saved = self.store.user_settings(int(self.snapshot.account_id[user]))
-        weights = {k: v for k, v in saved.get("weights", {}).items() if k.startswith("w_")}
-        return self.settings.replace(**weights) if weights else self.settings
+        prefs = self.prefs(user) if saved is None else UserPrefs.from_saved(saved)
+        return prefs.settings(self.settings)
 
     def context(self, user: str | int, settings: Settings | None = None) -> UserContext:
+        """The ranking context of ``user``: the snapshot plus what they saved (read once);
+        ranking itself never reads the store (see :mod:`discovery.ranking.batch`)."""
         if self.wall_clock:
             self.snapshot.now = int(time.time())
         u = self.user_index(user)
-        saved = self.store.user_settings(int(self.snapshot.account_id[u]))  # one read
-        s = settings or self.user_settings(u, saved)
-        blocked = [self.snapshot.account_index(h) for h in saved.get("blocked", [])]
-        return user_context(self.snapshot, u, s, np.array([b for b in blocked if b >= 0]))
+        return context_for(self.snapshot, u, self.settings, self.prefs(u), override=settings)
 
     # ----------------------------------------------------------- feeds
     def timeline(self, user: str | int, k: int = 10, ranker: str = "default", **kw: Any) -> Feed:
@@ -147,24 +149,18 @@ class Engine:
         already shown (pagination); ``open_block``, in order, those of them served in the
         block of ten still open, so the author rule continues exactly (without it each
         author is charged as much as the shown posts could hold)."""
-        if kind not in FEED_KINDS:
-            raise InputError(f"unknown feed kind {kind!r}; expected one of {', '.join(FEED_KINDS)}")
-        if mix not in ("score", "random"):
-            raise InputError(f"unknown mix {mix!r}; expected score or random")
-        if k < 1:
-            raise InputError(f"k must be at least 1, got {k}")
+        request = FeedRequest(kind, k, ranker, mix)
+        request.check()
         with self._lock:
             ctx = self.context(user, settings)
-            rk = get_ranker(ranker, ctx.settings, self.artifacts)
             if exclude:  # the earlier pages: filtered out, and counted by the author rule
                 ids = self.snapshot.posts.lookup(np.array(sorted(exclude), dtype=np.int64))
                 ctx.shown, ctx.n_shown = np.unique(ids[ids >= 0]), len(exclude)
             if open_block is not None:
                 ids = self.snapshot.posts.lookup(np.array(list(open_block), dtype=np.int64))
                 ctx.open_block = ids
-            run = Pipeline(ctx, rk, self.artifacts)
-            picks = run.picks("random" if mix == "random" else kind, k)
-            return self._feed(ctx, kind, rk.name, picks)
+            name, picks = recommend(ctx, request, self.artifacts)
+            return self._feed(ctx, kind, name, picks)
 
     # ------------------------------------------------------------ items
     def _feed(self, ctx: UserContext, kind: str, ranker: str, picks: list[Pick]) -> Feed:
