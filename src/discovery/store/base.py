@@ -16,12 +16,13 @@ from .reads import ReadsMixin
 from .schema import MIGRATIONS, SCHEMA_VERSION, sql_statements
 from .state import StateMixin
 from .url import parse_store_url
+from .vectors import VectorsMixin
 from .writes import WritesMixin
 
 __all__ = ["NotFound", "Store", "StoreError"]
 
 
-class Store(WritesMixin, ReadsMixin, StateMixin):
+class Store(WritesMixin, ReadsMixin, StateMixin, VectorsMixin):
     """A discovery-engine database: SQLite file or PostgreSQL server, chosen by URL.
 
     Open with :meth:`Store.open`; ``target`` is a path or ``sqlite:///path`` (embedded, the
