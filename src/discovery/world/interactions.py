@@ -30,7 +30,7 @@ from .posts import Posts
 from .stats import unique_sorted
 from .truth import Truth, utility_logit
 
-__all__ = ["Batch", "simulate", "tag_batch"]
+__all__ = ["Batch", "Responses", "responses", "simulate", "tag_batch"]
 
 _K = KIND_CODE
 
@@ -122,29 +122,67 @@ def simulate(
         yield _engage(rng, cfg, truth, posts, u, p, t, max_theta)
 
 
-def _engage(rng, cfg, truth, posts, u, p, t, max_theta):  # type: ignore[no-untyped-def]
-    w = cfg.utility
+@dataclass
+class Responses:
+    """Probabilities of the responses to each impression (arrays aligned with the impressions).
+
+    ``like`` is the utility :math:`U = \\sigma(\\ell)`; ``click``
+    :math:`\\max(U, \\sigma(\\ell + b_c + w_{cb} c_p))`; ``comment`` and ``save`` are
+    conditional on a like, ``hide`` on no click (see the module docstring). Shared by the
+    generator and the closed-loop simulator (:mod:`discovery.simulation.behaviour`).
+    """
+
+    like: np.ndarray
+    click: np.ndarray
+    comment: np.ndarray
+    save: np.ndarray
+    hide: np.ndarray
+    interest: np.ndarray
+    follow: np.ndarray
+
+
+def responses(
+    truth: Truth,
+    quality: np.ndarray,
+    u: np.ndarray,
+    p: np.ndarray,
+    t: np.ndarray,
+    max_theta: np.ndarray,
+    shift: np.ndarray | None = None,
+) -> Responses:
+    """Response probabilities of users ``u`` shown posts ``p`` at times ``t`` (pure).
+
+    ``quality`` is indexed by post, ``max_theta`` by user; ``shift`` is added to the utility
+    logit before anything is derived from it (the simulator's author fatigue).
+    """
+    w = truth.params
     terms = utility_logit(truth, u, p, t)
-    logit = terms["logit"]
+    logit = terms["logit"] if shift is None else terms["logit"] + shift
     p_like = 1.0 / (1.0 + np.exp(-logit))
     p_click = 1.0 / (1.0 + np.exp(-(logit + w.click_bias + w.clickbait_click * terms["bait"])))
     p_click = np.maximum(p_click, p_like)
+    p_comment = 1 / (
+        1 + np.exp(-(w.comment_bias + w.comment_mutual * terms["mutual"] + terms["interest"]))
+    )
+    p_save = w.save_base + w.save_quality * quality[p] * terms["interest"]
+    match = terms["interest"] / np.maximum(max_theta[u], 1e-9)
+    p_hide = w.hide_base * (1 - match) ** 4 * (1 - terms["follow"])
+    return Responses(p_like, p_click, p_comment, p_save, p_hide, terms["interest"], terms["follow"])
+
+
+def _engage(rng, cfg, truth, posts, u, p, t, max_theta):  # type: ignore[no-untyped-def]
+    w = cfg.utility
+    pr = responses(truth, posts.quality, u, p, t, max_theta)
+    p_like = pr.like
     r = rng.random(len(u))
-    click = r < p_click
+    click = r < pr.click
     like = r < p_like  # like implies click: the same uniform under a smaller threshold
-    comment = like & (
-        rng.random(len(u))
-        < 1
-        / (1 + np.exp(-(w.comment_bias + w.comment_mutual * terms["mutual"] + terms["interest"])))
-    )
-    save = like & (
-        rng.random(len(u)) < w.save_base + w.save_quality * posts.quality[p] * terms["interest"]
-    )
+    comment = like & (rng.random(len(u)) < pr.comment)
+    save = like & (rng.random(len(u)) < pr.save)
     share = like & (rng.random(len(u)) < w.share)
     video = posts.media_type[p] == 1
     view = click & video
-    match = terms["interest"] / np.maximum(max_theta[u], 1e-9)
-    hide = ~click & (rng.random(len(u)) < w.hide_base * (1 - match) ** 4 * (1 - terms["follow"]))
+    hide = ~click & (rng.random(len(u)) < pr.hide)
     parts = [(np.ones(len(u), dtype=bool), "impression", 0, 0)]
     parts += [(click, "click", 1, 20), (like, "like", 2, 60), (comment, "comment", 20, 300)]
     parts += [

@@ -22,7 +22,7 @@ from .accounts import Accounts
 from .config import WorldConfig
 from .topics import GENERIC_TAGS, TOPICS
 
-__all__ = ["DIURNAL", "Posts", "captions", "make_posts"]
+__all__ = ["DIURNAL", "AuthorTraits", "Posts", "author_traits", "captions", "make_posts"]
 
 #: Relative posting activity per UTC hour (quiet nights, lunch and evening peaks).
 DIURNAL = np.array(
@@ -46,8 +46,28 @@ class Posts:
         return len(self.author)
 
 
+@dataclass
+class AuthorTraits:
+    """What an author's posts are drawn from, indexed by account: skill (quality), whether
+    they bait clicks, and how many hashtags they tend to use."""
+
+    skill: np.ndarray
+    baiter: np.ndarray
+    habit: np.ndarray
+
+
 def make_posts(cfg: WorldConfig, acc: Accounts) -> Posts:
     """Draw every post's author, time, topic, quality and tag count (vectorised)."""
+    return _draw(cfg, acc)[0]
+
+
+def author_traits(cfg: WorldConfig, acc: Accounts) -> AuthorTraits:
+    """The traits :func:`make_posts` drew for each author (it replays the same stream), so
+    the posting process can continue after the world's ``now`` (the simulator)."""
+    return _draw(cfg, acc)[1]
+
+
+def _draw(cfg: WorldConfig, acc: Accounts) -> tuple[Posts, AuthorTraits]:
     rng = child_rng(cfg.seed, "posts")
     n = acc.n
     count = rng.poisson(acc.post_rate)
@@ -80,7 +100,7 @@ def make_posts(cfg: WorldConfig, acc: Accounts) -> Posts:
     n_tags = np.minimum(rng.poisson(habit[author]), 15).astype(np.int8)
 
     order = np.lexsort((np.arange(m), taken))  # ids in time order, ties by draw order
-    return Posts(
+    posts = Posts(
         author=author[order],
         taken_at=taken[order].astype(np.int64),
         topic=topic[order],
@@ -89,6 +109,7 @@ def make_posts(cfg: WorldConfig, acc: Accounts) -> Posts:
         media_type=media[order],
         n_tags=n_tags[order],
     )
+    return posts, AuthorTraits(skill, baiter, habit)
 
 
 def captions(posts: Posts, theta: np.ndarray, lo: int, hi: int, seed: int) -> list[str]:
