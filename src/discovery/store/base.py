@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from .errors import NotFound, StoreError
+from .experiments import ExperimentsMixin
 from .reads import ReadsMixin
 from .schema import MIGRATIONS, SCHEMA_VERSION, sql_statements
 from .state import StateMixin
@@ -22,7 +23,7 @@ from .writes import WritesMixin
 __all__ = ["NotFound", "Store", "StoreError"]
 
 
-class Store(WritesMixin, ReadsMixin, StateMixin, VectorsMixin):
+class Store(WritesMixin, ReadsMixin, StateMixin, ExperimentsMixin, VectorsMixin):
     """A discovery-engine database: SQLite file or PostgreSQL server, chosen by URL.
 
     Open with :meth:`Store.open`; ``target`` is a path or ``sqlite:///path`` (embedded, the
