@@ -108,11 +108,14 @@ def likers_lookup(likers: Mapping[int, list[int]]) -> Lookup:
     return why
 
 
-def tag_lookup(tags: Mapping[int, int]) -> Lookup:
-    """Evidence per post: the interest hashtag that brought it."""
+def tag_lookup(tags: Mapping[int, int | tuple[int, int]]) -> Lookup:
+    """Evidence per post: the interest hashtag that brought it, or ``(interest, member tag)``
+    when a hashtag cluster's member reached it."""
 
     def why(post: int, author: int) -> Evidence | None:
         tag = tags.get(post)
-        return None if tag is None else InterestTag(tag)
+        if tag is None:
+            return None
+        return InterestTag(*tag) if isinstance(tag, tuple) else InterestTag(tag)
 
     return why

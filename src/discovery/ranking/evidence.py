@@ -124,12 +124,16 @@ class Likers:
 
 @dataclass(frozen=True, slots=True)
 class InterestTag:
-    """The interest hashtag (tag index) under which the post was proposed (``hashtags``)."""
+    """The interest (its head tag index) under which the post was proposed (``hashtags``),
+    and ``via``, the member tag of the interest's cluster that reached it (-1: the head)."""
 
     tag: int
+    via: int = -1
     source: ClassVar[str] = "hashtags"
 
     def describe(self, author: str | None, factors: Mapping[str, float], names: Names) -> str:
+        if self.via >= 0 and self.via != self.tag:
+            return f"because you like #{names.tag(self.tag)} (#{names.tag(self.via)})"
         return f"because you like #{names.tag(self.tag)}"
 
     def to_json(self, names: Names) -> Any:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..signals.clusters import snapshot_clusters
 from .diversity import AuthorBudget, diversify
 from .evidence import Evidence, InterestTag
 from .mix import order_by_score, random_order
@@ -108,11 +109,13 @@ def _interest_orders(
     """The scored pool of interest candidates and, per interest hashtag, its candidates'
     positions in score order."""
     pool, snap = run.pool(kind, n_tags=n_tags), run.ctx.snap
-    # the candidates' own tags, by column: O(candidates), not O(posts carrying the tag)
-    by_tag = snap.post_tags_matrix()[pool.posts].tocsc()
+    # the candidates' own interest clusters, by column: O(candidates), not O(posts tagged)
+    clusters = snapshot_clusters(snap)
+    by_cluster = (snap.post_tags_matrix()[pool.posts] @ clusters.membership(snap.n_tags)).tocsc()
     orders = []
     for tag, weight in top_interests(run.ctx, n_tags):
-        idx = by_tag.indices[by_tag.indptr[tag] : by_tag.indptr[tag + 1]]
+        c = int(clusters.cluster_of(tag)[0])
+        idx = by_cluster.indices[by_cluster.indptr[c] : by_cluster.indptr[c + 1]]
         orders.append(
             (tag, weight, idx[order_by_score(pool.scores[idx], snap.post_id[pool.posts[idx]])])
         )

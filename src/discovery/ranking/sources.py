@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..signals.clusters import snapshot_clusters
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
 from .affinity import hop_distance, user_ppr
@@ -133,18 +134,26 @@ class LikedByFollowedSource:
 
 
 def top_interests(ctx: UserContext, n: int = 10) -> list[tuple[int, float]]:
-    """The user's ``n`` strongest hashtags as ``(tag index, weight)``, weights summing to 1."""
+    """The user's ``n`` strongest interests as ``(tag index, weight)``, weights summing to 1.
+
+    An interest is a hashtag cluster (:mod:`discovery.signals.clusters`: ``#climbing``,
+    ``#bouldering`` and ``#🧗`` are one), named by its head tag and weighing the sum of its
+    member tags' profile weights."""
     prof = ctx.profile
-    nz = np.flatnonzero(prof > 0)
-    if len(nz) == 0:
+    if not (prof > 0).any():
         return []
-    top = nz[np.lexsort((nz, -prof[nz]))][:n]
-    total = float(prof[nz].sum())
-    return [(int(t), float(prof[t] / total)) for t in top]
+    clusters = snapshot_clusters(ctx.snap)
+    weight = np.bincount(clusters.cluster_of(np.arange(len(prof))), weights=prof)
+    nz = np.flatnonzero(weight > 0)
+    heads = clusters.heads(nz)
+    top = np.lexsort((heads, -weight[nz]))[:n]
+    total = float(weight[nz].sum())
+    return [(int(heads[j]), float(weight[nz[j]] / total)) for j in top]
 
 
 class HashtagSource:
-    """Recent, well-liked posts carrying the user's interest hashtags ("because you like #x")."""
+    """Recent, well-liked posts carrying the user's interests ("because you like #x"): for each
+    interest cluster the ``per_tag`` most liked posts carrying any of its member tags."""
 
     name = "hashtags"
     per_tag = 60
@@ -156,17 +165,23 @@ class HashtagSource:
         snap = ctx.snap
         indptr, posts_by_time, times = tag_posts_by_time(snap)
         since = _since(ctx)
-        evidence: dict[int, int] = {}
-        for tag, _ in top_interests(ctx, self.n_tags):
-            lo, hi = indptr[tag], indptr[tag + 1]
-            a = lo + np.searchsorted(times[lo:hi], since, "left")
-            b = lo + np.searchsorted(times[lo:hi], ctx.now, "right")
-            posts = posts_by_time[a:b]
+        clusters = snapshot_clusters(snap)
+        evidence: dict[int, tuple[int, int]] = {}
+        for head, _ in top_interests(ctx, self.n_tags):
+            found, via = [], []
+            for tag in clusters.members_of(head).tolist():
+                lo, hi = indptr[tag], indptr[tag + 1]
+                a = lo + np.searchsorted(times[lo:hi], since, "left")
+                b = lo + np.searchsorted(times[lo:hi], ctx.now, "right")
+                found.append(posts_by_time[a:b])
+                via.append(np.full(b - a, tag))
+            posts, first = np.unique(np.concatenate(found), return_index=True)
+            tags = np.concatenate(via)[first]  # the most used member tag that reached it
             if len(posts) > self.per_tag:
                 top = top_k_by(snap.post_likes[posts], snap.post_id[posts], self.per_tag)
-                posts = posts[top]
-            for p in posts:
-                evidence.setdefault(int(p), tag)
+                posts, tags = posts[top], tags[top]
+            for p, t in zip(posts.tolist(), tags.tolist(), strict=True):
+                evidence.setdefault(p, (head, -1 if t == head else t))
         posts = np.array(sorted(evidence), dtype=np.int64)
         return Candidates(self.name, posts, tag_lookup(evidence))
 

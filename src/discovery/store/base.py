@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 
+from .artifacts import ArtifactsMixin
 from .errors import NotFound, StoreError
-from .experiments import ExperimentsMixin
 from .reads import ReadsMixin
 from .schema import MIGRATIONS, SCHEMA_VERSION, sql_statements
 from .state import StateMixin
@@ -23,7 +23,7 @@ from .writes import WritesMixin
 __all__ = ["NotFound", "Store", "StoreError"]
 
 
-class Store(WritesMixin, ReadsMixin, StateMixin, ExperimentsMixin, VectorsMixin):
+class Store(WritesMixin, ReadsMixin, StateMixin, ArtifactsMixin, VectorsMixin):
     """A discovery-engine database: SQLite file or PostgreSQL server, chosen by URL.
 
     Open with :meth:`Store.open`; ``target`` is a path or ``sqlite:///path`` (embedded, the
