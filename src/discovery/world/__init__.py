@@ -5,11 +5,14 @@ communities plus brand accounts (:mod:`.accounts`), a follow graph with homophil
 attachment, triadic closure and reciprocity (:mod:`.graph`), posts with captions and images
 (:mod:`.posts`, :mod:`.images`), and interactions sampled from a ground-truth utility
 (:mod:`.truth`, :mod:`.interactions`). :func:`generate_world` writes it all to a database.
+A theme (:mod:`.themes`) decides what the world is about: drawn hobby topics (``tiny``,
+``large``) or the food dishes of the shipped public-domain photographs (``demo``).
 """
 
 from .config import GENERATOR_VERSION, NOW, SIZES, UtilityParams, WorldConfig, plan
 from .generate import generate_world, media_dir
 from .images import image_path, render_post_image
+from .themes import THEMES, Theme, photos_folder
 from .topics import GENERIC_TAGS, TOPICS, Topic
 from .truth import Truth, affinity, load_truth, utility
 
@@ -18,7 +21,9 @@ __all__ = [
     "GENERIC_TAGS",
     "NOW",
     "SIZES",
+    "THEMES",
     "TOPICS",
+    "Theme",
     "Topic",
     "Truth",
     "UtilityParams",
@@ -28,6 +33,7 @@ __all__ = [
     "image_path",
     "load_truth",
     "media_dir",
+    "photos_folder",
     "plan",
     "render_post_image",
     "utility",

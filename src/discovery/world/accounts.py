@@ -18,28 +18,9 @@ import numpy as np
 
 from ..seed import child_rng
 from .config import WorldConfig
-from .topics import GROUPS, TOPICS, topic_index
+from .themes import BRANDS, ME_INTERESTS, theme_named
 
 __all__ = ["BRANDS", "ME_INTERESTS", "Accounts", "account_names", "make_accounts"]
-
-#: Brand / celebrity accounts: handle, display name, topics.
-BRANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("wildplanet", "Wild Planet", ("wildlife", "travel", "sunsets")),
-    ("redbolt", "Red Bolt", ("mtb", "skiing", "surfing", "climbing")),
-    ("trailmag", "Trail Magazine", ("hiking", "climbing")),
-    ("tastehub", "Taste Hub", ("food", "baking", "coffee")),
-    ("runwaydaily", "Runway Daily", ("fashion",)),
-    ("pawsdaily", "Paws Daily", ("dogs", "cats")),
-    ("motorcult", "Motor Cult", ("cars",)),
-    ("urbanlens", "Urban Lens", ("streetphoto", "architecture")),
-    ("fitnation", "Fit Nation", ("fitness", "yoga")),
-    ("artdaily", "Art Daily", ("art", "music", "books")),
-    ("greenthumb", "Green Thumb", ("gardening",)),
-    ("saltlife", "Salt Life", ("beaches", "surfing", "sunsets")),
-)
-
-#: The demo user's interests (like the tutorial's author).
-ME_INTERESTS = {"hiking": 0.3, "climbing": 0.2, "mtb": 0.2, "skiing": 0.15, "sunsets": 0.15}
 
 _FIRST = [
     "anna",
@@ -141,13 +122,14 @@ class Accounts:
 def make_accounts(cfg: WorldConfig) -> Accounts:
     """Draw every account's latent attributes (vectorised; ~1 s per million accounts)."""
     rng = child_rng(cfg.seed, "accounts")
-    n_topics, n_brands, n = len(TOPICS), cfg.n_brands, cfg.n_accounts
+    theme = theme_named(cfg.theme)
+    n_topics, n_brands, n = len(theme.topics), cfg.n_brands, cfg.n_accounts
     people = np.arange(n_brands + 1, n)
     n_comm = max(2, round(cfg.users / cfg.community_size))
 
     # Community profiles: concentrated on one topic group, a little of everything else.
-    group_of = np.array([GROUPS.index(t.group) for t in TOPICS])
-    comm_group = rng.choice(len(GROUPS), size=n_comm, p=[0.45, 0.3, 0.17, 0.08])
+    group_of = np.array([theme.groups.index(t.group) for t in theme.topics])
+    comm_group = rng.choice(len(theme.groups), size=n_comm, p=theme.group_weights)
     beta = np.where(group_of[None, :] == comm_group[:, None], 0.5, 0.03)
     profile = _dirichlet_rows(rng, beta)
 
@@ -162,14 +144,14 @@ def make_accounts(cfg: WorldConfig) -> Accounts:
 
     kind = np.zeros(n, dtype=np.int8)
     kind[1 : n_brands + 1] = 1
-    for b, (_, _, topics) in enumerate(BRANDS[:n_brands]):
+    for b, (_, _, topics) in enumerate(theme.brands[:n_brands]):
         for name in topics:
-            theta[1 + b, topic_index(name)] = 1.0 / len(topics)
+            theta[1 + b, theme.topic_index(name)] = 1.0 / len(topics)
 
-    # The demo user: outdoor interests, home in the community that shares them most.
-    for name, w in ME_INTERESTS.items():
-        theta[0, topic_index(name)] = w
-    me_topics = [topic_index(t) for t in ME_INTERESTS]
+    # The demo user: interests in one group, home in the community that shares them most.
+    for name, w in theme.me_interests:
+        theta[0, theme.topic_index(name)] = w
+    me_topics = [theme.topic_index(t) for t, _ in theme.me_interests]
     community[0] = int(np.argmax(profile[:, me_topics].sum(axis=1)))
     theta = np.round(theta, 4)
 
@@ -194,8 +176,15 @@ def _dirichlet_rows(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
     return np.asarray(g / g.sum(axis=1, keepdims=True))
 
 
-def account_names(ids: np.ndarray, seed: int, n_brands: int) -> list[tuple[str, str]]:
+def account_names(
+    ids: np.ndarray,
+    seed: int,
+    n_brands: int,
+    brands: tuple[tuple[str, str, tuple[str, ...]], ...] = BRANDS,
+) -> list[tuple[str, str]]:
     """``(handle, display_name)`` for account ids (deterministic per id, unique handles).
+
+    ``brands`` are the theme's brand accounts (default: the drawn world's).
 
     >>> account_names(np.array([1, 2]), 42, 12)
     [('me', 'Me'), ('wildplanet', 'Wild Planet')]
@@ -208,7 +197,7 @@ def account_names(ids: np.ndarray, seed: int, n_brands: int) -> list[tuple[str, 
         if i == 1:
             out.append(("me", "Me"))
         elif i <= n_brands + 1:
-            out.append(BRANDS[i - 2][:2])
+            out.append(brands[i - 2][:2])
         else:
             fn, ln = _FIRST[f], _LAST[la]
             out.append((f"{fn}.{ln}{i}", f"{fn.title()} {ln.title()}"))

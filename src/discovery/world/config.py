@@ -2,6 +2,8 @@
 
 The three named sizes are anchors; ``--users N`` interpolates the per-user rates between the
 two nearest anchors on a log scale, so quantities grow in proportion to the number of users.
+The ``demo`` size is a food network with real photographs (theme ``food``); ``tiny`` and
+``large`` draw their images (theme ``drawn``; :mod:`discovery.world.themes`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from ..errors import InputError
 
 __all__ = ["GENERATOR_VERSION", "NOW", "SIZES", "UtilityParams", "WorldConfig", "plan", "today"]
 
-#: Bumped whenever the same seed would produce a different world.
+#: Bumped whenever the same seed would produce a different drawn world (the food world's
+#: version is its theme's, :data:`discovery.world.themes.THEMES`).
 GENERATOR_VERSION = "world-1"
 
 #: A pinned "now" (2024-06-01T00:00:00Z) for reproducing a world on any day
@@ -80,6 +83,7 @@ class WorldConfig:
     posts_per_user: float
     impressions_per_user: float
     images: str = "files"  # "files", "lazy" or "off"
+    theme: str = "drawn"  # "drawn" (Pillow drawings) or "food" (the shipped photographs)
     window_days: int = 56
     now: int = NOW
     community_size: int = 40
@@ -108,13 +112,19 @@ def plan(
     seed: int | None = None,
     images: bool | str | None = None,
     now: int | None = None,
+    theme: str | None = None,
 ) -> WorldConfig:
     """The configuration for a named size, optionally rescaled to ``users`` people.
 
+    ``theme`` defaults to ``food`` for the demo size and ``drawn`` for the others.
+
     >>> plan("tiny").users, plan("demo", users=2000).posts_per_user
     (300, 15.0)
+    >>> plan("demo").theme, plan("tiny").theme, plan("tiny", theme="food").theme
+    ('food', 'drawn', 'food')
     """
     from ..seed import DEFAULT_SEED
+    from .themes import theme_named
 
     name = size or "demo"
     if name not in SIZES:
@@ -140,6 +150,7 @@ def plan(
         impressions_per_user=rates[2],
         images=mode,
         now=today() if now is None else int(now),
+        theme=theme_named(theme or ("food" if name == "demo" else "drawn")).name,
     )
 
 

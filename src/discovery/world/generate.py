@@ -23,13 +23,14 @@ from ..errors import InputError
 from ..store import Store, parse_store_url
 from ..store.model import INTERACTION_KINDS
 from .accounts import account_names, make_accounts
-from .config import GENERATOR_VERSION, WorldConfig, plan
+from .config import WorldConfig, plan
 from .graph import make_follows
 from .images import Photo, load_photos
 from .interactions import simulate, tag_batch
 from .media import write_images
+from .photo_posts import photo_captions
 from .posts import captions, make_posts
-from .topics import GENERIC_TAGS, TOPICS
+from .themes import Theme, photos_folder, theme_named
 from .truth import Truth
 
 __all__ = ["Progress", "check_target", "generate_world", "media_dir"]
@@ -56,6 +57,7 @@ def generate_world(
     *,
     force: bool = False,
     now: int | None = None,
+    theme: str | None = None,
 ) -> dict[str, Any]:
     """Generate a synthetic world and write it to a database file (or an open, empty store).
 
@@ -74,18 +76,24 @@ def generate_world(
         end near the day the world was generated.
     photos_dir : path, optional
         A folder of real tagged photos (``photos.json`` + ``images/``) used for posts of the
-        topics their tags match.
+        topics their records name or their tags match; default: the shipped photographs for
+        the ``food`` theme, none for ``drawn``.
     images : bool or {"files", "lazy", "off"}
         ``True``: files for worlds up to 20,000 users, else lazy (paths stored, rendered on
         demand by :func:`~discovery.world.images.render_post_image`); ``False``: no images.
+    theme : {"drawn", "food"}, optional
+        What the world is about (:mod:`discovery.world.themes`); default ``food`` for the demo
+        size (posts show the shipped public-domain photographs), ``drawn`` otherwise.
 
     Returns
     -------
     dict
         Counts, the configuration, the file paths and the elapsed seconds.
     """
-    cfg = plan(size, users, seed, images, now)
-    photos = load_photos(photos_dir) if photos_dir is not None else []
+    cfg = plan(size, users, seed, images, now, theme)
+    look = theme_named(cfg.theme)
+    folder = photos_folder() if photos_dir is None and look.photos else photos_dir
+    photos = load_photos(folder, look.topics) if folder is not None else []
     tick = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     if isinstance(path_or_store, Store):
@@ -133,6 +141,7 @@ def generate_world(
         "users": cfg.users,
         "seed": cfg.seed,
         "images": cfg.images,
+        "theme": cfg.theme,
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -185,6 +194,7 @@ def _write(
 ) -> dict[str, Any]:
     # Nested transactions join an open outer one (a Store given by the caller: one for all).
     tx = store.transaction
+    theme = theme_named(cfg.theme)
     tick("accounts", 0, 1)
     acc = make_accounts(cfg)
     tick("accounts", 1, 1)
@@ -199,11 +209,11 @@ def _write(
 
     with tx():
         store.set_meta("now", str(cfg.now))
-        store.set_meta("generator", f"discovery-engine {__version__} ({GENERATOR_VERSION})")
-        store.set_meta("world", _world_meta(cfg))
+        store.set_meta("generator", f"discovery-engine {__version__} ({theme.version})")
+        store.set_meta("world", _world_meta(cfg, theme))
     for lo in range(0, n, _ROWS):
         ids = np.arange(lo + 1, min(n, lo + _ROWS) + 1)
-        names = account_names(ids, cfg.seed, cfg.n_brands)
+        names = account_names(ids, cfg.seed, cfg.n_brands, theme.brands)
         kinds, created = (
             acc.kind[lo : lo + len(ids)].tolist(),
             acc.created_at[lo : lo + len(ids)].tolist(),
@@ -263,9 +273,7 @@ def _write(
     try:
         for lo in range(0, m, _ROWS):
             hi = min(m, lo + _ROWS)
-            caps = captions(posts, acc.theta, lo, hi, cfg.seed)
-            for j, photo in image_of.photo_captions(lo, hi):
-                caps[j - lo] = photo
+            caps = _captions(cfg, theme, posts, acc.theta, image_of.photos, image_of.pick, lo, hi)
             rows = zip(
                 range(lo + 1, hi + 1),
                 (posts.author[lo:hi] + 1).tolist(),
@@ -308,17 +316,31 @@ def _chain(batches, last):  # type: ignore[no-untyped-def]
     yield last()
 
 
-def _world_meta(cfg: WorldConfig) -> str:
+def _captions(cfg, theme, posts, theta, photos, pick, lo, hi):  # type: ignore[no-untyped-def]
+    # A photo world captions every post its own way; a drawn world only its photo posts.
+    if theme.photos:
+        return photo_captions(posts, photos, pick, theme, lo, hi, cfg.seed)
+    caps = captions(posts, theta, lo, hi, cfg.seed)
+    shown = np.flatnonzero(pick[lo:hi] >= 0)
+    if len(shown):
+        mine = photo_captions(posts, photos, pick, theme, lo, hi, cfg.seed)
+        for j in shown.tolist():
+            caps[j] = mine[j]
+    return caps
+
+
+def _world_meta(cfg: WorldConfig, theme: Theme) -> str:
     body = {
-        "generator": GENERATOR_VERSION,
+        "generator": theme.version,
+        "theme": theme.name,
         "size": cfg.size,
         "users": cfg.users,
         "seed": cfg.seed,
         "now": cfg.now,
         "params": {k: v for k, v in cfg.to_json().items() if k != "utility"},
         "utility": cfg.to_json()["utility"],
-        "topics": [{"name": t.name, "group": t.group, "tags": list(t.tags)} for t in TOPICS],
-        "generic_tags": list(GENERIC_TAGS),
+        "topics": [{"name": t.name, "group": t.group, "tags": list(t.tags)} for t in theme.topics],
+        "generic_tags": list(theme.generic_tags),
         "index": "arrays in the ground truth are indexed by id - 1",
     }
     return json.dumps(body, ensure_ascii=False, sort_keys=True)

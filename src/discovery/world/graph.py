@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..seed import child_rng
-from .accounts import BRANDS, ME_INTERESTS, Accounts
+from .accounts import Accounts
 from .config import WorldConfig
 from .stats import unique_sorted
-from .topics import topic_index
+from .themes import Theme, theme_named
 
 __all__ = ["FollowGraph", "make_follows"]
 
@@ -55,6 +55,7 @@ class FollowGraph:
 def make_follows(cfg: WorldConfig, acc: Accounts) -> FollowGraph:
     """Build the follow graph for the accounts (see the module docstring for the model)."""
     rng = child_rng(cfg.seed, "follows")
+    theme = theme_named(cfg.theme)
     n, nb = acc.n, cfg.n_brands
     people = np.arange(nb + 1, n)
     unit = acc.theta / np.maximum(np.linalg.norm(acc.theta, axis=1, keepdims=True), 1e-12)
@@ -76,14 +77,14 @@ def make_follows(cfg: WorldConfig, acc: Accounts) -> FollowGraph:
         for s, d in (
             _community_edges(brng, block, budget, acc, unit, comm_pool),
             _interest_edges(brng, block, budget, acc, topic_pool),
-            _brand_edges(brng, block, acc, nb),
+            _brand_edges(brng, block, acc, nb, theme),
         ):
             parts_src.append(s)
             parts_dst.append(d)
     src, dst = _dedupe(np.concatenate(parts_src), np.concatenate(parts_dst), n)
     src, dst = _triadic(rng, src, dst, budget, n, cfg.chunk_users)
     src, dst = _reciprocate(rng, src, dst, acc)
-    src, dst = _me(rng, src, dst, acc, cfg)
+    src, dst = _me(rng, src, dst, acc, cfg, theme)
     # Follow times: after both accounts exist, skewed towards the past.
     start = np.maximum(acc.created_at[src], acc.created_at[dst])
     created = start + ((cfg.now - start) * rng.random(len(src)) ** 2).astype(np.int64)
@@ -143,10 +144,10 @@ def _interest_edges(rng, block, budget, acc, pool):  # type: ignore[no-untyped-d
     return src, _draw(rng, pool, topic)
 
 
-def _brand_edges(rng, block, acc, nb):  # type: ignore[no-untyped-def]
+def _brand_edges(rng, block, acc, nb, theme: Theme):  # type: ignore[no-untyped-def]
     srcs, dsts = [], []
     for b in range(nb):
-        topics = [topic_index(t) for t in BRANDS[b][2]]
+        topics = [theme.topic_index(t) for t in theme.brands[b][2]]
         p = np.minimum(0.9, 0.6 * acc.theta[block][:, topics].sum(axis=1))
         hit = block[rng.random(len(block)) < p]
         srcs.append(hit)
@@ -186,8 +187,8 @@ def _reciprocate(rng, src, dst, acc):  # type: ignore[no-untyped-def]
     return _dedupe(np.concatenate([src, dst[back]]), np.concatenate([dst, src[back]]), acc.n)
 
 
-def _me(rng, src, dst, acc, cfg):  # type: ignore[no-untyped-def]
-    """The demo user follows ~40 accounts: community friends, outdoor people, two brands."""
+def _me(rng, src, dst, acc, cfg, theme: Theme):  # type: ignore[no-untyped-def]
+    """The demo user follows ~40 accounts: community friends, like-minded people, two brands."""
     keep = src != 0
     src, dst = src[keep], dst[keep]
     nb = cfg.n_brands
@@ -195,11 +196,12 @@ def _me(rng, src, dst, acc, cfg):  # type: ignore[no-untyped-def]
     mates = mates[mates > nb]
     score = np.log(acc.fitness[mates]) + rng.gumbel(size=len(mates))
     friends = mates[np.argsort(-score)[:28]]
-    outdoor = [topic_index(t) for t in ME_INTERESTS]
-    keen = np.flatnonzero((acc.theta[:, outdoor].sum(axis=1) > 0.6) & (acc.kind == 0))
+    mine_topics = [theme.topic_index(t) for t, _ in theme.me_interests]
+    keen = np.flatnonzero((acc.theta[:, mine_topics].sum(axis=1) > 0.6) & (acc.kind == 0))
     keen = np.setdiff1d(keen, np.concatenate([friends, [0]]))
     far = rng.choice(keen, size=min(40 - len(friends) - 2, len(keen)), replace=False)
-    brands = np.array([1 + [b[0] for b in BRANDS].index(h) for h in ("redbolt", "trailmag")])
+    handles = [b[0] for b in theme.brands]
+    brands = np.array([1 + handles.index(h) for h in theme.me_brands])
     mine = np.concatenate([friends, far, brands])
     back = friends[rng.random(len(friends)) < 0.7]
     src = np.concatenate([src, np.zeros(len(mine), dtype=src.dtype), back])

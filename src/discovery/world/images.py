@@ -7,12 +7,14 @@ every image gets Gaussian pixel noise scaled by the topic's texture. It is a pur
 so a server can render lazily when a world was generated without image files.
 
 :func:`load_photos` reads a folder of real tagged photos (``photos.json`` with ``id``/``title``/
-``tags``, and ``images/<id>``) and matches each photo to a topic by its tags.
+``tags``, and ``images/<id>``) and gives each photo the topic its record names or, failing
+that, the topic its tags match most.
 """
 
 from __future__ import annotations
 
 import functools
+import html
 import json
 import math
 import os
@@ -26,7 +28,7 @@ import numpy as np
 from ..errors import InputError
 from ..seed import child_rng
 from ..store.model import normalize_hashtag
-from .topics import TOPICS
+from .topics import TOPICS, Topic
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -199,18 +201,22 @@ _SHAPES = {
 
 @dataclass(frozen=True)
 class Photo:
-    """A real photo: file, title, hashtags (spaces removed, as people write them), topic."""
+    """A real photo: file, title, hashtags (spaces removed, as people write them), topic index,
+    and its credit line (``📷 …``: who made it, the licence, the source URL; may be empty)."""
 
     file: Path
     title: str
     tags: tuple[str, ...]
     topic: int
+    credit: str = ""
 
 
-def load_photos(folder: str | os.PathLike[str]) -> list[Photo]:
-    """Read ``photos.json`` + ``images/`` and give each photo the topic its tags match most.
+def load_photos(folder: str | os.PathLike[str], topics: tuple[Topic, ...] = TOPICS) -> list[Photo]:
+    """Read ``photos.json`` + ``images/``; give each photo a topic among ``topics``.
 
-    A photo whose tags match no topic vocabulary is skipped.
+    A record's ``topic`` (a topic name) decides; otherwise the topic whose hashtag vocabulary
+    its tags match most. A photo that matches no topic is skipped. The credit is the record's
+    ``credit``, else built from ``attribution_html`` and ``license``/``licence``.
     """
     root = Path(folder)
     meta = root / "photos.json"
@@ -220,7 +226,8 @@ def load_photos(folder: str | os.PathLike[str]) -> list[Photo]:
         records = json.loads(meta.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"--photos: {meta} line {exc.lineno}: {exc.msg}") from None
-    vocab = [{normalize_hashtag(t) for t in topic.tags} | {topic.name} for topic in TOPICS]
+    vocab = [{normalize_hashtag(t) for t in topic.tags} | {topic.name} for topic in topics]
+    named = {topic.name: i for i, topic in enumerate(topics)}
     out = []
     for k, rec in enumerate(records):
         if not isinstance(rec, dict) or "id" not in rec:
@@ -231,8 +238,20 @@ def load_photos(folder: str | os.PathLike[str]) -> list[Photo]:
         )
         norm = {normalize_hashtag(t) for t in tags}
         hits = [len(norm & v) for v in vocab]
-        if file.is_file() and max(hits) > 0:
-            out.append(Photo(file, str(rec.get("title", "")), tags, int(np.argmax(hits))))
+        topic = named.get(str(rec.get("topic")), int(np.argmax(hits)) if max(hits) else None)
+        if file.is_file() and topic is not None:
+            title = str(rec.get("title", "")).strip()
+            out.append(Photo(file, title, tags, topic, _credit(rec)))
     if not out:
         raise InputError(f"--photos: no usable photos in {root} (tags matched no topic)")
     return out
+
+
+def _credit(rec: dict[str, object]) -> str:
+    if rec.get("credit"):
+        return str(rec["credit"])
+    # "<a href=…>Title</a> provided by <a href=…>PEXELS</a>." as text, with the licence.
+    text = html.unescape(re.sub(r"<[^>]+>", "", str(rec.get("attribution_html", "")))).strip()
+    licence = str(rec.get("licence") or rec.get("license") or "").strip()
+    parts = [p for p in (text.rstrip("."), licence) if p]
+    return "📷 " + ", ".join(parts) if parts else ""

@@ -1,8 +1,9 @@
 """Writing a world's images: rendered in worker processes while the rows are written.
 
 Generated images go to ``<media>/p/<bucket>/<id>.jpg`` (:func:`~discovery.world.images.image_path`).
-With ``--photos DIR``, posts whose topic the photos match get a real photo (resized once into
-``<media>/photos/``) and that photo's tags as their caption hashtags.
+Posts whose topic has photos (the food world's shipped photographs, or ``--photos DIR``) show
+one of them instead: each framing in use is written once into ``<media>/photos/``
+(:mod:`discovery.world.photo_posts`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..seed import child_rng
 from .config import WorldConfig
 from .images import Photo, image_path, render_post_image
+from .photo_posts import assign_photos, variant_name
 from .posts import Posts
 
 __all__ = ["ImagePlan", "render_range", "write_images"]
@@ -28,38 +29,32 @@ _INLINE = 500  # below this many images, render in-process (no pool start-up)
 
 
 class ImagePlan:
-    """Which image each post has, and the rendering still in flight."""
+    """Which image each post has (``pick``: photo index or -1; ``variant``: its framing), and
+    the rendering still in flight."""
 
     def __init__(
-        self, cfg: WorldConfig, posts: Posts, photos: list[Photo], pick: np.ndarray
+        self,
+        cfg: WorldConfig,
+        posts: Posts,
+        photos: list[Photo],
+        pick: np.ndarray,
+        variant: np.ndarray,
     ) -> None:
-        self.cfg, self.posts, self.photos, self.pick = cfg, posts, photos, pick
+        self.cfg, self.posts, self.photos = cfg, posts, photos
+        self.pick, self.variant = pick, variant
         self.futures: list[AsyncResult[int]] = []
         self.pool: Pool | None = None
 
     def paths(self, lo: int, hi: int) -> list[str | None]:
+        if self.cfg.images == "off":
+            return [None] * (hi - lo)
         out: list[str | None] = []
         for i in range(lo, hi):
             if self.pick[i] >= 0:
-                out.append("photos/" + self.photos[self.pick[i]].file.name)
-            elif self.cfg.images == "off":
-                out.append(None)
+                photo = self.photos[self.pick[i]]
+                out.append("photos/" + variant_name(photo, int(self.variant[i])))
             else:
                 out.append(image_path(i + 1))
-        return out
-
-    def photo_captions(self, lo: int, hi: int) -> list[tuple[int, str]]:
-        """``(post index, caption)`` for posts in ``lo..hi-1`` that show a real photo."""
-        idx = np.flatnonzero(self.pick[lo:hi] >= 0) + lo
-        if not len(idx):
-            return []
-        rng = child_rng(self.cfg.seed, "photo-captions", lo)
-        out = []
-        for i in idx.tolist():
-            photo = self.photos[self.pick[i]]
-            k = min(len(photo.tags), max(3, int(self.posts.n_tags[i])), 15)
-            tags = [photo.tags[j] for j in sorted(rng.permutation(len(photo.tags))[:k])]
-            out.append((i, (photo.title + " " + " ".join("#" + t for t in tags)).strip()))
         return out
 
     def finish(self, tick: Any) -> None:
@@ -100,20 +95,14 @@ def render_range(folder: str, ids: list[int], topics: list[int], seed: int) -> i
 def write_images(
     cfg: WorldConfig, posts: Posts, media: Path | None, photos: list[Photo], tick: Any
 ) -> ImagePlan:
-    """Copy photos, then start rendering generated images (returns before rendering ends)."""
-    m = len(posts)
-    pick = np.full(m, -1, dtype=np.int64)
-    if photos:
-        rng = child_rng(cfg.seed, "photos")
-        by_topic: dict[int, list[int]] = {}
-        for k, ph in enumerate(photos):
-            by_topic.setdefault(ph.topic, []).append(k)
-        for topic, members in by_topic.items():
-            sel = np.flatnonzero(posts.topic == topic)
-            pick[sel] = np.array(members)[rng.integers(0, len(members), len(sel))]
-        if media is not None:
-            _copy_photos(photos, sorted(set(pick[pick >= 0].tolist())), media / "photos", tick)
-    plan = ImagePlan(cfg, posts, photos, pick)
+    """Write the photos in use, then start rendering generated images (returns before
+    rendering ends)."""
+    pick, variant = assign_photos(posts.topic, photos, cfg.seed)
+    if photos and media is not None and cfg.images != "off":
+        shown = pick >= 0
+        used = sorted(set(zip(pick[shown].tolist(), variant[shown].tolist(), strict=True)))
+        _write_photos(photos, used, media / "photos", tick)
+    plan = ImagePlan(cfg, posts, photos, pick, variant)
     if cfg.images != "files" or media is None:
         return plan
     todo = np.flatnonzero(pick < 0)
@@ -144,14 +133,21 @@ def write_images(
     return plan
 
 
-def _copy_photos(photos: list[Photo], used: list[int], folder: Path, tick: Any) -> None:
-    from PIL import Image
+def _write_photos(
+    photos: list[Photo], used: list[tuple[int, int]], folder: Path, tick: Any
+) -> None:
+    from PIL import Image, ImageOps
 
     folder.mkdir(parents=True, exist_ok=True)
-    for k, idx in enumerate(used):
+    for k, (idx, variant) in enumerate(used):
         photo = photos[idx]
         with Image.open(photo.file) as src:
             im = src.convert("RGB")
-        im.thumbnail((320, 320))
-        im.save(folder / photo.file.name, "JPEG", quality=85)
+        im.thumbnail((512, 512))  # the shipped photos already are; a --photos folder may not be
+        if variant & 1:
+            im = ImageOps.mirror(im)
+        if variant & 2:  # the central 80 %: a closer framing of the same dish
+            w, h = im.size
+            im = im.crop((w // 10, h // 10, w - w // 10, h - h // 10))
+        im.save(folder / variant_name(photo, variant), "JPEG", quality=85)
         tick("photos", k + 1, len(used))

@@ -1,0 +1,114 @@
+"""Posts that show real photographs: which photo each post shows, and its caption.
+
+Every post of a topic that has photos shows one of that topic's photos, drawn uniformly (many
+posts share a photo, as reposts and look-alike dishes do) in one of :data:`VARIANTS` framings
+(as taken, mirrored, cropped, both), so a feed rarely shows the same picture twice.
+
+A photo post's caption is the photo's title, then its hashtags, then the photo's credit::
+
+    California Maki on Black Plate #sushi #SushiTime #🍣 #japanese #foodie 📷 Pexels, …
+
+The hashtags follow the drawn world's caption model (:func:`discovery.world.posts.captions`):
+the post's tag count :math:`k` splits into generic tags, :math:`k_g \\sim
+\\mathrm{Bin}(k, 0.3)`, and topical ones drawn without replacement with Zipf weights
+:math:`w_r \\propto (1 + r)^{-0.8}` over the topic's vocabulary (most common first; the
+Gumbel-top-k trick, Vieira 2014), one of which is, half the time, one of the photo's own
+descriptive tags (``#japanese``), spaces removed as people write them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..seed import child_rng
+from .images import Photo
+from .posts import Posts
+from .themes import Theme
+
+__all__ = ["VARIANTS", "assign_photos", "photo_captions", "variant_name"]
+
+#: Framings of a photo: 0 as taken, 1 mirrored, 2 cropped to the centre, 3 mirrored and cropped.
+VARIANTS = 4
+
+
+def assign_photos(
+    topic: np.ndarray, photos: list[Photo], seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(photo index or -1, variant)`` for posts of topics ``topic`` (deterministic).
+
+    >>> from pathlib import Path
+    >>> ph = [Photo(Path("a.jpg"), "A", (), 0), Photo(Path("b.jpg"), "B", (), 2)]
+    >>> pick, variant = assign_photos(np.array([0, 1, 2, 0]), ph, 7)
+    >>> pick.tolist(), bool(((variant >= 0) & (variant < VARIANTS)).all())
+    ([0, -1, 1, 0], True)
+    """
+    rng = child_rng(seed, "photos")
+    pick = np.full(len(topic), -1, dtype=np.int64)
+    by_topic: dict[int, list[int]] = {}
+    for k, ph in enumerate(photos):
+        by_topic.setdefault(ph.topic, []).append(k)
+    for t, members in sorted(by_topic.items()):
+        sel = np.flatnonzero(topic == t)
+        pick[sel] = np.array(members)[rng.integers(0, len(members), len(sel))]
+    variant = rng.integers(0, VARIANTS, len(topic)).astype(np.int8)
+    return pick, variant
+
+
+def variant_name(photo: Photo, variant: int) -> str:
+    """The media file name of a photo's framing.
+
+    >>> from pathlib import Path
+    >>> p = Photo(Path("x/0000111.jpg"), "Sushi", (), 0)
+    >>> variant_name(p, 0), variant_name(p, 3)
+    ('0000111.jpg', '0000111-3.jpg')
+    """
+    return photo.file.name if variant == 0 else f"{photo.file.stem}-{variant}.jpg"
+
+
+def photo_captions(
+    posts: Posts,
+    photos: list[Photo],
+    pick: np.ndarray,
+    theme: Theme,
+    lo: int,
+    hi: int,
+    seed: int,
+) -> list[str]:
+    """Captions of posts ``lo..hi-1`` (see the module docstring); a post without a photo
+    starts with its topic's first phrase and has no credit. Chunks are independent."""
+    rng = child_rng(seed, "photo-captions", lo)
+    idx = np.arange(lo, hi)
+    k = posts.n_tags[idx].astype(np.int64)
+    n_generic = np.minimum(rng.binomial(k, 0.3), len(theme.generic_tags))
+    width = max(len(t.tags) for t in theme.topics)
+    rank = np.arange(width, dtype=float)
+    topical = np.argsort(-(-0.8 * np.log1p(rank) + rng.gumbel(size=(len(idx), width))), axis=1)
+    generic = np.argsort(rng.random((len(idx), len(theme.generic_tags))), axis=1)
+    own = rng.random(len(idx)) < 0.5
+    own_pick = rng.random(len(idx))
+    hashed = [tuple("#" + x for x in t.tags) for t in theme.topics]
+    generic_h = ["#" + g for g in theme.generic_tags]
+    out = []
+    for t_j, p_j, top, nt, gen, ng, use_own, r in zip(
+        posts.topic[idx].tolist(),
+        pick[idx].tolist(),
+        topical.tolist(),
+        (k - n_generic).tolist(),
+        generic.tolist(),
+        n_generic.tolist(),
+        own.tolist(),
+        own_pick.tolist(),
+        strict=True,
+    ):
+        vocab = hashed[t_j]
+        tags = [vocab[c] for c in top if c < len(vocab)][:nt]
+        photo = photos[p_j] if p_j >= 0 else None
+        if photo is not None and photo.tags and use_own and tags:
+            tags[-1] = "#" + photo.tags[int(r * len(photo.tags))]
+        tags += [generic_h[c] for c in gen[:ng]]
+        head = photo.title if photo is not None and photo.title else theme.topics[t_j].phrases[0]
+        parts = [head, *dict.fromkeys(tags)]
+        if photo is not None and photo.credit:
+            parts.append(photo.credit)
+        out.append(" ".join(parts))
+    return out

@@ -1,0 +1,230 @@
+"""The demo world's photographs: the shipped set, its records, and the food world built on it.
+
+Known answers come from the source collection (a photo's licence, URL and title as the
+collection records them), from the food topics' definitions, and from image operations
+(a mirrored framing is the original mirrored).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from discovery.errors import InputError
+from discovery.store import Store
+from discovery.store.model import normalize_hashtag
+from discovery.world import generate_world, load_truth, media_dir, plan
+from discovery.world.food import FOOD_ME_INTERESTS, FOOD_TOPICS
+from discovery.world.images import load_photos
+from discovery.world.themes import THEMES, photos_folder
+
+SHIPPED = photos_folder()
+RECORDS = json.loads((SHIPPED / "photos.json").read_text(encoding="utf-8"))
+SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "food-photos"
+ALT_SOURCE = Path("/work/shared/data/food-photos")
+TOOL = Path(__file__).resolve().parents[1] / "tools" / "curate_photos.py"
+
+
+def test_shipped_photos_are_public_domain_credited_and_small() -> None:
+    names = {t.name for t in FOOD_TOPICS}
+    per_topic = {n: 0 for n in names}
+    total = 0
+    for rec in RECORDS:
+        assert rec["licence"] == "Public Domain"
+        assert re.fullmatch(r"https://www\.pexels\.com/photo/\d+", rec["source"])
+        assert rec["attribution"] and rec["source"] in rec["credit"]
+        assert "public domain" in rec["credit"]
+        per_topic[rec["topic"]] += 1
+        file = SHIPPED / "images" / rec["id"]
+        with Image.open(file) as im:
+            assert im.format == "JPEG" and max(im.size) <= 512
+        total += file.stat().st_size
+    assert min(per_topic.values()) >= 12  # every topic has photos enough for variety
+    assert total <= 8 * 2**20
+    assert len({r["id"] for r in RECORDS}) == len(RECORDS)
+    ids = [r["id"] for r in RECORDS]
+    attribution = (SHIPPED / "ATTRIBUTION.md").read_text(encoding="utf-8")
+    assert all(f"images/{i}" in attribution for i in ids)
+    assert all(r["source"] in attribution for r in RECORDS)
+    assert sorted(p.name for p in (SHIPPED / "images").iterdir()) == sorted(ids)
+
+
+def test_a_known_photo_keeps_its_collection_record() -> None:
+    # As the collection records 0000111.jpg: a Pexels photo of maki (an "is" tag: sushi).
+    rec = next(r for r in RECORDS if r["id"] == "0000111.jpg")
+    assert rec["topic"] == "sushi" and rec["title"] == "California Maki on Black Plate"
+    assert rec["source"] == "https://www.pexels.com/photo/359993"
+    assert rec["attribution"] == "California Maki on Black Plate provided by PEXELS."
+
+
+def _collection() -> Path | None:
+    return next((p for p in (SOURCE, ALT_SOURCE) if (p / "photos.json").is_file()), None)
+
+
+@pytest.mark.skipif(_collection() is None, reason="the shared food-photo collection is absent")
+def test_the_curation_tool_reproduces_the_shipped_records(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("curate_photos", TOOL)
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    source = _collection()
+    assert source is not None
+    tool.OUT = tmp_path / "photos"
+    tool.main(source)
+    again = json.loads((tool.OUT / "photos.json").read_text(encoding="utf-8"))
+    assert again == RECORDS
+    licences = {
+        r["id"]: r["license"] for r in json.loads((source / "photos.json").read_text("utf-8"))
+    }
+    assert {licences[r["id"]] for r in RECORDS} == {"Public Domain"}  # CC BY left out
+    for name in ("0000111.jpg", RECORDS[-1]["id"]):
+        shipped = (SHIPPED / "images" / name).read_bytes()
+        assert (tool.OUT / "images" / name).read_bytes() == shipped
+
+
+def test_food_topics_have_the_spellings_people_write() -> None:
+    folded = 0
+    for topic in FOOD_TOPICS:
+        folded += len(topic.tags) - len({normalize_hashtag(t) for t in topic.tags})
+        assert any(t != t.lower() for t in topic.tags), topic.name  # CamelCase
+        assert any(not t.isascii() for t in topic.tags), topic.name  # an emoji
+        assert topic.tags[0] == topic.name or topic.name.startswith(topic.tags[0])
+    assert folded >= 1  # IceCream / icecream: two spellings, one tag after normalising
+    sushi = FOOD_TOPICS[THEMES["food"].topic_index("sushi")].tags
+    assert {"sushi", "sushilover", "SushiTime", "🍣"} <= set(sushi)
+
+
+@pytest.fixture(scope="module")
+def food_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("food") / "food.db"
+    generate_world(db, "tiny", users=60, seed=5, theme="food", now=1_717_200_000)
+    return db
+
+
+def _posts(db: Path) -> list[tuple[int, str, str | None, int]]:
+    with Store.open(db, create=False) as s:
+        return s._fetch(
+            "SELECT p.id, p.caption, p.image, t.topic FROM posts p"
+            " JOIN truth_posts t ON t.post = p.id ORDER BY p.id"
+        )
+
+
+def test_every_food_post_shows_a_photo_of_its_topic_with_its_credit(food_world: Path) -> None:
+    by_file = {r["id"]: r for r in RECORDS}
+    rows = _posts(food_world)
+    assert len(rows) > 200
+    for _, caption, image, topic in rows:
+        assert image is not None
+        m = re.fullmatch(r"photos/(\d+)(?:-([123]))?\.jpg", image)
+        assert m is not None, image
+        rec = by_file[m.group(1) + ".jpg"]
+        assert rec["topic"] == FOOD_TOPICS[topic].name
+        assert caption.startswith(rec["title"]) and caption.endswith(rec["credit"])
+        assert (media_dir(food_world) / image).is_file()
+        # Hashtags come from the topic, the generic list, or the photo's own tags.
+        allowed = {normalize_hashtag(t) for t in FOOD_TOPICS[topic].tags}
+        allowed |= {normalize_hashtag(t) for t in THEMES["food"].generic_tags}
+        allowed |= {normalize_hashtag(t.replace(" ", "").replace("-", "")) for t in rec["tags"]}
+        body = caption[len(rec["title"]) : -len(rec["credit"])]
+        assert {normalize_hashtag(t) for t in re.findall(r"#(\S+)", body)} <= allowed
+
+
+def test_food_world_hashtags_need_normalising(food_world: Path) -> None:
+    sushi = THEMES["food"].topic_index("sushi")
+    raw = set()
+    for _, caption, _, topic in _posts(food_world):
+        if topic == sushi:
+            raw |= set(re.findall(r"#(\S+)", caption))
+    assert {"sushi", "🍣"} <= raw
+    assert any(t != t.lower() for t in raw)  # CamelCase spellings to fold
+
+
+def test_mirrored_and_cropped_framings(food_world: Path) -> None:
+    folder = media_dir(food_world) / "photos"
+    for stem in sorted({p.name.split("-")[0].split(".")[0] for p in folder.iterdir()}):
+        original = Image.open(SHIPPED / "images" / f"{stem}.jpg").convert("RGB")
+        w, h = original.size
+        for v, expect in (
+            (1, ImageOps.mirror(original)),
+            (2, original.crop((w // 10, h // 10, w - w // 10, h - h // 10))),
+        ):
+            file = folder / f"{stem}-{v}.jpg"
+            if file.is_file():
+                got = np.asarray(Image.open(file).convert("RGB"), dtype=float)
+                assert got.shape == np.asarray(expect).shape
+                assert np.abs(got - np.asarray(expect, dtype=float)).mean() < 4  # JPEG noise
+                return
+    pytest.fail("no mirrored or cropped framing was written")
+
+
+def test_food_world_truth_and_meta(food_world: Path) -> None:
+    with Store.open(food_world, create=False) as s:
+        truth = load_truth(s)
+        meta = json.loads(s.get_meta("world") or "{}")
+        generator = s.get_meta("generator") or ""
+        handles = {h for (h,) in s._fetch("SELECT handle FROM accounts WHERE id <= 13")}
+    assert truth.theta.shape[1] == len(FOOD_TOPICS)
+    top = {FOOD_TOPICS[i].name for i in np.argsort(truth.theta[0])[-len(FOOD_ME_INTERESTS) :]}
+    assert top == set(FOOD_ME_INTERESTS)
+    assert meta["theme"] == "food" and meta["generator"] == "food-1"
+    assert generator.endswith("(food-1)")
+    assert [t["name"] for t in meta["topics"]] == [t.name for t in FOOD_TOPICS]
+    assert handles == {"me"} | {b[0] for b in THEMES["food"].brands}
+
+
+def test_same_seed_same_food_world_and_no_images_same_captions(
+    food_world: Path, tmp_path: Path
+) -> None:
+    again = tmp_path / "again.db"
+    generate_world(again, "tiny", users=60, seed=5, theme="food", now=1_717_200_000)
+    assert _posts(again) == _posts(food_world)
+    for name in sorted(p.name for p in (media_dir(food_world) / "photos").iterdir())[:20]:
+        a = (media_dir(again) / "photos" / name).read_bytes()
+        assert a == (media_dir(food_world) / "photos" / name).read_bytes()
+    off = tmp_path / "off.db"
+    generate_world(off, "tiny", users=60, seed=5, theme="food", now=1_717_200_000, images=False)
+    rows = _posts(off)
+    assert [r[1] for r in rows] == [r[1] for r in _posts(food_world)]
+    assert {r[2] for r in rows} == {None} and not media_dir(off).exists()
+
+
+def test_the_demo_size_is_the_food_world_and_the_others_draw() -> None:
+    assert plan("demo").theme == "food" and plan("demo", users=50_000).theme == "food"
+    assert plan("tiny").theme == "drawn" and plan("large").theme == "drawn"
+    with pytest.raises(InputError, match="theme: unknown theme 'cats'"):
+        plan("tiny", theme="cats")
+
+
+def test_a_record_topic_decides_and_unknown_topics_fall_back_to_tags(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "images" / "a.jpg")
+    Image.new("RGB", (8, 8)).save(tmp_path / "images" / "b.jpg")
+    records = [
+        {"id": "a.jpg", "title": "A", "tags": ["pizza"], "topic": "cake"},
+        {"id": "b.jpg", "title": "B", "tags": ["ice cream", "gelato"], "topic": "no-such"},
+    ]
+    (tmp_path / "photos.json").write_text(json.dumps(records), encoding="utf-8")
+    photos = load_photos(tmp_path, FOOD_TOPICS)
+    names = [FOOD_TOPICS[p.topic].name for p in photos]
+    assert names == ["cake", "icecream"]
+    assert photos[1].tags == ("icecream", "gelato") and photos[0].credit == ""
+
+
+def test_posts_and_media_through_the_api(food_world: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from discovery.service.app import create_app
+
+    pid, caption, image, _ = _posts(food_world)[0]
+    with TestClient(create_app(food_world)) as client:
+        post = client.get(f"/v1/posts/{pid}").json()
+        assert post["caption"] == caption and "📷 Pexels, public domain: https://" in caption
+        got = client.get(f"/media/{image}")
+        assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+        assert got.content == (media_dir(food_world) / image).read_bytes()
