@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from .embeddings.similar import VectorCache, similar_evidence
 from .errors import InputError
 from .feeds import Feed, FeedItem, Interest, Interests
 from .feeds.network import ego_network
 from .ranking import UserContext, get_ranker, reason_for
 from .ranking.affinity import ppr_state
 from .ranking.batch import FeedRequest, UserPrefs, context_for, recommend
-from .ranking.evidence import Names, SimilarTags
+from .ranking.evidence import Names
 from .ranking.explain import explain_post
 from .ranking.feedkinds import PUBLIC_KINDS
 from .ranking.picks import Pick
@@ -62,6 +63,8 @@ class Engine:
         self._lock = threading.RLock()
         #: A live store runs on the wall clock: each request ranks at the time it is made.
         self.wall_clock = store.clock() == "wall"
+        #: Post embeddings (``discovery embed``), caught up with the store on each use.
+        self.vectors = VectorCache()
 
     @classmethod
     def open(
@@ -75,6 +78,10 @@ class Engine:
         """Open a store (a path or URL; it must exist) and load its snapshot. ``artifacts``
         are trained models for the source and ranker factories (see ranking.registry)."""
         store = Store.open(db, create=False)
+        if artifacts is None:  # the models trained on this store (discovery train als/ranker)
+            from .signals.loading import load_artifacts
+
+            artifacts = load_artifacts(store)
         return cls(store, load_snapshot(store, cache=cache), settings, artifacts)
 
     def refresh(self) -> bool:
@@ -250,11 +257,13 @@ class Engine:
             }
 
     def similar(self, post_id: int, k: int = 10) -> Feed:
-        """Posts like ``post_id`` (shared hashtags, authors followed by the same people)."""
+        """Posts like ``post_id``: image and caption embeddings where ``discovery embed`` made
+        them, shared hashtags, authors followed by the same people."""
         with self._lock:
             snap = self.snapshot
             p = self.post_index(post_id)
-            posts, scores, factors = similar_posts(snap, p, k)
+            vectors = list(self.vectors.refresh(self.store).values())
+            posts, scores, factors = similar_posts(snap, p, k, vectors=vectors)
             shared = set(snap.post_tags_matrix()[p].indices.tolist())
             picks: list[Pick] = []
             for i, q in enumerate(posts):
@@ -265,7 +274,7 @@ class Engine:
                         post=int(q),
                         score=float(scores[i]),
                         factors={n: float(v[i]) for n, v in factors.items()},
-                        evidence={"similar": SimilarTags(tags)},
+                        evidence={"similar": similar_evidence(tags, factors, i)},
                     )
                 )
             author = snap.post_author[p]

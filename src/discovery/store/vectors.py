@@ -102,6 +102,14 @@ class VectorsMixin(StoreCore):
         posts = np.fromiter((int(r[0]) for r in rows), np.int64, len(rows))
         return VectorBatch(model, posts, data, max(int(r[3]) for r in rows))
 
+    def vectors_after(self, seq: int) -> list[VectorBatch]:
+        """Every model's vectors written after change counter ``seq`` (by the ``seq`` index:
+        what an in-memory index polls for), one batch per model."""
+        models = self._fetch(
+            "SELECT DISTINCT model FROM vectors WHERE seq > ? ORDER BY model", (int(seq),)
+        )
+        return [self.vectors_since(str(m), seq) for (m,) in models]
+
     def vector_models(self) -> dict[str, int]:
         """Every model with stored vectors, and how many posts each covers."""
         rows = self._fetch("SELECT model, COUNT(*) FROM vectors GROUP BY model ORDER BY model")
