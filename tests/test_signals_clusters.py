@@ -23,7 +23,7 @@ from discovery.signals.clusters import (
 )
 from discovery.store.model import normalize_hashtag
 from discovery.world import generate_world
-from discovery.world.topics import GENERIC_TAGS, TOPICS
+from discovery.world.themes import THEMES
 
 #: Tags checked for their topic's cluster: on at least this many posts. The clustering itself
 #: takes tags from 5 posts, but in the tiny world (2,500 posts) a tag on 5-9 posts is a handful
@@ -107,14 +107,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_each_topic_is_one_cluster_and_topics_do_not_merge(world: Path) -> None:
+@pytest.mark.parametrize("theme", sorted(THEMES))
+def test_each_topic_is_one_cluster_and_topics_do_not_merge(
+    theme: str, world: Path, tmp_path: Path
+) -> None:
+    if theme != "drawn":
+        world = tmp_path / f"{theme}.db"
+        generate_world(world, size="tiny", images=False, seed=11, theme=theme)
+    topics, generic = THEMES[theme].topics, THEMES[theme].generic_tags
     engine = Engine.open(world)
     snap = engine.snapshot
     clusters = snapshot_clusters(snap)
     counts = np.diff(snap.post_tags_matrix().tocsc().indptr)
-    owners = Counter(normalize_hashtag(t) for topic in TOPICS for t in set(topic.tags))
+    owners = Counter(normalize_hashtag(t) for topic in topics for t in set(topic.tags))
     label_of: dict[str, int] = {}
-    for topic in TOPICS:
+    for topic in topics:
         # tags that two topics share belong to neither alone; tags on fewer than MIN_POSTS
         # posts (the far end of a topic's Zipf vocabulary in a small world) are not checked
         tags = {normalize_hashtag(t) for t in topic.tags if owners[normalize_hashtag(t)] == 1}
@@ -125,9 +132,9 @@ def test_each_topic_is_one_cluster_and_topics_do_not_merge(world: Path) -> None:
         labels = set(clusters.cluster_of(np.array(idx)).tolist())
         assert len(labels) == 1, f"{topic.name} split into {len(labels)} clusters"
         label_of[topic.name] = labels.pop()
-    assert len(label_of) >= 0.8 * len(TOPICS)
+    assert len(label_of) >= 0.8 * len(topics)
     assert len(set(label_of.values())) == len(label_of), "two topics merged"
-    for g in GENERIC_TAGS:  # a generic tag joins no topic
+    for g in generic:  # a generic tag joins no topic
         i = snap.tag_index(normalize_hashtag(g))
         if i >= 0:
             assert int(clusters.cluster_of(i)[0]) not in label_of.values()
