@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from discovery.store import Store, StoreError
-from discovery.store.experiments import ImpressionRow, UserArmTotals
+from discovery.store import Store
+from discovery.store.experiments import ExperimentConflict, ImpressionRow, UserArmTotals
 
 
 def _world(store: Store) -> None:
@@ -66,9 +66,13 @@ def test_per_user_outcomes_match_a_hand_computed_log(store_url: str) -> None:
 def test_experiments_are_created_listed_and_stopped(store_url: str) -> None:
     with Store.open(store_url) as store:
         store.create_experiment("b", '{"arms": []}', created_at=20)
-        store.create_experiment("a", '{"arms": [1]}', created_at=10)
-        with pytest.raises(StoreError, match="already exists"):
-            store.create_experiment("a", "{}", created_at=30)
+        counter = store.change_counter
+        with pytest.raises(ExperimentConflict, match="'b' is running"):
+            store.create_experiment("a", '{"arms": [1]}', created_at=10)
+        assert store.change_counter == counter and store.experiment("a") is None
+        store.create_experiment("a", '{"arms": [1]}', created_at=10, alone=False)
+        with pytest.raises(ExperimentConflict, match="already exists"):
+            store.create_experiment("a", "{}", created_at=30, alone=False)
         assert [e.name for e in store.experiments()] == ["a", "b"]
         assert store.stop_experiment("a", at=40) is True
         assert store.stop_experiment("a", at=50) is False  # already stopped

@@ -18,7 +18,13 @@ from .core import StoreCore
 from .errors import StoreError
 from .model import KIND_CODE
 
-__all__ = ["ExperimentRecord", "ExperimentsMixin", "ImpressionRow", "UserArmTotals"]
+__all__ = [
+    "ExperimentConflict",
+    "ExperimentRecord",
+    "ExperimentsMixin",
+    "ImpressionRow",
+    "UserArmTotals",
+]
 
 #: Columns of ``impression_log`` that :class:`ImpressionRow` fills, in its field order.
 IMPRESSION_COLUMNS = (
@@ -26,6 +32,10 @@ IMPRESSION_COLUMNS = (
     "experiment", "arm", "ranker", "score", "features",
 )  # fmt: skip
 _ROWS_PER_INSERT = 500  # 11 parameters each: far below SQLite's 32,766 variables
+
+
+class ExperimentConflict(StoreError):
+    """The experiment's name is taken, or another experiment is running."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +118,19 @@ class ExperimentsMixin(StoreCore):
     """Create, list and stop experiments; log impressions; per-user, per-arm outcomes."""
 
     # ------------------------------------------------------------ experiments
-    def create_experiment(self, name: str, body: str, created_at: int | None = None) -> None:
-        """Add an experiment (its own transaction); :class:`StoreError` when the name exists."""
+    def create_experiment(
+        self, name: str, body: str, created_at: int | None = None, *, alone: bool = True
+    ) -> None:
+        """Add an experiment (its own transaction, so two workers cannot both pass the checks);
+        :class:`ExperimentConflict` when the name exists or, with ``alone``, another
+        experiment is running."""
         at = int(time.time()) if created_at is None else int(created_at)
         with self.transaction():
             if self._fetch("SELECT 1 FROM experiments WHERE name = ?", (name,)):
-                raise StoreError(f"experiment {name!r} already exists")
+                raise ExperimentConflict(f"experiment {name!r} already exists")
+            running = self._fetch("SELECT name FROM experiments WHERE stopped_at IS NULL")
+            if alone and running:
+                raise ExperimentConflict(f"experiment {running[0][0]!r} is running; stop it first")
             self._exec(
                 "INSERT INTO experiments (name, body, created_at) VALUES (?, ?, ?)",
                 (name, body, at),
