@@ -5,7 +5,8 @@ kind       candidates (sources, then filters)              selection
 =========  ==============================================  =================================
 timeline   ``following``; common filters                   by score
 explore    ``ppr_authors``, ``liked_by_followed``,          by score
-           ``hashtags`` (+ ``popular`` when they propose
+           ``hashtags``, ``als`` (when a model is
+           trained; + ``popular`` when they propose
            fewer than 30 posts); common filters +
            ``followed``
 interests  ``hashtags`` of the top ``max(k, 10)``          round-robin over hashtags
@@ -97,7 +98,7 @@ TIMELINE = FeedKind(
 EXPLORE = FeedKind(
     "explore",
     ByScore(),
-    sources=("ppr_authors", "liked_by_followed", "hashtags"),
+    sources=("ppr_authors", "liked_by_followed", "hashtags", "als"),
     filters=_in_order(*COMMON_FILTERS, "followed"),
     discovery=True,
     floor=Floor("popular", 30),

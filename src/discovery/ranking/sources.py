@@ -7,7 +7,7 @@ rankers score and feeds filter and mix.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -238,3 +238,12 @@ SOURCES.register("ppr_authors", lambda settings, artifacts: PPRAuthorsSource())
 SOURCES.register("liked_by_followed", lambda settings, artifacts: LikedByFollowedSource())
 SOURCES.register("hashtags", lambda settings, artifacts, n_tags=8: HashtagSource(n_tags))
 SOURCES.register("popular", lambda settings, artifacts, n=200: PopularSource(n))
+
+
+def _als(settings: Any, artifacts: Any, n: int = 200, neighbours: int = 20) -> Source:
+    from .collaborative import ALSSource  # it builds on this module
+
+    return ALSSource(artifacts.get("als"), n, neighbours)
+
+
+SOURCES.register("als", _als)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,26 @@ class ArtifactsMixin(StoreCore):
             sql, params = sql + " WHERE name = ?", (name,)
         rows = self._fetch(sql + " ORDER BY name, version DESC", params)
         return [Artifact(str(n), int(v), int(c), dict(json.loads(m)), b"") for n, v, c, m in rows]
+
+    def external_keys(self, table: str, ids: Sequence[int]) -> dict[int, str]:
+        """``id -> ext_key`` of accounts or posts (rows without a key: ``id:<id>``), so a model
+        trained on one database is keyed the way its rows are known outside it."""
+        if table not in ("accounts", "posts"):
+            raise StoreError(f"external keys: unknown table {table!r}")
+        rows = self._fetch_in(f"SELECT id, ext_key FROM {table} WHERE id IN ({{}})", ids)
+        return {int(i): (str(k) if k is not None else f"id:{int(i)}") for i, k in rows}
+
+    def ids_of_keys(self, table: str, keys: Sequence[str]) -> dict[str, int]:
+        """``ext_key -> id`` of accounts or posts (an ``id:<id>`` key no row carries is that
+        id); unknown keys are left out."""
+        if table not in ("accounts", "posts"):
+            raise StoreError(f"external keys: unknown table {table!r}")
+        rows = self._fetch_in(f"SELECT ext_key, id FROM {table} WHERE ext_key IN ({{}})", keys)
+        out = {str(k): int(i) for k, i in rows}
+        local = [int(k[3:]) for k in keys if k not in out and k[:3] == "id:" and k[3:].isdigit()]
+        for (i,) in self._fetch_in(f"SELECT id FROM {table} WHERE id IN ({{}})", local):
+            out[f"id:{int(i)}"] = int(i)
+        return out
 
     def prune_artifacts(self, name: str, keep: int) -> int:
         """Delete all but the newest ``keep`` versions of ``name``; how many were deleted."""

@@ -1,0 +1,104 @@
+"""``discovery train als``, ``discovery train ranker`` and ``discovery clusters``.
+
+Training reads the store's snapshot and saves a versioned artifact in the store (table
+``artifacts``); engines opened afterwards load the newest version (``discovery feed``,
+``discovery serve``). ``discovery clusters`` prints the hashtag clusters interests are made of.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from ..errors import InputError
+from ._common import app, console, state
+from ._text import lit
+
+__all__: list[str] = []
+
+train_app = typer.Typer(
+    help="Train the learned signals (ALS, the learned ranker) and save them in the store.",
+    no_args_is_help=True,
+)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("als")
+def train_als_command(
+    factors: int = typer.Option(32, "--factors", help="Latent factors per user and post."),
+    iterations: int = typer.Option(15, "--iterations", help="ALS sweeps."),
+    regularization: float = typer.Option(0.1, "--regularization", help="λ, the L2 penalty."),
+    alpha: float = typer.Option(1.0, "--alpha", help="Confidence per unit of engagement."),
+    keep: int = typer.Option(5, "--keep", help="Versions of the artifact to keep."),
+) -> None:
+    """Fit implicit-feedback ALS on every like, comment, save, share and tag, and save it as
+    the next version of the `als` artifact (rows keyed by external keys). Feeds then propose
+    posts liked by people with your taste (the `als` source of explore)."""
+    from ..signals.als import ALSParams, save_als
+    from ..snapshot import load_snapshot
+
+    if not 1 <= factors <= 512:
+        raise InputError(f"--factors must be between 1 and 512, got {factors}")
+    if not 1 <= iterations <= 200:
+        raise InputError(f"--iterations must be between 1 and 200, got {iterations}")
+    if regularization < 0 or alpha <= 0:
+        raise InputError("--regularization must be >= 0 and --alpha > 0")
+    if keep < 1:
+        raise InputError(f"--keep must be at least 1, got {keep}")
+    with state.open_store() as store:
+        snap = load_snapshot(store)
+        if not (snap.inter_kind.size and snap.n_posts):
+            raise InputError(f"{state.db}: no interactions to learn from")
+        params = ALSParams(factors, iterations, regularization, alpha)
+        version, model = save_als(store, snap, params)
+        store.prune_artifacts("als", keep)
+    m = model.meta
+    console.print(
+        f"als version {version}: {m['users']:,} users × {m['posts']:,} posts, "
+        f"{m['nonzeros']:,} engagements, {factors} factors, {m['seconds']:.1f} s"
+    )
+
+
+@app.command("clusters")
+def clusters_command(
+    top: int = typer.Option(30, "--top", help="Show the clusters with the most posts."),
+    members: int = typer.Option(8, "--members", help="Member tags shown per cluster."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per cluster."),
+) -> None:
+    """The hashtag clusters interests are made of: variants, synonyms and emoji tags of one
+    interest grouped by how they are used together (head tag first, most used members)."""
+    import numpy as np
+
+    from ..signals.clusters import snapshot_clusters
+    from ..snapshot import load_snapshot
+
+    if top < 1 or members < 1:
+        raise InputError("--top and --members must be at least 1")
+    with state.open_store() as store:
+        snap = load_snapshot(store)
+    clusters = snapshot_clusters(snap)
+    per_tag = np.diff(snap.post_tags_matrix().tocsc().indptr)
+    posts = np.bincount(clusters.cluster_of(np.arange(snap.n_tags)), weights=per_tag)
+    order = np.lexsort((np.arange(len(posts)), -posts))[:top]
+    rows: list[tuple[list[str], int]] = []
+    for c in order.tolist():
+        head = int(clusters.heads(np.array([c]))[0])
+        tags = [str(snap.tag_name[t]) for t in clusters.members_of(head).tolist()]
+        rows.append((tags, int(posts[c])))
+    if as_json:
+        for tags, n in rows:
+            row = {"head": tags[0], "members": tags, "posts": n}
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table(title=f"{clusters.n_clusters:,} clusters of {snap.n_tags:,} hashtags")
+    table.add_column("interest")
+    table.add_column("tag uses", justify="right")
+    table.add_column("members")
+    for tags, n in rows:
+        shown = tags[1 : members + 1]
+        more = len(tags) - 1 - len(shown)
+        text = " ".join(f"#{lit(t)}" for t in shown) + (f" (+{more})" if more > 0 else "")
+        table.add_row(f"#{lit(tags[0])}", f"{n:,}", text)
+    console.print(table)

@@ -1,0 +1,125 @@
+"""The ``als`` candidate source: posts people with your taste engage with.
+
+Two halves, both from a trained ALS model (:mod:`discovery.signals.als`, handed to the engine
+as ``artifacts["als"]``):
+
+* **factors** — recent posts the model knows, by ``x_u · y_i`` (a user the model has never seen
+  is folded in from their engagement);
+* **co-likers** — the ``neighbours`` users whose factors are closest to the user's (cosine)
+  and the recent posts they liked, commented on or saved. Posts published after the model was
+  trained have no factors, so this half is how they are found ("people who like what you
+  like also liked").
+
+Without a model (none trained, or a user with no engagement the model knows) the source
+proposes nothing and the feed's other sources carry it: a stale model is tolerated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..store.model import KIND_CODE
+from .candidates import Candidates, Grouped
+from .context import UserContext
+from .evidence import Evidence, Names
+from .sources import top_k_by, window_posts
+
+__all__ = ["ALSSource", "Taste"]
+
+_POSITIVE = [KIND_CODE[k] for k in ("like", "comment", "save")]
+
+
+@dataclass(frozen=True, slots=True)
+class Taste:
+    """Proposed by ALS: the model's score and the taste neighbours (account indexes) who
+    engaged with the post, nearest first."""
+
+    score: float
+    likers: tuple[int, ...] = ()
+    source: ClassVar[str] = "als"
+
+    def describe(self, author: str | None, factors: Mapping[str, float], names: Names) -> str:
+        if not self.likers:
+            return "liked by people with your taste"
+        first, others = names.handle(self.likers[0]), len(self.likers) - 1
+        if others == 0:
+            return f"liked by @{first}, who has your taste"
+        return f"liked by @{first} and {others} other{'s' if others > 1 else ''} with your taste"
+
+    def to_json(self, names: Names) -> Any:
+        return {"score": round(self.score, 6), "likers": [names.handle(i) for i in self.likers]}
+
+
+class ALSSource:
+    """Top ``n`` recent posts by ALS score, plus the recent posts of the user's ``neighbours``
+    nearest taste neighbours (see the module docstring)."""
+
+    name = "als"
+
+    def __init__(self, loaded: Any = None, n: int = 200, neighbours: int = 20) -> None:
+        self.loaded, self.n, self.neighbours = loaded, n, neighbours
+
+    def candidates(self, ctx: UserContext) -> Candidates:
+        empty = Candidates(self.name, np.zeros(0, np.int64))
+        if self.loaded is None:
+            return empty
+        snap = ctx.snap
+        aligned = self.loaded.aligned(snap)
+        x = aligned.user_vector(snap, ctx.user)
+        if x is None or not np.any(x):
+            return empty
+        model = aligned.model
+        since = int(ctx.now - ctx.settings.window_days * 86_400)
+        window = window_posts(snap, since, ctx.now)
+        rows = aligned.post_row[window]
+        known = window[rows >= 0]
+        scores = model.item_factors[rows[rows >= 0]] @ x.astype(np.float32)
+        if len(known) > self.n:
+            top = top_k_by(scores, snap.post_id[known], self.n) if self.n > 0 else np.zeros(0, int)
+            known, scores = known[top], scores[top]
+        by_factors = dict(zip(known.tolist(), scores.tolist(), strict=True))
+        likers = self._co_likers(ctx, aligned, x, since)
+        posts = np.array(sorted(set(by_factors) | set(likers)), dtype=np.int64)
+
+        def why(post: int, author: int) -> Evidence | None:
+            score = by_factors.get(post)
+            if score is None:
+                row = aligned.post_row[post] if post < len(aligned.post_row) else -1
+                score = float(model.item_factors[row] @ x) if row >= 0 else 0.0
+            return Taste(float(score), tuple(likers.get(post, ()))[:3])
+
+        return Candidates(self.name, posts, why)
+
+    def _co_likers(self, ctx: UserContext, aligned: Any, x: np.ndarray, since: int) -> Grouped:
+        """Recent posts the nearest taste neighbours engaged with: ``post -> neighbours``."""
+        snap, model = ctx.snap, aligned.model
+        users = np.flatnonzero(aligned.user_row >= 0)
+        users = users[users != ctx.user]
+        if len(users) == 0 or self.neighbours <= 0:
+            return Grouped(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        vecs = model.user_factors[aligned.user_row[users]]
+        norms = np.linalg.norm(vecs, axis=1) * float(np.linalg.norm(x))
+        cos = np.divide(
+            vecs @ x.astype(np.float32), norms, out=np.zeros(len(users)), where=norms > 0
+        )
+        near = users[top_k_by(cos, users, min(self.neighbours, len(users)))]
+        rank = np.empty(snap.n_accounts, np.int64)
+        rank[near] = np.arange(len(near))
+        pos, owner = snap.users_interactions(near)
+        keep = np.isin(snap.inter_kind[pos], _POSITIVE) & (snap.inter_time[pos] >= since)
+        keep &= snap.inter_time[pos] <= ctx.now
+        posts, who = snap.inter_post[pos[keep]].astype(np.int64), near[owner[keep]]
+        if len(posts) == 0:
+            return Grouped(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        t = snap.post_taken[posts]
+        fresh = (t >= since) & (t <= ctx.now)
+        posts, who = posts[fresh], who[fresh]
+        order = np.lexsort((rank[who], posts))  # per post: nearest neighbour first
+        posts, who = posts[order], who[order]
+        pairs = np.unique(np.stack([posts, rank[who]]), axis=1)
+        uniq, first = np.unique(pairs[0], return_index=True)
+        return Grouped(uniq, first, near[pairs[1]])

@@ -1,0 +1,301 @@
+"""Implicit-feedback ALS: users and posts as vectors whose dot product predicts engagement.
+
+Hu, Koren & Volinsky, "Collaborative filtering for implicit feedback datasets" (ICDM 2008):
+with preference ``p_ui = 1`` when user *u* engaged with post *i* and confidence
+``c_ui = 1 + α·r_ui``, minimise
+
+``Σ_ui c_ui (p_ui - x_uᵀ y_i)² + λ (Σ_u ‖x_u‖² + Σ_i ‖y_i‖²)``
+
+by alternating least squares (the ``implicit`` library's CPU solver). ``r_ui`` sums kind
+weights (like 1; comment, save, share, tag 2), times ``log(1 + value)`` when an interaction
+carries a value above 1 (a Last.fm play count).
+
+The model is stored as a versioned artifact keyed by **external keys** (``world:7``,
+``lastfm:u42``), so it survives a re-import and a copy of the database; an engine maps the keys
+to its snapshot once (:func:`align`). A user the model has never seen is *folded in* from their
+engagement with posts it knows — one ridge regression, the ALS user step for one row:
+``x_u = (YᵀC_uY + λI)⁻¹ YᵀC_u p_u`` — and a post it has never seen (published after training)
+is reached through the people with the user's taste who engaged with it
+(:mod:`discovery.ranking.collaborative`).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..ranking.stats import KIND_WEIGHT
+from ..seed import child_rng
+from ..snapshot import Snapshot
+from ..store.model import KIND_CODE
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+#: The artifact name ALS models are saved under.
+ARTIFACT = "als"
+
+__all__ = [
+    "ALSModel",
+    "ALSParams",
+    "AlignedALS",
+    "LoadedALS",
+    "align",
+    "engagement_matrix",
+    "fold_in",
+    "load_als",
+    "save_als",
+    "train_als",
+]
+
+
+@dataclass(frozen=True)
+class ALSParams:
+    """Training parameters (the evaluation's ALS strategy chose these on validation periods)."""
+
+    factors: int = 32
+    iterations: int = 15
+    regularization: float = 0.1
+    alpha: float = 1.0
+    seed: int = 42
+
+
+def engagement_matrix(snap: Snapshot, until: int | None = None) -> sp.csr_matrix:
+    """Users × posts confidence weights ``r_ui`` (see the module docstring), from the
+    snapshot's interactions up to ``until`` (all when None)."""
+    weight = np.zeros(len(snap.inter_kind))
+    for kind, w in KIND_WEIGHT.items():
+        weight[snap.inter_kind == KIND_CODE[kind]] = w
+    value = np.nan_to_num(snap.inter_value.astype(np.float64), nan=1.0)
+    weight *= np.where(value > 1.0, np.log1p(value), 1.0)
+    keep = weight > 0
+    if until is not None:
+        keep &= snap.inter_time <= until
+    m = sp.csr_matrix(
+        (weight[keep], (snap.inter_user[keep], snap.inter_post[keep])),
+        shape=(snap.n_accounts, snap.n_posts),
+    )
+    m.sum_duplicates()
+    return m
+
+
+@dataclass(frozen=True)
+class ALSModel:
+    """Fitted factors, rows keyed by external keys, and what it was trained on (``meta``)."""
+
+    user_keys: np.ndarray  # str, one per row of user_factors
+    post_keys: np.ndarray  # str, one per row of item_factors
+    user_factors: np.ndarray  # float32
+    item_factors: np.ndarray  # float32
+    regularization: float = 0.1
+    alpha: float = 1.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """An ``.npz`` (``allow_pickle=False`` readable: keys as unicode arrays)."""
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            user_keys=self.user_keys.astype(str),
+            post_keys=self.post_keys.astype(str),
+            user_factors=self.user_factors.astype(np.float32),
+            item_factors=self.item_factors.astype(np.float32),
+            params=np.array([self.regularization, self.alpha]),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, meta: dict[str, Any] | None = None) -> ALSModel:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            reg, alpha = (float(v) for v in z["params"])
+            return cls(
+                z["user_keys"],
+                z["post_keys"],
+                z["user_factors"],
+                z["item_factors"],
+                reg,
+                alpha,
+                dict(meta or {}),
+            )
+
+
+def train_als(
+    snap: Snapshot,
+    user_keys: np.ndarray,
+    post_keys: np.ndarray,
+    params: ALSParams | None = None,
+    until: int | None = None,
+) -> ALSModel:
+    """Fit ALS on the snapshot's engagement (rows of users and posts with any), keyed by
+    ``user_keys[account index]`` and ``post_keys[post index]``."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    p = params or ALSParams()
+    full = engagement_matrix(snap, until)
+    users = np.flatnonzero(np.diff(full.indptr) > 0)
+    posts = np.flatnonzero(np.bincount(full.indices, minlength=snap.n_posts) > 0)
+    matrix = full[users][:, posts].tocsr()
+    started = time.perf_counter()
+    with threadpool_limits(1, "blas"):  # implicit warns (and slows) under threaded BLAS
+        model = AlternatingLeastSquares(
+            factors=p.factors,
+            regularization=p.regularization,
+            alpha=p.alpha,
+            iterations=p.iterations,
+            random_state=int(child_rng(p.seed, "als").integers(2**31)),
+            num_threads=1,
+        )
+        model.fit(matrix, show_progress=False)
+    meta = {
+        "factors": p.factors,
+        "iterations": p.iterations,
+        "regularization": p.regularization,
+        "alpha": p.alpha,
+        "seed": p.seed,
+        "users": len(users),
+        "posts": len(posts),
+        "nonzeros": int(matrix.nnz),
+        "trained_on_counter": int(snap.counter),
+        "trained_until": int(snap.now if until is None else until),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return ALSModel(
+        np.asarray(user_keys)[users].astype(str),
+        np.asarray(post_keys)[posts].astype(str),
+        np.asarray(model.user_factors, dtype=np.float32),
+        np.asarray(model.item_factors, dtype=np.float32),
+        p.regularization,
+        p.alpha,
+        meta,
+    )
+
+
+def fold_in(
+    item_factors: np.ndarray, rows: np.ndarray, weights: np.ndarray, reg: float, alpha: float
+) -> np.ndarray:
+    """The ALS user step for one user who engaged with item ``rows`` (confidence weights
+    ``weights``): ``x = (YᵀY + Yᵀ(C - I)Y + λI)⁻¹ YᵀC p`` with ``C = 1 + α·w`` on those rows.
+
+    >>> y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> fold_in(y, np.array([0]), np.array([1.0]), reg=0.0, alpha=1.0).round(3).tolist()
+    [1.0, 0.0]
+    """
+    y = np.asarray(item_factors, dtype=np.float64)
+    f = y.shape[1]
+    if len(rows) == 0:
+        return np.zeros(f)
+    yu = y[rows]
+    conf = 1.0 + alpha * np.asarray(weights, dtype=np.float64)
+    a = y.T @ y + (yu.T * (conf - 1.0)) @ yu + reg * np.eye(f)
+    b = (yu.T * conf).sum(axis=1)
+    return np.linalg.solve(a, b)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class AlignedALS:
+    """A model mapped onto one snapshot: the factor row of each account and post index (-1:
+    unknown to the model)."""
+
+    model: ALSModel
+    user_row: np.ndarray
+    post_row: np.ndarray
+
+    def user_vector(self, snap: Snapshot, user: int) -> np.ndarray | None:
+        """The user's factors, folded in from their engagement when the model has no row for
+        them; None when they engaged with nothing the model knows."""
+        if user < len(self.user_row) and self.user_row[user] >= 0:
+            return self.model.user_factors[self.user_row[user]].astype(np.float64)  # type: ignore[no-any-return]
+        pos = snap.user_interactions(user)
+        if len(pos) == 0:
+            return None
+        w = np.zeros(len(pos))  # the same confidence rule as training
+        for kind, kw in KIND_WEIGHT.items():
+            w[snap.inter_kind[pos] == KIND_CODE[kind]] = kw
+        value = np.nan_to_num(snap.inter_value[pos].astype(np.float64), nan=1.0)
+        w *= np.where(value > 1.0, np.log1p(value), 1.0)
+        posts = snap.inter_post[pos]
+        known = posts < len(self.post_row)
+        rows = np.where(known, self.post_row[np.where(known, posts, 0)], -1)
+        ok = (w > 0) & (rows >= 0)
+        if not ok.any():
+            return None
+        uniq, inv = np.unique(rows[ok], return_inverse=True)
+        summed = np.bincount(inv, weights=w[ok])
+        m = self.model
+        return fold_in(m.item_factors, uniq, summed, m.regularization, m.alpha)
+
+
+def align(
+    model: ALSModel, snap: Snapshot, user_ids: np.ndarray, post_ids: np.ndarray
+) -> AlignedALS:
+    """Map the model's rows (whose internal ids the engine looked up from their external keys:
+    ``user_ids[row]``, -1 for keys the store no longer has) onto the snapshot's indexes."""
+    user_row = np.full(snap.n_accounts, -1, np.int64)
+    idx = snap.accounts.lookup(np.asarray(user_ids, dtype=np.int64))
+    ok = (np.asarray(user_ids) >= 0) & (idx >= 0)
+    user_row[idx[ok]] = np.flatnonzero(ok)
+    post_row = np.full(snap.n_posts, -1, np.int64)
+    idx = snap.posts.lookup(np.asarray(post_ids, dtype=np.int64))
+    ok = (np.asarray(post_ids) >= 0) & (idx >= 0)
+    post_row[idx[ok]] = np.flatnonzero(ok)
+    return AlignedALS(model, user_row, post_row)
+
+
+@dataclass(frozen=True)
+class LoadedALS:
+    """A stored model and the internal ids of its rows in the store it was loaded from (-1:
+    a key the store does not have); :meth:`aligned` maps it onto a snapshot, once per
+    snapshot change of accounts or posts (a derived structure)."""
+
+    model: ALSModel
+    version: int
+    user_ids: np.ndarray
+    post_ids: np.ndarray
+
+    def aligned(self, snap: Snapshot) -> AlignedALS:
+        return snap.derive(
+            f"als@{self.version}",
+            lambda: align(self.model, snap, self.user_ids, self.post_ids),
+            depends_on=("accounts", "posts"),
+        )
+
+
+def save_als(store: Store, snap: Snapshot, params: ALSParams | None = None) -> tuple[int, ALSModel]:
+    """Train on the snapshot, key the rows by the store's external keys and save the model as
+    the next version of the ``als`` artifact; ``(version, model)``."""
+    user_keys = _keys(store, "accounts", snap.account_id)
+    post_keys = _keys(store, "posts", snap.post_id)
+    model = train_als(snap, user_keys, post_keys, params)
+    version = store.save_artifact(ARTIFACT, model.to_bytes(), model.meta)
+    return version, model
+
+
+def load_als(store: Store, version: int | None = None) -> LoadedALS | None:
+    """The newest (or ``version``) ALS artifact with its rows' internal ids; None when the
+    store has none."""
+    from ..store import NotFound
+
+    try:
+        art = store.load_artifact(ARTIFACT, version)
+    except NotFound:
+        return None
+    model = ALSModel.from_bytes(art.data, art.meta)
+    users = store.ids_of_keys("accounts", model.user_keys.tolist())
+    posts = store.ids_of_keys("posts", model.post_keys.tolist())
+    return LoadedALS(
+        model,
+        art.version,
+        np.array([users.get(k, -1) for k in model.user_keys.tolist()], dtype=np.int64),
+        np.array([posts.get(k, -1) for k in model.post_keys.tolist()], dtype=np.int64),
+    )
+
+
+def _keys(store: Store, table: str, ids: np.ndarray) -> np.ndarray:
+    found = store.external_keys(table, [int(i) for i in ids])
+    return np.array([found.get(int(i), f"id:{int(i)}") for i in ids], dtype=str)

@@ -1,0 +1,27 @@
+"""The trained models an engine opens with: the newest version of each stored artifact.
+
+``discovery train als`` and ``discovery train ranker`` save versioned artifacts in the store;
+:meth:`Engine.open <discovery.engine.Engine.open>` hands what this loads to the source and
+ranker factories (``artifacts["als"]``, ``artifacts["ranker"]``). A store without them gives
+an empty mapping, and the feeds run on the hand-written parts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = ["load_artifacts"]
+
+
+def load_artifacts(store: Store) -> dict[str, Any]:
+    """``{"als": LoadedALS}`` for the artifacts the store holds."""
+    from .als import load_als
+
+    out: dict[str, Any] = {}
+    als = load_als(store)
+    if als is not None:
+        out["als"] = als
+    return out

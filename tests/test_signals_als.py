@@ -1,0 +1,208 @@
+"""The ALS source on a world whose right answer is known: two taste groups that never mix.
+
+Users ``a1..a10`` like a seeded 60 % of the posts of author ``ra`` and nothing of ``rb``; users
+``b1..b10`` the other way round. Whatever ALS learns, a user of group A must be proposed A
+posts, their taste neighbours must be A users, and a post or a user that arrives after
+training must still find its group.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from discovery.engine import Engine
+from discovery.ranking import user_context
+from discovery.ranking.collaborative import ALSSource, Taste
+from discovery.ranking.evidence import Names
+from discovery.seed import rng
+from discovery.settings import Settings
+from discovery.signals.als import ALSModel, fold_in, load_als, save_als
+from discovery.signals.loading import load_artifacts
+from discovery.store import Store
+from discovery.store.records import AccountRecord, PostRecord
+
+pytest.importorskip("implicit", reason="ALS needs the eval extra (implicit)")
+
+NOW = 1_700_000_000
+H = 3600
+GROUP_A = [f"a{i}" for i in range(1, 11)]
+GROUP_B = [f"b{i}" for i in range(1, 11)]
+
+
+def _world(store: Store, order: int = 1) -> None:
+    """The two groups; ``order=-1`` writes accounts and posts in reverse, so the same external
+    keys get other internal ids."""
+    handles = [*GROUP_A, *GROUP_B, "ra", "rb"]
+    posts = [(f"t:p{i}", "ra" if i < 30 else "rb", NOW - (i % 30 + 1) * H) for i in range(60)]
+    with store.transaction():
+        store.set_meta("now", NOW)
+        ids = store.upsert_accounts(
+            AccountRecord(f"t:{h}", h, created_at=NOW - 100 * 86_400) for h in handles[::order]
+        )
+        pids = store.upsert_posts(
+            PostRecord(key, ids[f"t:{author}"], t, caption=f"post {key}")
+            for key, author, t in posts[::order]
+        )
+        gen = rng(5)
+        rows = []
+        for group, prefix in ((GROUP_A, 0), (GROUP_B, 30)):
+            for h in group:
+                for i in range(prefix, prefix + 30):
+                    if gen.random() < 0.6:
+                        rows.append((ids[f"t:{h}"], pids[f"t:p{i}"], "like", NOW - 20 * 60, None))
+        store.add_interactions(rows)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "taste.db"
+    with Store.open(path) as store:
+        _world(store)
+        save_als(store, Engine(store, _snap(store)).snapshot)
+    return path
+
+
+def _snap(store: Store):  # type: ignore[no-untyped-def]
+    from discovery.snapshot import load_snapshot
+
+    return load_snapshot(store, cache=False)
+
+
+def _authors(engine: Engine, posts: np.ndarray) -> set[str]:
+    snap = engine.snapshot
+    return {str(snap.handle[snap.post_author[p]]) for p in posts.tolist()}
+
+
+def _source(engine: Engine, handle: str, **kw: int) -> tuple[np.ndarray, object]:
+    ctx = user_context(engine.snapshot, engine.user_index(handle), Settings())
+    cands = ALSSource(engine.artifacts["als"], **kw).candidates(ctx)
+    return cands.posts, cands
+
+
+def test_each_group_is_proposed_its_own_posts(db: Path) -> None:
+    engine = Engine.open(db)
+    for handle, author in (("a1", "ra"), ("a7", "ra"), ("b3", "rb")):
+        posts, _ = _source(engine, handle, n=10, neighbours=0)
+        assert len(posts) == 10 and _authors(engine, posts) == {author}
+
+
+def test_taste_neighbours_are_the_group_and_explain_the_post(db: Path) -> None:
+    engine = Engine.open(db)
+    snap = engine.snapshot
+    posts, cands = _source(engine, "a2", n=0, neighbours=5)
+    assert len(posts) and _authors(engine, posts) == {"ra"}
+    names = Names.of(snap)
+    for p in posts.tolist():
+        ev = cands.why(p, int(snap.post_author[p]))  # type: ignore[attr-defined]
+        assert isinstance(ev, Taste) and 1 <= len(ev.likers) <= 3
+        assert {str(snap.handle[i]) for i in ev.likers} <= set(GROUP_A) - {"a2"}
+        assert ev.describe("ra", {}, names).endswith("your taste")
+
+
+def test_a_post_after_training_is_found_through_co_likers(db: Path) -> None:
+    with Store.open(db) as store, store.transaction():
+        ids = store.upsert_accounts([AccountRecord("t:ra", "ra")])
+        new = store.upsert_posts([PostRecord("t:fresh", ids["t:ra"], NOW - 600, "fresh")])
+        liked = [store.account_id(h) for h in ("a3", "a4", "a5")]
+        store.add_interactions((u, new["t:fresh"], "like", NOW - 300, None) for u in liked)
+    engine = Engine.open(db)
+    fresh = int(engine.snapshot.posts.lookup(new["t:fresh"])[0])
+    loaded = engine.artifacts["als"]
+    assert loaded.aligned(engine.snapshot).post_row[fresh] == -1  # unknown to the model
+    posts, _ = _source(engine, "a1", n=10, neighbours=9)
+    assert fresh in posts.tolist()
+    posts, _ = _source(engine, "b1", n=10, neighbours=9)
+    assert fresh not in posts.tolist()
+
+
+def test_a_user_after_training_is_folded_in_and_one_with_nothing_falls_back(db: Path) -> None:
+    with Store.open(db) as store, store.transaction():
+        ids = store.upsert_accounts(
+            [AccountRecord("t:new", "new"), AccountRecord("t:idle", "idle")]
+        )
+        posts = [store.upsert_posts([PostRecord(f"t:p{i}", None, 0)])[f"t:p{i}"] for i in (31, 33)]
+        store.add_interactions((ids["t:new"], p, "like", NOW - 60, None) for p in posts)
+    engine = Engine.open(db)
+    got, _ = _source(engine, "new", n=10, neighbours=0)
+    assert len(got) == 10 and _authors(engine, got) == {"rb"}
+    got, _ = _source(engine, "idle", n=10, neighbours=5)
+    assert len(got) == 0
+    feed = engine.feed("idle", kind="explore", k=5)  # the other sources carry the feed
+    assert len(feed) == 5 and all("als" not in it.sources for it in feed)
+
+
+def test_model_is_keyed_by_external_keys(db: Path, tmp_path: Path) -> None:
+    """The artifact copied into a database whose internal ids differ lines up by key."""
+    with Store.open(db) as store:
+        art = store.load_artifact("als")
+        model = ALSModel.from_bytes(art.data)
+    other = tmp_path / "other.db"
+    with Store.open(other) as store:
+        _world(store, order=-1)
+        store.save_artifact("als", art.data, art.meta)
+        assert store.account_id("a1") != Store.open(db).account_id("a1")
+        loaded = load_als(store)
+    assert loaded is not None
+    engine = Engine.open(other)
+    aligned = loaded.aligned(engine.snapshot)
+    for handle in ("a1", "b9"):
+        row = int(np.flatnonzero(model.user_keys == f"t:{handle}")[0])
+        got = aligned.user_vector(engine.snapshot, engine.user_index(handle))
+        assert got is not None and np.array_equal(got, model.user_factors[row])
+    posts, _ = _source(engine, "a1", n=10, neighbours=0)
+    assert _authors(engine, posts) == {"ra"}
+
+
+def test_save_load_round_trip_and_versions(db: Path) -> None:
+    with Store.open(db) as store:
+        first = store.load_artifact("als")
+        model = ALSModel.from_bytes(first.data, first.meta)
+        again = ALSModel.from_bytes(model.to_bytes())
+        for name in ("user_keys", "post_keys", "user_factors", "item_factors"):
+            assert np.array_equal(getattr(model, name), getattr(again, name))
+        assert first.version == 1 and first.meta["users"] == 20 and first.meta["posts"] == 60
+        version, _ = save_als(store, _snap(store))
+        assert version == 2 and load_artifacts(store)["als"].version == 2
+        assert store.prune_artifacts("als", keep=1) == 1
+        assert [a.version for a in store.artifact_versions("als")] == [2]
+
+
+def test_fold_in_matches_the_normal_equations() -> None:
+    """x = argmin Σ_i c_i (p_i - x·y_i)² + λ‖x‖², written out with the full diagonal C."""
+    gen = rng(1)
+    for _ in range(5):
+        y = gen.normal(size=(12, 4))
+        rows = np.array([1, 4, 7])
+        w = np.array([1.0, 3.0, 0.5])
+        reg, alpha = 0.3, 2.0
+        conf = np.ones(12)
+        conf[rows] += alpha * w
+        pref = np.zeros(12)
+        pref[rows] = 1.0
+        c = np.diag(conf)
+        want = np.linalg.solve(y.T @ c @ y + reg * np.eye(4), y.T @ c @ pref)
+        assert np.allclose(fold_in(y, rows, w, reg, alpha), want)
+
+
+def test_cli_trains_and_refuses_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "cli.db"
+    with Store.open(path) as store:
+        _world(store)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "discovery", "--db", str(path), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+    out = run("train", "als", "--factors", "8")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("als version 1: 20 users × 60 posts")
+    assert "als" in Engine.open(path).artifacts
+    bad = run("train", "als", "--factors", "0")
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        "error: --factors must be between 1 and 512, got 0"
+    ]
