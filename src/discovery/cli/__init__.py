@@ -37,6 +37,7 @@ from . import connect  # noqa: F401  isort: skip
 from . import connect_mastodon  # noqa: F401  isort: skip
 from . import embed  # noqa: F401  isort: skip
 from . import train  # noqa: F401  isort: skip
+from . import batch  # noqa: F401  isort: skip
 
 
 __all__ = ["app", "main"]

@@ -13,6 +13,8 @@ import os
 
 from .artifacts import ArtifactsMixin
 from .errors import NotFound, StoreError
+from .experiments import ExperimentsMixin
+from .precomputed import PrecomputedMixin
 from .reads import ReadsMixin
 from .schema import MIGRATIONS, SCHEMA_VERSION, sql_statements
 from .state import StateMixin
@@ -23,7 +25,15 @@ from .writes import WritesMixin
 __all__ = ["NotFound", "Store", "StoreError"]
 
 
-class Store(WritesMixin, ReadsMixin, StateMixin, ArtifactsMixin, VectorsMixin):
+class Store(  # one mixin a line: each is a store module of its own
+    WritesMixin,
+    ReadsMixin,
+    StateMixin,
+    ExperimentsMixin,
+    ArtifactsMixin,
+    VectorsMixin,
+    PrecomputedMixin,
+):
     """A discovery-engine database: SQLite file or PostgreSQL server, chosen by URL.
 
     Open with :meth:`Store.open`; ``target`` is a path or ``sqlite:///path`` (embedded, the

@@ -24,6 +24,11 @@ class StateMixin(StoreCore):
         rows = self._fetch("SELECT body FROM user_settings WHERE account = ?", (int(account_id),))
         return {} if not rows else dict(json.loads(rows[0][0]))
 
+    def all_user_settings(self) -> dict[int, dict[str, Any]]:
+        """Every user's saved settings, by account id (a batch job reads them once)."""
+        rows = self._fetch("SELECT account, body FROM user_settings")
+        return {int(a): dict(json.loads(b)) for a, b in rows}
+
     def save_user_settings(self, account_id: int, body: dict[str, Any]) -> None:
         """Replace a user's saved settings (inside a transaction)."""
         self._need_tx()

@@ -1,0 +1,281 @@
+"""``discovery batch candidates``: every user's candidate list, locally or on a Ray cluster.
+
+The snapshot is loaded once by the driver. Locally, blocks of users run one after the other in
+this process. On Ray, the snapshot (its numpy arrays, without derived structures) is put in the
+object store once; each task receives a reference to it, and each worker process deserialises
+it once (numpy arrays are read zero-copy from the shared object store) and keeps it, with the
+derived structures and numba kernels it builds, for every later block it runs. A task whose
+worker dies is retried by Ray (``max_retries``); since a block is a pure function of the
+snapshot and the users' preferences, the retried output is identical.
+
+Rows are written block by block, in block order, into the store (one transaction: the
+previous lists of the same users and kind are replaced, or all stay as they were) and, with
+``out``, into one Parquet file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import InputError
+from ..ranking.batch import FeedRequest, UserPrefs
+from ..settings import Settings
+from ..snapshot import Snapshot, load_snapshot
+from ..store import Store
+from ..store.precomputed import PrecomputedRow
+from .candidates import BatchJob, candidate_block, user_blocks
+
+__all__ = ["BatchSummary", "run_candidates", "write_parquet"]
+
+Progress = Callable[[int, int], None]
+
+#: Fault injection for the retry test: a worker whose environment names a file that does not
+#: exist yet creates it and dies (``os._exit``) before computing its block, once per file.
+CRASH_ONCE_ENV = "DISCOVERY_BATCH_CRASH_ONCE"
+
+
+@dataclass
+class BatchSummary:
+    """What a run did: users and rows written, blocks, engine, workers and wall time."""
+
+    users: int
+    rows: int
+    blocks: int
+    engine: str
+    workers: int
+    seconds: float
+    counter: int
+    out: str | None = None
+    per_block: list[int] = field(default_factory=list)
+
+
+def _bare(snap: Snapshot) -> Snapshot:
+    """The snapshot's arrays without derived structures or growth buffers (a
+    :func:`dataclasses.replace` copy starts with none): what goes to the object store."""
+    return dataclasses.replace(snap)
+
+
+# ------------------------------------------------------------------ ray
+_WORKER_SNAPSHOT: dict[str, Snapshot] = {}
+
+
+def _remote_block(
+    box: list[Any], users: list[int], job: BatchJob, prefs: dict[int, UserPrefs]
+) -> list[PrecomputedRow]:
+    """A Ray task's body. ``box`` holds the snapshot's object reference inside a list, so
+    that Ray hands it over unresolved and the worker resolves it once (kept per process)."""
+    import ray
+
+    crash = os.environ.get(CRASH_ONCE_ENV)
+    if crash and not Path(crash).exists():
+        Path(crash).write_text(str(os.getpid()))
+        os._exit(1)
+    ref = box[0]
+    key = ref.hex()
+    snap = _WORKER_SNAPSHOT.get(key)
+    if snap is None:
+        _WORKER_SNAPSHOT.clear()  # a new run: drop the previous snapshot
+        snap = _WORKER_SNAPSHOT[key] = ray.get(ref)
+    return candidate_block(snap, users, job, prefs)
+
+
+def _ray_blocks(
+    snap: Snapshot,
+    blocks: Sequence[list[int]],
+    job: BatchJob,
+    prefs: Mapping[int, UserPrefs],
+    address: str | None,
+    workers: int | None,
+) -> Iterator[list[PrecomputedRow]]:
+    if address is None:  # a cluster of our own listens on loopback only (Ray's switch, read
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # when ray is imported)
+    try:
+        import ray
+    except ImportError as exc:  # pragma: no cover - the extra is part of dev
+        raise InputError("--engine ray needs Ray: pip install 'discovery-engine[batch]'") from exc
+    started = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if address is None:
+            kwargs["num_cpus"] = workers or os.cpu_count() or 1
+        try:
+            ray.init(address=address, **kwargs)
+        except ConnectionError as exc:
+            raise InputError(f"cannot reach the Ray cluster at {address}: {exc}") from exc
+        started = True
+    try:
+        ref = ray.put(_bare(snap))
+        task = ray.remote(num_cpus=1, max_retries=3)(_remote_block)
+        refs = [
+            task.remote([ref], block, job, {u: prefs[u] for u in block if u in prefs})
+            for block in blocks
+        ]
+        for r in refs:  # in block order, so the output does not depend on scheduling
+            yield ray.get(r)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _local_blocks(
+    snap: Snapshot,
+    blocks: Sequence[list[int]],
+    job: BatchJob,
+    prefs: Mapping[int, UserPrefs],
+) -> Iterator[list[PrecomputedRow]]:
+    for block in blocks:
+        yield candidate_block(snap, block, job, prefs)
+
+
+# ------------------------------------------------------------- driver
+def _select_users(store: Store, snap: Snapshot, users: Sequence[str] | None) -> list[int]:
+    if users is None:
+        return list(range(snap.n_accounts))
+    out: list[int] = []
+    unknown: list[str] = []
+    for handle in users:
+        idx = snap.account_index(handle)
+        if idx >= 0:
+            out.append(idx)
+        else:
+            unknown.append(handle)
+    if unknown:
+        more = f" and {len(unknown) - 1} more" if len(unknown) > 1 else ""
+        raise InputError(f"no account with handle {unknown[0]!r}{more}")
+    return sorted(set(out))
+
+
+def run_candidates(
+    store: Store,
+    *,
+    engine: Literal["local", "ray"] = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    users: Sequence[str] | None = None,
+    request: FeedRequest | None = None,
+    settings: Settings | None = None,
+    block_size: int = 200,
+    out: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> BatchSummary:
+    """Compute and store the candidate lists of ``users`` (handles; all accounts when None).
+
+    Parameters
+    ----------
+    engine : ``local`` runs the blocks here; ``ray`` on a Ray cluster — a local one with
+        ``workers`` CPUs, or the one at ``address`` (``ray://…`` or ``host:port``).
+    request : the feed kind, ``k`` (list length) and ranker; explore, 200, default by default.
+    out : also write the rows to this Parquet file (one row per user and candidate).
+    """
+    if engine not in ("local", "ray"):
+        raise InputError(f"unknown engine {engine!r}; expected local or ray")
+    request = request or FeedRequest("explore", 200)
+    request.check()
+    settings = settings or Settings()
+    started = time.perf_counter()
+    snap = load_snapshot(store)
+    chosen = _select_users(store, snap, users)
+    saved = store.all_user_settings()
+    prefs = {
+        u: UserPrefs.from_saved(saved[a]) for u in chosen if (a := int(snap.account_id[u])) in saved
+    }
+    job = BatchJob(request, settings, snap.counter, int(time.time()))
+    blocks = user_blocks(chosen, block_size)
+    if engine == "ray":
+        stream = _ray_blocks(snap, blocks, job, prefs, address, workers)
+    else:
+        stream = _local_blocks(snap, blocks, job, prefs)
+    summary = BatchSummary(len(chosen), 0, len(blocks), engine, workers or 1, 0.0, snap.counter)
+    writer = _ParquetSink(out) if out is not None else None
+    ok = False
+    try:
+        with store.transaction():
+            done = 0
+            for block, rows in zip(blocks, stream, strict=True):
+                accounts = [int(snap.account_id[u]) for u in block]
+                summary.rows += store.replace_precomputed(request.kind, accounts, rows)
+                summary.per_block.append(len(rows))
+                if writer is not None:
+                    writer.write(rows)
+                done += len(block)
+                if progress is not None:
+                    progress(done, len(chosen))
+        ok = True
+    finally:
+        if writer is not None:
+            writer.close(ok)
+    summary.out = None if out is None else str(out)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class _ParquetSink:
+    """Rows appended to one Parquet file, block by block (pyarrow's ParquetWriter)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:  # pragma: no cover - the extra is part of dev
+            raise InputError("--out needs pyarrow: pip install 'discovery-engine[batch]'") from exc
+        self._pa, self._pq = pa, pq
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.path.with_name(self.path.name + ".tmp")
+        self._schema = pa.schema(
+            [
+                ("account", pa.int64()),
+                ("kind", pa.string()),
+                ("rank", pa.int32()),
+                ("post", pa.int64()),
+                ("score", pa.float64()),
+                ("sources", pa.list_(pa.string())),
+                ("evidence", pa.string()),
+                ("counter", pa.int64()),
+                ("computed_at", pa.int64()),
+            ]
+        )
+        self._writer = pq.ParquetWriter(self._tmp, self._schema)
+
+    def write(self, rows: Sequence[PrecomputedRow]) -> None:
+        self._writer.write_table(self._pa.Table.from_pylist(_records(rows), schema=self._schema))
+
+    def close(self, ok: bool = True) -> None:
+        """Finish the file; a run that failed (``ok`` false) leaves no half-written file."""
+        self._writer.close()
+        if ok:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def _records(rows: Sequence[PrecomputedRow]) -> list[dict[str, Any]]:
+    import json
+
+    return [
+        {
+            "account": r.account,
+            "kind": r.kind,
+            "rank": r.rank,
+            "post": r.post,
+            "score": r.score,
+            "sources": list(r.sources),
+            "evidence": json.dumps(r.evidence, sort_keys=True),
+            "counter": r.counter,
+            "computed_at": r.computed_at,
+        }
+        for r in rows
+    ]
+
+
+def write_parquet(rows: Sequence[PrecomputedRow], path: str | os.PathLike[str]) -> None:
+    """All ``rows`` to one Parquet file (what ``--out`` writes)."""
+    sink = _ParquetSink(path)
+    sink.write(rows)
+    sink.close()

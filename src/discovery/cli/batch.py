@@ -1,0 +1,92 @@
+"""``discovery batch candidates``: every user's candidate list, locally or on Ray."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..errors import InputError
+from ..ranking.batch import FeedRequest
+from ..settings import Settings, parse_assignments
+from ._common import app, console, state
+
+__all__ = ["batch_app"]
+
+batch_app = typer.Typer(
+    help="Batch jobs over every user (locally or on a Ray cluster).", no_args_is_help=True
+)
+app.add_typer(batch_app, name="batch")
+
+
+def _read_users(spec: str) -> list[str] | None:
+    if spec == "all":
+        return None
+    path = Path(spec)
+    if not path.is_file():
+        raise InputError(f"--users {spec}: expected 'all' or a file of handles, one a line")
+    handles = [line.strip() for line in path.read_text().splitlines()]
+    return [h.lstrip("@") for h in handles if h and not h.startswith("#")]
+
+
+@batch_app.command("candidates")
+def candidates(
+    engine: str = typer.Option("local", "--engine", help="local, or ray."),
+    address: str = typer.Option(
+        None,
+        "--address",
+        help="An existing Ray cluster (host:port or ray://…); default: a local one.",
+    ),
+    workers: int = typer.Option(
+        None, "--workers", min=1, help="CPUs of the local Ray cluster (default: all cores)."
+    ),
+    users: str = typer.Option("all", "--users", help="all, or a file of handles (one a line)."),
+    kind: str = typer.Option("explore", "--kind", help="Feed kind of the lists."),
+    k: int = typer.Option(200, "-k", min=1, help="Candidates per user."),
+    ranker: str = typer.Option("default", "--ranker", help="Ranker that orders each list."),
+    block: int = typer.Option(200, "--block", min=1, help="Users per task."),
+    out: Path = typer.Option(None, "--out", help="Also write the rows to this Parquet file."),
+    assignments: list[str] = typer.Option(
+        [], "--set", help="Ranking setting NAME=VALUE (repeatable), e.g. window_days=30."
+    ),
+) -> None:
+    """Compute each user's candidate list and store it (serving can use it while fresh)."""
+    if engine not in ("local", "ray"):
+        raise InputError(f"--engine {engine}: expected local or ray")
+    settings = Settings().replace(**parse_assignments(assignments))
+    request = FeedRequest(kind, k, ranker)
+    columns = (
+        TextColumn("users"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    from ..batch import run_candidates  # after argument checks: Ray's import is heavy
+
+    with state.open_store() as store, Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("users", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = run_candidates(
+            store,
+            engine=engine,  # type: ignore[arg-type]
+            address=address,
+            workers=workers,
+            users=_read_users(users),
+            request=request,
+            settings=settings,
+            block_size=block,
+            out=out,
+            progress=progress,
+        )
+    where = f" and {summary.out}" if summary.out else ""
+    console.print(
+        f"{summary.rows:,} {kind} candidates for {summary.users:,} users in {summary.blocks:,}"
+        f" blocks ({summary.engine}) in {summary.seconds:.1f} s at snapshot {summary.counter:,}"
+        f" → {state.db}{where}",
+        markup=False,
+        soft_wrap=True,
+    )

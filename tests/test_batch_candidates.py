@@ -1,0 +1,90 @@
+"""``discovery batch candidates --engine local``: every user's list, on both backends, equal to
+the feed the engine serves, written to the store (replacing the previous lists) and Parquet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from discovery import Engine
+from discovery.batch import run_candidates
+from discovery.cli import app as cli
+from discovery.cli import main
+from discovery.errors import InputError
+from discovery.ranking.batch import FeedRequest
+from discovery.store import Store
+from discovery.world import generate_world
+
+
+@pytest.fixture
+def tiny(store_url: str) -> str:
+    with Store.open(store_url) as store:
+        generate_world(store, size="tiny", images=False, seed=11)
+    return store_url
+
+
+def test_lists_equal_the_served_feed_on_both_backends(tiny: str, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    with Store.open(tiny) as store:
+        at = store.change_counter
+        summary = run_candidates(
+            store, request=FeedRequest("explore", 25), block_size=64, out=tmp_path / "c.parquet"
+        )
+        rows = store.precomputed("explore")
+    engine = Engine.open(tiny)
+    n = engine.snapshot.n_accounts
+    assert summary.users == n and summary.blocks == -(-n // 64) and summary.rows == len(rows)
+    by_account: dict[int, list[tuple[int, float]]] = {}
+    for r in rows:
+        assert r.counter == summary.counter == at and r.kind == "explore"
+        by_account.setdefault(r.account, []).append((r.post, r.score))
+    checked = 0
+    for user in range(0, n, 9):
+        feed = engine.feed(user, k=25, kind="explore")
+        account = int(engine.snapshot.account_id[user])
+        want = [(i.post_id, round(i.score, 12)) for i in feed.items]
+        assert by_account.get(account, []) == want
+        checked += len(want)
+    assert checked > 100  # the lists are not trivially empty
+    table = pq.read_table(tmp_path / "c.parquet").to_pylist()
+    assert [(t["account"], t["rank"], t["post"]) for t in table] == [
+        (r.account, r.rank, r.post) for r in rows
+    ]
+    first = next(t for t in table if t["sources"])
+    assert set(json.loads(first["evidence"])) <= set(first["sources"])
+
+
+def test_a_second_run_replaces_the_lists_of_its_users(tiny: str, tmp_path: Path) -> None:
+    with Store.open(tiny) as store:
+        run_candidates(store, request=FeedRequest("explore", 10))
+        before = {(r.account, r.rank): r.post for r in store.precomputed("explore")}
+        handles = tmp_path / "users.txt"
+        engine = Engine.open(tiny)
+        some = [str(h) for h in engine.snapshot.handle[:5]]
+        handles.write_text("# five users\n" + "\n".join("@" + h for h in some) + "\n")
+        result = CliRunner().invoke(
+            cli,
+            ["--db", tiny, "batch", "candidates", "-k", "3", "--users", str(handles)],
+        )
+        assert result.exit_code == 0, result.output
+        assert "for 5 users" in result.output
+        after = store.precomputed("explore")
+    five = {int(a) for a in engine.snapshot.account_id[:5]}
+    assert all(r.rank < 3 for r in after if r.account in five)
+    rest = {(r.account, r.rank): r.post for r in after if r.account not in five}
+    assert rest == {key: p for key, p in before.items() if key[0] not in five}
+
+
+def test_unknown_users_and_engines_are_one_line_errors(
+    tiny: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Store.open(tiny) as store, pytest.raises(InputError, match="no account with handle"):
+        run_candidates(store, users=["nobody-here"])
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", tiny, "batch", "candidates", "--engine", "spark"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1
+    assert err == "error: --engine spark: expected local or ray\n"
