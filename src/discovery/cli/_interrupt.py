@@ -1,15 +1,23 @@
 """Ctrl-C in the command line: one line (``interrupted``), exit status 130, no traceback.
 
-Imported before anything heavy, so that an interrupt while the commands are still loading is
-quiet too; :func:`discovery.cli.main` then raises :class:`Interrupted` from its SIGINT handler.
+Imported first by :mod:`discovery.cli` (and ``import discovery`` loads nothing heavy before it),
+so that an interrupt while numpy, the engine and the commands are still loading is quiet too:
+the :class:`KeyboardInterrupt` unwinds the imports and reaches :func:`_quiet_interrupt`, which
+says ``interrupted`` and exits 130 like an interrupted command. Once the command runs,
+:func:`discovery.cli.main` raises :class:`Interrupted` from its own SIGINT handler and the
+command's transactions and temporary files are undone on the way out.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from types import TracebackType
 
-__all__ = ["Interrupted"]
+__all__ = ["EXIT_INTERRUPTED", "Interrupted"]
+
+#: The shell's status for a command stopped by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 
 
 class Interrupted(BaseException):
@@ -21,10 +29,18 @@ class Interrupted(BaseException):
 def _quiet_interrupt(
     kind: type[BaseException], value: BaseException, tb: TracebackType | None
 ) -> None:
-    if issubclass(kind, KeyboardInterrupt):
-        sys.stderr.write("interrupted\n")
-    else:
+    if not issubclass(kind, KeyboardInterrupt | Interrupted):
         sys.__excepthook__(kind, value, tb)
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.write("interrupted\n")
+        sys.stderr.flush()
+    except OSError:  # a closed pipe: nothing more to say
+        pass
+    # The stack is unwound already (every ``finally`` ran); without this exit the interpreter
+    # would re-raise SIGINT on itself for an unhandled KeyboardInterrupt (status -2, not 130).
+    os._exit(EXIT_INTERRUPTED)
 
 
 if sys.excepthook is sys.__excepthook__:

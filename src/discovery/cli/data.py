@@ -70,17 +70,23 @@ def generate(
                 tasks[stage] = bar.add_task(stage, total=max(total, 1))
             bar.update(tasks[stage], completed=done, total=max(total, 1))
 
-        summary = generate_world(
-            state.db,
-            size=size,
-            users=users,
-            seed=seed,
-            photos_dir=photos,
-            images=not no_images,
-            progress=tick,
-            force=force,
-            now=at,
-        )
+        try:
+            summary = generate_world(
+                state.db,
+                size=size,
+                users=users,
+                seed=seed,
+                photos_dir=photos,
+                images=not no_images,
+                progress=tick,
+                force=force,
+                now=at,
+            )
+        except BaseException:
+            # Stopped (Ctrl-C, an error): the bar goes, so that the one line saying why is all
+            # that is left; in a pipe rich would otherwise print the bar's last frame first.
+            bar.live.transient = True
+            raise
     kinds = summary["interactions_by_kind"]
     console.print(
         f"[bold]{state.db}[/]: {summary['accounts']:,} accounts, {summary['follows']:,} follows, "
