@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 
 from .config import WorldConfig
 from .images import Photo, image_path, render_post_image
-from .photo_posts import assign_photos, variant_name
+from .photo_posts import assign_photos, frame, variant_name
 from .posts import Posts
 
 __all__ = ["ImagePlan", "render_range", "write_images"]
@@ -136,18 +137,18 @@ def write_images(
 def _write_photos(
     photos: list[Photo], used: list[tuple[int, int]], folder: Path, tick: Any
 ) -> None:
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     for k, (idx, variant) in enumerate(used):
         photo = photos[idx]
+        target = folder / variant_name(photo, variant)
         with Image.open(photo.file) as src:
+            if variant == 0 and src.format == "JPEG" and max(src.size) <= 512:
+                shutil.copyfile(photo.file, target)  # as shipped: no second JPEG generation
+                tick("photos", k + 1, len(used))
+                continue
             im = src.convert("RGB")
         im.thumbnail((512, 512))  # the shipped photos already are; a --photos folder may not be
-        if variant & 1:
-            im = ImageOps.mirror(im)
-        if variant & 2:  # the central 80 %: a closer framing of the same dish
-            w, h = im.size
-            im = im.crop((w // 10, h // 10, w - w // 10, h - h // 10))
-        im.save(folder / variant_name(photo, variant), "JPEG", quality=85)
+        frame(im, variant).save(target, "JPEG", quality=85)
         tick("photos", k + 1, len(used))

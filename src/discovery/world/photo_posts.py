@@ -1,8 +1,13 @@
 """Posts that show real photographs: which photo each post shows, and its caption.
 
-Every post of a topic that has photos shows one of that topic's photos, drawn uniformly (many
-posts share a photo, as reposts and look-alike dishes do) in one of :data:`VARIANTS` framings
-(as taken, mirrored, cropped, both), so a feed rarely shows the same picture twice.
+Every post of a topic that has photos shows one of that topic's photos (many posts share a
+photo, as reposts and look-alike dishes do): in time order, a topic's posts go through its
+photos in a shuffled order, reshuffled at each pass, so each pass of *n* posts of a topic with
+*n* photos shows every photo once and no *n* consecutive posts show one photo more than twice
+(look-alikes spread out in time, as the feeds see them); each in one of :data:`VARIANTS`
+framings
+(as taken or mirrored; whole, the central 80 % or the top-left 75 %), so a feed rarely shows
+the same picture twice.
 
 A photo post's caption is the photo's title, then its hashtags, then the photo's credit::
 
@@ -12,11 +17,16 @@ The hashtags follow the drawn world's caption model (:func:`discovery.world.post
 the post's tag count :math:`k` splits into generic tags, :math:`k_g \\sim
 \\mathrm{Bin}(k, 0.3)`, and topical ones drawn without replacement with Zipf weights
 :math:`w_r \\propto (1 + r)^{-0.8}` over the topic's vocabulary (most common first; the
-Gumbel-top-k trick, Vieira 2014), one of which is, half the time, one of the photo's own
-descriptive tags (``#japanese``), spaces removed as people write them.
+Gumbel-top-k trick, Vieira 2014), one of which is, a third of the time, one of the photo's
+own descriptive tags (``#japanese``), spaces removed as people write them. Only own tags that
+at least :data:`MIN_SHARED` photos carry are used, and none that names another topic (``salad``
+on a salmon plate): a rare tag (``#oregano``) would fingerprint one photo and make the
+interest signal (IDF-weighted hashtags) fill a feed with that one picture.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,10 +35,16 @@ from .images import Photo
 from .posts import Posts
 from .themes import Theme
 
-__all__ = ["VARIANTS", "assign_photos", "photo_captions", "variant_name"]
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
-#: Framings of a photo: 0 as taken, 1 mirrored, 2 cropped to the centre, 3 mirrored and cropped.
-VARIANTS = 4
+__all__ = ["MIN_SHARED", "VARIANTS", "assign_photos", "frame", "photo_captions", "variant_name"]
+
+#: An own tag is used only if at least this many photos carry it.
+MIN_SHARED = 3
+
+#: Framings of a photo: bit 0 mirrors; 0–1 whole, 2–3 the central 80 %, 4–5 the top-left 75 %.
+VARIANTS = 6
 
 
 def assign_photos(
@@ -48,8 +64,10 @@ def assign_photos(
     for k, ph in enumerate(photos):
         by_topic.setdefault(ph.topic, []).append(k)
     for t, members in sorted(by_topic.items()):
-        sel = np.flatnonzero(topic == t)
-        pick[sel] = np.array(members)[rng.integers(0, len(members), len(sel))]
+        sel = np.flatnonzero(topic == t)  # post ids follow time
+        passes = -(-len(sel) // len(members))
+        order = np.argsort(rng.random((passes, len(members))), axis=1).ravel()
+        pick[sel] = np.array(members)[order[: len(sel)]]
     variant = rng.integers(0, VARIANTS, len(topic)).astype(np.int8)
     return pick, variant
 
@@ -63,6 +81,24 @@ def variant_name(photo: Photo, variant: int) -> str:
     ('0000111.jpg', '0000111-3.jpg')
     """
     return photo.file.name if variant == 0 else f"{photo.file.stem}-{variant}.jpg"
+
+
+def frame(image: PILImage.Image, variant: int) -> PILImage.Image:
+    """The framing ``variant`` of an image (see :data:`VARIANTS`).
+
+    >>> from PIL import Image
+    >>> im = Image.new("RGB", (100, 50))
+    >>> [frame(im, v).size for v in range(VARIANTS)]
+    [(100, 50), (100, 50), (80, 40), (80, 40), (75, 37), (75, 37)]
+    """
+    from PIL import ImageOps
+
+    w, h = image.size
+    if variant // 2 == 1:
+        image = image.crop((w // 10, h // 10, w - w // 10, h - h // 10))
+    elif variant // 2 == 2:
+        image = image.crop((0, 0, w * 3 // 4, h * 3 // 4))
+    return ImageOps.mirror(image) if variant % 2 else image
 
 
 def photo_captions(
@@ -84,9 +120,10 @@ def photo_captions(
     rank = np.arange(width, dtype=float)
     topical = np.argsort(-(-0.8 * np.log1p(rank) + rng.gumbel(size=(len(idx), width))), axis=1)
     generic = np.argsort(rng.random((len(idx), len(theme.generic_tags))), axis=1)
-    own = rng.random(len(idx)) < 0.5
+    own = rng.random(len(idx)) < 1 / 3
     own_pick = rng.random(len(idx))
     hashed = [tuple("#" + x for x in t.tags) for t in theme.topics]
+    own_tags = _own_tags(photos, theme)
     generic_h = ["#" + g for g in theme.generic_tags]
     out = []
     for t_j, p_j, top, nt, gen, ng, use_own, r in zip(
@@ -103,8 +140,8 @@ def photo_captions(
         vocab = hashed[t_j]
         tags = [vocab[c] for c in top if c < len(vocab)][:nt]
         photo = photos[p_j] if p_j >= 0 else None
-        if photo is not None and photo.tags and use_own and tags:
-            tags[-1] = "#" + photo.tags[int(r * len(photo.tags))]
+        if photo is not None and own_tags[p_j] and use_own and tags:
+            tags[-1] = "#" + own_tags[p_j][int(r * len(own_tags[p_j]))]
         tags += [generic_h[c] for c in gen[:ng]]
         head = photo.title if photo is not None and photo.title else theme.topics[t_j].phrases[0]
         parts = [head, *dict.fromkeys(tags)]
@@ -112,3 +149,24 @@ def photo_captions(
             parts.append(photo.credit)
         out.append(" ".join(parts))
     return out
+
+
+def _own_tags(photos: list[Photo], theme: Theme) -> list[tuple[str, ...]]:
+    # A photo's tags that MIN_SHARED photos share, minus another topic's vocabulary.
+    from collections import Counter
+
+    from ..store.model import normalize_hashtag
+
+    vocab = [{normalize_hashtag(t) for t in topic.tags} for topic in theme.topics]
+    every = set().union(*vocab)
+    shared = Counter(n for ph in photos for n in {normalize_hashtag(t) for t in ph.tags})
+    return [
+        tuple(
+            t
+            for t in ph.tags
+            if (n := normalize_hashtag(t))
+            and shared[n] >= MIN_SHARED
+            and (n in vocab[ph.topic] or n not in every)
+        )
+        for ph in photos
+    ]
