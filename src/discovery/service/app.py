@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .._version import __version__
 from ..settings import Settings
-from . import api, root
+from . import api, experiments, root
 from .errors import MAX_BODY, GuardMiddleware, install_error_handlers
 from .metrics import MetricsMiddleware
 from .state import Service
@@ -91,6 +91,7 @@ def create_app(
     )
     app.state.service = service
     app.include_router(api.router)
+    app.include_router(experiments.router)
     app.include_router(root.router)
     if feedgen is not None:
         from .feedgen import include_feedgen

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..experiments.serving import running_experiment, serve_feed
 from ..ranking.diversity import BLOCK
 from ..settings import Settings
 from .cursor import MAX_SHOWN, Cursor, encode_cursor, read_cursor
+from .experiments import log_impressions
 from .state import Service
 
 __all__ = [
@@ -45,16 +47,20 @@ def feed_view(
         user = str(engine.snapshot.handle[u])
         state = read_cursor(cursor, user, kind) if cursor else Cursor(set(), [])
         shown = state.shown
-        settings = engine.user_settings(u).replace(**weights) if weights else None
-        feed = engine.feed(
+        # the running experiment's arm (or both arms, interleaved) ranks; impressions logged
+        page = serve_feed(
+            engine,
             u,
-            k=limit,
+            running_experiment(engine),
             kind=kind,
+            k=limit,
             ranker=ranker,
-            settings=settings,
+            weights=weights,
             exclude=shown,
             open_block=state.open_block,
         )
+        feed = page.feed
+    log_impressions(service, page.impressions)
     out = feed.to_json()
     served = [item.post_id for item in feed]
     shown |= set(served)

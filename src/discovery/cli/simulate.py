@@ -1,0 +1,115 @@
+"""``discovery simulate``: the closed-loop simulator on a generated world (issue 13)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..errors import InputError
+from ._common import app, console, err_console, state
+
+__all__ = ["simulate_command"]
+
+
+@app.command("simulate")
+def simulate_command(
+    days: int = typer.Option(14, "--days", help="Simulated days."),
+    users: int = typer.Option(0, "--users", help="People taking part (seeded sample); 0 = all."),
+    arms: str = typer.Option(
+        "timeline,blend,oracle",
+        "--arms",
+        help="Comma-separated arms: timeline, explore, interests, blend, tutorial, oracle,"
+        " random, replay.",
+    ),
+    k: int = typer.Option(20, "-k", "--k", help="Feed length served each session."),
+    seed: int = typer.Option(42, "--seed", help="Seed of opens, looks, responses, new posts."),
+    report: Path = typer.Option(None, "--report", help="Write report.md and PNG charts here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    keep: Path = typer.Option(
+        None, "--keep", help="Keep the simulated database (simulated.db) in this folder."
+    ),
+    samples: int = typer.Option(400, "--samples", help="Bootstrap resamples per interval."),
+) -> None:
+    """Simulate days of use on a copy of a generated world: users open the app, are served
+    feeds by their arm, look, like, hide and follow as the world's behaviour model says,
+    through the event path; the engine catches up every day. The database itself is not
+    changed."""
+    from ..simulation import SimConfig, run, scratch_copy
+    from ..simulation.summary import summarize
+
+    names = tuple(a.strip() for a in arms.split(",") if a.strip())
+    cfg = SimConfig(days=days, users=users, arms=names, k=k, seed=seed, samples=samples)
+    cfg.check()
+    if keep is not None and (keep / "simulated.db").exists():
+        raise InputError(f"--keep: {keep / 'simulated.db'} exists; name an empty folder")
+    source = state.open_store()
+    folder = keep if keep is not None else Path(tempfile.mkdtemp(prefix="discovery-sim-"))
+    started = time.perf_counter()
+    try:
+        if source.get_meta("world") is None:
+            raise InputError(
+                f"{state.db}: no ground truth (not a generated world); simulate needs a"
+                " database made by `discovery generate`"
+            )
+        bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=err_console, transient=True,
+        )  # fmt: skip
+        with bar if err_console.is_terminal else contextlib.nullcontext():
+            task = bar.add_task("copying the world", total=None)
+            store = scratch_copy(source, folder)
+            try:
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total, description="day")
+
+                log = run(store, cfg, progress)
+            finally:
+                store.close()
+        summary = summarize(log)
+    finally:
+        source.close()
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    parts = ["discovery", "--db", str(state.db), "simulate", "--days", str(days)]
+    parts += ["--users", str(users), "--arms", ",".join(names), "-k", str(k), "--seed", str(seed)]
+    if samples != 400:
+        parts += ["--samples", str(samples)]
+    command = " ".join(shlex.quote(a) for a in parts)
+    if report is not None:
+        from ..simulation.report import write_report
+
+        write_report(summary, report, command)
+    if as_json:
+        typer.echo(json.dumps(summary.body, indent=1, sort_keys=True))
+        return
+    console.print(_table(summary))
+    if keep is not None:
+        console.print(f"simulated database: {keep / 'simulated.db'}")
+    if report is not None:
+        console.print(f"report: {report / 'report.md'}")
+    err_console.print(f"{seconds:.0f} s")
+
+
+def _table(summary) -> Table:  # type: ignore[no-untyped-def]
+    from ..simulation.metrics import METRICS
+    from ..simulation.report import LABELS, _cell
+
+    b = summary.body
+    table = Table(title=f"{b['config']['days']} days, {b['participants']:,} users")
+    table.add_column("metric")
+    for name in b["arms"]:
+        table.add_column(name, justify="right")
+    for key in METRICS:
+        table.add_row(LABELS[key], *[_cell(a["total"][key]) for a in b["arms"].values()])
+    return table

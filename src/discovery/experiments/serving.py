@@ -1,0 +1,123 @@
+"""Serving a feed under an experiment: the user's arm picks the ranker and settings, or two arms
+are interleaved; every served item becomes an impression row.
+
+:func:`serve_feed` is the one hook the HTTP API and the pages share (through
+:func:`discovery.service.views.feed_view`): it takes the engine (already locked and caught up
+by the caller), the running experiment, and the request, and returns the feed with one
+:class:`~discovery.store.experiments.ImpressionRow` per item, ready to be logged in one insert.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..seed import child_rng
+from ..store.experiments import ImpressionRow
+from .assign import arm_index
+from .interleaving import team_draft
+from .logging import impression_rows
+from .model import Arm, Experiment
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..feeds import Feed
+
+__all__ = ["ServedFeed", "running_experiment", "serve_feed"]
+
+
+@dataclass(frozen=True)
+class ServedFeed:
+    """A served page: the feed, the experiment and arm it was served under ("" outside any;
+    the arm is "" per item when interleaved, see ``impressions``), and its impression rows."""
+
+    feed: Feed
+    experiment: str
+    arm: str
+    impressions: list[ImpressionRow]
+
+
+def running_experiment(engine: Engine) -> Experiment | None:
+    """The experiment feeds are served under now: the oldest one not stopped (the CLI and the
+    API refuse a second while one runs), read from the store on every request, so a create
+    or stop takes effect at once in every worker."""
+    for record in engine.store.experiments(running=True):
+        return Experiment.from_body(record.name, record.body, record.created_at)
+    return None
+
+
+def _settings(engine: Engine, user: int, arm: Arm | None, weights: dict[str, Any] | None) -> Any:
+    changes = {**(arm.overrides() if arm is not None else {}), **(weights or {})}
+    return engine.user_settings(user).replace(**changes) if changes else None
+
+
+def serve_feed(
+    engine: Engine,
+    user: int,
+    experiment: Experiment | None,
+    *,
+    kind: str,
+    k: int,
+    ranker: str = "default",
+    weights: dict[str, Any] | None = None,
+    exclude: set[int] | None = None,
+    open_block: Sequence[int] | None = None,
+) -> ServedFeed:
+    """One page of ``kind`` for snapshot user ``user`` (caller holds the engine lock).
+
+    Under an A/B experiment the user's arm (:func:`.assign.arm_index` of the store account
+    id) sets the ranker and settings overrides; under an interleaved one both arms rank and
+    :func:`.interleaving.team_draft` merges their pages, each item logged with its team's arm
+    and ranker. A request that names a ranker other than ``default`` is served as asked,
+    outside the experiment (a comparison the client chose). ``weights`` (a preview) apply on
+    top of the arm's settings. Impressions are stamped with the engine's clock (the world's
+    ``now`` on a fixed clock), the clock events are compared with.
+    """
+    account = int(engine.snapshot.account_id[user])
+    request = uuid.uuid4().hex
+    offset = len(exclude or ())
+    common: dict[str, Any] = {"k": k, "kind": kind, "exclude": exclude, "open_block": open_block}
+    if experiment is None or ranker != "default":
+        feed = engine.feed(
+            user, ranker=ranker, settings=_settings(engine, user, None, weights), **common
+        )
+        rows = impression_rows(
+            feed.items, account=account, served_at=int(engine.snapshot.now), surface=kind,
+            offset=offset, request=request, rankers=feed.ranker,
+        )  # fmt: skip
+        return ServedFeed(feed, "", "", rows)
+    if not experiment.interleave:
+        arm = experiment.arms[arm_index(experiment.name, account, experiment.split)]
+        settings = _settings(engine, user, arm, weights)
+        feed = engine.feed(user, ranker=arm.ranker, settings=settings, **common)
+        rows = impression_rows(
+            feed.items, account=account, served_at=int(engine.snapshot.now), surface=kind,
+            offset=offset, request=request, experiment=experiment.name,
+            arms=[arm.name] * len(feed), rankers=feed.ranker,
+        )  # fmt: skip
+        return ServedFeed(feed, experiment.name, arm.name, rows)
+    a, b = experiment.arms
+    feeds = [
+        engine.feed(
+            user, ranker=arm.ranker, settings=_settings(engine, user, arm, weights), **common
+        )
+        for arm in (a, b)
+    ]
+    by_post = [{item.post_id: item for item in f.items} for f in feeds]
+    # One merge per (experiment, user, page): a reload shows the same page.
+    rng = child_rng(engine.settings.seed, "interleave", experiment.name, account, offset)
+    posts, teams = team_draft([i.post_id for i in feeds[0]], [i.post_id for i in feeds[1]], k, rng)
+    items = [
+        dataclasses.replace(by_post[team][post], rank=i + 1)
+        for i, (post, team) in enumerate(zip(posts, teams, strict=True))
+    ]
+    feed = dataclasses.replace(feeds[0], items=items, ranker=f"{feeds[0].ranker}+{feeds[1].ranker}")
+    rows = impression_rows(
+        items, account=account, served_at=int(engine.snapshot.now), surface=kind, offset=offset,
+        request=request, experiment=experiment.name, arms=[(a, b)[t].name for t in teams],
+        rankers=[feeds[t].ranker for t in teams],
+    )  # fmt: skip
+    return ServedFeed(feed, experiment.name, "", rows)

@@ -1,0 +1,242 @@
+"""``/v1/experiments``: create, list, read and stop experiments (admin tokens only), and the
+impression logging every served feed page goes through.
+
+Bodies are built by the ``*_view`` functions (the CLI prints the same dicts); an invalid
+experiment is 422 with a one-line ``detail``, a name taken or a second running experiment 409,
+an unknown name 404, a user token 403.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..experiments.metrics import arm_metrics, interleaving_preference
+from ..experiments.model import Experiment, new_experiment
+from ..store import NotFound
+from ..store.experiments import ExperimentConflict, ImpressionRow
+from .auth import Principal, get_service, principal
+from .models import ErrorOut
+from .responses import FastJSON
+from .state import Service
+
+__all__ = [
+    "create_view",
+    "experiment_view",
+    "experiments_view",
+    "log_impressions",
+    "router",
+    "stop_view",
+]
+
+_log = logging.getLogger(__name__)
+
+
+def log_impressions(service: Service, rows: Sequence[ImpressionRow]) -> None:
+    """Append a served page's impressions (one insert, on the writer). Bookkeeping never fails
+    a read (as a token's ``last_used``): on a read-only database, or any error of the store,
+    the page is served unlogged and the error is logged as a warning."""
+    if not rows:
+        return
+    try:
+        with service.store_for_write() as store:
+            store.log_impressions(rows)
+    except Exception as exc:  # a read-only database, a lost server: serve the page anyway
+        _log.warning("impressions not logged: %s", exc)
+
+
+# ------------------------------------------------------------------ views
+def _load(service: Service, name: str) -> Experiment:
+    with service.engine_for_read() as engine:
+        record = engine.store.experiment(name)
+    if record is None:
+        raise NotFound(f"no experiment named {name!r}")
+    return Experiment.from_body(record.name, record.body, record.created_at, record.stopped_at)
+
+
+def experiments_view(service: Service) -> dict[str, Any]:
+    """Every experiment, oldest first."""
+    with service.engine_for_read() as engine:
+        records = engine.store.experiments()
+    return {
+        "experiments": [
+            Experiment.from_body(r.name, r.body, r.created_at, r.stopped_at).to_json()
+            for r in records
+        ]
+    }
+
+
+def experiment_view(service: Service, name: str) -> dict[str, Any]:
+    """An experiment with per-arm metrics (95 % bootstrap intervals over users) and, when
+    interleaved, the per-user preference and its sign test."""
+    experiment = _load(service, name)
+    with service.engine_for_read() as engine:
+        totals = engine.store.experiment_totals(name)
+    arms = [a.name for a in experiment.arms]
+    out = experiment.to_json()
+    out["metrics"] = [m.to_json() for m in arm_metrics(totals, arms)]
+    out["preference"] = None
+    if experiment.interleave:
+        pref = interleaving_preference(totals, arms[0], arms[1])
+        out["preference"] = {
+            "wins": pref.wins,
+            "losses": pref.losses,
+            "ties": pref.ties,
+            "delta": pref.delta,
+            "p_value": pref.p_value,
+        }
+    return out
+
+
+def create_view(
+    service: Service, name: str, arms: list[str], split: str | None, interleave: bool, now: int
+) -> dict[str, Any]:
+    """Validate and store a new experiment; only one runs at a time (409 otherwise)."""
+    experiment = new_experiment(name, arms, split, interleave=interleave, created_at=now)
+    try:
+        with service.store_for_write() as store:
+            store.create_experiment(name, experiment.body(), now)
+    except ExperimentConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    return _load(service, name).to_json()
+
+
+def stop_view(service: Service, name: str, now: int) -> dict[str, Any]:
+    """Stop a running experiment: feeds go back to the default at once."""
+    _load(service, name)  # 404 when unknown
+    with service.store_for_write() as store:
+        if not store.stop_experiment(name, now):
+            raise HTTPException(409, f"experiment {name!r} is already stopped")
+    return _load(service, name).to_json()
+
+
+# ----------------------------------------------------------------- models
+class ExperimentIn(BaseModel):
+    """A new experiment: two or more arms split by percent, or two arms interleaved."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64, examples=["explore-ranker"])
+    arms: list[Annotated[str, Field(max_length=200)]] = Field(
+        min_length=2, max_length=10, examples=[["default", "tutorial"]]
+    )
+    split: str | None = Field(None, max_length=50, examples=["50/50"])
+    interleave: bool = False
+
+
+class ArmOut(BaseModel):
+    name: str
+    ranker: str
+    settings: dict[str, Any]
+
+
+class EstimateOut(BaseModel):
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+class ArmMetricsOut(BaseModel):
+    arm: str
+    users: int
+    impressions: int
+    engagements: int
+    hides: int
+    engagements_per_impression: EstimateOut
+    discovery_share: EstimateOut
+    hides_per_impression: EstimateOut
+
+
+class PreferenceOut(BaseModel):
+    wins: int
+    losses: int
+    ties: int
+    delta: float
+    p_value: float
+
+
+class ExperimentOut(BaseModel):
+    name: str
+    mode: str
+    arms: list[ArmOut]
+    split: list[int] | None
+    created_at: int
+    stopped_at: int | None
+    running: bool
+
+
+class ExperimentReportOut(ExperimentOut):
+    metrics: list[ArmMetricsOut]
+    preference: PreferenceOut | None
+
+
+class ExperimentsOut(BaseModel):
+    experiments: list[ExperimentOut]
+
+
+# ----------------------------------------------------------------- routes
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in (
+        (400, "Body that is not valid JSON."),
+        (401, "Missing or unknown bearer token (when tokens exist)."),
+        (403, "Not an admin token."),
+        (404, "Unknown experiment."),
+        (409, "The name is taken, another experiment is running, or it is already stopped."),
+        (413, "Body larger than the server accepts."),
+        (415, "Body sent with a Content-Type that is not JSON."),
+        (422, "Invalid name, arms or split; `detail` says which and why."),
+        (503, "A write to a read-only database."),
+    )
+}
+router = APIRouter(prefix="/v1/experiments", tags=["experiments"], responses=_ERRORS)
+
+Svc = Annotated[Service, Depends(get_service)]
+Who = Annotated[Principal, Depends(principal)]
+Name = Annotated[str, Path(min_length=1, max_length=64, description="Experiment name.")]
+
+
+def _admin(who: Principal) -> None:
+    if not who.admin:
+        raise HTTPException(403, "experiments need an admin token")
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+@router.get("", response_model=ExperimentsOut)
+async def list_experiments(service: Svc, who: Who) -> FastJSON:
+    """Every experiment, running or stopped, oldest first."""
+    _admin(who)
+    return FastJSON(await service.run_read(experiments_view, service))
+
+
+@router.post("", response_model=ExperimentOut, status_code=201)
+async def create_experiment(
+    body: Annotated[ExperimentIn, Body()], service: Svc, who: Who
+) -> FastJSON:
+    """Start an experiment: from now on each user's feeds are served by their arm (a hash of
+    the experiment and the user picks it), or by both arms interleaved."""
+    _admin(who)
+    args = (service, body.name, body.arms, body.split, body.interleave, _now())
+    return FastJSON(await service.run_write(create_view, *args), status_code=201)
+
+
+@router.get("/{name}", response_model=ExperimentReportOut)
+async def get_experiment(name: Name, service: Svc, who: Who) -> FastJSON:
+    """An experiment and, per arm, users, impressions, engagements per impression, discovery
+    share and hides per impression with 95 % intervals (and the interleaving preference)."""
+    _admin(who)
+    return FastJSON(await service.run_read(experiment_view, service, name))
+
+
+@router.post("/{name}/stop", response_model=ExperimentOut)
+async def stop_experiment(name: Name, service: Svc, who: Who) -> FastJSON:
+    """Stop an experiment: every feed is served by the default ranker again."""
+    _admin(who)
+    return FastJSON(await service.run_write(stop_view, service, name, _now()))

@@ -1,0 +1,148 @@
+"""The arms a simulation compares: the engine's feeds, and three references around them.
+
+=========  ===================================================================================
+arm        what each user of the arm is served (``k`` posts)
+=========  ===================================================================================
+timeline   ``Engine`` feed kind ``timeline`` (default ranker); likewise ``explore``,
+           ``interests`` and ``blend``
+tutorial   the blend under the tutorial's ranker
+oracle     the unseen posts of the candidate window ranked by true utility at serving time,
+           greedily, with the author fatigue the users feel (the best the engine could do)
+random     a uniform draw from the same unseen window posts
+replay     the generator's own exposure process (:mod:`.replay`): the engine out of the loop
+=========  ===================================================================================
+
+Engine arms run the engine's pipeline (:class:`~discovery.ranking.pipeline.Pipeline`, as
+:meth:`discovery.Engine.feed` does) on the engine's snapshot, which the loop catches up with
+the store every day; the references read the ground truth, never the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..seed import child_rng
+
+__all__ = ["ARMS", "Arm", "Day", "EngineArm", "OracleArm", "RandomArm", "unseen"]
+
+
+@dataclass
+class Day:
+    """What every arm may read on one simulated day."""
+
+    index: int
+    start: int  # the store's clock while feeds are served (Unix seconds)
+    k: int
+    seed: int
+    fatigue: float
+    opens: float
+    world: Any  # SimWorld
+    engine: Any  # discovery.Engine, caught up with the store
+    shown_before: np.ndarray  # sorted keys user << 32 | post of earlier impressions
+    window: np.ndarray  # post indices taken in the candidate window before ``start``
+
+
+def unseen(day: Day, user: int) -> np.ndarray:
+    """Window posts not by ``user`` and never shown to them."""
+    posts = day.window[day.world.truth.post_author[day.window] != user]
+    keys = (np.int64(user) << 32) | posts.astype(np.int64)
+    hit = np.searchsorted(day.shown_before, keys)
+    known = day.shown_before[np.minimum(hit, max(len(day.shown_before) - 1, 0))] == keys
+    if len(day.shown_before):
+        posts = posts[~((hit < len(day.shown_before)) & known)]
+    return posts
+
+
+class Arm:
+    """One arm: ``serve`` returns, for each user, the post indices of their feed in order."""
+
+    name = "arm"
+    describe = ""
+    looks_at_all = False  # True: every served item is an impression (no position attention)
+
+    def serve(self, day: Day, users: np.ndarray, times: np.ndarray) -> list[np.ndarray]:
+        raise NotImplementedError
+
+
+class EngineArm(Arm):
+    """A feed kind of the engine under a ranker."""
+
+    def __init__(self, name: str, kind: str, ranker: str) -> None:
+        self.name, self.kind, self.ranker = name, kind, ranker
+        self.describe = f"Engine feed kind {kind!r}, ranker {ranker!r}"
+
+    def serve(self, day: Day, users: np.ndarray, times: np.ndarray) -> list[np.ndarray]:
+        from ..ranking import get_ranker
+        from ..ranking.pipeline import Pipeline
+
+        engine = day.engine
+        snap = engine.snapshot
+        index = snap.accounts.lookup(np.asarray(users, np.int64) + 1)
+        out = []
+        for i in index.tolist():
+            ctx = engine.context(int(i))
+            rk = get_ranker(self.ranker, ctx.settings, engine.artifacts)
+            picks = Pipeline(ctx, rk, engine.artifacts).picks(self.kind, day.k)
+            posts = np.array([pk.post for pk in picks], dtype=np.int64)
+            out.append(np.asarray(snap.post_id[posts], dtype=np.int64) - 1)
+        return out
+
+
+class OracleArm(Arm):
+    name = "oracle"
+    describe = "unseen window posts by true utility, greedy under author fatigue"
+
+    def serve(self, day: Day, users: np.ndarray, times: np.ndarray) -> list[np.ndarray]:
+        from ..world.truth import utility_logit
+
+        truth = day.world.truth
+        out = []
+        for u, t in zip(users.tolist(), times.tolist(), strict=True):
+            posts = unseen(day, u)
+            logit = utility_logit(truth, np.full(len(posts), u), posts, t)["logit"].copy()
+            _, author = np.unique(truth.post_author[posts], return_inverse=True)
+            count = np.zeros(int(author.max(initial=-1)) + 1)
+            chosen = []
+            for _ in range(min(day.k, len(posts))):
+                j = int(np.argmax(logit - day.fatigue * count[author]))
+                chosen.append(posts[j])
+                logit[j] = -np.inf
+                count[author[j]] += 1
+            out.append(np.array(chosen, dtype=np.int64))
+        return out
+
+
+class RandomArm(Arm):
+    name = "random"
+    describe = "a uniform draw of unseen window posts"
+
+    def serve(self, day: Day, users: np.ndarray, times: np.ndarray) -> list[np.ndarray]:
+        out = []
+        for u in users.tolist():
+            posts = unseen(day, u)
+            gen = child_rng(day.seed, "simulation", "random", day.index, u)
+            out.append(posts[gen.permutation(len(posts))[: day.k]])
+        return out
+
+
+def _replay() -> Arm:
+    from .replay import ReplayArm
+
+    return ReplayArm()
+
+
+#: Arm factories by name.
+ARMS: dict[str, Callable[[], Arm]] = {
+    "timeline": lambda: EngineArm("timeline", "timeline", "default"),
+    "explore": lambda: EngineArm("explore", "explore", "default"),
+    "interests": lambda: EngineArm("interests", "interests", "default"),
+    "blend": lambda: EngineArm("blend", "blend", "default"),
+    "tutorial": lambda: EngineArm("tutorial", "blend", "tutorial"),
+    "oracle": OracleArm,
+    "random": RandomArm,
+    "replay": _replay,
+}

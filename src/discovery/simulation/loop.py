@@ -1,0 +1,184 @@
+"""The day loop: serve, look, respond, write through the event path, post, advance the clock.
+
+Each simulated day ``d`` (starting at the world's ``now``):
+
+1. the store's clock stands at the day's midnight and the engine has caught up with the store
+   (:meth:`discovery.Engine.refresh`: incremental, so yesterday's likes, hides and follows
+   move today's feeds);
+2. each participant opens the app with their activity's probability, at an hour of the
+   world's diurnal profile, and is served ``k`` posts by their arm;
+3. responses are drawn (:mod:`.behaviour`); a user follows an author after liking
+   ``follow_after`` of their posts in the run;
+4. every impression, click, like, comment, save, share, hide and follow is written by
+   :func:`discovery.store.events.record_events`, the function behind ``POST /v1/events``, in one
+   transaction with the day's new posts (:mod:`.posting`); the clock moves to the next midnight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..seed import child_rng
+from ..settings import Settings
+from ..store import Store
+from ..store.events import EventRow, record_events
+from ..store.model import KIND_CODE
+from .arms import ARMS, Day
+from .behaviour import Responded, Served, respond
+from .config import SimConfig
+from .posting import post_day
+from .users import assign_arms, daily_opens, participants, session_times
+from .world import load_world
+
+__all__ = ["History", "SimLog", "run"]
+
+DAY = 86_400
+
+
+@dataclass
+class History:
+    """The generated history of the participants: what the ``replay`` arm must reproduce."""
+
+    impressions: int
+    like_rate: float
+    in_network_share: float  # of impressions, by the follows at generation
+
+
+@dataclass
+class SimLog:
+    """Everything measured: the participants, their arms, and every impression by day."""
+
+    config: SimConfig
+    users: np.ndarray  # account indices of the participants
+    arm: np.ndarray  # arm number of each participant
+    start: int  # the world's now: midnight of day 0
+    history: History
+    top_topics: np.ndarray  # (participants, 3) true top topics
+    impressions: list[tuple[int, Responded]] = field(default_factory=list)
+    follows: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (day, follower)
+    catalog: list[np.ndarray] = field(default_factory=list)  # window posts per day
+    post_topic: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
+    new_posts: int = 0
+
+
+def _history(snap, truth, users: np.ndarray) -> tuple[History, np.ndarray]:  # type: ignore[no-untyped-def]
+    u = snap.account_id[snap.inter_user].astype(np.int64) - 1
+    p = snap.post_id[snap.inter_post].astype(np.int64) - 1
+    kind = snap.inter_kind
+    mine = np.isin(u, users) & (kind != KIND_CODE["tag"])
+    keys = np.unique((u[mine] << 32) | p[mine])
+    imp = mine & (kind == KIND_CODE["impression"])
+    likes = int((mine & (kind == KIND_CODE["like"])).sum())
+    n = int(imp.sum())
+    inside = truth.follows(u[imp], truth.post_author[p[imp]])
+    return History(n, likes / max(n, 1), float(inside.mean()) if n else 0.0), keys
+
+
+def run(
+    store: Store,
+    cfg: SimConfig,
+    progress: Callable[[int, int], None] | None = None,
+    settings: Settings | None = None,
+) -> SimLog:
+    """Simulate ``cfg.days`` days on ``store`` (a scratch copy: it is written to)."""
+    from ..engine import Engine
+    from ..snapshot import load_snapshot
+
+    cfg.check()
+    world = load_world(store)
+    engine = Engine(store, load_snapshot(store, cache=False), settings or Settings())
+    users = participants(world.people, cfg.users, cfg.seed)
+    arm_of = assign_arms(users, len(cfg.arms), cfg.seed)
+    arms = [ARMS[name]() for name in cfg.arms]
+    history, shown = _history(engine.snapshot, world.truth, users)
+    top = np.argsort(-world.truth.theta[users], axis=1, kind="stable")[:, :3]
+    log = SimLog(cfg, users, arm_of, int(engine.snapshot.now), history, top)
+    window = engine.settings.window_days * DAY
+    liked: dict[int, int] = {}  # user << 32 | author -> likes in the run
+    for d in range(cfg.days):
+        start = log.start + d * DAY
+        t = world.truth.post_time
+        win = np.flatnonzero((t >= start - window) & (t < start))
+        day = Day(d, start, cfg.k, cfg.seed, cfg.fatigue, cfg.opens, world, engine, shown, win)
+        opens = daily_opens(world.activity[users], cfg.opens, cfg.seed, d)
+        today, arm_today = users[opens], arm_of[opens]
+        times = session_times(len(today), start, cfg.seed, d)
+        served = _serve(arms, day, today, arm_today, times)
+        resp = respond(
+            world, served, shown, cfg.fatigue, child_rng(cfg.seed, "simulation", "look", d)
+        )
+        src, dst, at = _follows(world, resp, liked, cfg.follow_after)
+        rows = _events(d, resp, src, dst, at)
+        with store.transaction():
+            record_events(store, rows, received_at=start + DAY)
+            log.new_posts += post_day(store, world, start, cfg.seed, d)
+            store.set_clock("fixed", at=start + DAY)
+        world.add_follows(src, dst)
+        keys = (resp.user.astype(np.int64) << 32) | resp.post.astype(np.int64)
+        shown = np.union1d(shown, keys)
+        engine.refresh()
+        log.impressions.append((d, resp))
+        log.follows.append((d, src))
+        log.catalog.append(win)
+        if progress is not None:
+            progress(d + 1, cfg.days)
+    log.post_topic = world.truth.post_topic
+    return log
+
+
+def _serve(arms, day: Day, users, arm_of, times) -> Served:  # type: ignore[no-untyped-def]
+    session, user, post, position, at, sure = [], [], [], [], [], []
+    for a, arm in enumerate(arms):
+        sel = np.flatnonzero(arm_of == a)
+        feeds = arm.serve(day, users[sel], times[sel])
+        for s, feed in zip(sel.tolist(), feeds, strict=True):
+            k = len(feed)
+            session.append(np.full(k, s))
+            user.append(np.full(k, users[s]))
+            post.append(np.asarray(feed, np.int64))
+            position.append(np.arange(k))
+            at.append(times[s] + 4 * np.arange(k))  # a few seconds per item looked at
+            sure.append(np.full(k, arm.looks_at_all))
+
+    def cat(xs):
+        return np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, np.int64)
+
+    looked = np.concatenate(sure).astype(bool) if sure else np.zeros(0, bool)
+    return Served(cat(session), cat(user), cat(post), cat(position), cat(at), looked)
+
+
+def _follows(world, resp: Responded, liked: dict[int, int], after: int):  # type: ignore[no-untyped-def]
+    """Follows made today: the ``after``-th like of an author not followed yet."""
+    src, dst, at = [], [], []
+    order = np.argsort(resp.at, kind="stable")
+    for i in order[resp.like[order]].tolist():
+        u, a = int(resp.user[i]), int(resp.author[i])
+        key = (u << 32) | a
+        liked[key] = liked.get(key, 0) + 1
+        if liked[key] == after and not world.truth.follows(np.array([u]), np.array([a]))[0]:
+            src.append(u)
+            dst.append(a)
+            at.append(int(resp.at[i]) + 3)
+    return np.array(src, np.int64), np.array(dst, np.int64), np.array(at, np.int64)
+
+
+def _events(day: int, resp: Responded, src, dst, at) -> list[EventRow]:  # type: ignore[no-untyped-def]
+    rows: list[EventRow] = []
+    kinds: list[tuple[str, np.ndarray | None, int]] = [("impression", None, 0)]
+    kinds += [("click", resp.click, 1), ("like", resp.like, 2), ("comment", resp.comment, 3)]
+    kinds += [("save", resp.save, 4), ("share", resp.share, 5), ("hide", resp.hide, 1)]
+    user, post, when = resp.user.tolist(), resp.post.tolist(), resp.at.tolist()
+    for i in range(len(resp)):
+        for kind, mask, offset in kinds:
+            if mask is None or mask[i]:
+                rows.append(
+                    EventRow(
+                        f"sim{day}-{i}-{kind}", user[i] + 1, kind, when[i] + offset, post[i] + 1
+                    )
+                )
+    for j, (u, a, t) in enumerate(zip(src.tolist(), dst.tolist(), at.tolist(), strict=True)):
+        rows.append(EventRow(f"sim{day}-f{j}", u + 1, "follow", t, target=a + 1))
+    return rows

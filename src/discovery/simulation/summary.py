@@ -1,0 +1,135 @@
+"""The numbers of a simulation, as one JSON-ready record (``--json`` and the report read it).
+
+Floats are rounded to 6 significant digits, so the same seed gives byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..store import to_iso
+from .loop import SimLog
+from .metrics import METRICS, Interval, Measures, arm_measures, measure, ratio_between
+
+__all__ = ["TARGETS", "Summary", "summarize"]
+
+#: Issue 13 §4: a challenger against the timeline (metric, lowest ratio; hides: highest).
+TARGETS = (("engagement_rate", 1.2, ">="), ("oon_likes", 2.0, ">="), ("hide_rate", 1.0, "<="))
+#: Reference arms: never challengers.
+_REFERENCES = ("timeline", "oracle", "random", "replay")
+#: The replay check's tolerances (issue 13 §2): like rate within ±30 % of the history's,
+#: in-network share of impressions within ±0.10.
+REPLAY_TOLERANCE = {"like_rate": 0.30, "in_network_share": 0.10}
+
+
+def _r(x: float) -> float | None:
+    return None if math.isnan(x) or math.isinf(x) else float(f"{x:.6g}")
+
+
+def _iv(v: Interval) -> list[float | None]:
+    return [_r(x) for x in v]
+
+
+@dataclass
+class Summary:
+    """The JSON body (``body``) and the per-arm measures it was computed from."""
+
+    body: dict[str, Any]
+
+
+def summarize(log: SimLog) -> Summary:
+    """Per-arm totals and per-day values with intervals, ratios to the timeline and the
+    oracle, the §4 target checks and the replay check."""
+    cfg = log.config
+    everything = range(cfg.days)
+    total: dict[str, Measures] = {}
+    arms: dict[str, Any] = {}
+    for a, name in enumerate(cfg.arms):
+        total[name] = arm_measures(log, a, everything)
+        days = []
+        for d in everything:
+            m = arm_measures(log, a, range(d, d + 1))
+            days.append({k: _iv(v) for k, v in measure(m, cfg.seed, cfg.samples, name, d).items()})
+        arms[name] = {
+            "users": int((log.arm == a).sum()),
+            "total": {
+                k: _iv(v) for k, v in measure(total[name], cfg.seed, cfg.samples, name).items()
+            },
+            "days": days,
+        }
+    body: dict[str, Any] = {
+        "config": cfg.to_json(),
+        "start": to_iso(log.start),
+        "participants": len(log.users),
+        "new_posts": log.new_posts,
+        "history": {
+            "impressions": log.history.impressions,
+            "like_rate": _r(log.history.like_rate),
+            "in_network_share": _r(log.history.in_network_share),
+        },
+        "metrics": list(METRICS),
+        "arms": arms,
+    }
+    if "oracle" in total:
+        body["of_oracle"] = {
+            name: _iv(ratio_between(m, total["oracle"], "utility", cfg.seed, cfg.samples, name))
+            for name, m in total.items()
+            if name != "oracle"
+        }
+    if "timeline" in total:
+        body["versus_timeline"] = {
+            name: {
+                key: _iv(ratio_between(m, total["timeline"], key, cfg.seed, cfg.samples, name))
+                for key, _, _ in TARGETS
+            }
+            for name, m in total.items()
+            if name not in _REFERENCES
+        }
+        body["targets"] = _targets(body["versus_timeline"], arms)
+    if "replay" in total:
+        body["replay_check"] = _replay_check(log, total["replay"])
+    body["best"] = max(cfg.arms, key=lambda n: arms[n]["total"]["utility"][0] or 0.0)
+    return Summary(body)
+
+
+def _targets(
+    versus: dict[str, dict[str, list[float | None]]], arms: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Each challenger against the timeline; decided on the totals (``a op bound × b``), so a
+    timeline at zero (no out-of-network likes, no hides) still gives an answer."""
+    out = []
+    for name, row in versus.items():
+        for key, bound, op in TARGETS:
+            a = arms[name]["total"][key][0] or 0.0
+            b = arms["timeline"]["total"][key][0] or 0.0
+            ok = a >= bound * b and a > 0 if op == ">=" else a <= bound * b
+            out.append({"arm": name, "metric": key, "ratio": row[key], "target": f"{op} {bound}",
+                        "value": _r(a), "timeline": _r(b), "met": bool(ok)})  # fmt: skip
+    return out
+
+
+def _replay_check(log: SimLog, m: Measures) -> dict[str, Any]:
+    import numpy as np
+
+    imp = m.cols["imp"].sum()
+    like_rate = float(m.cols["like"].sum() / max(imp, 1))
+    inside = n = 0
+    arm = list(log.config.arms).index("replay")
+    for _, r in log.impressions:
+        mine = log.arm[np.searchsorted(log.users, r.user)] == arm
+        inside += int(r.in_network[mine].sum())
+        n += int(mine.sum())
+    share = inside / max(n, 1)
+    h = log.history
+    ok_like = abs(like_rate - h.like_rate) <= REPLAY_TOLERANCE["like_rate"] * h.like_rate
+    ok_share = abs(share - h.in_network_share) <= REPLAY_TOLERANCE["in_network_share"]
+    return {
+        "impressions": int(imp),
+        "like_rate": _r(like_rate),
+        "in_network_share": _r(share),
+        "tolerance": REPLAY_TOLERANCE,
+        "like_rate_ok": bool(ok_like),
+        "in_network_share_ok": bool(ok_share),
+    }
