@@ -260,3 +260,32 @@ def test_posts_and_media_through_the_api(food_world: Path) -> None:
 def _spelt(tag: str) -> str:
     # As load_photos writes a photo's tag as a hashtag: spaces and hyphens removed.
     return tag.replace(" ", "").replace("-", "")
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from discovery.cli import main
+
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_generate_theme_from_the_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = str(tmp_path / "w.db")
+    code, _, err = _cli(capsys, "--db", db, "generate", "--theme", "cats", "--users", "30")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code != 0 and lines == [
+        "error: --theme: unknown theme 'cats'; expected one of drawn, food"
+    ]
+    base = ("--db", db, "generate", "--users", "30", "--no-images", "--now", "2024-06-01")
+    assert _cli(capsys, *base, "--theme", "drawn")[0] == 0
+    code, out, _ = _cli(capsys, "--db", db, "info", "--json")
+    assert code == 0 and json.loads(out)["world"]["generator"] == "world-1"
+    assert _cli(capsys, *base, "--force")[0] == 0  # the demo size: food by default
+    with Store.open(db, create=False) as s:
+        meta = json.loads(s.get_meta("world") or "{}")
+    assert (meta["size"], meta["theme"], meta["generator"]) == ("demo", "food", "food-1")

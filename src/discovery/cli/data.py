@@ -36,6 +36,12 @@ def generate(
         False, "--no-images", help="Store no images (image column NULL)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing database."),
+    theme: str = typer.Option(
+        None,
+        "--theme",
+        help="food (real photographs; the demo size's default) or drawn (the other sizes').",
+        show_default=False,
+    ),
     now: str = typer.Option(
         None,
         "--now",
@@ -48,13 +54,14 @@ def generate(
     from ..world import generate_world, plan
     from ..world.generate import check_target
     from ..world.images import load_photos
+    from ..world.themes import theme_named
 
     # Bad arguments and an occupied target fail before any progress bar is drawn.
     at = None if now is None else _iso_arg(now, "--now")
-    plan(size, users, seed, now=at)
+    cfg = plan(size, users, seed, now=at, theme=theme)
     check_target(state.db, force)
     if photos is not None:
-        load_photos(photos)
+        load_photos(photos, theme_named(cfg.theme).topics)
     with Progress(
         TextColumn("{task.description:<13}"),
         BarColumn(),
@@ -81,6 +88,7 @@ def generate(
                 progress=tick,
                 force=force,
                 now=at,
+                theme=theme,
             )
         except BaseException:
             # Stopped (Ctrl-C, an error): the bar goes, so that the one line saying why is all

@@ -115,7 +115,7 @@ THEMES: dict[str, Theme] = {
 def theme_named(name: str) -> Theme:
     """The theme called ``name`` (a clear error for an unknown one)."""
     if name not in THEMES:
-        raise InputError(f"theme: unknown theme {name!r}; expected one of {', '.join(THEMES)}")
+        raise InputError(f"--theme: unknown theme {name!r}; expected one of {', '.join(THEMES)}")
     return THEMES[name]
 
 
