@@ -28,6 +28,7 @@ from .ranking.explain import explain_post
 from .ranking.feedkinds import PUBLIC_KINDS
 from .ranking.picks import Pick
 from .ranking.pipeline import best_per_interest
+from .ranking.precomputed import StoredList
 from .ranking.similar import similar_posts
 from .settings import Settings
 from .snapshot import Snapshot, load_snapshot, refresh_snapshot
@@ -61,6 +62,8 @@ class Engine:
         #: Trained models handed to the source and ranker factories (see ranking.registry).
         self.artifacts: Mapping[str, Any] = artifacts or {}
         self._lock = threading.RLock()
+        #: Explore and blend feeds served from stored candidate lists, and from the sources.
+        self.candidate_counts = {"precomputed": 0, "online": 0}
         #: A live store runs on the wall clock: each request ranks at the time it is made.
         self.wall_clock = store.clock() == "wall"
         #: Post embeddings (``discovery embed``), caught up with the store on each use.
@@ -166,8 +169,22 @@ class Engine:
             if open_block is not None:
                 ids = self.snapshot.posts.lookup(np.array(list(open_block), dtype=np.int64))
                 ctx.open_block = ids
+            if kind in ("explore", "blend") and mix == "score":
+                ctx.precomputed = self._stored_list(ctx)
+                self.candidate_counts["precomputed" if ctx.precomputed else "online"] += 1
             name, picks = recommend(ctx, request, self.artifacts)
             return self._feed(ctx, kind, name, picks)
+
+    def _stored_list(self, ctx: UserContext) -> StoredList | None:
+        """The user's explore list from ``discovery batch candidates`` when it is younger
+        than ``precomputed_max_age`` (one indexed read), else None."""
+        max_age = ctx.settings.precomputed_max_age
+        if max_age <= 0:
+            return None
+        rows = self.store.precomputed("explore", [int(self.snapshot.account_id[ctx.user])])
+        if not rows or time.time() - rows[0].computed_at > max_age:
+            return None
+        return StoredList.from_rows(self.snapshot, rows)
 
     # ------------------------------------------------------------ items
     def _feed(self, ctx: UserContext, kind: str, ranker: str, picks: list[Pick]) -> Feed:

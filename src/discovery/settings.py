@@ -75,6 +75,13 @@ class Settings:
         " timeline (Twitter's OutOfNetworkScaleFactor).",
     )
     seed: int = _f(42, 0, 2**31 - 1, "Seed of the random mix (mix=random).")
+    precomputed_max_age: float = _f(
+        3600.0,
+        0.0,
+        30 * 86_400.0,
+        "Explore and blend take a user's candidates from `discovery batch candidates` while"
+        " the stored list is at most this many seconds old (0: never).",
+    )
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes``, validated (raises :class:`InputError`)."""

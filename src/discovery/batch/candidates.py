@@ -14,6 +14,7 @@ from typing import Any
 
 from ..ranking.batch import FeedRequest, UserPrefs, recommend_batch
 from ..ranking.evidence import Names
+from ..ranking.precomputed import encode_evidence
 from ..settings import Settings
 from ..snapshot import Snapshot
 from ..store.precomputed import PrecomputedRow
@@ -58,7 +59,7 @@ def candidate_block(
     for user, picks in zip(users, feeds, strict=True):
         account = int(snap.account_id[user])
         for rank, pick in enumerate(picks):
-            evidence = {name: ev.to_json(names) for name, ev in sorted(pick.evidence.items())}
+            evidence = {n: encode_evidence(ev, names) for n, ev in sorted(pick.evidence.items())}
             rows.append(
                 PrecomputedRow(
                     account=account,

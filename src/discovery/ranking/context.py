@@ -51,6 +51,9 @@ class UserContext:
     shown: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     n_shown: int = 0
     open_block: np.ndarray | None = None
+    #: The user's stored candidate list (:class:`~.precomputed.StoredList`) when it is fresh:
+    #: explore takes its candidates from it instead of running its sources.
+    precomputed: Any = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -23,6 +23,7 @@ from .diversity import AuthorBudget
 from .feedkinds import KINDS, FeedKind
 from .filters import run_filters
 from .picks import Pick, Pool
+from .precomputed import STORED_KINDS
 from .rankers import Ranker
 from .registry import NO_ARTIFACTS
 from .selection import InterestRow
@@ -67,7 +68,11 @@ class Pipeline:
         return AuthorBudget.after(ctx.settings.max_per_author, authors, ctx.n_shown)
 
     def proposals(self, kind: FeedKind, **options: Any) -> list[Candidates]:
-        """What the kind's sources propose (and its floor source, when they propose few)."""
+        """What the kind's sources propose (and its floor source, when they propose few); a
+        fresh stored list stands in for the sources of the kinds it covers."""
+        stored = self.ctx.precomputed
+        if stored is not None and kind.name in STORED_KINDS and not options:
+            return list(stored.candidates(self.ctx.snap))
         cands = gather(self.ctx, kind.sources, self.artifacts, **options)
         floor = kind.floor
         if floor is not None and sum(len(c.posts) for c in cands) < floor.below:

@@ -76,12 +76,27 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.candidates = Gauge(
+            "discovery_feed_candidates",
+            "Explore and blend feeds served since start, by where their candidates came from:"
+            " precomputed (a fresh list of `discovery batch candidates`) or online (the sources).",
+            ["origin"],
+            registry=r,
+        )
 
     def render(
-        self, *, age: float, lag: int, counter: int, ppr: dict[str, int] | None = None
+        self,
+        *,
+        age: float,
+        lag: int,
+        counter: int,
+        ppr: dict[str, int] | None = None,
+        candidates: dict[str, int] | None = None,
     ) -> bytes:
         for outcome, n in (ppr or {}).items():
             self.ppr_cache.labels(outcome).set(n)
+        for origin, n in (candidates or {}).items():
+            self.candidates.labels(origin).set(n)
         self.snapshot_age.set(age)
         self.snapshot_lag.set(lag)
         self.snapshot_counter.set(counter)

@@ -87,6 +87,7 @@ def metrics(service: Svc) -> Response:
         lag=service.lag(),
         counter=int(service.engine.snapshot.counter),
         ppr=service.engine.ppr_cache_stats(),
+        candidates=dict(service.engine.candidate_counts),
     )
     return Response(body, media_type=CONTENT_TYPE)
 
