@@ -4,7 +4,8 @@
 serves it as XRPC in the lexicon shapes of ``bluesky-social/atproto`` (lexicons/app/bsky/...:
 ``actor.getProfile``, ``graph.getFollows`` → ``actor.defs#profileView``, ``feed.getAuthorFeed``
 and ``feed.getActorLikes`` → ``feed.defs#feedViewPost`` with ``embed.images#view``, and
-``com.atproto.server.createSession``), through uvicorn in a thread. Switches: ``fail`` (answers
+``com.atproto.server.createSession``, and a PDS's ``com.atproto.repo.listRecords`` of follow
+records), through uvicorn in a thread. Switches: ``fail`` (answers
 to give before the real one: 429 with ``ratelimit-*`` headers, 500), ``page_size`` (a server may
 return fewer items than asked), ``raw_items`` (malformed feed items), ``hang_at`` (block the
 n-th request, for a kill -9 test). :class:`FakeJetstream` replays Jetstream messages
@@ -80,6 +81,7 @@ class Network:
     accounts: dict[str, Account] = field(default_factory=dict)
     likes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # did → (uri, rkey)
     passwords: dict[str, str] = field(default_factory=dict)
+    follow_rkeys: dict[tuple[str, str], str] = field(default_factory=dict)  # (did, subject)
 
     def add(self, did: str, handle: str, name: str, follows: list[str]) -> Account:
         self.accounts[did] = Account(did, handle, name, follows)
@@ -100,6 +102,13 @@ class Network:
         rkey = tid(at, 7)
         self.likes.setdefault(did, []).insert(0, (uri, rkey))
         return rkey
+
+    def follow_rkey(self, did: str, subject: str) -> str:
+        """The record key of ``did``'s follow of ``subject`` (stable once handed out)."""
+        key = (did, subject)
+        if key not in self.follow_rkeys:
+            self.follow_rkeys[key] = tid(1_700_000_000 + len(self.follow_rkeys), 5)
+        return self.follow_rkeys[key]
 
     def find(self, uri: str) -> tuple[Account, Post] | None:
         did, _, rkey = uri[len("at://") :].split("/")
@@ -344,12 +353,14 @@ class FakeAppView:
             a = net.accounts[did]
             return {"accessJwt": _jwt(did, "com.atproto.access"), "refreshJwt": _jwt(did, "com.atproto.refresh"),
                     "handle": a.handle, "did": did, "active": True}  # fmt: skip
+        start = int(q.get("cursor") or 0)
+        size = min(int(q.get("limit") or 50), self.page_size)
+        if nsid == "com.atproto.repo.listRecords":
+            return self.list_records(q.get("repo", ""), q.get("collection", ""), start, size)
         did = net.did_of(q.get("actor", ""))
         if did is None:
             raise _XrpcError(400, "InvalidRequest", "Profile not found")
         a = net.accounts[did]
-        start = int(q.get("cursor") or 0)
-        size = min(int(q.get("limit") or 50), self.page_size)
         if nsid == "app.bsky.actor.getProfile":
             return net.profile_detailed(a)
         if nsid == "app.bsky.graph.getFollows":
@@ -380,6 +391,20 @@ class FakeAppView:
                     items.append({"post": net.post_view(*found, viewer_like=like)})
             return _page("feed", items, start, size)
         raise _XrpcError(501, "MethodNotImplemented", f"{nsid} is not served here")
+
+    def list_records(self, repo: str, collection: str, start: int, size: int) -> Any:
+        """``com.atproto.repo.listRecords`` (a PDS's): the follow records of a repository."""
+        did = self.net.did_of(repo)
+        if did is None:
+            raise _XrpcError(400, "RepoNotFound", f"Could not find repo: {repo}")
+        records = []
+        if collection == "app.bsky.graph.follow":
+            for f in self.net.accounts[did].follows:
+                rkey = self.net.follow_rkey(did, f)
+                value = {"$type": collection, "subject": f, "createdAt": "2024-01-01T00:00:00.000Z"}
+                records.append({"uri": f"at://{did}/{collection}/{rkey}", "cid": cid(did, f),
+                                "value": value})  # fmt: skip
+        return _page("records", records, start, size)
 
     def count(self, nsid: str) -> int:
         return sum(n == nsid for n, _ in self.requests)

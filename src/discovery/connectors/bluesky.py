@@ -6,7 +6,9 @@ describes it (so a killed run resumes from the last committed page and never dup
 1. the actor's profile (``getProfile``; an unknown actor is one line);
 2. the follow graph, breadth first: the actor's follows and, up to ``depth``, their follows
    (``getFollows``, at most ``max_follows`` per account); a follow list read in full also
-   removes the edges no longer listed (unfollows upstream);
+   removes the edges no longer listed (unfollows upstream). The actor's follow records are read
+   from its PDS (``com.atproto.repo.listRecords``, public) and their record keys kept in
+   ``sync_records``, so a later Jetstream delete of one of those follows removes it;
 3. for the actor and every account reached, recent image posts (``getAuthorFeed`` with
    ``posts_with_media``, at most ``max_posts``, none older than ``since_days``), stopping at the
    newest post the previous run saw (``cursor:feed``); a post tracked in the span of the pages
@@ -16,9 +18,10 @@ describes it (so a killed run resumes from the last committed page and never dup
 
 Sync state lives under ``bsky:<did>``: ``cursor:feed``/``cursor:likes`` (the newest item seen),
 ``cursor:feed_page``/``cursor:likes_page`` (the page to resume from, while a walk is under way),
-and ``index:posts``/``index:likes``/``index:follows`` (what this connector wrote, with the
-record keys Jetstream's deletes name). A run that changes nothing writes nothing, so a re-sync
-of an unchanged network leaves the change counter where it was.
+and ``index:posts``/``index:likes``/``index:follows`` (what this connector wrote); the record
+keys Jetstream's deletes name are in ``sync_records`` (see :mod:`.bluesky_state`). A run that
+changes nothing writes nothing, so a re-sync of an unchanged network leaves the change counter
+where it was.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import time
 from typing import Any
 
 from ..store import Store, to_iso
-from .bluesky_client import NotFound, Reader
+from ..store.records_sync import SyncRecord
+from .bluesky_client import BlueskyError, NotFound, Reader
 from .bluesky_feeds import FeedSync, Progress, SyncOptions, SyncSummary
 from .bluesky_records import account_key
-from .bluesky_state import load_index, save_index
+from .bluesky_state import FOLLOW, SOURCE, load_index, migrate_indexes, record_key, save_index
 
 __all__ = ["Progress", "SyncOptions", "SyncSummary", "sync_bluesky"]
 
@@ -38,8 +42,12 @@ __all__ = ["Progress", "SyncOptions", "SyncSummary", "sync_bluesky"]
 class _Sync(FeedSync):
     """The graph walk on top of the feed walks."""
 
+    #: Each account's follows as listed by this run (DIDs).
+    listed: dict[str, list[str]]
+
     def graph(self, me: Any) -> list[str]:
         """Read follows breadth first; the DIDs whose posts to sync, the actor first."""
+        self.listed = {}
         with self.store.transaction():
             self._accounts([me])
         self.progress.start("follows", None)
@@ -58,6 +66,7 @@ class _Sync(FeedSync):
     def _follows(self, did: str) -> list[str]:
         cursor, complete = None, False
         listed: list[str] = []
+        self.listed[did] = listed
         while len(listed) < self.opts.max_follows:
             want = min(100, self.opts.max_follows - len(listed))
             try:
@@ -80,18 +89,57 @@ class _Sync(FeedSync):
         return listed
 
     def _prune_follows(self, did: str, listed: list[str], complete: bool) -> None:
+        """Remove the follows of ``did`` this connector wrote (by a sync: the index; live: a
+        record) that a complete list no longer shows."""
+        me = self.ids[did]
         old = load_index(self.store, did, "follows")
-        index = {d: old.get(d, "") for d in listed}
+        index = dict.fromkeys(listed, "")
         if not complete:  # a capped list says nothing about what lies past the cap
             index = {**old, **index}
-        if index == old:
+        keep = set(self.store.ids_for_keys("accounts", [account_key(d) for d in index]).values())
+        live = {r.target for r in self.store.sync_records_of(SOURCE, me, "follow")}
+        stale = live - keep if complete else set()
+        if index == old and not stale:
             return
         with self.store.transaction():
             gone = [account_key(d) for d in old if d not in index]
-            dst = self.store.ids_for_keys("accounts", gone).values()
-            removed = self.store.remove_follows([(self.ids[did], i) for i in dst])
-            save_index(self.store, did, "follows", index)
+            dst = set(self.store.ids_for_keys("accounts", gone).values()) | stale
+            removed = self.store.remove_follows([(me, i) for i in dst])
+            self.store.drop_sync_records_to(SOURCE, me, "follow", dst)
+            if index != old:
+                save_index(self.store, did, "follows", index)
         self.summary.add("follows", removed=removed)
+
+    def follow_records(self, did: str, listed: list[str]) -> None:
+        """Keep the record keys of ``did``'s follows of ``listed`` accounts (listRecords on
+        the PDS; pages stop once every listed account is found). An unreachable PDS is a note,
+        not an error: the follows stay, only a live delete of them cannot be matched."""
+        if self.opts.dry_run or not listed:
+            return
+        pds = Reader(
+            self.opts.pds, retries=self.opts.retries, backoff=self.opts.backoff,
+            on_wait=self.progress.wait,
+        )  # fmt: skip
+        wanted, cursor = set(listed), None
+        found: dict[str, str] = {}
+        try:
+            for _page in range(self.opts.max_follows // 100 + 2):
+                pairs, cursor = pds.follow_records(did, cursor)
+                found.update((d, rkey) for d, rkey in pairs if d in wanted)
+                if cursor is None or len(found) == len(wanted):
+                    break
+        except (BlueskyError, NotFound) as exc:
+            self.summary.notes.append(f"follow record keys not read ({exc})")
+        finally:
+            self.reader.calls += pds.calls
+        me = self.ids[did]
+        records = [
+            SyncRecord(record_key(did, FOLLOW, rkey), me, "follow", self.ids[d])
+            for d, rkey in sorted(found.items())
+            if d in self.ids
+        ]
+        with self.store.transaction():
+            self.store.put_sync_records(SOURCE, records)
 
 
 def sync_bluesky(store: Store, actor: str, opts: SyncOptions, progress: Any) -> SyncSummary:
@@ -100,11 +148,13 @@ def sync_bluesky(store: Store, actor: str, opts: SyncOptions, progress: Any) -> 
     started = time.monotonic()
     reader = Reader(opts.service, retries=opts.retries, backoff=opts.backoff, on_wait=progress.wait)
     me = reader.profile(actor)
+    migrate_indexes(store)
     run = _Sync(store, reader, opts, progress)
     before = store.change_counter
 
     def body() -> None:
         order = run.graph(me)
+        run.follow_records(me.did, run.listed.get(me.did, []))
         progress.start("posts", len(order))
         for did in order:
             if did in run.ids:

@@ -1,9 +1,10 @@
 """XRPC reads through the ``atproto`` SDK, with the manners a long sync needs.
 
 :class:`Reader` asks an AppView (``https://public.api.bsky.app`` by default: public data, no
-login) the four queries a sync needs — ``app.bsky.actor.getProfile``,
-``app.bsky.graph.getFollows``, ``app.bsky.feed.getAuthorFeed`` and, logged in with an app
-password, ``app.bsky.feed.getActorLikes`` — with the SDK's typed parameter models and its
+login) the queries a sync needs — ``app.bsky.actor.getProfile``, ``app.bsky.graph.getFollows``,
+``app.bsky.feed.getAuthorFeed``, logged in with an app password ``app.bsky.feed.getActorLikes``,
+and of the actor's PDS ``com.atproto.repo.listRecords`` (its follow records' keys) — with the
+SDK's typed parameter models and its
 ``invoke_query``. Each item of a page is parsed on its own with the SDK's models
 (``models.get_or_create``), so one malformed item is skipped and counted instead of losing the
 page (the SDK's convenience methods validate a page as a whole).
@@ -22,13 +23,15 @@ from typing import Any
 
 from ..errors import DiscoveryError
 
-__all__ = ["PUBLIC_APPVIEW", "BlueskyError", "NotFound", "Page", "Reader"]
+__all__ = ["PUBLIC_APPVIEW", "BlueskyError", "FollowPage", "NotFound", "Page", "Reader"]
 
 #: The public, cached AppView: every public read, no account needed.
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 
 #: ``(parsed items, skip reasons of the items that did not parse, next cursor)``
 Page = tuple[list[Any], list[str], str | None]
+#: A page of follow records: ``(subject DID, record key)`` pairs and the next cursor.
+FollowPage = tuple[list[tuple[str, str]], str | None]
 
 
 class BlueskyError(DiscoveryError):
@@ -220,6 +223,29 @@ class Reader:
         content = self._query("app.bsky.feed.getActorLikes", params)
         good, bad = self._items(content.get("feed"), models.AppBskyFeedDefs.FeedViewPost)
         return good, bad, _cursor(content)
+
+    def follow_records(self, repo: str, cursor: str | None, limit: int = 100) -> FollowPage:
+        """One page of ``com.atproto.repo.listRecords`` of ``app.bsky.graph.follow`` in a
+        repository (served by its PDS, public): ``(subject DID, record key)`` pairs.
+
+        ``getFollows`` answers profile views without the follow records' URIs; a Jetstream
+        delete of a follow names only the record key, so the sync reads them here.
+        """
+        from atproto import models
+
+        params = models.ComAtprotoRepoListRecords.Params(
+            repo=repo, collection="app.bsky.graph.follow", cursor=cursor, limit=limit
+        )
+        content = self._query("com.atproto.repo.listRecords", params)
+        pairs: list[tuple[str, str]] = []
+        raw = content.get("records")
+        for item in raw if isinstance(raw, list) else []:
+            uri = item.get("uri") if isinstance(item, dict) else None
+            value = item.get("value") if isinstance(item, dict) else None
+            subject = value.get("subject") if isinstance(value, dict) else None
+            if isinstance(uri, str) and isinstance(subject, str) and subject.startswith("did:"):
+                pairs.append((subject, uri.rsplit("/", 1)[-1]))
+        return pairs, _cursor(content)
 
 
 def _cursor(content: dict[str, Any]) -> str | None:

@@ -5,7 +5,10 @@ A walk reads pages newest first and stops at the newest item the previous run sa
 one transaction with the cursor of the next page (``cursor:<what>_page``), so a killed run
 resumes there. Deletions: an item tracked in the index (see :mod:`.bluesky_state`) whose sort
 time lies inside the span of the pages read, but which the pages did not list, was deleted
-upstream: its post (``remove_posts``) or like (``remove_interactions``) leaves the store.
+upstream: its post (``remove_posts``) or like (``remove_interactions``) leaves the store. Likes
+also count as tracked when their record key is in ``sync_records`` (written by the live stream,
+timed by their TID record key), and every like read keeps its record key there, so a Jetstream
+delete of it finds it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store import Store, from_iso
+from ..store.records_sync import SyncRecord
 from .bluesky_client import PUBLIC_APPVIEW, NotFound, Reader
 from .bluesky_records import (
     BskyPost,
@@ -27,7 +31,16 @@ from .bluesky_records import (
     post_key,
     tid_time,
 )
-from .bluesky_state import KnownDids, load_index, save_index, upsert_dids
+from .bluesky_state import (
+    LIKE,
+    SOURCE,
+    KnownDids,
+    like_time,
+    load_index,
+    record_key,
+    save_index,
+    upsert_dids,
+)
 
 __all__ = ["FeedSync", "Progress", "SyncOptions", "SyncSummary"]
 
@@ -197,20 +210,22 @@ class FeedSync:
         return ids
 
     def likes(self, did: str) -> None:
-        index = load_index(self.store, did, "likes")
+        index = {u: like_time(v) for u, v in load_index(self.store, did, "likes").items()}
+        me = self.ids[did]
 
         def keep(rows: list[tuple[Any, BskyPost, int]]) -> None:
             ids = self.write_posts([p for _, p, _ in rows], [v.author for v, _, _ in rows])
-            likes = [
-                (self.ids[did], ids[p.key], "like", when, None)
-                for _, p, when in rows
-                if p.key in ids
-            ]
+            likes = [(me, ids[p.key], "like", when, None) for _, p, when in rows if p.key in ids]
             new = self.store.add_interactions(likes)
             self.summary.add("likes", read=len(likes), new=new)
+            records = []
             for v, p, when in rows:
+                index[p.uri] = when
                 rkey = (v.viewer.like or "").rsplit("/", 1)[-1] if v.viewer else ""
-                index[p.uri] = [when, rkey]
+                if rkey and p.key in ids:
+                    key = record_key(did, LIKE, rkey)
+                    records.append(SyncRecord(key, me, "like", ids[p.key]))
+            self.store.put_sync_records(SOURCE, records)
 
         seen, low, high, top = self._walk(
             did,
@@ -218,15 +233,28 @@ class FeedSync:
             lambda c: self.reader.actor_likes(did, c, min(100, self.opts.max_posts)),
             keep,
         )
-        times = {u: t[0] for u, t in index.items()}
+        times = {**self._live_likes(me, index), **index}
         gone = _missing(times, seen, low, None if top else high)
         with self.store.transaction():
             ids = self.store.ids_for_keys("posts", [post_key(u) for u in gone])
-            rows = [(self.ids[did], i, "like") for i in ids.values()]
+            rows = [(me, i, "like") for i in ids.values()]
             self.summary.add("likes", removed=self.store.remove_interactions(rows))
+            self.store.drop_sync_records_to(SOURCE, me, "like", ids.values())
             kept = {u: t for u, t in index.items() if u not in gone}
             if kept != load_index(self.store, did, "likes"):
                 save_index(self.store, did, "likes", kept)
+
+    def _live_likes(self, me: int, index: dict[str, int]) -> dict[str, int]:
+        """Likes the stream recorded that the index lacks: post uri → the like's TID time."""
+        records = self.store.sync_records_of(SOURCE, me, "like")
+        info = self.store.post_info(sorted({r.target for r in records}))
+        out = {}
+        for r in records:
+            post = info.get(r.target)
+            when = tid_time(r.record.rsplit("/", 1)[-1])
+            if post is not None and when is not None and post.key.startswith("bsky:"):
+                out[post.key[len("bsky:") :]] = when
+        return {u: t for u, t in out.items() if u not in index}
 
 
 def _sort_time(fv: Any, post: BskyPost, what: str) -> int:

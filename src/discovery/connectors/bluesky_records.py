@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+# The same digits as ``int(…, 32)`` spells them: one C-level translate + int per key instead of
+# a Python loop (every live like's time is read from its key).
+_TID_TO_BASE32 = str.maketrans(_TID_ALPHABET, "0123456789abcdefghijklmnopqrstuv")
+_TID_CHARS = frozenset(_TID_ALPHABET)
 _CDN = "https://cdn.bsky.app/img/feed_thumbnail/plain"
 _TAG = "app.bsky.richtext.facet#tag"
 
@@ -110,12 +114,9 @@ def tid_time(rkey: str) -> int | None:
     >>> tid_time("self") is None
     True
     """
-    if len(rkey) != 13 or any(c not in _TID_ALPHABET for c in rkey):
+    if len(rkey) != 13 or not _TID_CHARS.issuperset(rkey):
         return None
-    value = 0
-    for c in rkey:
-        value = value * 32 + _TID_ALPHABET.index(c)
-    return (value >> 10) // 1_000_000
+    return (int(rkey.translate(_TID_TO_BASE32), 32) >> 10) // 1_000_000
 
 
 def blob_thumb_url(did: str, cid: str) -> str:

@@ -1,12 +1,20 @@
-"""What the Bluesky connector keeps in the store's sync state, beside the rows it wrote.
+"""What the Bluesky connector keeps in the store beside the rows it wrote.
 
-Under ``bsky:<did>``: JSON indexes of what this connector wrote for that account
-(``index:posts`` uri → sort time, ``index:likes`` post uri → [time, like rkey],
-``index:follows`` followed DID → follow rkey or ""), so a sync can tell what disappeared upstream
-and a Jetstream delete (which names only a record key) can find what it undoes. Under
-``bsky:network``: ``dids``, every DID the connector stored (the accounts Jetstream follows).
-Each is written inside the transaction that wrote the rows it describes, and only when it
-changed, so an unchanged re-sync writes nothing.
+Record keys (``sync_records``, source ``bsky``): every like and follow this connector wrote from
+an upstream record it can name, as ``<did>/<collection>/<rkey>`` → (account, effect, target), so
+a Jetstream delete (which names only the record key) finds what it undoes in one lookup per
+batch (:mod:`discovery.store.records_sync`).
+
+Sync state under ``bsky:<did>``: JSON indexes of what the sync wrote for that account, so the
+next sync can tell what disappeared upstream (``index:posts`` uri → sort time, ``index:likes``
+post uri → like time, ``index:follows`` followed DID → ""). Under ``bsky:network``: ``dids``,
+every DID the connector stored (the accounts Jetstream follows). Each is written inside the
+transaction that wrote the rows it describes, and only when it changed, so an unchanged re-sync
+writes nothing.
+
+Stores written before ``sync_records`` kept the record keys inside the JSON indexes
+(``index:likes`` uri → [time, rkey], ``index:follows`` DID → rkey); :func:`migrate_indexes` moves
+them into ``sync_records`` once (the sync and the stream call it on start).
 """
 
 from __future__ import annotations
@@ -16,12 +24,26 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..store import Store
-from .bluesky_records import account_key
+from ..store.records_sync import SyncRecord
+from .bluesky_records import account_key, post_key
 
-__all__ = ["NETWORK", "KnownDids", "load_index", "save_index", "upsert_dids"]
+__all__ = [
+    "NETWORK",
+    "SOURCE",
+    "KnownDids",
+    "like_time",
+    "load_index",
+    "migrate_indexes",
+    "record_key",
+    "save_index",
+    "upsert_dids",
+]
 
 #: The sync-state source of network-wide values (the DID list, Jetstream's cursor).
 NETWORK = "bsky:network"
+#: The ``sync_records`` source of this connector's record keys.
+SOURCE = "bsky"
+LIKE, FOLLOW = "app.bsky.feed.like", "app.bsky.graph.follow"
 
 
 def load_index(store: Store, did: str, name: str) -> dict[str, Any]:
@@ -36,6 +58,79 @@ def load_index(store: Store, did: str, name: str) -> dict[str, Any]:
 def save_index(store: Store, did: str, name: str, index: dict[str, Any]) -> None:
     """Save an index (inside the transaction that wrote the rows it lists)."""
     store.set_sync(account_key(did), f"index:{name}", json.dumps(index, sort_keys=True))
+
+
+def record_key(did: str, collection: str, rkey: str) -> str:
+    """The ``sync_records`` name of a record: ``<did>/<collection>/<rkey>`` (its AT URI's path).
+
+    >>> record_key("did:plc:ana", "app.bsky.feed.like", "3kabc")
+    'did:plc:ana/app.bsky.feed.like/3kabc'
+    """
+    return f"{did}/{collection}/{rkey}"
+
+
+def like_time(value: Any) -> int:
+    """The time of an ``index:likes`` entry: ``time`` now, ``[time, rkey]`` in older stores."""
+    if isinstance(value, list):
+        value = value[0] if value else 0
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def migrate_indexes(store: Store) -> int:
+    """Move record keys kept in older JSON indexes into ``sync_records``; how many moved.
+
+    One query finds every ``index:likes`` and ``index:follows``; only entries that still carry a
+    record key are moved, and their index is rewritten without it in the same transaction, so a
+    migrated (or new) store finds nothing to do and writes nothing.
+    """
+    likes = _old_entries(store, "likes")
+    follows = _old_entries(store, "follows")
+    if not likes and not follows:
+        return 0
+    dids = set(likes) | set(follows) | {t for f in follows.values() for t in f}
+    accounts = store.ids_for_keys("accounts", [account_key(d) for d in dids])
+    posts = store.ids_for_keys("posts", [post_key(u) for f in likes.values() for u in f])
+    records: list[SyncRecord] = []
+    for did, found in likes.items():
+        me = accounts.get(account_key(did))
+        for uri, rkey in found.items():
+            pid = posts.get(post_key(uri))
+            if me is not None and pid is not None:
+                records.append(SyncRecord(record_key(did, LIKE, rkey), me, "like", pid))
+    for did, found in follows.items():
+        me = accounts.get(account_key(did))
+        for target, rkey in found.items():
+            dst = accounts.get(account_key(target))
+            if me is not None and dst is not None:
+                records.append(SyncRecord(record_key(did, FOLLOW, rkey), me, "follow", dst))
+    with store.transaction():
+        store.put_sync_records(SOURCE, records)
+        for did in likes:
+            index = load_index(store, did, "likes")
+            save_index(store, did, "likes", {u: like_time(v) for u, v in index.items()})
+        for did in follows:
+            save_index(store, did, "follows", dict.fromkeys(load_index(store, did, "follows"), ""))
+    return len(records)
+
+
+def _old_entries(store: Store, name: str) -> dict[str, dict[str, str]]:
+    """``did → {uri or DID: rkey}`` of the entries of every ``index:<name>`` with a record key."""
+    out: dict[str, dict[str, str]] = {}
+    for source, text in store.sync_values(f"index:{name}").items():
+        try:
+            index = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(index, dict) or not source.startswith("bsky:did:"):
+            continue
+        found = {}
+        for key, value in index.items():
+            rkey = value[1] if isinstance(value, list) and len(value) > 1 else value
+            if isinstance(rkey, str) and rkey:
+                found[str(key)] = rkey
+        if found:
+            out[source[len("bsky:") :]] = found
+    return out
 
 
 def upsert_dids(store: Store, records: Iterable[Any]) -> dict[str, int]:

@@ -10,7 +10,9 @@ Jetstream (``bluesky-social/jetstream``) sends repository commits as JSON over a
   API's ``POST /v1/events`` (idempotent by the event id ``jetstream:<collection>/<rkey>``);
 * a post create (with an image) → ``upsert_posts`` with its hashtags;
 * deletes → ``remove_posts``, ``remove_interactions`` and an ``unfollow`` event. A delete names
-  only the record key, so the like and follow indexes of :mod:`.bluesky_state` map it back.
+  only the record key: the keys of the likes and follows this connector created (live or by
+  ``sync``) are kept in ``sync_records`` (see :mod:`.bluesky_state`), inserted in bulk with each
+  batch, and a batch's like and follow deletes are looked up there in one query.
 
 Events for DIDs the store does not hold, likes of posts it does not hold and follows of
 accounts it does not hold are counted and dropped. Messages are applied in batches, each in one
@@ -29,9 +31,18 @@ from urllib.parse import urlencode
 
 from ..store import Store, from_iso
 from ..store.events import EventRow, record_events
+from ..store.records_sync import SyncRecord
 from .bluesky_client import BlueskyError
 from .bluesky_records import Skip, account_key, post_from_record, post_key, tid_time
-from .bluesky_state import NETWORK, KnownDids, load_index, save_index
+from .bluesky_state import (
+    NETWORK,
+    SOURCE,
+    KnownDids,
+    load_index,
+    migrate_indexes,
+    record_key,
+    save_index,
+)
 
 __all__ = ["COLLECTIONS", "DEFAULT_JETSTREAM", "URL_DIDS", "Consumer", "StreamSummary"]
 
@@ -59,6 +70,7 @@ class Consumer:
 
     def __init__(self, store: Store, url: str = DEFAULT_JETSTREAM, *, batch: int = 500) -> None:
         self.store, self.url, self.batch = store, url, batch
+        migrate_indexes(store)
         self.summary = StreamSummary()
         dids = sorted(KnownDids(store).dids)
         self.ids = {
@@ -70,6 +82,9 @@ class Consumer:
         self._indexes: dict[tuple[str, str], dict[str, Any]] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._posts: dict[str, int] = {}
+        self._records: dict[str, SyncRecord] = {}  # stored records the batch's deletes name
+        self._created: dict[str, SyncRecord] = {}  # records this batch creates
+        self._deleted: list[str] = []
 
     # ---------------------------------------------------------- connection
     def subscribe_url(self) -> str:
@@ -87,6 +102,7 @@ class Consumer:
         self, *, max_events: int | None = None, seconds: float | None = None, on_batch: Any = None
     ) -> StreamSummary:
         """Consume until ``max_events`` messages or ``seconds`` (None: until interrupted)."""
+        import orjson  # every message is parsed here: orjson takes a third of json's time
         from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
         from websockets.sync.client import connect
 
@@ -125,12 +141,12 @@ class Consumer:
                             else max(0.0, min(0.25, deadline - time.monotonic()))
                         )
                         try:
-                            text = ws.recv(timeout=wait)
+                            text = ws.recv(timeout=wait, decode=False)
                         except TimeoutError:
                             text = None
                         if text is not None:
                             self.summary.received += 1
-                            pending.append(_parse(text))
+                            pending.append(_parse(text, orjson.loads))
                         if len(pending) >= self.batch or (
                             pending and time.monotonic() - flushed > 0.25
                         ):
@@ -153,6 +169,17 @@ class Consumer:
         return deadline is not None and time.monotonic() >= deadline
 
     # -------------------------------------------------------------- applying
+    def _undo(self, key: str, me: int, effect: str) -> SyncRecord | None:
+        """The record a delete names (created earlier in this batch or stored), forgotten."""
+        found = self._created.pop(key, None)
+        if found is None:
+            found = self._records.pop(key, None)
+            if found is not None:
+                self._deleted.append(key)
+        if found is None or (found.account, found.effect) != (me, effect):
+            return None
+        return found
+
     def _index(self, did: str, name: str) -> dict[str, Any]:
         key = (did, name)
         if key not in self._indexes:
@@ -172,9 +199,13 @@ class Consumer:
             with self.store.transaction():
                 events: list[EventRow] = []
                 self._posts = self.store.ids_for_keys("posts", _liked_keys(messages))
+                self._records = self.store.sync_records(SOURCE, _deleted_records(messages))
+                self._created, self._deleted = {}, []
                 for m in messages:
                     events = self._one(m, events)
                 self._flush(events)
+                self.store.put_sync_records(SOURCE, self._created.values())
+                self.store.drop_sync_records(SOURCE, self._deleted)
                 for did, name in self._dirty:
                     save_index(self.store, did, name, self._indexes[(did, name)])
                 cursor = max(int(m.get("time_us") or 0) for m in messages)
@@ -233,20 +264,17 @@ class Consumer:
                 return events
             when = tid_time(rkey) or _record_time(record) or at
             events.append(EventRow(f"jetstream:{coll}/{rkey}", me, "like", when, post=pid))
-            self._touch(did, "likes")[str(liked)] = [when, rkey]
+            key = record_key(did, coll, rkey)
+            self._created[key] = SyncRecord(key, me, "like", pid)
         elif coll == _LIKE and op == "delete":
             events = self._flush(events)
-            likes = self._index(did, "likes")
-            found = next((u for u, (_, r) in likes.items() if r == rkey), None)
+            found = self._undo(record_key(did, coll, rkey), me, "like")
             if found is None:
                 self.summary.dropped["delete of a like this store never saw"] += 1
                 return events
-            pid = self.store.ids_for_keys("posts", [post_key(found)]).get(post_key(found))
-            if pid is not None:
-                self.summary.applied["like deleted"] += self.store.remove_interactions(
-                    [(me, pid, "like")]
-                )
-            self._touch(did, "likes").pop(found, None)
+            self.summary.applied["like deleted"] += self.store.remove_interactions(
+                [(me, found.target, "like")]
+            )
         elif coll == _FOLLOW and op == "create":
             target = record.get("subject")
             if target not in self.ids:
@@ -255,22 +283,31 @@ class Consumer:
             events.append(
                 EventRow(f"jetstream:{coll}/{rkey}", me, "follow", at, target=self.ids[target])
             )
-            self._touch(did, "follows")[str(target)] = rkey
+            key = record_key(did, coll, rkey)
+            self._created[key] = SyncRecord(key, me, "follow", self.ids[target])
         elif coll == _FOLLOW and op == "delete":
-            follows = self._index(did, "follows")
-            target = next((d for d, r in follows.items() if r == rkey and r), None)
-            if target is None or target not in self.ids:
+            found = self._undo(record_key(did, coll, rkey), me, "follow")
+            if found is None:
                 self.summary.dropped["delete of a follow this store never saw"] += 1
                 return events
             events.append(
-                EventRow(
-                    f"jetstream:{coll}/{rkey}/delete", me, "unfollow", at, target=self.ids[target]
-                )
+                EventRow(f"jetstream:{coll}/{rkey}/delete", me, "unfollow", at, target=found.target)
             )
-            self._touch(did, "follows").pop(target, None)
         else:
             self.summary.dropped[f"{coll} {op}"] += 1
         return events
+
+
+def _deleted_records(messages: list[dict[str, Any]]) -> list[str]:
+    """``sync_records`` keys of the batch's like and follow deletes (looked up in one query)."""
+    keys = []
+    for m in messages:
+        c = m.get("commit")
+        if not isinstance(c, dict) or c.get("operation") != "delete":
+            continue
+        if c.get("collection") in (_LIKE, _FOLLOW):
+            keys.append(record_key(str(m.get("did")), str(c["collection"]), str(c.get("rkey"))))
+    return keys
 
 
 def _liked_keys(messages: list[dict[str, Any]]) -> list[str]:
@@ -285,10 +322,10 @@ def _liked_keys(messages: list[dict[str, Any]]) -> list[str]:
     return keys
 
 
-def _parse(text: str | bytes) -> dict[str, Any]:
+def _parse(text: str | bytes, loads: Any = json.loads) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = loads(text)
+    except ValueError:  # orjson.JSONDecodeError is a ValueError too
         return {"kind": "malformed"}
     return value if isinstance(value, dict) else {"kind": "malformed"}
 

@@ -16,6 +16,7 @@ from .errors import NotFound, StoreError
 from .experiments import ExperimentsMixin
 from .precomputed import PrecomputedMixin
 from .reads import ReadsMixin
+from .records_sync import SyncRecordsMixin
 from .schema import MIGRATIONS, SCHEMA_VERSION, sql_statements
 from .state import StateMixin
 from .url import parse_store_url
@@ -32,6 +33,7 @@ class Store(  # one mixin a line: each is a store module of its own
     ExperimentsMixin,
     ArtifactsMixin,
     VectorsMixin,
+    SyncRecordsMixin,
     PrecomputedMixin,
 ):
     """A discovery-engine database: SQLite file or PostgreSQL server, chosen by URL.
