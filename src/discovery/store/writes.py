@@ -312,9 +312,12 @@ class WritesMixin(StoreCore):
     def upsert_posts(self, records: Iterable[PostRecord]) -> dict[str, int]:
         """Write posts by external key; ``key → internal id`` for every record.
 
-        A new key gets the next dense id and its caption's hashtags; a known key keeps its id,
-        caption and hashtags and takes the record's counts, image and media type (a re-sync
-        refreshes what changes on a network).
+        A new key gets the next dense id and its caption's hashtags; a known key keeps its id
+        and takes the record's caption, counts, image and media type (a re-sync refreshes what
+        changes on a network, an edited caption included), re-stamped so snapshots catch up.
+        An edited caption's hashtags replace the old caption's: tags it no longer has are
+        unlinked, new ones linked; links added by :meth:`add_post_tags` that no caption had
+        stay.
         """
         seq = self._need_tx()
         recs = {r.key: r for r in records}
@@ -336,22 +339,37 @@ class WritesMixin(StoreCore):
                 )
                 for key, r in recs.items()
             }
-        held = self._existing("posts", "ext_key", list(rows))
+        sql = "SELECT ext_key, id, caption FROM posts WHERE ext_key IN ({})"
+        stored = {str(k): (int(i), str(c)) for k, i, c in self._fetch_in(sql, list(rows))}
+        held = {key: pid for key, (pid, _) in stored.items()}
         self._many(
-            "UPDATE posts SET media_type = ?, image = ?, like_count = ?, comment_count = ?,"
-            " seq = ? WHERE id = ? AND (media_type <> ? OR like_count <> ? OR comment_count <> ?"
-            " OR COALESCE(image, '') <> COALESCE(?, ''))",
+            "UPDATE posts SET caption = ?, media_type = ?, image = ?, like_count = ?,"
+            " comment_count = ?, seq = ? WHERE id = ? AND (caption <> ? OR media_type <> ?"
+            " OR like_count <> ? OR comment_count <> ? OR COALESCE(image, '') <> COALESCE(?, ''))",
             [
-                (r[4], r[5], r[6], r[7], seq, held[key], r[4], r[6], r[7], r[5])
+                (r[3], r[4], r[5], r[6], r[7], seq, held[key], r[3], r[4], r[6], r[7], r[5])
                 for key, r in rows.items()
                 if key in held
             ],
         )
+        self._retag([(pid, old, rows[key]) for key, (pid, old) in stored.items()])
         new = [key for key in rows if key not in held]
         start = self._next_id("posts")
         ids = dict(held) | {key: start + n for n, key in enumerate(new)}
         self._insert_posts([(ids[key], *rows[key][1:]) for key in new])
         return ids
+
+    def _retag(self, edits: list[tuple[int, str, tuple[Any, ...]]]) -> None:
+        """Relink the hashtags of ``(post, old caption, new row)`` whose caption changed."""
+        gone, added = [], []
+        for pid, old, row in edits:
+            if old == row[3]:
+                continue
+            before, after = dict(extract_hashtags(old)), dict(extract_hashtags(row[3]))
+            gone += [(pid, self._hashtag_id(t)) for t in before if t not in after]
+            added += [(pid, self._hashtag_id(t), o, row[8]) for t, o in after.items()]
+        self._many("DELETE FROM post_hashtags WHERE post = ? AND hashtag = ?", gone)
+        self._bulk_insert("post_hashtags", ("post", "hashtag", "original", "seq"), added)
 
     def add_post_tags(self, rows: Iterable[tuple[int, str]]) -> int:
         """Link extra ``(post, tag)`` hashtags that are not in the caption (imported tag data)."""
