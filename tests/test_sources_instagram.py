@@ -50,7 +50,7 @@ def content(store: Store) -> dict[str, list[tuple]]:
     }
 
 
-LIKE, SAVE, VIEW, TAG = 0, 2, 5, 8  # interaction kind codes
+LIKE, COMMENT, SAVE, VIEW, TAG = 0, 1, 2, 5, 8  # interaction kind codes
 # What the default Export holds, by hand (the two shapes agree on all but the captions of
 # liked posts, which only the 2025 shape carries).
 ACCOUNTS = [
@@ -70,6 +70,7 @@ FOLLOWS = [
 ]
 INTERACTIONS = [
     ("ig:ana_photos", "ig:#analogphotography", TAG, T0 + 5000),  # dated at the newest time
+    ("ig:ana_photos", "ig:@cleo", COMMENT, T0 + 1200),  # the comment names only its owner
     ("ig:ana_photos", "ig:AAA111", LIKE, T0 + 1000),
     ("ig:ana_photos", "ig:AAA111", VIEW, T0 + 1100),
     ("ig:ana_photos", "ig:BBB222", LIKE, T0 + 2000),
@@ -110,10 +111,11 @@ def test_both_shapes_import_the_same_network(tmp_path: Path, shape: str) -> None
     ]  # fmt: skip
     assert got["accounts"] == accounts
     assert got["follows"] == FOLLOWS  # zed (unfollowed, never followed here) changes nothing
-    assert got["interactions"] == INTERACTIONS  # the comment names no post: no interaction
+    assert got["interactions"] == INTERACTIONS
     image = got["posts"][-1][4]
     assert got["posts"] == [
         ("ig:#analogphotography", None, 0, 0, None),  # the followed hashtag's marker
+        ("ig:@cleo", "ig:cleo", 0, 0, None),  # the marker your comment to cleo is on
         ("ig:AAA111", "ig:cleo", T0 + 1000, 0, None),
         ("ig:BBB222", "ig:frank", T0 + 2000, 1, None),  # a reel; liked before it was saved
         ("ig:CCC333", "ig:cleo", T0 + 3000, 0, None),
@@ -184,7 +186,7 @@ def test_hostile_values_are_skipped_and_counted(tmp_path: Path) -> None:
     assert "posts_1.json: entry 2: timestamp: 253402300000 is after" in notes
     assert "saved_posts.json: entry 1: no post URL" in notes
     assert "skipped your_instagram_activity/likes/liked_comments.json: not JSON" in notes
-    assert store.count("posts") == 3  # AAA111, the marker, the 2025 post
+    assert store.count("posts") == 4  # AAA111, the hashtag's and cleo's markers, the 2025 post
     assert content(store)["follows"][0] == ("ig:ana_photos", "ig:bob", T0 + 100)
 
 
@@ -330,3 +332,53 @@ def test_a_symlink_in_an_export_folder_is_not_followed(tmp_path: Path) -> None:
     assert "your media: 1 missing" in summary.notes
     assert content(store)["posts"][-1][-1] is None  # the post, without an image
     assert not Path(str(store.path) + ".media").exists()
+
+
+@pytest.mark.parametrize("shape", ["old", "new"])
+def test_your_comments_become_comments_and_weigh_the_owner(tmp_path: Path, shape: str) -> None:
+    """Both files of your comments: ``post_comments_N.json`` (a bare array) and
+    ``reels_comments.json`` (``comments_reels_comments``); entries name the post's owner only,
+    unless ``media_list_data[].uri`` holds the post's URL."""
+
+    def entry(owner: str, text: str, t: int, uri: str = "") -> dict[str, object]:
+        return {
+            "media_list_data": [{"uri": uri}],
+            "string_map_data": {"Comment": {"value": moji(text)},
+                                "Media Owner": {"value": owner}, "Time": {"timestamp": t}},
+        }  # fmt: skip
+
+    folder = "comments/" if shape == "old" else "your_instagram_activity/comments/"
+    reels = [entry("frank", "Sick line 🚵", T0 + 1400),
+             entry("cleo", "This one!", T0 + 1500, "https://www.instagram.com/p/AAA111/")]  # fmt: skip
+    export = Export(
+        comments=[("cleo", "Wow 😍", T0 + 1200), ("cleo", "Again", T0 + 1300)],
+        extra={f"{folder}reels_comments.json": {"comments_reels_comments": reels}},
+    )
+    store = imported(tmp_path, write_folder(tmp_path / "e", export.tree(shape)))
+    got = content(store)
+    comments = [i for i in got["interactions"] if i[2] == COMMENT]
+    assert comments == [
+        ("ig:ana_photos", "ig:@cleo", COMMENT, T0 + 1200),
+        ("ig:ana_photos", "ig:@cleo", COMMENT, T0 + 1300),
+        ("ig:ana_photos", "ig:@frank", COMMENT, T0 + 1400),
+        ("ig:ana_photos", "ig:AAA111", COMMENT, T0 + 1500),  # the entry that names its post
+    ]
+    assert [p for p in got["posts"] if p[0].startswith("ig:@")] == [
+        ("ig:@cleo", "ig:cleo", 0, 0, None),
+        ("ig:@frank", "ig:frank", 0, 0, None),
+    ]
+    counter = store.change_counter
+    summary = import_instagram(store, write_folder(tmp_path / "e", export.tree(shape)))
+    assert store.change_counter == counter and ("your comments → comments", 4, 0) in summary.rows
+    store.close()
+
+    # The tutorial's weighted graph: ana → cleo weighs 1 + likes (AAA111, CCC333: 2) + comments
+    # (three: 2 each) = 9; ana follows no one else she engaged with but bob (nothing: 1).
+    from discovery.ranking.affinity import follow_adjacency
+
+    engine = Engine.open(tmp_path / "x.db", cache=False)
+    snap = engine.snapshot
+    ana, bob, cleo = (snap.account_index(h) for h in (ME, "bob", "cleo"))
+    weights = follow_adjacency(snap, weighted=True)
+    assert weights[ana, cleo] == 9.0 and weights[ana, bob] == 1.0
+    engine.store.close()

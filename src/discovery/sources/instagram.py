@@ -10,8 +10,11 @@ liked posts              a post (author = owner, caption when the export has it,
                          hashtags) and your **like**; the owner becomes an account
 saved posts              the same with a **save**
 liked comments           the comment's author becomes an account; a **view** of the post
-your comments            the post's owner becomes an account; a **comment** when the entry
-                         names the post (exports usually give only the owner)
+your comments            the post's owner becomes an account and you **comment**: on the post
+                         when the entry names it; else (what exports give: only the owner) on
+                         a marker post ``ig:@<owner>`` by the owner (dated 1970, never a
+                         candidate), so the comment still weighs your graph edge to the owner
+                         (likes 1, comments 2 in the weighted PageRank)
 your posts               posts by you; the first media file copied into
                          ``<db>.media/ig/<sha256>.<ext>`` and stored as their image
 followed hashtags        interests: one ``tag`` interaction, dated at the export's newest time,
@@ -260,13 +263,20 @@ def _write(
     tags = {normalize_hashtag(r.name): r.name for r in export.hashtags}
     tags.pop("", None)
     markers = [PostRecord(f"ig:#{n}", None, 0, f"#{t}") for n, t in tags.items()]
+    owners = sorted({r.name for r, p in export.comments if p is None and r.name in ids})
+    markers += [PostRecord(f"ig:@{n}", ids[n], 0, "") for n in owners]
     pid |= store.upsert_posts(markers)
+    comments = [
+        (p.key, p.time) if p else (f"ig:@{r.name}", r.time)
+        for r, p in export.comments
+        if p or r.name in ids
+    ]
 
     for kind, what, rows in (
         ("liked_posts", "like", [(p.key, p.time) for p in export.liked_posts]),
         ("saved_posts", "save", [(p.key, p.time) for p in export.saved_posts]),
         ("liked_comments", "view", [(c.post.key, c.post.time) for c in export.liked_comments]),
-        ("comments", "comment", [(p.key, p.time) for _, p in export.comments if p]),
+        ("comments", "comment", comments),
         ("hashtags", "tag", [(f"ig:#{n}", latest) for n in tags]),
     ):
         new = store.add_interactions([(me, pid[k], what, t, 1.0) for k, t in rows])
@@ -275,7 +285,7 @@ def _write(
     if unlinked:
         summary.notes.append(
             f"{unlinked} of your comments name no post (the export gives only the owner):"
-            " their owners became accounts"
+            " each is a comment on a marker post of its owner (ig:@<owner>)"
         )
 
     # blocked handles, as the feeds match them (an account already stored keeps its handle)

@@ -260,7 +260,7 @@ def read_export(
         "liked_posts": (out.liked_posts, lambda e: reader.post_ref(flatten(e))),
         "saved_posts": (out.saved_posts, lambda e: reader.post_ref(flatten(e))),
         "liked_comments": (out.liked_comments, lambda e: _liked_comment(reader, flatten(e))),
-        "comments": (out.comments, lambda e: _comment(reader, flatten(e))),
+        "comments": (out.comments, lambda e: _comment(reader, flatten(e), e)),
         "posts": (out.posts, lambda e: reader.own_post(e, out.username or "me")),
     }
     for kind, name in routed:
@@ -293,14 +293,19 @@ def _liked_comment(reader: _Reader, f: Fields) -> LikedComment:
     return LikedComment(reader.name(f.title, "comment author"), post)
 
 
-def _comment(reader: _Reader, f: Fields) -> tuple[Relation, PostRef | None]:
-    """Your comment: the post's owner and time; the post itself when an href names it (the
-    export usually gives only the owner)."""
-    owner = f.labels.get("Media Owner") or f.title
+def _comment(reader: _Reader, f: Fields, entry: Any = None) -> tuple[Relation, PostRef | None]:
+    """Your comment: the post's owner and time; the post itself when a link names it — an
+    href, or a post URL in ``media_list_data[].uri`` (both shapes of
+    ``post_comments_N.json`` / ``reels_comments.json`` usually leave that ``uri`` empty and
+    give only the owner)."""
+    owner = f.labels.get("Media Owner") or f.labels.get("Owner.Username") or f.title
     if not owner:
         raise _Bad("no media owner")
     person = Relation(reader.name(owner, "media owner"), reader.time(f))
-    url = next((h for h in f.hrefs if _POST_URL.search(h)), "")
+    media = entry.get("media_list_data") if isinstance(entry, dict) else None
+    uris = [m.get("uri") for m in media if isinstance(m, dict)] if isinstance(media, list) else []
+    links = f.hrefs + [u for u in uris if isinstance(u, str)]
+    url = next((h for h in links if _POST_URL.search(h)), "")
     found = post_key(url) if url else None
     if found is None:
         return person, None
