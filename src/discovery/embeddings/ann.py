@@ -127,6 +127,10 @@ class HnswIndex:
         if not len(self._index):
             return out
         m = self._index.search(np.asarray(queries, np.float32), k, threads=self.threads)
+        if not hasattr(m, "counts"):  # usearch answers one query with a flat Matches
+            keys = np.asarray(m.keys, np.int64)
+            out[0, : len(keys)] = keys
+            return out
         keys, counts = np.asarray(m.keys, np.int64), np.asarray(m.counts)
         for i, c in enumerate(counts):
             out[i, :c] = keys[i, :c]
