@@ -32,7 +32,10 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
     >>> recall_at_k(np.array([[1, 2, 3], [4, 5, 9]]), np.array([[3, 2, 1], [4, 5, 6]]))
     0.8333333333333334
     """
-    hits = [len(set(f[f >= 0].tolist()) & set(t[t >= 0].tolist())) for f, t in zip(found, truth, strict=True)]
+    hits = [
+        len(set(f[f >= 0].tolist()) & set(t[t >= 0].tolist()))
+        for f, t in zip(found, truth, strict=True)
+    ]
     sizes = [max(1, int((t >= 0).sum())) for t in truth]
     return float(np.mean(np.array(hits) / np.array(sizes)))
 
