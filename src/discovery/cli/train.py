@@ -102,3 +102,84 @@ def clusters_command(
         text = " ".join(f"#{lit(t)}" for t in shown) + (f" (+{more})" if more > 0 else "")
         table.add_row(f"#{lit(tags[0])}", f"{n:,}", text)
     console.print(table)
+
+
+@train_app.command("ranker")
+def train_ranker_command(
+    source: str = typer.Option(
+        "auto",
+        "--from",
+        help="Training lists: log (the server's impression log), impressions (a world's "
+        "impression history), candidates (the engine's candidates at daily cuts), or auto: "
+        "the first of these the store has.",
+    ),
+    days: int = typer.Option(14, "--days", help="Days of history before now to learn from."),
+    users: int = typer.Option(200, "--users", help="Users sampled (0: all)."),
+    horizon_hours: float = typer.Option(
+        24.0, "--horizon-hours", help="What a user did this long after an impression counts."
+    ),
+    rounds: int = typer.Option(300, "--rounds", help="Boosting rounds at most."),
+    keep: int = typer.Option(5, "--keep", help="Versions of the artifact to keep."),
+) -> None:
+    """Fit the learned ranker (LightGBM LambdaRank) on served lists and what followed them —
+    hidden, ignored, liked, commented or saved — with the latest fifth of the lists held out
+    by time for early stopping, and save it as the next version of the `ranker` artifact.
+    Feeds use it with --ranker learned."""
+    import numpy as np
+
+    from ..signals.learned import RankerParams, save_ranker, train_ranker
+    from ..signals.training import examples_at_cut, examples_from_impressions, impressions_of
+    from ..snapshot import load_snapshot
+    from ..store.model import KIND_CODE
+
+    if source not in ("auto", "log", "impressions", "candidates"):
+        raise InputError(f"--from: expected auto, log, impressions or candidates, got {source!r}")
+    if not 1 <= days <= 3650 or users < 0 or not 0 < horizon_hours <= 24 * 365:
+        raise InputError("--days must be 1-3650, --users >= 0 and --horizon-hours > 0")
+    if not 1 <= rounds <= 10_000 or keep < 1:
+        raise InputError("--rounds must be 1-10000 and --keep at least 1")
+    horizon = int(horizon_hours * 3600)
+    with state.open_store() as store:
+        snap = load_snapshot(store)
+        since = snap.now - days * 86_400
+        logged = bool(store.impressions()) if source in ("auto", "log") else False
+        shown = (snap.inter_kind == KIND_CODE["impression"]).any()
+        if source == "log" and not logged:
+            raise InputError(f"{state.db}: the impression log is empty")
+        if source == "impressions" and not shown:
+            raise InputError(f"{state.db}: no impression interactions")
+        kind = (
+            source
+            if source != "auto"
+            else ("log" if logged else "impressions" if shown else "candidates")
+        )
+        if kind == "candidates":
+            gen = np.random.default_rng(42)
+            active = np.unique(snap.inter_user)
+            pick = (
+                active
+                if not users or len(active) <= users
+                else gen.choice(active, users, replace=False)
+            )
+            cuts = [snap.now - horizon * (i + 1) for i in range(max(1, days * 86_400 // horizon))]
+            parts = [examples_at_cut(snap, c, np.sort(pick), horizon) for c in cuts[::-1]]
+            from ..signals.learned import Examples
+
+            examples = Examples.concat([p for p in parts if len(p)] or parts[:1])
+        else:
+            u, p, t = impressions_of(
+                snap, store if kind == "log" else None, since=since, users=users
+            )
+            examples = examples_from_impressions(snap, u, p, t, horizon)
+        if len(examples) == 0 or examples.labels.max() < 2:
+            raise InputError(f"{state.db}: nothing was engaged with in the training lists")
+        model = train_ranker(examples, RankerParams(rounds=rounds))
+        model.meta["trained_from"] = kind
+        version = save_ranker(store, model)
+        store.prune_artifacts("ranker", keep)
+    m = model.meta
+    valid = "-" if m["valid_ndcg10"] is None else f"{m['valid_ndcg10']:.3f}"
+    console.print(
+        f"ranker version {version} from {kind}: {m['lists']:,} lists, {m['rows']:,} rows, "
+        f"{m['trees']} trees, validation NDCG@10 {valid}, {m['seconds']:.1f} s"
+    )

@@ -37,12 +37,19 @@ def explain_post(
     evidence = evidence_of(ctx, gather(ctx, explained_sources(), artifacts), p)
     names = Names.of(snap)
     rankers: dict[str, dict[str, Any]] = {}
+    proposed = {name: np.array([True]) for name in evidence}
     for name in RANKERS:
-        scored = RANKERS.build(name, s, artifacts).score(ctx, posts, discovery=not followed)
+        ranker = RANKERS.build(name, s, artifacts)
+        if ranker.name != name:  # a stand-in (no learned model: the default) is not repeated
+            continue
+        extra = {"proposals": proposed} if getattr(ranker, "uses_proposals", False) else {}
+        scored = ranker.score(ctx, posts, discovery=not followed, **extra)
         rankers[name] = {
             "score": float(scored.scores[0]),
             "factors": {k: float(v[0]) for k, v in scored.factors.items()},
         }
+        if hasattr(ranker, "contributions"):  # each feature's share of a learned score
+            rankers[name]["contributions"] = ranker.contributions(ctx, posts, proposed)[0]
     d = rankers["default"]["factors"]
     n_following = len(ctx.following)
     origins = {

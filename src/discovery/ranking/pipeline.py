@@ -89,7 +89,9 @@ class Pipeline:
             proposed = [c.posts for c in cands]
             posts = np.unique(np.concatenate(proposed)) if proposed else np.zeros(0, np.int64)
             filtered = run_filters(self.ctx, fk.filters, posts.astype(np.int64))
-            scored = self.ranker.score(self.ctx, filtered.kept, discovery=fk.discovery)
+            # a ranker that reads which sources proposed each post (the learned one) gets them
+            extra = {"proposals": cands} if getattr(self.ranker, "uses_proposals", False) else {}
+            scored = self.ranker.score(self.ctx, filtered.kept, discovery=fk.discovery, **extra)
             self._pools[key] = Pool(
                 fk.name, filtered.kept, scored.scores, scored.factors, tuple(cands), filtered
             )

@@ -174,6 +174,15 @@ RANKERS.register("default", lambda settings, artifacts: DefaultRanker())
 RANKERS.register("tutorial", lambda settings, artifacts: TutorialRanker())
 
 
+def _learned(settings: Settings, artifacts: Mapping[str, Any]) -> Ranker:
+    from .learned import learned_ranker  # LightGBM is imported only when a model is used
+
+    return learned_ranker(settings, artifacts)
+
+
+RANKERS.register("learned", _learned)
+
+
 def get_ranker(
     name: str, settings: Settings | None = None, artifacts: Mapping[str, Any] | None = None
 ) -> Ranker:

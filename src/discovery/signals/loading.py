@@ -17,11 +17,15 @@ __all__ = ["load_artifacts"]
 
 
 def load_artifacts(store: Store) -> dict[str, Any]:
-    """``{"als": LoadedALS}`` for the artifacts the store holds."""
+    """``{"als": LoadedALS, "ranker": LearnedModel}`` for the artifacts the store holds."""
     from .als import load_als
+    from .learned import load_ranker
 
     out: dict[str, Any] = {}
     als = load_als(store)
     if als is not None:
         out["als"] = als
+    ranker = load_ranker(store)
+    if ranker is not None:
+        out["ranker"] = ranker
     return out

@@ -1,0 +1,79 @@
+"""``--ranker learned``: the trained LightGBM ranker (:mod:`discovery.signals.learned`).
+
+Scores are the model's output on the features :func:`discovery.signals.features.hydrate`
+builds (the same function the training lists were built with); the factors of each pick are
+those features by name plus ``learned``, the score, so the impression log records what the
+model saw. Without a trained model the factory hands out the default ranker: the engine never
+fails for want of training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .candidates import Candidates
+from .context import UserContext
+from .rankers import DefaultRanker, Ranker, Scored
+
+__all__ = ["LearnedRanker", "learned_ranker"]
+
+
+class LearnedRanker:
+    """Scores posts with a :class:`~discovery.signals.learned.LearnedModel`."""
+
+    name = "learned"
+    #: The pipeline hands this ranker the sources' proposals (the ``src_`` features).
+    uses_proposals = True
+
+    def __init__(self, model: Any, artifacts: Mapping[str, Any]) -> None:
+        self.model, self.artifacts = model, artifacts
+
+    def features(
+        self,
+        ctx: UserContext,
+        posts: np.ndarray,
+        proposals: Sequence[Candidates] | Mapping[str, np.ndarray],
+    ) -> np.ndarray:
+        """The model's input rows, columns in the order it was trained with."""
+        from ..signals.features import hydrate
+
+        fm = hydrate(ctx, posts, proposals, self.artifacts)
+        missing = [n for n in self.model.names if n not in fm.names]
+        if missing:  # a model from a newer release: refuse clearly rather than mis-score
+            raise ValueError(f"learned ranker needs features this engine lacks: {missing}")
+        return fm.values[:, [fm.names.index(n) for n in self.model.names]]
+
+    def score(
+        self,
+        ctx: UserContext,
+        posts: np.ndarray,
+        *,
+        discovery: bool,
+        proposals: Sequence[Candidates] | Mapping[str, np.ndarray] = (),
+    ) -> Scored:
+        values = self.features(ctx, posts, proposals)
+        scores = self.model.predict(values)
+        factors = {n: values[:, j].astype(np.float64) for j, n in enumerate(self.model.names)}
+        factors["learned"] = scores
+        return Scored(scores, factors)
+
+    def contributions(
+        self,
+        ctx: UserContext,
+        posts: np.ndarray,
+        proposals: Sequence[Candidates] | Mapping[str, np.ndarray] = (),
+    ) -> list[dict[str, float]]:
+        """Per post, each feature's contribution to its score (``bias`` the expected score)."""
+        raw = self.model.contributions(self.features(ctx, posts, proposals))
+        names = (*self.model.names, "bias")
+        return [{n: float(v) for n, v in zip(names, row, strict=True)} for row in raw]
+
+
+def learned_ranker(settings: Any, artifacts: Mapping[str, Any]) -> Ranker:
+    """The learned ranker when a model was trained (``discovery train ranker``), else the
+    default ranker."""
+    model = artifacts.get("ranker")
+    return DefaultRanker() if model is None else LearnedRanker(model, artifacts)

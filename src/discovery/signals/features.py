@@ -1,0 +1,201 @@
+"""The features a learned ranker reads, hydrated apart from scoring.
+
+:func:`hydrate` turns (user context, candidate posts, which sources proposed them, the engine's
+artifacts) into a typed matrix, one row per post and one column per name in :data:`FEATURES`.
+Scoring (:mod:`discovery.ranking.learned`), training (:mod:`.learned`) and the impression log
+all read this one function, so what the model was trained on is what it is served.
+
+============================  ========================================================
+feature                       what
+============================  ========================================================
+recency … demote              the default ranker's factors (:class:`DefaultRanker`)
+src_<source>                  1 when that candidate source proposed the post
+als_score                     ``x_u · y_i`` of the trained ALS model (0: no model, or a
+                              user or post it does not know)
+embedding_sim                 cosine of the post's embedding with the mean embedding of
+                              the user's last 50 liked/saved posts (0 without vectors)
+author_followers, author_     ``ln(1 + ·)`` of the author's followers, posts, and mean
+posts, author_mean_likes      likes per post
+follows_author, author_       whether the user follows the author; how many of the
+hidden                        author's posts they hid
+age_hours, likes, comments    ``ln(1 + ·)`` of the post's age in hours and its counts
+cluster_match                 the share of the user's interest weight (by hashtag
+                              cluster) that the post's clusters carry
+user_activity                 ``ln(1 + ·)`` of the user's interactions (lets trees
+                              condition on how much is known about the user)
+============================  ========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..ranking.candidates import Candidates
+from ..ranking.context import UserContext
+from ..ranking.rankers import DefaultRanker
+from ..ranking.stats import follower_counts
+from ..snapshot import Snapshot
+from ..snapshot.derived import FOLLOWS_LAG, INTERACTIONS_LAG
+from ..store.model import KIND_CODE
+from .clusters import snapshot_clusters
+
+__all__ = ["FEATURES", "SOURCE_FEATURES", "FeatureMatrix", "hydrate"]
+
+DEFAULT_FACTORS = ("recency", "popularity", "affinity", "interest", "ppr", "weight", "demote")
+#: The candidate sources a ``src_`` feature is kept for (in registry order).
+SOURCE_FEATURES = ("following", "ppr_authors", "liked_by_followed", "hashtags", "popular", "als")
+FEATURES: tuple[str, ...] = (
+    *DEFAULT_FACTORS,
+    *(f"src_{s}" for s in SOURCE_FEATURES),
+    "als_score",
+    "embedding_sim",
+    "author_followers",
+    "author_posts",
+    "author_mean_likes",
+    "follows_author",
+    "author_hidden",
+    "age_hours",
+    "likes",
+    "comments",
+    "cluster_match",
+    "user_activity",
+)
+_TASTE_KINDS = [KIND_CODE[k] for k in ("like", "save")]
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """``values[i, j]``: feature ``names[j]`` of ``posts[i]``."""
+
+    names: tuple[str, ...]
+    posts: np.ndarray
+    values: np.ndarray  # float32, len(posts) × len(names)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.values[:, self.names.index(name)]  # type: ignore[no-any-return]
+
+    def row(self, i: int) -> dict[str, float]:
+        return {n: float(v) for n, v in zip(self.names, self.values[i], strict=True)}
+
+
+def hydrate(
+    ctx: UserContext,
+    posts: np.ndarray,
+    proposals: Sequence[Candidates] | Mapping[str, np.ndarray] = (),
+    artifacts: Mapping[str, Any] | None = None,
+) -> FeatureMatrix:
+    """Every feature of ``posts`` (snapshot indexes) for the context's user.
+
+    ``proposals``: the candidate sources' answers, or ``source -> bool mask over posts``."""
+    snap = ctx.snap
+    posts = np.asarray(posts, dtype=np.int64)
+    arts = artifacts or {}
+    cols: dict[str, np.ndarray] = dict(DefaultRanker().score(ctx, posts, discovery=True).factors)
+    for name, mask in _source_masks(posts, proposals).items():
+        cols[f"src_{name}"] = mask.astype(np.float64)
+    cols["als_score"] = _als_scores(ctx, posts, arts.get("als"))
+    cols["embedding_sim"] = _embedding_sim(ctx, posts, arts.get("vectors"))
+    authors = snap.post_author[posts]
+    has = authors >= 0
+    a = np.maximum(authors, 0)
+    n_posts, mean_likes = _author_stats(snap)
+    cols["author_followers"] = np.where(has, np.log1p(follower_counts(snap)[a]), 0.0)
+    cols["author_posts"] = np.where(has, np.log1p(n_posts[a]), 0.0)
+    cols["author_mean_likes"] = np.where(has, np.log1p(mean_likes[a]), 0.0)
+    cols["follows_author"] = np.where(has, ctx.follows_mask()[a], False).astype(np.float64)
+    hidden = np.array([ctx.hidden_authors.get(int(x), 0) for x in authors.tolist()], np.float64)
+    cols["author_hidden"] = hidden
+    age = np.maximum(ctx.now - snap.post_taken[posts], 0) / 3600.0
+    cols["age_hours"] = np.log1p(age)
+    cols["likes"] = np.log1p(np.maximum(snap.post_likes[posts], 0))
+    cols["comments"] = np.log1p(np.maximum(snap.post_comments[posts], 0))
+    cols["cluster_match"] = _cluster_match(ctx, posts)
+    cols["user_activity"] = np.full(len(posts), np.log1p(len(snap.user_interactions(ctx.user))))
+    values = np.zeros((len(posts), len(FEATURES)), np.float32)
+    for j, name in enumerate(FEATURES):
+        if name in cols:
+            values[:, j] = cols[name]
+    return FeatureMatrix(FEATURES, posts, values)
+
+
+def _source_masks(
+    posts: np.ndarray, proposals: Sequence[Candidates] | Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    if isinstance(proposals, Mapping):
+        return {k: np.asarray(v, bool) for k, v in proposals.items() if k in SOURCE_FEATURES}
+    out: dict[str, np.ndarray] = {}
+    for c in proposals:
+        if c.source in SOURCE_FEATURES:
+            mask = np.isin(posts, c.posts)
+            out[c.source] = out[c.source] | mask if c.source in out else mask
+    return out
+
+
+def _als_scores(ctx: UserContext, posts: np.ndarray, loaded: Any) -> np.ndarray:
+    out = np.zeros(len(posts))
+    if loaded is None or len(posts) == 0:
+        return out
+    aligned = loaded.aligned(ctx.snap)
+    x = aligned.user_vector(ctx.snap, ctx.user)
+    if x is None:
+        return out
+    inside = posts < len(aligned.post_row)
+    rows = np.where(inside, aligned.post_row[np.where(inside, posts, 0)], -1)
+    known = rows >= 0
+    out[known] = aligned.model.item_factors[rows[known]] @ x
+    return out
+
+
+def _embedding_sim(ctx: UserContext, posts: np.ndarray, vectors: Any) -> np.ndarray:
+    """Cosine with the mean unit vector of the user's last 50 liked or saved posts;
+    ``vectors`` holds unit rows by post id (:class:`discovery.embeddings.similar.PostVectors`)."""
+    out = np.zeros(len(posts))
+    if vectors is None or len(posts) == 0 or not len(vectors):
+        return out
+    snap = ctx.snap
+    pos = snap.user_interactions(ctx.user)
+    liked = snap.inter_post[pos[np.isin(snap.inter_kind[pos], _TASTE_KINDS)]][-50:]
+    rows = vectors.rows(snap.post_id[liked])
+    rows = rows[rows >= 0]
+    if len(rows) == 0:
+        return out
+    taste = vectors.data[rows].astype(np.float64).mean(axis=0)
+    norm = float(np.linalg.norm(taste))
+    if norm == 0:
+        return out
+    mine = vectors.rows(snap.post_id[posts])
+    has = mine >= 0
+    out[has] = vectors.data[mine[has]] @ (taste / norm)
+    return out
+
+
+def _author_stats(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """Posts per account and mean likes per post (memoised; may lag the likes by 2 %)."""
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        a = snap.post_author
+        ok = a >= 0
+        n = np.bincount(a[ok], minlength=snap.n_accounts).astype(np.float64)
+        likes = np.bincount(a[ok], weights=snap.post_likes[ok], minlength=snap.n_accounts)
+        return n, np.divide(likes, n, out=np.zeros_like(likes), where=n > 0)
+
+    return snap.derive(
+        "author_stats", build, depends_on=("accounts", "posts", INTERACTIONS_LAG, FOLLOWS_LAG)
+    )
+
+
+def _cluster_match(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
+    prof = ctx.profile
+    total = float(prof.sum())
+    if total <= 0 or len(posts) == 0:
+        return np.zeros(len(posts))
+    snap = ctx.snap
+    member = snapshot_clusters(snap).membership(snap.n_tags)
+    weight = np.asarray(member.T @ prof).ravel() / total  # share of interest per cluster
+    hit = (snap.post_tags_matrix()[posts] @ member).tocsr()
+    hit.data[:] = 1.0
+    return np.asarray(hit @ weight).ravel()  # type: ignore[no-any-return]
