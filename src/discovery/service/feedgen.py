@@ -56,12 +56,18 @@ class FeedgenConfig:
         serves only feeds of that repository.
     plc_url
         PLC directory where requesters' ``did:plc`` documents are resolved.
+    did_web_url
+        None (the default): a requester's ``did:web:host`` document is read from
+        ``https://host/.well-known/did.json``, as the did:web method says; else from
+        ``{did_web_url}/host/.well-known/did.json`` (a mirror or resolver of your own, or a
+        local directory in tests).
     """
 
     service_did: str
     hostname: str | None = None
     publisher_did: str | None = None
     plc_url: str = PLC_DIRECTORY
+    did_web_url: str | None = None
     feeds: dict[str, str] = field(default_factory=lambda: dict(FEEDS))
 
     def __post_init__(self) -> None:
@@ -100,7 +106,7 @@ class FeedgenState:
 
     def __init__(self, config: FeedgenConfig) -> None:
         self.config = config
-        self.keys = DidKeys(config.plc_url)
+        self.keys = DidKeys(config.plc_url, did_web_url=config.did_web_url)
 
 
 router = APIRouter(tags=["bluesky feed generator"])

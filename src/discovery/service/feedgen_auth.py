@@ -9,8 +9,8 @@ service (``aud``, its DID), an expiry (``exp``) and the method it may call (``lx
 :func:`verify_service_jwt` checks all four and the signature with the atproto SDK
 (:func:`atproto_server.auth.jwt.verify_jwt`), against the ``#atproto`` key of the requester's
 DID document. :class:`DidKeys` finds that key with the SDK's ``IdResolver`` (``did:plc`` from a
-PLC directory, ``did:web`` from ``https://host/.well-known/did.json``) behind an in-memory
-cache; a signature that fails with the cached key is checked once more against a freshly
+PLC directory, ``did:web`` from ``https://host/.well-known/did.json`` or a mirror of such
+documents) behind an in-memory cache; a signature that fails with the cached key is checked once more against a freshly
 resolved document, in case the key rotated. Every refusal is an :class:`AuthFailure` carrying
 the XRPC error name atproto's own verifier uses (``BadJwt``, ``JwtExpired``,
 ``BadJwtAudience``, ``BadJwtLexiconMethod``, ``BadJwtIss``, ``BadJwtSignature``).
@@ -67,6 +67,9 @@ class DidKeys:
     stale_ttl, max_ttl
         A cached document older than ``stale_ttl`` seconds is refreshed on use; one older
         than ``max_ttl`` is resolved again before use (the SDK's ``DidInMemoryCache``).
+    did_web_url
+        Read ``did:web:host`` documents from ``{did_web_url}/host/.well-known/did.json``
+        instead of ``https://host/.well-known/did.json`` (None: the did:web method itself).
     """
 
     def __init__(
@@ -75,6 +78,8 @@ class DidKeys:
         timeout: float = 3.0,
         stale_ttl: int = 3600,
         max_ttl: int = 86_400,
+        *,
+        did_web_url: str | None = None,
     ) -> None:
         from atproto_identity.cache.in_memory_cache import DidInMemoryCache
         from atproto_identity.resolver import IdResolver
@@ -89,6 +94,11 @@ class DidKeys:
         self._did = IdResolver(
             plc_url=plc_url, timeout=timeout, cache=_Cache(stale_ttl, max_ttl)
         ).did
+        if did_web_url is not None:
+            # The SDK's DidResolver keeps one resolver per method and offers no option for
+            # where did:web documents live, so its "web" entry is swapped for the same
+            # resolver reading from the mirror (same validation, same cache above it).
+            self._did._methods["web"] = _mirror_web_resolver(did_web_url, timeout)
 
     def __call__(self, did: str, force_refresh: bool = False) -> str:
         """The signing key of ``did``; :class:`AuthFailure` when it cannot be found."""
@@ -98,6 +108,18 @@ class DidKeys:
             return str(self._did.resolve_atproto_key(did, force_refresh))
         except (AtProtocolError, ValueError) as exc:  # not found, unreachable, malformed
             raise AuthFailure("BadJwtIss", f"no signing key for {did}: {exc}") from None
+
+
+def _mirror_web_resolver(base: str, timeout: float) -> Any:
+    """The SDK's ``DidWebResolver`` reading ``did:web:host`` from ``{base}/host/...``."""
+    from atproto_identity.did.resolvers.web_resolver import DidWebResolver
+
+    class MirrorWebResolver(DidWebResolver):
+        def _parse_web_did(self, did: str) -> str:  # type: ignore[override]
+            url = DidWebResolver._parse_web_did(did)  # the SDK's checks and path
+            return f"{base.rstrip('/')}/{url.removeprefix('https://')}"
+
+    return MirrorWebResolver(timeout)
 
 
 def _claims(jwt: str) -> tuple[dict[str, Any], dict[str, Any]]:
