@@ -38,6 +38,12 @@ def simulate_command(
         None, "--keep", help="Keep the simulated database (simulated.db) in this folder."
     ),
     samples: int = typer.Option(400, "--samples", help="Bootstrap resamples per interval."),
+    interleave: str = typer.Option(
+        "",
+        "--interleave",
+        help="A,B: arms A, B and their team-draft interleaving A+B; reports how many users"
+        " each design needs to tell A from B at p < 0.05.",
+    ),
 ) -> None:
     """Simulate days of use on a copy of a generated world: users open the app, are served
     feeds by their arm, look, like, hide and follow as the world's behaviour model says,
@@ -47,6 +53,11 @@ def simulate_command(
     from ..simulation.summary import summarize
 
     names = tuple(a.strip() for a in arms.split(",") if a.strip())
+    if interleave:
+        pair = [a.strip() for a in interleave.split(",") if a.strip()]
+        if len(pair) != 2 or pair[0] == pair[1]:
+            raise InputError(f"--interleave {interleave!r}: expected two different arms, A,B")
+        names = (pair[0], pair[1], "+".join(pair))
     cfg = SimConfig(days=days, users=users, arms=names, k=k, seed=seed, samples=samples)
     cfg.check()
     if keep is not None and (keep / "simulated.db").exists():
@@ -83,6 +94,8 @@ def simulate_command(
     seconds = time.perf_counter() - started
     parts = ["discovery", "--db", str(state.db), "simulate", "--days", str(days)]
     parts += ["--users", str(users), "--arms", ",".join(names), "-k", str(k), "--seed", str(seed)]
+    if interleave:
+        parts[parts.index("--arms") : parts.index("--arms") + 2] = ["--interleave", interleave]
     if samples != 400:
         parts += ["--samples", str(samples)]
     command = " ".join(shlex.quote(a) for a in parts)

@@ -12,6 +12,10 @@ random     a uniform draw from the same unseen window posts
 replay     the generator's own exposure process (:mod:`.replay`): the engine out of the loop
 =========  ===================================================================================
 
+An engine arm takes setting changes after a colon, ``blend:explore_scale=1;source_cap=0.8``
+(the names of :class:`~discovery.settings.Settings`); ``A+B`` is the team-draft interleaving
+of arms ``A`` and ``B`` in one feed (:mod:`.interleave`).
+
 Engine arms run the engine's pipeline (:class:`~discovery.ranking.pipeline.Pipeline`, as
 :meth:`discovery.Engine.feed` does) on the engine's snapshot, which the loop catches up with
 the store every day; the references read the ground truth, never the engine.
@@ -27,7 +31,7 @@ import numpy as np
 
 from ..seed import child_rng
 
-__all__ = ["ARMS", "Arm", "Day", "EngineArm", "OracleArm", "RandomArm", "unseen"]
+__all__ = ["ARMS", "Arm", "Day", "EngineArm", "OracleArm", "RandomArm", "make_arm", "unseen"]
 
 
 @dataclass
@@ -71,9 +75,16 @@ class Arm:
 class EngineArm(Arm):
     """A feed kind of the engine under a ranker."""
 
-    def __init__(self, name: str, kind: str, ranker: str) -> None:
+    def __init__(
+        self, name: str, kind: str, ranker: str, changes: dict[str, Any] | None = None
+    ) -> None:
         self.name, self.kind, self.ranker = name, kind, ranker
+        self.changes = changes or {}
         self.describe = f"Engine feed kind {kind!r}, ranker {ranker!r}"
+        if self.changes:
+            from ..settings import Settings
+
+            Settings().replace(**self.changes)  # a bad value fails here, before any day
 
     def serve(self, day: Day, users: np.ndarray, times: np.ndarray) -> list[np.ndarray]:
         from ..ranking import get_ranker
@@ -82,9 +93,10 @@ class EngineArm(Arm):
         engine = day.engine
         snap = engine.snapshot
         index = snap.accounts.lookup(np.asarray(users, np.int64) + 1)
+        settings = engine.settings.replace(**self.changes) if self.changes else None
         out = []
         for i in index.tolist():
-            ctx = engine.context(int(i))
+            ctx = engine.context(int(i), settings)
             rk = get_ranker(self.ranker, ctx.settings, engine.artifacts)
             picks = Pipeline(ctx, rk, engine.artifacts).picks(self.kind, day.k)
             posts = np.array([pk.post for pk in picks], dtype=np.int64)
@@ -146,3 +158,29 @@ ARMS: dict[str, Callable[[], Arm]] = {
     "random": RandomArm,
     "replay": _replay,
 }
+
+
+def make_arm(spec: str) -> Arm:
+    """The arm named by ``spec`` (see the module docstring); :class:`InputError` if unknown.
+
+    >>> make_arm("blend:explore_scale=1").changes
+    {'explore_scale': 1.0}
+    """
+    from ..errors import InputError
+    from ..settings import parse_assignments
+
+    if "+" in spec:
+        from .interleave import InterleaveArm
+
+        a, _, b = spec.partition("+")
+        return InterleaveArm(spec, make_arm(a), make_arm(b))
+    base, sep, assignments = spec.partition(":")
+    if base not in ARMS:
+        raise InputError(f"--arms: unknown arm {base!r}; known: {', '.join(ARMS)}")
+    arm = ARMS[base]()
+    if sep:
+        if not isinstance(arm, EngineArm):
+            raise InputError(f"--arms: {base} takes no settings (only the engine's arms do)")
+        changes = parse_assignments(x for x in assignments.split(";") if x.strip())
+        arm = EngineArm(spec, arm.kind, arm.ranker, changes)
+    return arm

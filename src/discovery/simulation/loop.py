@@ -16,6 +16,7 @@ Each simulated day ``d`` (starting at the world's ``now``):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,7 +27,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store.events import EventRow, record_events
 from ..store.model import KIND_CODE
-from .arms import ARMS, Day
+from .arms import Day, make_arm
 from .behaviour import Responded, Served, respond
 from .config import SimConfig
 from .posting import post_day
@@ -62,6 +63,9 @@ class SimLog:
     catalog: list[np.ndarray] = field(default_factory=list)  # window posts per day
     post_topic: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
     new_posts: int = 0
+    teams: dict[str, dict[tuple[int, int, int], int]] = field(default_factory=dict)
+    #: CPU seconds by phase (serve:<arm>, respond, write, refresh): for bench/, not the report
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 def _history(snap, truth, users: np.ndarray) -> tuple[History, np.ndarray]:  # type: ignore[no-untyped-def]
@@ -92,7 +96,7 @@ def run(
     engine = Engine(store, load_snapshot(store, cache=False), settings or Settings())
     users = participants(world.people, cfg.users, cfg.seed)
     arm_of = assign_arms(users, len(cfg.arms), cfg.seed)
-    arms = [ARMS[name]() for name in cfg.arms]
+    arms = [make_arm(name) for name in cfg.arms]
     history, shown = _history(engine.snapshot, world.truth, users)
     top = np.argsort(-world.truth.theta[users], axis=1, kind="stable")[:, :3]
     log = SimLog(cfg, users, arm_of, int(engine.snapshot.now), history, top)
@@ -106,12 +110,14 @@ def run(
         opens = daily_opens(world.activity[users], cfg.opens, cfg.seed, d)
         today, arm_today = users[opens], arm_of[opens]
         times = session_times(len(today), start, cfg.seed, d)
-        served = _serve(arms, day, today, arm_today, times)
+        served = _serve(arms, day, today, arm_today, times, log.cpu)
+        tick = time.process_time()
         resp = respond(
             world, served, shown, cfg.fatigue, child_rng(cfg.seed, "simulation", "look", d)
         )
         src, dst, at = _follows(world, resp, liked, cfg.follow_after)
         rows = _events(d, resp, src, dst, at)
+        tick = _charge(log.cpu, "respond", tick)
         with store.transaction():
             record_events(store, rows, received_at=start + DAY)
             log.new_posts += post_day(store, world, start, cfg.seed, d)
@@ -119,21 +125,32 @@ def run(
         world.add_follows(src, dst)
         keys = (resp.user.astype(np.int64) << 32) | resp.post.astype(np.int64)
         shown = np.union1d(shown, keys)
+        tick = _charge(log.cpu, "write", tick)
         engine.refresh()
+        _charge(log.cpu, "refresh", tick)
         log.impressions.append((d, resp))
         log.follows.append((d, src))
         log.catalog.append(win)
         if progress is not None:
             progress(d + 1, cfg.days)
     log.post_topic = world.truth.post_topic
+    log.teams = {a.name: a.teams for a in arms if hasattr(a, "teams")}
     return log
 
 
-def _serve(arms, day: Day, users, arm_of, times) -> Served:  # type: ignore[no-untyped-def]
+def _charge(cpu: dict[str, float], phase: str, since: float) -> float:
+    now = time.process_time()
+    cpu[phase] = cpu.get(phase, 0.0) + now - since
+    return now
+
+
+def _serve(arms, day: Day, users, arm_of, times, cpu) -> Served:  # type: ignore[no-untyped-def]
     session, user, post, position, at, sure = [], [], [], [], [], []
     for a, arm in enumerate(arms):
         sel = np.flatnonzero(arm_of == a)
+        tick = time.process_time()
         feeds = arm.serve(day, users[sel], times[sel])
+        _charge(cpu, f"serve:{arm.name}", tick)
         for s, feed in zip(sel.tolist(), feeds, strict=True):
             k = len(feed)
             session.append(np.full(k, s))

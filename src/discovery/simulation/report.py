@@ -90,6 +90,29 @@ def markdown(summary: Summary, command: str = "") -> str:
             f" {'ok' if r['in_network_share_ok'] else 'OUT OF TOLERANCE'}",
             "",
         ]
+    for name, test in b.get("interleaving", {}).items():
+        lines += [f"## Interleaving {name} against the A/B split", ""]
+        if "error" in test:
+            lines += [test["error"], ""]
+            continue
+        inter, ab = test["interleaving"], test["ab_split"]
+        lines += [
+            f"{test['users']} interleaved users: {test['wins']} preferred"
+            f" {name.split('+')[0]}, {test['losses']} {name.split('+')[1]}, {test['ties']}"
+            f" tied (sign test p = {test['p_value']}). Users needed for"
+            f" {int(test['power'] * 100)} % power at p < {test['alpha']}: interleaving"
+            f" {inter['needed'] or 'more than ' + str(inter['sizes'][-1])}, A/B split"
+            f" {ab['needed'] or 'more than ' + str(ab['sizes'][-1])} (both arms together).",
+            "",
+            "| users | " + " | ".join(str(n) for n in inter["sizes"]) + " |",
+            "|---|" + "---|" * len(inter["sizes"]),
+            "| interleaving power | " + " | ".join(str(p) for p in inter["power"]) + " |",
+            "",
+            "| users | " + " | ".join(str(n) for n in ab["sizes"]) + " |",
+            "|---|" + "---|" * len(ab["sizes"]),
+            "| A/B power | " + " | ".join(str(p) for p in ab["power"]) + " |",
+            "",
+        ]
     lines += ["## Per day", ""]
     lines += [f"![{LABELS[k]}]({k}.png)" for k in METRICS]
     lines.append("")

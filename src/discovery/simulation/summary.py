@@ -90,6 +90,8 @@ def summarize(log: SimLog) -> Summary:
         body["targets"] = _targets(body["versus_timeline"], arms)
     if "replay" in total:
         body["replay_check"] = _replay_check(log, total["replay"])
+    for name in log.teams:
+        body.setdefault("interleaving", {})[name] = _interleaving(log, name)
     body["best"] = max(cfg.arms, key=lambda n: arms[n]["total"]["utility"][0] or 0.0)
     return Summary(body)
 
@@ -133,3 +135,27 @@ def _replay_check(log: SimLog, m: Measures) -> dict[str, Any]:
         "like_rate_ok": bool(ok_like),
         "in_network_share_ok": bool(ok_share),
     }
+
+
+def _interleaving(log: SimLog, name: str) -> dict[str, Any]:
+    """Per-user credit margins of the ``A+B`` arm, and the users each design needs."""
+    import numpy as np
+
+    from .interleave import users_needed
+
+    arms = list(log.config.arms)
+    a, b = name.split("+")
+    teams = log.teams[name]
+    group = {x: np.flatnonzero(log.arm == arms.index(x)) for x in (name, a, b) if x in arms}
+    margin = np.zeros(len(log.users))
+    engaged = np.zeros(len(log.users))
+    for d, r in log.impressions:
+        rows = np.searchsorted(log.users, r.user)
+        np.add.at(engaged, rows, r.click)
+        mine = np.flatnonzero((log.arm[rows] == arms.index(name)) & r.click)
+        for i in mine.tolist():
+            team = teams[(d, int(r.user[i]), int(r.post[i]))]
+            margin[rows[i]] += 1.0 if team == 0 else -1.0
+    if a not in group or b not in group:
+        return {"error": f"the A/B comparison needs arms {a} and {b} in the run"}
+    return users_needed(margin[group[name]], engaged[group[a]], engaged[group[b]], log.config.seed)
