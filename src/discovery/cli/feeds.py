@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..engine import FEED_KINDS, Engine
 from ..errors import InputError
-from ..feeds import Feed
+from ..feeds import Feed, mark_viewer
 from ..feeds.html import feed_grid, page
 from ..settings import parse_assignments
 from ..store import from_iso
@@ -92,6 +92,7 @@ def feed(
         engine.user_settings(engine.user_index(handle)).replace(**changes) if changes else None
     )
     result = engine.feed(handle, k=k, kind=kind, ranker=ranker, mix=mix, settings=settings)
+    mark_viewer(engine.snapshot, engine.user_index(handle), result.items)  # as the API does
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
     else:
@@ -105,7 +106,9 @@ def interests(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Top hashtags learned from liked and tagged posts, with the best posts for each."""
-    result = _engine().interests(handle, k=k)
+    engine = _engine()
+    result = engine.interests(handle, k=k)
+    mark_viewer(engine.snapshot, engine.user_index(handle), [p for i in result for p in i.posts])
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         return

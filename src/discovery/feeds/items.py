@@ -17,7 +17,9 @@ class FeedItem:
 
     ``factors`` holds every score ingredient (for the tutorial ranker ``ppr``, ``weight`` and
     ``time_score``; for the default ranker ``recency``, ``popularity``, ``affinity``,
-    ``interest`` and their inputs).
+    ``interest`` and their inputs). ``liked``, ``saved``, ``hidden`` (the post) and
+    ``following`` (its author) are the viewing user's state, set by
+    :func:`.state.mark_viewer`; ``None`` until then.
     """
 
     post_id: int
@@ -33,6 +35,10 @@ class FeedItem:
     image: str | None = None
     media_type: str = "photo"
     rank: int = 0
+    liked: bool | None = None
+    saved: bool | None = None
+    hidden: bool | None = None
+    following: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # by hand, not dataclasses.asdict: its recursive deep copy was 15 % of a served feed
@@ -52,6 +58,10 @@ class FeedItem:
             "image": self.image,
             "media_type": self.media_type,
             "rank": self.rank,
+            "liked": self.liked,
+            "saved": self.saved,
+            "hidden": self.hidden,
+            "following": self.following,
         }
 
 

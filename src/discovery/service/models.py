@@ -159,7 +159,8 @@ class ErrorOut(BaseModel):
 
 
 class FeedItemOut(BaseModel):
-    """One ranked post: :class:`discovery.feeds.FeedItem` as JSON."""
+    """One ranked post: :class:`discovery.feeds.FeedItem` as JSON; in a user's feed and
+    interests with that user's state (``liked``, ``saved``, ``hidden``, ``following``)."""
 
     post_id: int
     author: str | None
@@ -174,6 +175,14 @@ class FeedItemOut(BaseModel):
     image: str | None
     media_type: str
     rank: int
+    liked: bool | None = Field(default=None, description="The viewing user likes the post.")
+    saved: bool | None = Field(default=None, description="The viewing user saved the post.")
+    hidden: bool | None = Field(
+        default=None, description='The viewing user chose "show less" for the post.'
+    )
+    following: bool | None = Field(
+        default=None, description="The viewing user follows the post's author."
+    )
 
 
 class FeedOut(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..experiments.serving import running_experiment, serve_feed
+from ..feeds import mark_viewer
 from ..ranking.diversity import BLOCK
 from ..settings import Settings
 from .cursor import MAX_SHOWN, Cursor, encode_cursor, read_cursor
@@ -40,8 +41,10 @@ def feed_view(
     weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """One page of a feed: ``Feed.to_json()`` (as ``discovery feed --json``) plus
-    ``next_cursor``. ``weights`` (``w_recency``..., or any other setting) override the user's
-    saved settings for this request only (the live preview of "Tune my feed", ``set=``)."""
+    ``next_cursor``; each item carries the user's own state (``liked``, ``saved``,
+    ``hidden``, ``following`` its author). ``weights`` (``w_recency``..., or any other setting)
+    override the user's saved settings for this request only (the live preview of "Tune my
+    feed", ``set=``)."""
     with service.engine_for_read() as engine:
         u = engine.user_index(handle)
         user = str(engine.snapshot.handle[u])
@@ -60,6 +63,7 @@ def feed_view(
             open_block=state.open_block,
         )
         feed = page.feed
+        mark_viewer(engine.snapshot, u, feed.items)
     log_impressions(service, page.impressions)
     out = feed.to_json()
     served = [item.post_id for item in feed]
@@ -75,9 +79,13 @@ def feed_view(
 
 
 def interests_view(service: Service, handle: str, k: int = 10, per_tag: int = 3) -> dict[str, Any]:
-    """Top hashtags of a user with the best posts for each (``discovery interests --json``)."""
+    """Top hashtags of a user with the best posts for each (``discovery interests --json``),
+    each post with the user's state as in :func:`feed_view`."""
     with service.engine_for_read() as engine:
-        return engine.interests(handle, k=k, per_tag=per_tag).to_json()
+        interests = engine.interests(handle, k=k, per_tag=per_tag)
+        u = engine.user_index(handle)
+        mark_viewer(engine.snapshot, u, [p for i in interests for p in i.posts])
+        return interests.to_json()
 
 
 def post_view(service: Service, post_id: int) -> dict[str, Any]:

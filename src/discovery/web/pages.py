@@ -72,6 +72,13 @@ def _weights(service: Service, handle: str) -> dict[str, float]:
     return dict(views.settings_view(service, handle)["weights"])
 
 
+def _states(items: list[dict[str, Any]]) -> dict[int, dict[str, bool]]:
+    """``{post_id: {"liked", "saved", "hidden"}}`` from feed items that carry the viewer's
+    state (:func:`discovery.feeds.mark_viewer`), for the buttons and ``feed.js``."""
+    keys = ("liked", "saved", "hidden")
+    return {int(i["post_id"]): {k: bool(i.get(k)) for k in keys} for i in items}
+
+
 def _feed_page(
     request: Request,
     service: Service,
@@ -89,9 +96,9 @@ def _feed_page(
             service, handle, kind=kind, limit=limit, cursor=cursor, weights=overrides or None
         )
         weights = _weights(service, handle)
-        states = people.states_view(service, handle, [i["post_id"] for i in feed["items"]])
     except (NotFound, InputError) as exc:
         return _error(exc, handle)
+    states = _states(feed["items"])  # the JSON twin's own fields, not a second read
     twin = f"/v1/users/{handle_url(handle)}/feed?kind={kind}&limit={limit}"
     data = {"user": feed["user"], "kind": kind, "limit": limit, "cursor": cursor, "feed": twin}
     return html_page(
@@ -156,10 +163,9 @@ def _interests_page(
         body = views.interests_view(service, handle, k=12, per_tag=per_tag)
         weights = _weights(service, handle)
         chosen = [i for i in body["interests"] if i["tag"] == tag] if tag else body["interests"]
-        shown_ids = [p["post_id"] for i in chosen for p in i["posts"]]
-        states = people.states_view(service, handle, shown_ids)
     except (NotFound, InputError) as exc:
         return _error(exc, handle)
+    states = _states([p for i in chosen for p in i["posts"]])
     return html_page(
         "interests.html",
         request,

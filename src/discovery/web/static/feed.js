@@ -10,13 +10,18 @@
   if (!dataEl) return;
   var page = JSON.parse(dataEl.textContent);
   var FACTORS = ["recency", "popularity", "affinity", "interest"];
-  // The viewer's state of each post (liked, saved, hidden), from the page and then from the
-  // events this page sent; a button shows the state and sends its undo.
+  // The viewer's state of each post (liked, saved, hidden), from the page, from the items of
+  // the JSON feed (they carry it) and from the events this page sent; a button shows the state
+  // and sends its undo.
   var states = page.states || {};
   function state(post) {
     post = String(post);
     if (!states[post]) states[post] = { liked: false, saved: false, hidden: false };
     return states[post];
+  }
+  function learn(item) {
+    if (typeof item.liked !== "boolean") return;
+    states[String(item.post_id)] = { liked: item.liked, saved: !!item.saved, hidden: !!item.hidden };
   }
   // role -> [state key, kind when off, kind when on, label when off, label when on]
   var BUTTONS = [
@@ -183,7 +188,10 @@
 
   function render(grid, items, opts) {
     var frag = document.createDocumentFragment();
-    items.forEach(function (item) { frag.appendChild(renderTile(item, opts)); });
+    items.forEach(function (item) {
+      learn(item);
+      frag.appendChild(renderTile(item, opts));
+    });
     while (grid.firstChild) grid.removeChild(grid.firstChild);
     grid.appendChild(frag);
   }

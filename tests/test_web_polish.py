@@ -1,0 +1,113 @@
+"""Issue 15, section 5 (pages): the viewer's own state in every feed item of the JSON API and
+on the pages built from it, counts read as words, the network view's account table in pages.
+
+Served by a real uvicorn server on a loopback port over the hand-made known world
+(:mod:`worlds`: ``me`` follows ana, bo and dan; 101 and 102 are ana's, 201 cy's, 202 natgeo's).
+The browser checks (emoji, the mobile nav, label overlap) are in ``e2e/test_polish_browser.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from discovery.cli import app as cli
+from discovery.service import create_app
+from fakes.serving import LocalServer
+
+STATE = ("liked", "saved", "hidden", "following")
+
+
+@pytest.fixture
+def http(known_db: Path) -> Iterator[httpx.Client]:
+    server = LocalServer(create_app(known_db), "discovery")
+    try:
+        with httpx.Client(base_url=server.start(), timeout=20) as client:
+            yield client
+    finally:
+        server.stop()
+
+
+def send(http: httpx.Client, kind: str, **what: Any) -> None:
+    event = {"id": uuid.uuid4().hex, "user": "me", "kind": kind, **what}
+    r = http.post("/v1/events", json=event)
+    assert r.status_code == 200, r.text
+
+
+def states(http: httpx.Client, kind: str) -> dict[int, tuple[bool, ...]]:
+    r = http.get("/v1/users/me/feed", params={"kind": kind, "limit": 50})
+    assert r.status_code == 200, r.text
+    return {i["post_id"]: tuple(i[k] for k in STATE) for i in r.json()["items"]}
+
+
+def test_feed_items_carry_the_viewers_state_after_each_event(http: httpx.Client) -> None:
+    # me follows ana (101, 102), bo (103) and dan (104) and has done nothing to these posts
+    nothing = (False, False, False, True)
+    assert states(http, "timeline") == dict.fromkeys([102, 101, 103, 104], nothing)
+    assert states(http, "explore")[202] == (False, False, False, False)  # natgeo: not followed
+    # a liked or saved post is "already seen": it leaves every feed (the seen filter), so a
+    # ranked feed never holds liked=true; unlike and unsave bring it back, not liked, not saved
+    send(http, "like", post=101)
+    send(http, "save", post=102)
+    assert states(http, "timeline") == dict.fromkeys([103, 104], nothing)
+    send(http, "unlike", post=101)
+    send(http, "unsave", post=102)
+    assert states(http, "timeline") == dict.fromkeys([102, 101, 103, 104], nothing)
+    # following is the author's state now: follow cy and her post 201 says so, unfollow undoes
+    assert states(http, "blend")[201][3] is False
+    send(http, "follow", target="cy")
+    blend = states(http, "blend")
+    assert blend[201] == (False, False, False, True)
+    assert blend[202][3] is False
+    send(http, "unfollow", target="cy")
+    assert states(http, "blend")[201] == (False, False, False, False)
+
+
+def test_the_page_shows_the_state_its_json_twin_carries(http: httpx.Client) -> None:
+    send(http, "follow", target="cy")
+    page = http.get("/u/me/timeline").text
+    twin = http.get("/v1/users/me/feed", params={"kind": "timeline", "limit": 12}).json()
+    cards = dict(re.findall(r'<article class="card" data-post="(\d+)">(.*?)</article>', page, re.S))
+    assert list(map(int, cards)) == [i["post_id"] for i in twin["items"]]
+    for item in twin["items"]:
+        pressed = "true" if item["liked"] else "false"
+        label = "♥ Liked" if item["liked"] else "♥ Like"
+        assert f'aria-pressed="{pressed}">{label}</button>' in cards[str(item["post_id"])]
+    data = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', page)
+    assert data is not None
+    assert json.loads(data[1])["states"] == {
+        str(i["post_id"]): {k: i[k] for k in ("liked", "saved", "hidden")} for i in twin["items"]
+    }
+    # "1 like" / "2 likes" as people write them: 101 has 5 likes and 1 comment, 103 none
+    assert "♥ 5 likes · 💬 1 comment</p>" in cards["101"]
+    assert "♥ 0 likes · 💬 0 comments</p>" in cards["103"]
+
+
+def test_interests_posts_carry_the_state_too(http: httpx.Client) -> None:
+    send(http, "follow", target="zed")
+    body = http.get("/v1/users/me/interests", params={"per_tag": 5}).json()
+    posts = {p["post_id"]: p for i in body["interests"] for p in i["posts"]}
+    assert {102, 301} <= posts.keys()
+    assert all(
+        p["following"] == (p["author"] in {"ana", "bo", "dan", "zed"}) for p in posts.values()
+    )
+    assert not any(p["liked"] or p["saved"] or p["hidden"] for p in posts.values())
+
+
+def test_the_cli_json_carries_the_same_state(known_db: Path, http: httpx.Client) -> None:
+    send(http, "follow", target="cy")
+    out = CliRunner().invoke(
+        cli, ["--db", str(known_db), "feed", "me", "--kind", "timeline", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    items = {i["post_id"]: tuple(i[k] for k in STATE) for i in json.loads(out.output)["items"]}
+    assert items == states(http, "timeline")
+    assert items[102] == (False, False, False, True)
