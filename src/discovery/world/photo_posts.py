@@ -5,9 +5,8 @@ photo, as reposts and look-alike dishes do): in time order, a topic's posts go t
 photos in a shuffled order, reshuffled at each pass, so each pass of *n* posts of a topic with
 *n* photos shows every photo once and no *n* consecutive posts show one photo more than twice
 (look-alikes spread out in time, as the feeds see them); each in one of :data:`VARIANTS`
-framings
-(as taken or mirrored; whole, the central 80 % or the top-left 75 %), so a feed rarely shows
-the same picture twice.
+framings (as taken or mirrored; whole, the central 80 % or the top-left 75 %), so a feed
+rarely shows the same picture twice.
 
 A photo post's caption is the photo's title, then its hashtags, then the photo's credit::
 
@@ -20,8 +19,8 @@ the post's tag count :math:`k` splits into generic tags, :math:`k_g \\sim
 Gumbel-top-k trick, Vieira 2014), one of which is, a third of the time, one of the photo's
 own descriptive tags (``#japanese``), spaces removed as people write them. Only own tags that
 at least :data:`MIN_SHARED` photos carry are used, and none that names another topic (``salad``
-on a salmon plate): a rare tag (``#oregano``) would fingerprint one photo and make the
-interest signal (IDF-weighted hashtags) fill a feed with that one picture.
+on a salmon plate): the interest signal weighs hashtags by IDF, and rare tags of one photo
+(``#paprika``, ``#goatcheese``) became the demo user's "interests" before this rule.
 """
 
 from __future__ import annotations
