@@ -171,13 +171,12 @@ class Consumer:
     # -------------------------------------------------------------- applying
     def _undo(self, key: str, me: int, effect: str) -> SyncRecord | None:
         """The record a delete names (created earlier in this batch or stored), forgotten."""
-        found = self._created.pop(key, None)
-        if found is None:
-            found = self._records.pop(key, None)
-            if found is not None:
-                self._deleted.append(key)
+        found = self._created.get(key) or self._records.get(key)
         if found is None or (found.account, found.effect) != (me, effect):
             return None
+        if self._created.pop(key, None) is None:
+            del self._records[key]
+            self._deleted.append(key)
         return found
 
     def _index(self, did: str, name: str) -> dict[str, Any]:
