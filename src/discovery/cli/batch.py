@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -89,4 +90,75 @@ def candidates(
         f" → {state.db}{where}",
         markup=False,
         soft_wrap=True,
+    )
+
+
+def _options(address: str | None, workers: int | None, gpus: float = 0.0) -> Any:
+    from ..batch.jobs import RayOptions
+
+    return RayOptions(address, workers, gpus)
+
+
+@batch_app.command("embed")
+def embed(
+    model: str = typer.Option(
+        "image", "--model", help="Encoder: image (EfficientNet-Lite0), text (MiniLM), fake-*."
+    ),
+    address: str = typer.Option(None, "--address", help="An existing Ray cluster."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Encoder actors (and CPUs)."),
+    gpus: float = typer.Option(0.0, "--gpus", min=0.0, help="GPUs per actor (a GPU node)."),
+    batch: int = typer.Option(64, "--batch", min=1, help="Posts per batch."),
+    limit: int = typer.Option(0, "--limit", min=0, help="Stop after this many posts (0: all)."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds per image download."),
+) -> None:
+    """Embed every post without a vector of the model, as Ray Data map_batches (the same
+    vectors as `discovery embed`, which runs in one process)."""
+    from ..batch.jobs import ray_embed
+
+    with state.open_store() as store:
+        media = Path(str(store.path) + ".media")
+        summary = ray_embed(
+            store,
+            model,
+            media,
+            _options(address, workers, gpus),
+            batch=batch,
+            limit=limit or None,
+            timeout=timeout,
+        )
+    failed = ", ".join(f"{n:,} {why}" for why, n in sorted((summary.failed or {}).items()))
+    console.print(
+        f"{summary.embedded:,} {summary.model} vectors in {summary.seconds:.1f} s"
+        + (f"; skipped {failed}" if failed else ""),
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+train_app = typer.Typer(help="Training jobs on one Ray worker.", no_args_is_help=True)
+batch_app.add_typer(train_app, name="train")
+
+
+@train_app.command("als")
+def train_als(
+    factors: int = typer.Option(32, "--factors", min=1, max=512, help="Latent factors."),
+    iterations: int = typer.Option(15, "--iterations", min=1, max=200, help="ALS sweeps."),
+    regularization: float = typer.Option(0.1, "--regularization", min=0.0, help="L2 penalty."),
+    alpha: float = typer.Option(1.0, "--alpha", min=1e-9, help="Confidence per engagement."),
+    address: str = typer.Option(None, "--address", help="An existing Ray cluster."),
+) -> None:
+    """Fit ALS on one Ray worker (the snapshot through the object store) and save it as the
+    next `als` artifact: the model `discovery train als` fits, computed elsewhere."""
+    from ..batch.jobs import ray_train_als
+    from ..signals.als import ALSParams
+
+    with state.open_store() as store:
+        version, model = ray_train_als(
+            store, ALSParams(factors, iterations, regularization, alpha), _options(address, 1)
+        )
+    m = model.meta
+    console.print(
+        f"als version {version} (on Ray): {m['users']:,} users × {m['posts']:,} posts,"
+        f" {m['nonzeros']:,} engagements, {factors} factors",
+        markup=False,
     )
