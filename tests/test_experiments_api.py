@@ -16,6 +16,7 @@ import pytest
 from discovery.engine import Engine
 from discovery.experiments.assign import arm_index
 from discovery.service import create_app
+from discovery.signals.features import FEATURES
 from discovery.store import Store
 from discovery.store.tokens import create_token
 
@@ -80,7 +81,10 @@ def test_every_served_item_is_logged_once_per_page(client: TestClient, db: str) 
     for row, item in zip(rows, items, strict=True):
         assert row.score == item["score"]
         expected = dict(item["factors"]) | {f"src_{s}": 1.0 for s in item["sources"]}
-        assert json.loads(row.features) == expected
+        logged = json.loads(row.features)
+        assert {k: logged[k] for k in expected} == expected
+        # and every feature of the learned ranker, whichever ranker served it (issue 12 §5)
+        assert set(FEATURES) <= set(logged)
     # bookkeeping, not a change: serving never makes the snapshot catch up
     assert counter_of(db) == counter
 

@@ -33,20 +33,26 @@ class Served(Protocol):
     def sources(self) -> Sequence[str]: ...
 
 
-def impression_features(pick: Served) -> str:
-    """The ``features`` JSON of one impression: every score factor by name, and a ``src_<name>``
-    indicator (1.0) for every candidate source that proposed the item; keys sorted, a factor
-    that is not a finite number written as null.
+def impression_features(pick: Served, extra: Mapping[str, float] | None = None) -> str:
+    """The ``features`` JSON of one impression: every score factor by name, a ``src_<name>``
+    indicator (1.0) for every candidate source that proposed the item, and ``extra``: the rest
+    of the learned ranker's features of the item (:func:`discovery.signals.features.
+    served_features`), so a ranker can be trained on what was served whichever ranker served
+    it; keys sorted, a value that is not a finite number written as null.
 
     >>> from discovery.ranking.picks import Pick
     >>> impression_features(Pick(7, 0.5, {"recency": 0.25, "interest": 1.0}, {}))
     '{"interest": 1.0, "recency": 0.25}'
+    >>> impression_features(Pick(7, 0.5, {"recency": 0.25}, {}), {"recency": 9.0, "likes": 1.5})
+    '{"likes": 1.5, "recency": 0.25}'
     """
     out: dict[str, float | None] = {
         name: (float(v) if math.isfinite(v) else None) for name, v in pick.factors.items()
     }
     for source in pick.sources:
         out[f"src_{source}"] = 1.0
+    for name, v in (extra or {}).items():
+        out.setdefault(name, float(v) if math.isfinite(v) else None)
     return json.dumps(out, sort_keys=True, separators=(", ", ": "))
 
 
@@ -61,6 +67,7 @@ def impression_rows(
     experiment: str = "",
     arms: Sequence[str] | None = None,
     rankers: Sequence[str] | str = "",
+    extra: Sequence[Mapping[str, float]] | None = None,
 ) -> list[ImpressionRow]:
     """One row per served feed item (store post ids), in order: ``position`` counts from ``offset`` (the items on
     earlier pages); ``arms`` and ``rankers`` give each item's arm (its team when interleaved)
@@ -82,7 +89,7 @@ def impression_rows(
             arm=arm_of[i],
             ranker=ranker_of[i],
             score=float(item.score),
-            features=impression_features(item),
+            features=impression_features(item, None if extra is None else extra[i]),
         )
         for i, item in enumerate(items)
     ]

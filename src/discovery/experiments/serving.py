@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..seed import child_rng
+from ..signals.features import served_features
 from ..store.experiments import ImpressionRow
 from .assign import arm_index
 from .interleaving import team_draft
@@ -87,6 +88,7 @@ def serve_feed(
         rows = impression_rows(
             feed.items, account=account, served_at=int(engine.snapshot.now), surface=kind,
             offset=offset, request=request, rankers=feed.ranker,
+            extra=served_features(engine, user, feed.items),
         )  # fmt: skip
         return ServedFeed(feed, "", "", rows)
     if not experiment.interleave:
@@ -97,6 +99,7 @@ def serve_feed(
             feed.items, account=account, served_at=int(engine.snapshot.now), surface=kind,
             offset=offset, request=request, experiment=experiment.name,
             arms=[arm.name] * len(feed), rankers=feed.ranker,
+            extra=served_features(engine, user, feed.items),
         )  # fmt: skip
         return ServedFeed(feed, experiment.name, arm.name, rows)
     a, b = experiment.arms
@@ -118,6 +121,6 @@ def serve_feed(
     rows = impression_rows(
         items, account=account, served_at=int(engine.snapshot.now), surface=kind, offset=offset,
         request=request, experiment=experiment.name, arms=[(a, b)[t].name for t in teams],
-        rankers=[feeds[t].ranker for t in teams],
+        rankers=[feeds[t].ranker for t in teams], extra=served_features(engine, user, items),
     )  # fmt: skip
     return ServedFeed(feed, experiment.name, "", rows)

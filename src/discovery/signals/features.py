@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,7 +43,11 @@ from ..snapshot.derived import FOLLOWS_LAG, INTERACTIONS_LAG
 from ..store.model import KIND_CODE
 from .clusters import snapshot_clusters
 
-__all__ = ["FEATURES", "SOURCE_FEATURES", "FeatureMatrix", "hydrate"]
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..feeds import FeedItem
+
+__all__ = ["FEATURES", "SOURCE_FEATURES", "FeatureMatrix", "hydrate", "served_features"]
 
 DEFAULT_FACTORS = ("recency", "popularity", "affinity", "interest", "ppr", "weight", "demote")
 #: The candidate sources a ``src_`` feature is kept for (in registry order).
@@ -122,6 +126,21 @@ def hydrate(
     return FeatureMatrix(FEATURES, posts, values)
 
 
+def served_features(engine: Engine, user: int, items: Sequence[FeedItem]) -> list[dict[str, float]]:
+    """Every feature of each served item (snapshot user ``user``), as the impression log
+    records them (:func:`discovery.experiments.logging.impression_features`); the sources
+    are the ones that proposed each item. Caller holds the engine's lock."""
+    if not items:
+        return []
+    snap = engine.snapshot
+    posts = snap.posts.lookup(np.array([it.post_id for it in items], dtype=np.int64))
+    ok = posts >= 0
+    proposed = {s: np.array([s in it.sources for it in items])[ok] for s in SOURCE_FEATURES}
+    fm = hydrate(engine.context(user), posts[ok], proposed, engine.artifacts)
+    rows = iter(range(len(fm.posts)))
+    return [fm.row(next(rows)) if good else {} for good in ok.tolist()]
+
+
 def _source_masks(
     posts: np.ndarray, proposals: Sequence[Candidates] | Mapping[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
@@ -180,7 +199,8 @@ def _author_stats(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         a = snap.post_author
         ok = a >= 0
         n = np.bincount(a[ok], minlength=snap.n_accounts).astype(np.float64)
-        likes = np.bincount(a[ok], weights=snap.post_likes[ok], minlength=snap.n_accounts)
+        w = snap.post_likes[ok].astype(np.float64)
+        likes = np.bincount(a[ok], weights=w, minlength=snap.n_accounts).astype(np.float64)
         return n, np.divide(likes, n, out=np.zeros_like(likes), where=n > 0)
 
     return snap.derive(
