@@ -97,9 +97,13 @@ def world(db: Path) -> tuple[list[str], list[int]]:
     return [str(h) for h in snap.handle[order]], sorted(int(p) for p in snap.post_id)
 
 
-def start(db: Path, port: int, nice: int, workers: int) -> subprocess.Popen[bytes]:
+def start(
+    db: Path, port: int, nice: int, workers: int, settings: list[str] | None = None
+) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "discovery", "--db", str(db), "serve", "--port", str(port)]
     cmd += ["--workers", str(workers)]
+    for item in settings or []:  # e.g. precomputed_max_age=0 (serve from the sources only)
+        cmd += ["--set", item]
     if nice:
         cmd = ["nice", "-n", str(nice), *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -372,6 +376,13 @@ def main() -> None:
         "--port", type=int, help="use a server already running on this port (with --pid)"
     )
     parser.add_argument("--pid", type=int, help="that server's process id (for its memory)")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        help="ranking setting NAME=VALUE for the server (repeatable)",
+    )
     args = parser.parse_args()
     if not args.db.exists():
         raise SystemExit(f"{args.db}: no such database (discovery generate --size demo)")
@@ -379,7 +390,7 @@ def main() -> None:
         summary = asyncio.run(run(args, args.port, args.pid))
     else:
         port = free_port()
-        proc = start(args.db, port, args.nice, args.workers)
+        proc = start(args.db, port, args.nice, args.workers, args.settings)
         try:
             summary = asyncio.run(run(args, port, proc.pid))
         finally:
