@@ -68,7 +68,9 @@ def sync_bluesky_command(
         _PUBLIC_APPVIEW, "--service", help="AppView to read from (public data, no login)."
     ),
     pds: str = typer.Option(
-        "https://bsky.social", "--pds", help="Where --app-password logs in (your PDS)."
+        "https://bsky.social",
+        "--pds",
+        help="Your PDS: where --app-password logs in, and where your follow records are read.",
     ),
     app_password: str = typer.Option(
         None,
