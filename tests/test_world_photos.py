@@ -289,3 +289,35 @@ def test_generate_theme_from_the_cli(capsys: pytest.CaptureFixture[str], tmp_pat
     with Store.open(db, create=False) as s:
         meta = json.loads(s.get_meta("world") or "{}")
     assert (meta["size"], meta["theme"], meta["generator"]) == ("demo", "food", "food-1")
+
+
+def test_captions_for_posts_drawn_after_generation() -> None:
+    # What a reader that continues a world (the simulator) gets for new posts of each theme.
+    from discovery.world.photo_posts import captions_for
+    from discovery.world.posts import Posts, captions
+    from discovery.world.themes import theme_of_world
+
+    topic = np.array([0, 5, 9, 16, 0], dtype=np.int16)
+    m = len(topic)
+    posts = Posts(
+        author=np.zeros(m, dtype=np.int32),
+        taken_at=np.arange(m, dtype=np.int64),
+        topic=topic,
+        quality=np.full(m, 0.5),
+        clickbait=np.zeros(m, dtype=bool),
+        media_type=np.zeros(m, dtype=np.int8),
+        n_tags=np.full(m, 4, dtype=np.int8),
+    )
+    theta = np.full((1, len(FOOD_TOPICS)), 1 / len(FOOD_TOPICS))
+    food = theme_of_world({"theme": "food", "params": {}})
+    titles = {}
+    for rec in RECORDS:
+        titles.setdefault(rec["topic"], set()).add((rec["title"], rec["credit"]))
+    for t, caption in zip(topic.tolist(), captions_for(food, posts, theta, 0, m, 3), strict=True):
+        assert any(
+            caption.startswith(title) and caption.endswith(credit)
+            for title, credit in titles[FOOD_TOPICS[t].name]
+        ), caption
+    drawn = theme_of_world({"params": {"size": "tiny"}})  # a world from before themes
+    theta24 = np.full((1, len(drawn.topics)), 1 / len(drawn.topics))
+    assert captions_for(drawn, posts, theta24, 0, m, 3) == captions(posts, theta24, 0, m, 3)

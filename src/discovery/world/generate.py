@@ -28,8 +28,8 @@ from .graph import make_follows
 from .images import Photo, load_photos
 from .interactions import simulate, tag_batch
 from .media import write_images
-from .photo_posts import photo_captions
-from .posts import captions, make_posts
+from .photo_posts import captions_for
+from .posts import make_posts
 from .themes import Theme, photos_folder, theme_named
 from .truth import Truth
 
@@ -273,7 +273,9 @@ def _write(
     try:
         for lo in range(0, m, _ROWS):
             hi = min(m, lo + _ROWS)
-            caps = _captions(cfg, theme, posts, acc.theta, image_of.photos, image_of.pick, lo, hi)
+            caps = captions_for(
+                theme, posts, acc.theta, lo, hi, cfg.seed, image_of.photos, image_of.pick
+            )
             rows = zip(
                 range(lo + 1, hi + 1),
                 (posts.author[lo:hi] + 1).tolist(),
@@ -314,19 +316,6 @@ def _write(
 def _chain(batches, last):  # type: ignore[no-untyped-def]
     yield from batches
     yield last()
-
-
-def _captions(cfg, theme, posts, theta, photos, pick, lo, hi):  # type: ignore[no-untyped-def]
-    # A photo world captions every post its own way; a drawn world only its photo posts.
-    if theme.photos:
-        return photo_captions(posts, photos, pick, theme, lo, hi, cfg.seed)
-    caps = captions(posts, theta, lo, hi, cfg.seed)
-    shown = np.flatnonzero(pick[lo:hi] >= 0)
-    if len(shown):
-        mine = photo_captions(posts, photos, pick, theme, lo, hi, cfg.seed)
-        for j in shown.tolist():
-            caps[j] = mine[j]
-    return caps
 
 
 def _world_meta(cfg: WorldConfig, theme: Theme) -> str:

@@ -37,7 +37,15 @@ from .themes import Theme
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-__all__ = ["MIN_SHARED", "VARIANTS", "assign_photos", "frame", "photo_captions", "variant_name"]
+__all__ = [
+    "MIN_SHARED",
+    "VARIANTS",
+    "assign_photos",
+    "captions_for",
+    "frame",
+    "photo_captions",
+    "variant_name",
+]
 
 #: An own tag is used only if at least this many photos carry it.
 MIN_SHARED = 3
@@ -148,6 +156,41 @@ def photo_captions(
             parts.append(photo.credit)
         out.append(" ".join(parts))
     return out
+
+
+def captions_for(
+    theme: Theme,
+    posts: Posts,
+    theta: np.ndarray,
+    lo: int,
+    hi: int,
+    seed: int,
+    photos: list[Photo] | None = None,
+    pick: np.ndarray | None = None,
+) -> list[str]:
+    """Captions of posts ``lo..hi-1`` as a world of ``theme`` writes them.
+
+    A photo theme captions every post with :func:`photo_captions`; a drawn world uses
+    :func:`discovery.world.posts.captions` except for posts that show a photo (``--photos``).
+    Without ``photos``, a photo theme reads the shipped photographs and assigns them to these
+    posts afresh (for posts drawn after generation, e.g. by the simulator).
+    """
+    from .images import load_photos
+    from .posts import captions
+    from .themes import photos_folder
+
+    if photos is None or pick is None:
+        photos = load_photos(photos_folder(), theme.topics) if theme.photos else []
+        pick = assign_photos(posts.topic, photos, seed)[0]
+    if theme.photos:
+        return photo_captions(posts, photos, pick, theme, lo, hi, seed)
+    caps = captions(posts, theta, lo, hi, seed)
+    shown = np.flatnonzero(pick[lo:hi] >= 0)
+    if len(shown):
+        mine = photo_captions(posts, photos, pick, theme, lo, hi, seed)
+        for j in shown.tolist():
+            caps[j] = mine[j]
+    return caps
 
 
 def _own_tags(photos: list[Photo], theme: Theme) -> list[tuple[str, ...]]:

@@ -15,9 +15,11 @@ Two themes share every other part of the generator (accounts, follow graph, post
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from .config import GENERATOR_VERSION
@@ -31,7 +33,15 @@ from .food import (
 )
 from .topics import GENERIC_TAGS, GROUPS, TOPICS, Topic
 
-__all__ = ["BRANDS", "ME_INTERESTS", "THEMES", "Theme", "photos_folder", "theme_named"]
+__all__ = [
+    "BRANDS",
+    "ME_INTERESTS",
+    "THEMES",
+    "Theme",
+    "photos_folder",
+    "theme_named",
+    "theme_of_world",
+]
 
 #: Brand / celebrity accounts of the drawn world: handle, display name, topics.
 BRANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -117,6 +127,17 @@ def theme_named(name: str) -> Theme:
     if name not in THEMES:
         raise InputError(f"--theme: unknown theme {name!r}; expected one of {', '.join(THEMES)}")
     return THEMES[name]
+
+
+def theme_of_world(meta: Mapping[str, Any]) -> Theme:
+    """The theme of a generated world from its meta ``world`` (parsed JSON); worlds from
+    before themes existed are drawn. A reader that re-draws a world checks its meta
+    ``generator`` against this theme's :attr:`Theme.version`.
+
+    >>> theme_of_world({"theme": "food"}).version, theme_of_world({"params": {}}).name
+    ('food-1', 'drawn')
+    """
+    return theme_named(str(meta.get("theme") or meta.get("params", {}).get("theme") or "drawn"))
 
 
 def photos_folder() -> Path:
