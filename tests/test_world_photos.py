@@ -321,3 +321,19 @@ def test_captions_for_posts_drawn_after_generation() -> None:
     drawn = theme_of_world({"params": {"size": "tiny"}})  # a world from before themes
     theta24 = np.full((1, len(drawn.topics)), 1 / len(drawn.topics))
     assert captions_for(drawn, posts, theta24, 0, m, 3) == captions(posts, theta24, 0, m, 3)
+
+
+def test_the_simulator_continues_a_food_world(food_world: Path, tmp_path: Path) -> None:
+    from discovery.simulation import SimConfig, run, scratch_copy
+
+    with Store.open(food_world, create=False) as src:
+        store = scratch_copy(src, tmp_path)
+    try:
+        before = store.count("posts")
+        run(store, SimConfig(days=1, arms=("timeline",), users=20, samples=10))
+        credits = {r["credit"] for r in RECORDS}
+        rows = store._fetch(f"SELECT caption FROM posts WHERE id > {before}")
+    finally:
+        store.close()
+    assert rows  # new posts arrived, each captioned as the food world captions
+    assert all(any(c.endswith(credit) for credit in credits) for (c,) in rows)

@@ -3,11 +3,14 @@
 Author *a* posts :math:`\\mathrm{Poisson}(r_a / W)` times a day (``r_a`` the expected posts in
 the world's window of ``W`` days); each post's topic, quality, clickbait flag, media type, hour
 and hashtag count are drawn as :func:`discovery.world.posts.make_posts` draws them, from the
-author's re-drawn traits, and its caption by :func:`discovery.world.posts.captions`. Images are
-not rendered (a simulated post has none).
+author's re-drawn traits, and its caption as the world's theme writes it
+(:func:`discovery.world.photo_posts.captions_for`: a food post's starts with a photo's title
+and ends with its credit). Images are not rendered (a simulated post has none).
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -22,8 +25,9 @@ def post_day(store: Store, world, day_start: int, seed: int, day: int) -> int:  
 
     Returns the number of posts written. The caller holds the transaction.
     """
-    from ..world.posts import DIURNAL, Posts, captions
-    from ..world.topics import TOPICS
+    from ..world.photo_posts import captions_for
+    from ..world.posts import DIURNAL, Posts
+    from ..world.themes import theme_of_world
 
     gen = child_rng(seed, "simulation", "posts", day)
     truth = world.truth
@@ -32,7 +36,10 @@ def post_day(store: Store, world, day_start: int, seed: int, day: int) -> int:  
     author = np.repeat(np.arange(n, dtype=np.int32), count)
     m = len(author)
     cdf = np.cumsum(truth.theta[author], axis=1)
-    topic = np.minimum((cdf < gen.random(m)[:, None] * cdf[:, -1:]).sum(axis=1), len(TOPICS) - 1)
+    theme = theme_of_world(json.loads(store.get_meta("world") or "{}"))
+    topic = np.minimum(
+        (cdf < gen.random(m)[:, None] * cdf[:, -1:]).sum(axis=1), len(theme.topics) - 1
+    )
     s = world.skill[author]
     quality = gen.beta(1 + 4 * s, 1 + 4 * (1 - s))
     bait = gen.random(m) < np.where(world.baiter[author], 0.4, 0.01)
@@ -46,7 +53,7 @@ def post_day(store: Store, world, day_start: int, seed: int, day: int) -> int:  
         author[order], taken[order].astype(np.int64), topic[order].astype(np.int16),
         quality[order], bait[order], media[order], n_tags[order],
     )  # fmt: skip
-    caps = captions(posts, truth.theta, 0, m, int(gen.integers(2**31)))
+    caps = captions_for(theme, posts, truth.theta, 0, m, int(gen.integers(2**31)))
     first = len(truth.post_author) + 1
     ids = range(first, first + m)
     store.add_posts(

@@ -78,8 +78,9 @@ def load_world(store: Store) -> SimWorld:
         generator version (its traits could not be re-drawn).
     """
     from ..world.accounts import make_accounts
-    from ..world.config import GENERATOR_VERSION, UtilityParams, WorldConfig
+    from ..world.config import UtilityParams, WorldConfig
     from ..world.posts import author_traits, make_posts
+    from ..world.themes import theme_of_world
     from ..world.truth import load_truth
 
     raw = store.get_meta("world")
@@ -89,10 +90,11 @@ def load_world(store: Store) -> SimWorld:
             " `discovery generate`"
         )
     meta = json.loads(raw)
-    if meta.get("generator") != GENERATOR_VERSION:
+    draws = theme_of_world(meta).version  # world-1 (drawn) or food-1 (the demo's photos)
+    if meta.get("generator") != draws:
         raise InputError(
             f"{store.url}: world drawn by generator {meta.get('generator')!r}, this package"
-            f" draws {GENERATOR_VERSION!r}; regenerate it to simulate"
+            f" draws {draws!r}; regenerate it to simulate"
         )
     known = {f.name for f in fields(WorldConfig)}
     params = {k: v for k, v in meta["params"].items() if k in known}
