@@ -36,6 +36,7 @@ from . import actions  # noqa: F401  isort: skip
 from . import connect  # noqa: F401  isort: skip
 from . import connect_mastodon  # noqa: F401  isort: skip
 from . import simulate  # noqa: F401  isort: skip
+from . import experiments  # noqa: F401  isort: skip
 from . import embed  # noqa: F401  isort: skip
 from . import train  # noqa: F401  isort: skip
 from . import batch  # noqa: F401  isort: skip

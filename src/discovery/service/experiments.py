@@ -16,9 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..experiments.metrics import arm_metrics, interleaving_preference
-from ..experiments.model import Experiment, new_experiment
-from ..store import NotFound
+from ..experiments import report
 from ..store.experiments import ExperimentConflict, ImpressionRow
 from .auth import Principal, get_service, principal
 from .models import ErrorOut
@@ -51,68 +49,39 @@ def log_impressions(service: Service, rows: Sequence[ImpressionRow]) -> None:
 
 
 # ------------------------------------------------------------------ views
-def _load(service: Service, name: str) -> Experiment:
-    with service.engine_for_read() as engine:
-        record = engine.store.experiment(name)
-    if record is None:
-        raise NotFound(f"no experiment named {name!r}")
-    return Experiment.from_body(record.name, record.body, record.created_at, record.stopped_at)
-
-
 def experiments_view(service: Service) -> dict[str, Any]:
     """Every experiment, oldest first."""
     with service.engine_for_read() as engine:
-        records = engine.store.experiments()
-    return {
-        "experiments": [
-            Experiment.from_body(r.name, r.body, r.created_at, r.stopped_at).to_json()
-            for r in records
-        ]
-    }
+        return {"experiments": [e.to_json() for e in report.list_experiments(engine.store)]}
 
 
 def experiment_view(service: Service, name: str) -> dict[str, Any]:
-    """An experiment with per-arm metrics (95 % bootstrap intervals over users) and, when
-    interleaved, the per-user preference and its sign test."""
-    experiment = _load(service, name)
+    """:func:`discovery.experiments.report.experiment_report` (``experiment report --json``)."""
     with service.engine_for_read() as engine:
-        totals = engine.store.experiment_totals(name)
-    arms = [a.name for a in experiment.arms]
-    out = experiment.to_json()
-    out["metrics"] = [m.to_json() for m in arm_metrics(totals, arms)]
-    out["preference"] = None
-    if experiment.interleave:
-        pref = interleaving_preference(totals, arms[0], arms[1])
-        out["preference"] = {
-            "wins": pref.wins,
-            "losses": pref.losses,
-            "ties": pref.ties,
-            "delta": pref.delta,
-            "p_value": pref.p_value,
-        }
-    return out
+        return report.experiment_report(engine.store, name)
 
 
 def create_view(
     service: Service, name: str, arms: list[str], split: str | None, interleave: bool, now: int
 ) -> dict[str, Any]:
-    """Validate and store a new experiment; only one runs at a time (409 otherwise)."""
-    experiment = new_experiment(name, arms, split, interleave=interleave, created_at=now)
+    """Validate and store a new experiment (422 invalid, 409 name taken or one running)."""
     try:
         with service.store_for_write() as store:
-            store.create_experiment(name, experiment.body(), now)
+            made = report.create_experiment(
+                store, name, arms, split, interleave=interleave, now=now
+            )
     except ExperimentConflict as exc:
         raise HTTPException(409, str(exc)) from None
-    return _load(service, name).to_json()
+    return made.to_json()
 
 
 def stop_view(service: Service, name: str, now: int) -> dict[str, Any]:
-    """Stop a running experiment: feeds go back to the default at once."""
-    _load(service, name)  # 404 when unknown
-    with service.store_for_write() as store:
-        if not store.stop_experiment(name, now):
-            raise HTTPException(409, f"experiment {name!r} is already stopped")
-    return _load(service, name).to_json()
+    """Stop a running experiment (404 unknown, 409 already stopped)."""
+    try:
+        with service.store_for_write() as store:
+            return report.stop(store, name, now).to_json()
+    except ExperimentConflict as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
 # ----------------------------------------------------------------- models
@@ -236,7 +205,7 @@ async def get_experiment(name: Name, service: Svc, who: Who) -> FastJSON:
 
 
 @router.post("/{name}/stop", response_model=ExperimentOut)
-async def stop_experiment(name: Name, service: Svc, who: Who) -> FastJSON:
+async def post_stop(name: Name, service: Svc, who: Who) -> FastJSON:
     """Stop an experiment: every feed is served by the default ranker again."""
     _admin(who)
     return FastJSON(await service.run_write(stop_view, service, name, _now()))
