@@ -232,15 +232,25 @@ def test_a_record_topic_decides_and_unknown_topics_fall_back_to_tags(tmp_path: P
     (tmp_path / "images").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "images" / "a.jpg")
     Image.new("RGB", (8, 8)).save(tmp_path / "images" / "b.jpg")
+    Image.new("RGB", (8, 8)).save(tmp_path / "images" / "c.jpg")
+    by = "<a href='https://flic.kr/p/1'>&quot;Ribs&quot; by Dee</a> is licenced under CC BY 2.0"
     records = [
         {"id": "a.jpg", "title": "A", "tags": ["pizza"], "topic": "cake"},
         {"id": "b.jpg", "title": "B", "tags": ["ice cream", "gelato"], "topic": "no-such"},
+        {"id": "c.jpg", "tags": ["bbq"], "attribution_html": by, "license": "CC BY 2.0"},
     ]
     (tmp_path / "photos.json").write_text(json.dumps(records), encoding="utf-8")
     photos = load_photos(tmp_path, FOOD_TOPICS)
     names = [FOOD_TOPICS[p.topic].name for p in photos]
-    assert names == ["cake", "icecream"]
+    assert names == ["cake", "icecream", "bbq"]
     assert photos[1].tags == ("icecream", "gelato") and photos[0].credit == ""
+    # The credit is the attribution as text, the licence named once.
+    assert photos[2].credit == '📷 "Ribs" by Dee is licenced under CC BY 2.0'
+    (tmp_path / "photos.json").write_text(
+        json.dumps([{"id": "c.jpg", "tags": ["bbq"], "license": "CC0", "attribution_html": "X."}]),
+        encoding="utf-8",
+    )
+    assert load_photos(tmp_path, FOOD_TOPICS)[0].credit == "📷 X, CC0"
 
 
 def test_posts_and_media_through_the_api(food_world: Path) -> None:

@@ -253,5 +253,6 @@ def _credit(rec: dict[str, object]) -> str:
     # "<a href=…>Title</a> provided by <a href=…>PEXELS</a>." as text, with the licence.
     text = html.unescape(re.sub(r"<[^>]+>", "", str(rec.get("attribution_html", "")))).strip()
     licence = str(rec.get("licence") or rec.get("license") or "").strip()
-    parts = [p for p in (text.rstrip("."), licence) if p]
+    text = text.rstrip(".")
+    parts = [p for p in (text, "" if licence in text else licence) if p]
     return "📷 " + ", ".join(parts) if parts else ""
