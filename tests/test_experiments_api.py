@@ -256,3 +256,12 @@ def test_only_admin_tokens_create_and_read_experiments(db: str) -> None:
         # the user's own feed is served (and logged) under the experiment all the same
         assert client.get("/v1/users/me/feed", headers=user).status_code == 200
     assert {r.experiment for r in impressions(db, account=ID["me"])} == {"e"}
+
+
+def test_an_experiment_whose_arm_is_gone_is_not_applied(client: TestClient, db: str) -> None:
+    """A ranker plug-in removed since the experiment started: feeds keep working, unassigned."""
+    with Store.open(db) as store:
+        store.create_experiment("old", '{"arms": ["default", "gone"], "split": [50, 50]}')
+    body = client.get("/v1/users/me/feed?kind=explore&limit=2")
+    assert body.status_code == 200 and body.json()["ranker"] == "default"
+    assert {r.experiment for r in impressions(db, account=ID["me"])} == {""}

@@ -10,11 +10,13 @@ by the caller), the running experiment, and the request, and returns the feed wi
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import InputError
 from ..seed import child_rng
 from ..signals.features import served_features
 from ..store.experiments import ImpressionRow
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from ..feeds import Feed
 
 __all__ = ["ServedFeed", "running_experiment", "serve_feed"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,14 @@ class ServedFeed:
 def running_experiment(engine: Engine) -> Experiment | None:
     """The experiment feeds are served under now: the oldest one not stopped (the CLI and the
     API refuse a second while one runs), read from the store on every request, so a create
-    or stop takes effect at once in every worker."""
+    or stop takes effect at once in every worker. One whose arms no longer parse (its ranker
+    is not registered in this process) is not applied: feeds are served as if none ran."""
     for record in engine.store.experiments(running=True):
-        return Experiment.from_body(record.name, record.body, record.created_at)
+        try:
+            return Experiment.from_body(record.name, record.body, record.created_at)
+        except InputError as exc:  # an arm's ranker is gone (a plug-in not loaded here)
+            _log.warning("experiment %s not applied: %s", record.name, exc)
+            return None
     return None
 
 
