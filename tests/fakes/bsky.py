@@ -473,6 +473,9 @@ class FakeJetstream:
         filter_dids: bool = True,
     ) -> None:
         self.messages = messages
+        # encoded once: a benchmark's replay should cost what a remote server's sending does
+        # to the consumer, not this process's json.dumps per message
+        self._texts = [json.dumps(m) for m in messages]
         self.drop_after = drop_after
         self.filter_dids = filter_dids
         self.connections: list[dict[str, list[str]]] = []
@@ -488,14 +491,14 @@ class FakeJetstream:
         collections = set(query.get("wantedCollections", []))
         cursor = int(query.get("cursor", ["0"])[0])
         sent = 0
-        for m in self.messages:
+        for m, text in zip(self.messages, self._texts, strict=True):
             if m["time_us"] < cursor:
                 continue
             if self.filter_dids and dids and m["did"] not in dids:
                 continue
             if collections and m.get("commit", {}).get("collection") not in collections:
                 continue
-            await ws.send(json.dumps(m))
+            await ws.send(text)
             sent += 1
             if (
                 self.drop_after is not None
