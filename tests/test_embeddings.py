@@ -224,3 +224,28 @@ def test_embed_command_summary_and_one_line_errors(known_db):
         out = run_cli(known_db, *bad)
         assert out.returncode == 1 and out.stderr.strip().startswith(message), out.stderr
         assert "Traceback" not in out.stderr
+
+
+def test_embedding_source_finds_a_fresh_post_like_the_ones_liked(known_db):
+    """me liked 501-503 (30-40 days ago); 103 is 2 h old, unliked, and looks like them."""
+    from discovery.ranking.evidence import Names
+    from discovery.ranking.pipeline import gather
+
+    vec = {
+        501: [1, 0, 0], 502: [0.96, 0.28, 0], 503: [1, 0, 0],  # liked: taste ≈ (0.99, 0.09)
+        103: [0.99, 0.14, 0], 201: [0.6, 0.8, 0], 302: [0, 1, 0], 104: [0, 0, 1],
+        401: [1, 0, 0],  # 10 days old: outside the 7-day window
+    }  # fmt: skip
+    with Store.open(known_db) as store:
+        store.add_vectors("fake-image@1", list(vec), np.array(list(vec.values()), np.float32))
+    engine = Engine.open(known_db, cache=False)
+    vectors = engine.vectors.refresh(engine.store)
+    ctx = engine.context("me")
+    snap = engine.snapshot
+    [found] = gather(ctx, ("embedding",), {"vectors": vectors}, n=2)
+    assert sorted(int(snap.post_id[p]) for p in found.posts) == [103, 201]
+    why = found.why(int(found.posts[0]), 0)
+    assert why.describe("bo", {}, Names.of(snap)) == "looks like photos you liked"
+    # without vectors, or for a user who liked nothing, the source proposes nothing
+    assert not len(gather(ctx, ("embedding",), {})[0].posts)
+    assert not len(gather(engine.context("zed"), ("embedding",), {"vectors": vectors})[0].posts)

@@ -29,8 +29,8 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
     """Mean share of each query's true top-k keys that were found (``found``, ``truth``:
     ``(queries, k)`` arrays of keys; ``-1`` pads short answers).
 
-    >>> recall_at_k(np.array([[1, 2, 3], [4, 5, 9]]), np.array([[3, 2, 1], [4, 5, 6]]))
-    0.8333333333333334
+    >>> round(recall_at_k(np.array([[1, 2, 3], [4, 5, 9]]), np.array([[3, 2, 1], [4, 5, 6]])), 4)
+    0.8333
     """
     hits = [
         len(set(f[f >= 0].tolist()) & set(t[t >= 0].tolist()))

@@ -63,7 +63,7 @@ class Encoder(Protocol):
 def normalize_rows(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit L2 norm (zero rows stay zero).
 
-    >>> normalize_rows(np.array([[3.0, 4.0], [0.0, 0.0]])).tolist()
+    >>> normalize_rows(np.array([[3.0, 4.0], [0.0, 0.0]])).astype(float).round(4).tolist()
     [[0.6, 0.8], [0.0, 0.0]]
     """
     x = np.asarray(x, np.float32)
@@ -82,9 +82,9 @@ class FakeEncoder:
     """A deterministic stand-in: images become their 4×4 colour thumbnail (48 numbers), texts
     a bag of hashed words (``dim`` buckets by BLAKE2b). Same input, same vector, anywhere.
 
-    >>> enc = FakeEncoder("text", dim=8)
+    >>> enc = FakeEncoder("text", dim=64)
     >>> v = enc.encode(["sushi roll", "roll sushi", "chainsaw"])
-    >>> float(v[0] @ v[1]), float(v[0] @ v[2])
+    >>> round(float(v[0] @ v[1]), 4), round(float(v[0] @ v[2]), 4)
     (1.0, 0.0)
     """
 

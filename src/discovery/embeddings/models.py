@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import io
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -109,15 +110,11 @@ class EfficientNetLite0:
             import onnxruntime as ort
 
             buf = io.BytesIO()
-            torch.onnx.export(
-                self._pooled,
-                (torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE),),
-                buf,  # type: ignore[arg-type]  # a file object is accepted (and documented)
-                input_names=["x"],
-                output_names=["v"],
-                dynamic_axes={"x": {0: "n"}, "v": {0: "n"}},
-                dynamo=False,
-            )
+            # The TorchScript exporter is deprecated but exact for this static graph, and the
+            # new one needs onnxscript besides onnx: one more package for the same file.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._export(buf)
             opts = ort.SessionOptions()
             if threads:
                 opts.intra_op_num_threads = threads
@@ -126,6 +123,19 @@ class EfficientNetLite0:
             )
         elif backend != "torch":
             raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
+
+    def _export(self, buf: io.BytesIO) -> None:
+        import torch
+
+        torch.onnx.export(
+            self._pooled,
+            (torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE),),
+            buf,  # type: ignore[arg-type]  # a file object is accepted (and documented)
+            input_names=["x"],
+            output_names=["v"],
+            dynamic_axes={"x": {0: "n"}, "v": {0: "n"}},
+            dynamo=False,
+        )
 
     def encode(self, items: Sequence[Any]) -> np.ndarray:
         if not len(items):

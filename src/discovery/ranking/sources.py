@@ -247,3 +247,12 @@ def _als(settings: Any, artifacts: Any, n: int = 200, neighbours: int = 20) -> S
 
 
 SOURCES.register("als", _als)
+
+
+def _embedding(settings: Any, artifacts: Any, n: int = 200, centroids: int = 3) -> Source:
+    from .taste import EmbeddingSource  # it builds on this module
+
+    return EmbeddingSource(artifacts.get("vectors"), n, centroids)
+
+
+SOURCES.register("embedding", _embedding)

@@ -1,0 +1,112 @@
+"""The ``embedding`` candidate source: fresh posts that look like what the user liked.
+
+The user's taste is a few centroids of the vectors of the posts they liked or saved, each
+weighted by recency (half-life :data:`HALF_LIFE_DAYS`): weighted spherical k-means
+(Dhillon & Modha 2001, "Concept decompositions for large sparse text data using clustering",
+Machine Learning 42) with a deterministic farthest-point start. Posts of the candidate window
+nearest to any centroid are proposed — including posts nobody has liked yet, which no
+engagement-based source can find. The vectors come from the engine (``artifacts["vectors"]``:
+model name → :class:`~discovery.embeddings.similar.PostVectors`), never from the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..store.model import KIND_CODE
+from .candidates import Candidates, always
+from .context import UserContext
+
+__all__ = ["HALF_LIFE_DAYS", "EmbeddingSource", "LooksLikeLiked", "taste_centroids"]
+
+#: A like this many days old counts half as much as one made now.
+HALF_LIFE_DAYS = 30.0
+
+_TASTE = [KIND_CODE[k] for k in ("like", "save")]
+
+
+@dataclass(frozen=True, slots=True)
+class LooksLikeLiked:
+    """Proposed because its image (or caption) is near the user's taste (``embedding``)."""
+
+    source: ClassVar[str] = "embedding"
+
+    def describe(self, author: str | None, factors: Mapping[str, float], names: Any) -> str:
+        return "looks like photos you liked"
+
+    def to_json(self, names: Any) -> Any:
+        return None
+
+
+def taste_centroids(x: np.ndarray, w: np.ndarray, k: int, iters: int = 10) -> np.ndarray:
+    """``min(k, len(x))`` unit centroids of unit rows ``x`` with weights ``w``.
+
+    Spherical k-means: assign each row to the centroid of largest cosine, move each centroid
+    to the normalised weighted sum of its rows. Start: the heaviest row, then repeatedly the
+    row least similar to every centroid so far (deterministic; ties to the lower row).
+
+    >>> x = np.array([[1.0, 0], [0.96, 0.28], [0, 1.0], [0.28, 0.96]])
+    >>> np.round(taste_centroids(x, np.ones(4), 2), 2).tolist()
+    [[0.99, 0.14], [0.14, 0.99]]
+    """
+    k = min(k, len(x))
+    chosen = [int(np.argmax(w))]
+    while len(chosen) < k:
+        near = (x @ x[chosen].T).max(axis=1)
+        near[chosen] = np.inf
+        chosen.append(int(np.argmin(near)))
+    c = x[chosen].astype(np.float64)
+    for _ in range(iters):
+        label = np.argmax(x @ c.T, axis=1)
+        moved = np.zeros_like(c)
+        np.add.at(moved, label, x * w[:, None])
+        norms = np.linalg.norm(moved, axis=1, keepdims=True)
+        c = np.where(norms > 0, moved / np.where(norms > 0, norms, 1), c)
+    return c
+
+
+class EmbeddingSource:
+    """Up to ``n`` window posts nearest to the user's ``centroids`` taste centroids (by the
+    vectors of the first model the user has liked posts with, image models first)."""
+
+    name = "embedding"
+
+    def __init__(self, vectors: Mapping[str, Any] | None, n: int = 200, centroids: int = 3):
+        self.vectors = vectors or {}
+        self.n, self.k = n, centroids
+
+    def candidates(self, ctx: UserContext) -> Candidates:
+        snap = ctx.snap
+        none = Candidates(self.name, np.zeros(0, np.int64))
+        rows = snap.user_interactions(ctx.user)
+        rows = rows[np.isin(snap.inter_kind[rows], _TASTE)]
+        if not len(rows) or not self.vectors:
+            return none
+        liked = snap.inter_post[rows]
+        age = np.maximum(ctx.now - snap.inter_time[rows], 0) / 86_400
+        weight = 0.5 ** (age / HALF_LIFE_DAYS)
+        models = sorted(self.vectors.values(), key=lambda v: (v.kind != "image", v.model))
+        for held in models:
+            at = held.rows(snap.post_id[liked])
+            if (at >= 0).any():
+                break
+        else:
+            return none
+        x, w = held.data[at[at >= 0]], weight[at >= 0]
+        since = int(ctx.now - ctx.settings.window_days * 86_400)
+        best: dict[int, float] = {}
+        for c in taste_centroids(x, w, self.k):
+            keys, scores = held.index.search(c.astype(np.float32), 4 * self.n)
+            idx = snap.posts.lookup(keys)
+            for p, s in zip(idx.tolist(), scores.tolist(), strict=True):
+                if p < 0 or snap.post_removed[p]:
+                    continue
+                if not since <= snap.post_taken[p] <= ctx.now:
+                    continue
+                best[p] = max(best.get(p, -1.0), float(s))
+        ranked = sorted(best, key=lambda p: (-best[p], int(snap.post_id[p])))[: self.n]
+        return Candidates(self.name, np.array(sorted(ranked), np.int64), always(LooksLikeLiked()))
