@@ -134,7 +134,7 @@ class Watched:
 
     def __init__(self, page: Any) -> None:
         self.page = page
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(30_000)  # a loaded 2-core CI machine: 10 s was flaky
         self.dialogs: list[str] = []
         self.errors: list[str] = []
         self.console: list[str] = []

@@ -11,7 +11,9 @@ members' most common topics. On the first ring accounts are grouped by community
 first, then by PPR); on each outer ring an account sits at the circular mean angle of its
 neighbours on the ring inside (a barycentre ordering, Sugiyama et al. 1981), which keeps edges
 short and communities together. Node diameter grows with personalized PageRank:
-``size = 12 + 30 * sqrt(ppr / max ppr)`` (the centre is drawn at a fixed size).
+``size = 12 + 30 * sqrt(ppr / max ppr)`` (the centre is drawn at a fixed size). The centre and
+at most :data:`LABELLED` accounts (highest PPR first) are named, each label where it overlaps
+no other label and no node (:mod:`.labels`); both drawings put it at the same offset.
 
 >>> pos = radial_layout([{"id": 1, "hop": 0, "topic": "", "ppr": 1.0},
 ...                      {"id": 2, "hop": 1, "topic": "a", "ppr": 0.2}], [])
@@ -29,6 +31,7 @@ from typing import Any
 
 from ..store.validate import display_safe
 from .communities import louvain
+from .labels import CENTRE_FONT, GAP, HALO, LABEL_FONT, place_labels, text_width
 
 __all__ = [
     "OTHER",
@@ -56,10 +59,8 @@ PALETTE = (
 #: Colour of accounts whose topic is not among the largest ones, and of the centre.
 OTHER = "#B8BCC4"
 CENTRE = "#111111"
-#: At most this many accounts (highest PPR first) are named in the drawings without zooming,
-#: each at least :data:`LABEL_GAP` rings from the centre and from every other named account.
+#: At most this many accounts (highest PPR first) are named in the drawings without zooming.
 LABELLED = 12
-LABEL_GAP = 0.4
 #: Pixels per ring in the drawings (the JavaScript view uses the same).
 SCALE = 200
 
@@ -126,20 +127,6 @@ def radial_layout(
             placed[_group(n)].append(a)
             pos[int(n["id"])] = (round(hop * math.sin(a), 6), round(-hop * math.cos(a), 6))
     return pos
-
-
-def _spaced(ranked: list[dict[str, Any]], pos: dict[int, tuple[float, float]]) -> set[int]:
-    """Greedy: take accounts in PPR order, skipping any too close to one already taken."""
-    taken: list[tuple[float, float]] = [(0.0, 0.0)]
-    out: set[int] = set()
-    for n in ranked:
-        x, y = pos[int(n["id"])]
-        if all(math.hypot(x - a, y - b) >= LABEL_GAP for a, b in taken):
-            taken.append((x, y))
-            out.add(int(n["id"]))
-            if len(out) == LABELLED:
-                break
-    return out
 
 
 def _group(n: dict[str, Any]) -> str:
@@ -218,14 +205,15 @@ def network_view(
     pos = radial_layout(nodes, edges)
     colours = community_colours(nodes)
     ranked = sorted((n for n in nodes if n["hop"] > 0), key=lambda n: (-float(n["ppr"]), n["id"]))
-    named = _spaced(ranked, pos)
     top = float(ranked[0]["ppr"]) if ranked and float(ranked[0]["ppr"]) > 0 else 1.0
     for n in nodes:
         n["x"], n["y"] = pos[int(n["id"])]
         centre = n["hop"] == 0
         n["size"] = 50.0 if centre else round(12 + 30 * math.sqrt(float(n["ppr"]) / top), 2)
+    _label(nodes, ranked)
+    for n in nodes:
+        centre = n["hop"] == 0
         n["color"] = CENTRE if centre else colours.get(n["community"], (OTHER, ""))[0]
-        n["labelled"] = centre or int(n["id"]) in named
         n["posts"] = []
         for p in (posts or {}).get(int(n["id"]), []):
             p = dict(p)
@@ -249,13 +237,65 @@ def network_view(
     }
 
 
+def _label(nodes: list[dict[str, Any]], ranked: list[dict[str, Any]]) -> None:
+    """Set ``labelled`` and the label's offset ``label_dx``/``label_dy`` (drawing units) of
+    every node: placed by :func:`.labels.place_labels` for the centre and the top accounts,
+    below the node for the rest (their labels show only on hover or zoomed in)."""
+    order = [n for n in nodes if n["hop"] == 0] + ranked
+    placed = place_labels(
+        (
+            (
+                int(n["id"]),
+                n["x"] * SCALE,
+                n["y"] * SCALE,
+                float(n["size"]),
+                "@" + display_safe(str(n["handle"])),
+                CENTRE_FONT if n["hop"] == 0 else LABEL_FONT,
+                n["hop"] == 0,
+            )
+            for n in order
+        ),
+        limit=LABELLED + 1,
+    )
+    below = 1.25 * LABEL_FONT / 2 + HALO + GAP
+    for n in nodes:
+        label = placed.get(int(n["id"]))
+        n["labelled"] = label is not None
+        n["label_dx"] = label.dx if label else 0.0
+        n["label_dy"] = label.dy if label else round(float(n["size"]) / 2 + below, 2)
+
+
 def network_svg(view: dict[str, Any], link: str | None = "#node-{id}") -> str:
     """The view as an inline SVG (the page without JavaScript, and the fallback in files):
     presentation attributes only (no ``style``, so a strict CSP allows it), every text escaped,
-    each node a link to ``link`` formatted with its ``id`` and ``handle``."""
+    each node a link to ``link`` formatted with its ``id``, ``handle`` and ``page`` (its
+    ``table_page``, 1 when absent). Labels are drawn last, over every node and edge."""
     nodes = view["nodes"]
     xy = {int(n["id"]): (n["x"] * SCALE, n["y"] * SCALE) for n in nodes}
-    span = max((max(abs(x), abs(y)) for x, y in xy.values()), default=0.0) + 50
+    span = 50 + max(
+        (max(abs(x), abs(y)) + float(n["size"]) / 2 for n in nodes for x, y in [xy[int(n["id"])]]),
+        default=0.0,
+    )
+    labels, drawn = [], []
+    for n in sorted(nodes, key=lambda n: -int(n["hop"])):
+        x, y = xy[int(n["id"])]
+        handle = html.escape(display_safe(str(n["handle"])))
+        href = ""
+        if link:
+            page = int(n.get("table_page", 1))
+            href = html.escape(link.format(id=int(n["id"]), handle=n["handle"], page=page))
+        drawn.append(_svg_node(n, x, y, handle, href))
+        if n["labelled"]:
+            lx, ly = x + float(n["label_dx"]), y + float(n["label_dy"])
+            font = CENTRE_FONT if n["hop"] == 0 else LABEL_FONT
+            half = text_width("@" + display_safe(str(n["handle"])), font, n["hop"] == 0) / 2
+            span = max(span, abs(lx) + half + 10, abs(ly) + font + 10)
+            bold = ' font-weight="bold"' if n["hop"] == 0 else ""
+            text = (
+                f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="middle" dominant-baseline="central" '
+                f'font-size="{font:g}"{bold}>@{handle}</text>'
+            )
+            labels.append(f'<a href="{href}">{text}</a>' if href else text)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="network-svg" role="img" '
         f'viewBox="{-span:.0f} {-span:.0f} {2 * span:.0f} {2 * span:.0f}" '
@@ -266,35 +306,34 @@ def network_svg(view: dict[str, Any], link: str | None = "#node-{id}") -> str:
         (x1, y1), (x2, y2) = xy[int(e["source"])], xy[int(e["target"])]
         out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"/>')
     out.append("</g>")
-    for n in sorted(nodes, key=lambda n: -int(n["hop"])):
-        x, y = xy[int(n["id"])]
-        r = float(n["size"]) / 2
-        handle = html.escape(display_safe(str(n["handle"])))
-        colour = html.escape(str(n["color"]))
-        if n["hop"] == 0:
-            stroke = 'stroke="#fff" stroke-width="4"'
-        elif n["followed"]:
-            stroke = 'stroke="#111" stroke-width="3"'
-        else:
-            stroke = 'stroke="#555" stroke-width="1.5" stroke-dasharray="3 2" fill-opacity="0.55"'
-        if n["kind"] == "brand":
-            shape = (
-                f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" '
-                f'rx="{r / 3:.1f}" fill="{colour}" {stroke}/>'
-            )
-        else:
-            shape = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{colour}" {stroke}/>'
-        label = (
-            f'<text x="{x:.1f}" y="{y + r + 12:.1f}" text-anchor="middle" font-size="11" '
-            f'font-family="system-ui, sans-serif" stroke="#fff" stroke-width="3" '
-            f'paint-order="stroke">@{handle}</text>'
-            if n["labelled"]
-            else ""
-        )
-        node = f"<title>@{handle}</title>{shape}{label}"
-        if link:
-            href = html.escape(link.format(id=int(n["id"]), handle=n["handle"]))
-            node = f'<a href="{href}">{node}</a>'
-        out.append(f'<g class="node" data-id="{int(n["id"])}">{node}</g>')
-    out.append("</svg>")
+    out.extend(drawn)
+    out.append(
+        '<g class="labels" font-family="system-ui, sans-serif" fill="#222" stroke="#fff" '
+        f'stroke-width="{2 * HALO:g}" stroke-linejoin="round" paint-order="stroke">'
+    )
+    out.extend(labels)
+    out.append("</g></svg>")
     return "".join(out)
+
+
+def _svg_node(n: dict[str, Any], x: float, y: float, handle: str, href: str) -> str:
+    """One node's shape (circle, or rounded square for a brand) with its tooltip and link."""
+    r = float(n["size"]) / 2
+    colour = html.escape(str(n["color"]))
+    if n["hop"] == 0:
+        stroke = 'stroke="#fff" stroke-width="4"'
+    elif n["followed"]:
+        stroke = 'stroke="#111" stroke-width="3"'
+    else:
+        stroke = 'stroke="#555" stroke-width="1.5" stroke-dasharray="3 2" fill-opacity="0.55"'
+    if n["kind"] == "brand":
+        shape = (
+            f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" '
+            f'rx="{r / 3:.1f}" fill="{colour}" {stroke}/>'
+        )
+    else:
+        shape = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{colour}" {stroke}/>'
+    node = f"<title>@{handle}</title>{shape}"
+    if href:
+        node = f'<a href="{href}">{node}</a>'
+    return f'<g class="node" data-id="{int(n["id"])}">{node}</g>'

@@ -34,6 +34,7 @@ from ..store import NotFound
 from .accounts import viewer
 from .assets import STATIC_DIR, graph_library_path, missing_library_message
 from .network import network_svg, network_view, node_posts
+from .pager import TABLE_PAGE, Pager
 from .render import SECURITY_HEADERS, environment, media_url
 from .tune import tune_page_data, weights_from_query
 
@@ -230,30 +231,51 @@ async def network_page(
     who: Who,
     depth: Annotated[int, Query(ge=1, le=3)] = 2,
     max_nodes: Annotated[int, Query(ge=2, le=500)] = 150,
+    page: Annotated[int, Query(ge=1, le=100_000, description="Page of the account table.")] = 1,
 ) -> HTMLResponse:
-    """The ego network, drawn by the server (SVG) and, with JavaScript, by cytoscape."""
-    args = (request, service, who, handle, depth, max_nodes)
+    """The ego network, drawn by the server (SVG) and, with JavaScript, by cytoscape; the
+    account table below it in pages of :data:`~.pager.TABLE_PAGE` (``?page=N``)."""
+    args = (request, service, who, handle, depth, max_nodes, page)
     return await service.run_read(_network_page, *args)
 
 
 def _network_page(
-    request: Request, service: Service, who: Principal, handle: str, depth: int, max_nodes: int
+    request: Request,
+    service: Service,
+    who: Principal,
+    handle: str,
+    depth: int,
+    max_nodes: int,
+    page: int,
 ) -> HTMLResponse:
     authorize(who, handle)
     try:
         graph = views.graph_view(service, handle, depth, max_nodes)
+        pager = Pager.of(len(graph["nodes"]), page)
     except (NotFound, InputError) as exc:
         return _error(exc, handle)
+    # the table: the centre, then nearest first and by PPR (every node keeps its posts: the
+    # panel shows them for any node clicked in the drawing)
+    order = sorted(graph["nodes"], key=lambda n: (n["hop"], -float(n["ppr"]), int(n["id"])))
+    row = {int(n["id"]): i for i, n in enumerate(order)}
+    shown = [int(n["id"]) for n in order[pager.start : pager.stop]]
     with service.engine_for_read() as engine:
         posts = node_posts(engine, [int(n["id"]) for n in graph["nodes"]], 3)
     view = dict(network_view(graph, posts, media_url), links=True)
+    for n in view["nodes"]:
+        n["table_page"] = row[int(n["id"])] // TABLE_PAGE + 1
+    by_id = {int(n["id"]): n for n in view["nodes"]}
+    base = f"?depth={depth}&max_nodes={max_nodes}&page="
     return html_page(
         "network.html",
         request,
         user=graph["center"],
         nav="network",
         view=view,
-        svg=_markup(network_svg(view)),
+        rows=[by_id[i] for i in shown],
+        pager=pager,
+        page_url=base,
+        svg=_markup(network_svg(view, base + "{page}#node-{id}")),
         library=graph_library_path() is not None,
         missing=missing_library_message(),
         links=True,

@@ -50,6 +50,9 @@
         centre: n.hop === 0 ? 1 : 0,
         brand: n.kind === "brand" ? 1 : 0,
         labelled: n.labelled ? 1 : 0,
+        // where the server placed the label (web/labels.py: overlapping no label or node)
+        lx: n.label_dx || 0,
+        ly: n.label_dy || 0,
       },
       position: { x: n.x * SCALE, y: n.y * SCALE },
     });
@@ -90,8 +93,10 @@
           "font-family": "system-ui, sans-serif",
           "font-size": 18,
           color: "#222",
-          "text-valign": "bottom",
-          "text-margin-y": 5,
+          "text-valign": "center",
+          "text-halign": "center",
+          "text-margin-x": "data(lx)",
+          "text-margin-y": "data(ly)",
           "text-outline-color": "#fff",
           "text-outline-width": 3,
         },
@@ -107,10 +112,17 @@
   });
   window.discoveryNetwork = cy;
 
-  // fit the nodes, not their (mostly hidden) labels
+  // fit the nodes and the labels shown, not the (hidden) labels of the others
   (function fit() {
     var pad = 24;
     var bb = cy.nodes().boundingBox({ includeLabels: false });
+    var named = cy.nodes("[labelled = 1]").boundingBox({ includeNodes: false, includeLabels: true });
+    if (named.w > 0) {
+      bb = { x1: Math.min(bb.x1, named.x1), y1: Math.min(bb.y1, named.y1),
+        x2: Math.max(bb.x2, named.x2), y2: Math.max(bb.y2, named.y2) };
+      bb.w = bb.x2 - bb.x1;
+      bb.h = bb.y2 - bb.y1;
+    }
     var z = Math.min((cy.width() - 2 * pad) / bb.w, (cy.height() - 2 * pad) / bb.h);
     z = Math.max(cy.minZoom(), Math.min(z, 1.5));
     cy.zoom(z);
