@@ -12,10 +12,10 @@ sum to 100 (an A/B test), or, with ``interleave``, merges exactly two arms in ev
 ([('default', 'default'), ('tutorial', 'tutorial')], (50, 50))
 >>> parse_arm("window_days=30").overrides()
 {'window_days': 30.0}
->>> new_experiment("x", ["default", "nope"])
+>>> new_experiment("x", ["default", "nope"])  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-discovery.errors.InputError: arm 'nope': unknown ranker 'nope'; expected one of default, tutorial
+discovery.errors.InputError: arm 'nope': unknown ranker 'nope'; expected one of default, tutorial...
 """
 
 from __future__ import annotations
