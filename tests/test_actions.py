@@ -5,6 +5,7 @@ concurrent writers, on both backends."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -15,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from discovery.cli import app as cli
-from discovery.store import Store
+from discovery.store import INTERACTION_KINDS, Store
 from discovery.store.events import EventRow, record_events
 from stores import rows
 from worlds import NOW, build_known_world
@@ -172,3 +173,51 @@ def test_counts_read_as_words_and_one_liker_reads_whom_you_follow(client: TestCl
         ]
     }
     assert reasons[301] == "liked by @ana, whom you follow"
+
+
+def test_every_cli_action_and_its_undo(db: Path) -> None:
+    """Each of ``discovery like|unlike|save|unsave|hide|unhide|follow|unfollow|block|unblock``
+    is a state the next feed shows, and its undo takes it back (known world: cy's post 201 is
+    in me's Explore, so is natgeo's 202, and me does not follow cy)."""
+    run = CliRunner().invoke
+
+    def act(*argv: str) -> str:
+        r = run(cli, ["--db", str(db), *argv])
+        assert r.exit_code == 0, r.output
+        return " ".join(r.output.split())
+
+    def feed(kind: str) -> dict[int, dict[str, Any]]:
+        r = run(cli, ["--db", str(db), "feed", "me", "--kind", kind, "-k", "50", "--json"])
+        assert r.exit_code == 0, r.output
+        return {i["post_id"]: i for i in json.loads(r.output)["items"]}
+
+    def states() -> list[str]:
+        with Store.open(db) as s:
+            found = rows(s, "SELECT kind FROM interactions WHERE account = 1 AND post = 201")
+        return sorted(INTERACTION_KINDS[k] for (k,) in found)
+
+    assert act("like", "me", "201") == "@me likes post 201 (9 likes)"  # 8 + me
+    assert act("like", "me", "201") == "@me likes post 201 (9 likes)"  # a state: still 9
+    assert states() == ["like"] and 201 not in feed("explore")  # seen
+    assert act("unlike", "me", "201") == "@me no longer likes post 201 (8 likes)"
+    assert states() == [] and 201 in feed("explore")
+
+    assert act("save", "me", "201") == "@me saved post 201 (8 likes)"
+    assert act("save", "me", "201") and states() == ["save"]
+    assert act("unsave", "me", "201") == "@me no longer saves post 201 (8 likes)"
+    assert states() == [] and 201 in feed("explore")
+
+    assert act("hide", "me", "201") == "@me sees less like post 201 (8 likes)"
+    assert 201 not in feed("explore") and 201 not in feed("blend")
+    assert act("unhide", "me", "201") == "@me no longer hides post 201 (8 likes)"
+    assert states() == [] and 201 in feed("explore")
+
+    assert act("follow", "me", "cy") == "@me follows @cy"
+    assert feed("timeline")[201]["following"] is True and 201 not in feed("explore")
+    assert act("unfollow", "me", "cy") == "@me no longer follows @cy"
+    assert 201 not in feed("timeline") and feed("explore")[201]["following"] is False
+
+    assert act("block", "me", "natgeo") == "@me blocked @natgeo"
+    assert not {202, 203} & {*feed("explore"), *feed("blend")}
+    assert act("unblock", "me", "natgeo") == "@me unblocked @natgeo"
+    assert 202 in feed("explore")

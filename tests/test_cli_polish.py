@@ -125,20 +125,27 @@ def test_evaluate_shows_progress_on_stderr(db: Path, monkeypatch: pytest.MonkeyP
 
 @pytest.mark.parametrize(
     "argv",
-    [["info"], ["feed", "me"], ["explain", "me", "301"], ["serve", "--get", "/v1/users/me/feed"]],
+    [
+        ["info"],
+        ["feed", "me"],
+        ["interests", "me"],
+        ["explain", "me", "301"],
+        ["serve", "--get", "/v1/users/me/feed"],
+        ["like", "me", "301"],
+        ["clock"],
+        ["token", "list"],
+        ["import", "csv", "--follows", "{csv}"],
+        ["--db", "{new}", "generate", "--size", "tiny", "--users", "30", "--no-images"],
+    ],
 )
-def test_no_deprecation_warnings_in_normal_use(db: Path, argv: list[str]) -> None:
+def test_no_deprecation_warnings_in_normal_use(db: Path, tmp_path: Path, argv: list[str]) -> None:
+    follows = tmp_path / "follows.csv"
+    follows.write_text("src,dst\nnew.a,new.b\n")
+    fill = {"{csv}": str(follows), "{new}": str(tmp_path / "new.db")}
+    argv = [fill.get(a, a) for a in argv]
+    where = [] if argv[0] == "--db" else ["--db", str(db)]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-W",
-            "error::DeprecationWarning",
-            "-m",
-            "discovery",
-            "--db",
-            str(db),
-            *argv,
-        ],
+        [sys.executable, "-W", "error::DeprecationWarning", "-m", "discovery", *where, *argv],
         capture_output=True,
         text=True,
     )

@@ -4,6 +4,7 @@ info`, switched by `discovery clock`, and tested both ways."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -19,6 +20,13 @@ def run(*argv: str) -> str:
     r = CliRunner().invoke(cli, list(argv))
     assert r.exit_code == 0, (r.output, r.exception)
     return r.output
+
+
+def clock_row(table: str) -> str:
+    """The value of the ``clock`` row of ``discovery info``'s table."""
+    match = re.search(r"│ clock\s*│\s*(.*?)\s*│", table)
+    assert match, table
+    return match[1]
 
 
 def fresh_post(db: Path) -> int:
@@ -46,6 +54,7 @@ def test_a_world_is_fixed_at_its_own_now(tmp_path: Path) -> None:
     post = fresh_post(db)
     assert post not in timeline(db)  # taken "after now" on the world's clock
     assert '"clock": "fixed"' in run("--db", str(db), "info", "--json")
+    assert clock_row(run("--db", str(db), "info")) == "fixed at 2023-11-14T22:13:20Z"
 
 
 def test_the_wall_clock_advances_and_shows_live_posts(tmp_path: Path) -> None:
@@ -54,6 +63,7 @@ def test_the_wall_clock_advances_and_shows_live_posts(tmp_path: Path) -> None:
     post = fresh_post(db)
     assert "wall clock" in run("--db", str(db), "clock", "wall")
     assert '"clock": "wall"' in run("--db", str(db), "info", "--json")
+    assert clock_row(run("--db", str(db), "info")) == "wall (live)"
     engine = Engine.open(db, cache=False)
     try:
         first = engine.context("me").now
