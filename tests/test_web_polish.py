@@ -107,6 +107,19 @@ def test_interests_posts_carry_the_state_too(http: httpx.Client) -> None:
         p["following"] == (p["author"] in {"ana", "bo", "dan", "zed"}) for p in posts.values()
     )
     assert not any(p["liked"] or p["saved"] or p["hidden"] for p in posts.values())
+    # the page's tiles say it too: "@zed · Following" on 301, no "Following" on cy's 201
+    page = http.get("/u/me/interests", params={"tag": "hiking"}).text
+    tiles = dict(
+        re.findall(
+            r'<article class="tile" tabindex="0" data-post="(\d+)">(.*?)</article>', page, re.S
+        )
+    )
+    assert ">@zed</a> · Following</p>" in tiles["301"]
+    assert all(
+        ("Following" in t) == (posts[int(p)]["following"])
+        for p, t in tiles.items()
+        if int(p) in posts
+    )
 
 
 def test_the_cli_json_carries_the_same_state(known_db: Path, http: httpx.Client) -> None:

@@ -173,6 +173,7 @@
       var a = el("a", null, "@" + item.author);
       a.href = "/u/" + q(item.author) + "/network";
       author.appendChild(a);
+      if (item.following === true) author.appendChild(document.createTextNode(" · Following"));
     }
     top.appendChild(author);
     top.appendChild(el("p", "tile-reason", item.reason));
