@@ -118,7 +118,7 @@ def train_ranker_command(
     horizon_hours: float = typer.Option(
         24.0, "--horizon-hours", help="What a user did this long after an impression counts."
     ),
-    rounds: int = typer.Option(300, "--rounds", help="Boosting rounds at most."),
+    rounds: int = typer.Option(150, "--rounds", help="Boosting rounds at most."),
     keep: int = typer.Option(5, "--keep", help="Versions of the artifact to keep."),
 ) -> None:
     """Fit the learned ranker (LightGBM LambdaRank) on served lists and what followed them —

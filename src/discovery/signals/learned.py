@@ -117,7 +117,7 @@ class RankerParams:
     objective: str = "lambdarank"
     num_leaves: int = 15
     learning_rate: float = 0.05
-    rounds: int = 300
+    rounds: int = 150
     min_data_in_leaf: int = 20
     valid_share: float = 0.2
     early_stopping: int = 30
