@@ -114,3 +114,29 @@ def test_a_mastodon_resync_takes_an_edited_status(tmp_path):
         found = [p for p in s.post_info(list(range(1, 200))).values() if "harbour" in p.caption]
         assert len(found) == 1 and found[0].caption.startswith("Sunset over the harbour")
         assert set(tags_of(s, found[0].id)) == {"harbour"}
+
+
+def test_a_running_snapshot_drops_the_hashtags_an_edit_took_off(store_url, tmp_path):
+    """Incremental catch-up (tombstones in removed_post_hashtags) equals a full reload."""
+    from discovery.snapshot import refresh_snapshot
+
+    with Store.open(store_url) as s:
+        with s.transaction():
+            a = s.upsert_accounts([AccountRecord("t:a", "a")])["t:a"]
+            pid = s.upsert_posts([PostRecord("t:p", a, 100, "Sunset #Beach #sea")])["t:p"]
+            other = s.upsert_posts([PostRecord("t:q", a, 90, "More #beach")])["t:q"]
+        running = load_snapshot(s, cache=False)
+        with s.transaction():
+            s.upsert_posts([PostRecord("t:p", a, 100, "Sunrise #sea #Mountains")])
+        refresh_snapshot(s, running)
+        fresh = load_snapshot(s, cache=False)
+
+        def links(snap):
+            return sorted(
+                (int(snap.post_id[p]), str(snap.tag_name[t]))
+                for p, t in zip(snap.tag_post, snap.tag_id, strict=True)
+            )
+
+        assert links(running) == links(fresh) == [
+            (pid, "mountains"), (pid, "sea"), (other, "beach"),
+        ]  # fmt: skip

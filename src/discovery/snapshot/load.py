@@ -219,6 +219,15 @@ def _append(
         for hid, tag in tags:
             names[hid - 1] = tag
         snap.tag_name = _strings(names)
+    gone = ch.removed_post_hashtags
+    if len(gone):  # links an edited caption dropped (those it added come below)
+        gp, gt = posts.lookup(gone["p"]), gone["h"] - 1
+        keep = ~np.isin(
+            snap.tag_post.astype(np.int64) * (snap.n_tags + 1) + snap.tag_id,
+            gp[gp >= 0] * (snap.n_tags + 1) + gt[gp >= 0],
+        )
+        snap.tag_post, snap.tag_id = snap.tag_post[keep], snap.tag_id[keep]
+        changed.add("tags")
     pt = ch.post_hashtags
     pidx = posts.lookup(pt["p"])
     ok = pidx >= 0

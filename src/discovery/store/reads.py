@@ -122,6 +122,13 @@ class ReadsMixin(StoreCore):
                 )
                 if not full
                 else np.zeros(0, np.dtype([("u", "i8"), ("p", "i8"), ("k", "i1")])),
+                removed_post_hashtags=self._columns(
+                    "SELECT post, hashtag FROM removed_post_hashtags WHERE seq > ?",
+                    [("p", "i8"), ("h", "i8")],
+                    (max(counter, 0),),
+                )
+                if not full
+                else np.zeros(0, np.dtype([("p", "i8"), ("h", "i8")])),
             )
 
     # --------------------------------------------------------------- look-ups

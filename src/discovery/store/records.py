@@ -8,7 +8,7 @@ loader reads :class:`Changes`, numpy columns of everything written after a chang
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -138,3 +138,7 @@ class Changes:
     interactions: np.ndarray
     removed_posts: np.ndarray  # post ids deleted since
     removed_interactions: np.ndarray  # (u, p, k) triples withdrawn since
+    #: (p, h) hashtag links an edited caption dropped since
+    removed_post_hashtags: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, np.dtype([("p", "i8"), ("h", "i8")]))
+    )

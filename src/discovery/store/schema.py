@@ -164,6 +164,11 @@ CREATE TABLE IF NOT EXISTS sync_records (
     target  {ID} NOT NULL,                          -- the post or account it points at
     PRIMARY KEY (source, record)
 );
+CREATE TABLE IF NOT EXISTS removed_post_hashtags (
+    seq     {ID} NOT NULL,
+    post    {ID} NOT NULL,
+    hashtag {ID} NOT NULL                           -- a hashtag an edited caption no longer has
+);
 CREATE TABLE IF NOT EXISTS impression_log (
     id         {SERIAL},
     account    {ID}    NOT NULL,
@@ -231,6 +236,7 @@ CREATE INDEX IF NOT EXISTS interactions_post ON interactions (post);
 CREATE INDEX IF NOT EXISTS impression_log_account ON impression_log (account, served_at);
 CREATE INDEX IF NOT EXISTS impression_log_experiment ON impression_log (experiment, arm);
 CREATE INDEX IF NOT EXISTS vectors_seq ON vectors (seq);
+CREATE INDEX IF NOT EXISTS removed_post_hashtags_seq ON removed_post_hashtags (seq);
 CREATE INDEX IF NOT EXISTS sync_records_target ON sync_records (source, account, effect);
 """
 

@@ -369,6 +369,12 @@ class WritesMixin(StoreCore):
             gone += [(pid, self._hashtag_id(t)) for t in before if t not in after]
             added += [(pid, self._hashtag_id(t), o, row[8]) for t, o in after.items()]
         self._many("DELETE FROM post_hashtags WHERE post = ? AND hashtag = ?", gone)
+        if gone:  # tombstones, so running snapshots drop the links too
+            seq = self._need_tx()
+            self._many(
+                "INSERT INTO removed_post_hashtags (seq, post, hashtag) VALUES (?, ?, ?)",
+                [(seq, p, h) for p, h in gone],
+            )
         self._bulk_insert("post_hashtags", ("post", "hashtag", "original", "seq"), added)
 
     def add_post_tags(self, rows: Iterable[tuple[int, str]]) -> int:
