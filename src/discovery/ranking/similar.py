@@ -54,7 +54,7 @@ def similar_posts(
     k: int = 10,
     w_tags: float = 0.7,
     vectors: Sequence[PostVectors] = (),
-    w_vectors: float = 0.7,
+    w_vectors: float = 0.3,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Posts most similar to post index ``p``.
 
@@ -65,7 +65,11 @@ def similar_posts(
     :mod:`discovery.embeddings`), ``similarity = w_vectors · mean_kind max(0, cos(v(p), v(q)))
     + (1 - w_vectors) · signals``, where the mean runs over the kinds (image, text) ``p`` has
     a vector of and ``q`` is among the :data:`VECTOR_POOL` nearest of some model (or shares a
-    signal). Posts by the same author are kept but never outrank an equally similar post by
+    signal). ``w_vectors = 0.3``: on 943 real food photos with their tags as hashtags,
+    precision@10 fell as the vector weight grew past 0.1 (0.139 at 0.1, 0.122 at 0.3, 0.083 at
+    0.7; hashtags alone 0.131, images alone 0.048 — ``reports/food_photos_similar.md``, same
+    photos, no held-out split); where posts share no hashtag the weight does not change the
+    order. Posts by the same author are kept but never outrank an equally similar post by
     someone else (ties go to post id).
 
     Returns ``(post indexes, scores, factors)`` best first, ``p`` itself excluded.
