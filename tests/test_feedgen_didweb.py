@@ -124,3 +124,24 @@ def test_bad_did_web_tokens_are_401(client: TestClient, web: FakeWebDids, key: K
     assert refused(client, bearer(liar))["error"] == "BadJwtIss"
     path = service_jwt(key, "did:web:wen.example:users:1")  # did:web paths: not in atproto
     assert refused(client, bearer(path))["error"] == "BadJwtIss"
+
+
+def test_serve_takes_the_did_web_mirror_from_the_command_line(monkeypatch, known_db) -> None:
+    """`serve --feedgen-did-web-url URL` reaches the feed generator's configuration."""
+    import discovery.service as service
+    from discovery.cli import main
+
+    seen = {}
+
+    def capture(db, feedgen=None, settings=None):  # type: ignore[no-untyped-def]
+        seen["feedgen"] = feedgen
+        raise SystemExit(0)
+
+    monkeypatch.setattr(service, "create_app", capture)
+    with pytest.raises(SystemExit):
+        main(
+            ["--db", str(known_db), "serve", "--feedgen-did", "did:web:feeds.test",
+             "--feedgen-did-web-url", "http://127.0.0.1:9/mirror", "--get", "/healthz"]
+        )  # fmt: skip
+    assert seen["feedgen"].did_web_url == "http://127.0.0.1:9/mirror"
+    assert seen["feedgen"].service_did == "did:web:feeds.test"

@@ -99,6 +99,13 @@ def serve(
     feedgen_plc_url: str = typer.Option(
         "https://plc.directory", "--feedgen-plc-url", help="PLC directory for requesters' DIDs."
     ),
+    feedgen_did_web_url: str = typer.Option(
+        None,
+        "--feedgen-did-web-url",
+        help="Read requesters' did:web documents from URL/HOST/.well-known/did.json (a mirror"
+        " of your own) instead of https://HOST/.well-known/did.json.",
+        show_default=False,
+    ),
     assign: list[str] = typer.Option(
         None,
         "--set",
@@ -116,7 +123,11 @@ def serve(
         from ..service.feedgen import FeedgenConfig
 
         feedgen = FeedgenConfig(
-            feedgen_did, feedgen_hostname, feedgen_publisher, plc_url=feedgen_plc_url
+            feedgen_did,
+            feedgen_hostname,
+            feedgen_publisher,
+            plc_url=feedgen_plc_url,
+            did_web_url=feedgen_did_web_url,
         )
     changes = parse_assignments(assign or [])
     if get is None:
