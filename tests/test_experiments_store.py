@@ -89,3 +89,14 @@ def test_many_impressions_go_in_chunks(store_url: str) -> None:
         assert store.log_impressions(rows) == 1234
         assert store.impressions() == rows
         assert store.log_impressions([]) == 0
+
+
+def test_impressions_keep_logging_after_a_copy_to_postgresql(tmp_path, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    """A copy carries impression ids; the identity must move past them (it clashed before)."""
+    from discovery.store.copy import copy_store
+
+    with Store.open(tmp_path / "src.db") as src, Store.open(pg_url) as dst:
+        src.log_impressions([_imp(1, p, 5, p, "") for p in range(3)])
+        copy_store(src, dst)
+        assert dst.log_impressions([_imp(2, 9, 6, 0, "")]) == 1
+        assert [r.account for r in dst.impressions()] == [1, 1, 1, 2]

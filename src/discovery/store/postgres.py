@@ -235,10 +235,11 @@ class PostgresStore(Store):
         self._tx.changes += changed
         bulk = self._pinned.bulk
         bulk[table] = bulk.get(table, 0) + changed
-        if table == "interactions" and "id" in columns:  # ids given: move the identity past them
+        # ids given (a copy): move the identity past them, or the next plain insert clashes
+        if table in ("interactions", "impression_log") and "id" in columns:
             conn.execute(
-                "SELECT setval(pg_get_serial_sequence('interactions', 'id'),"
-                " (SELECT COALESCE(MAX(id), 0) + 1 FROM interactions), false)"
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                f" (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
             )
         return changed
 
