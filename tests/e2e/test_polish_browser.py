@@ -159,6 +159,20 @@ def test_network_labels_do_not_overlap_in_cytoscape(server: str, watched: Any) -
     )
     inset = [(t, x1 + 2, y1 + 2, x2 - 2, y2 - 2) for t, x1, y1, x2, y2 in discs]  # borders
     assert [(a[0], b[0]) for a in shown for b in inset if overlapping([a, b])] == []
+    # zoomed in 3x, the labels cytoscape draws (font x zoom at least its min-zoomed-font-size,
+    # zoom rounded up to a power of two) are still only those, still apart
+    drawn = page.evaluate(
+        """() => { const cy = window.discoveryNetwork;
+             cy.zoom({level: 3, renderedPosition: {x: cy.width() / 2, y: cy.height() / 2}});
+             const z = Math.pow(2, Math.ceil(Math.log2(cy.zoom())));
+             return cy.nodes().filter(n => n.pstyle('font-size').pfValue * z >=
+                                           n.pstyle('min-zoomed-font-size').pfValue)
+                      .map(n => { const b = n.renderedBoundingBox({includeNodes: false,
+                                    includeEdges: false, includeLabels: true});
+                                  return [n.data('label'), b.x1, b.y1, b.x2, b.y2]; }); }"""
+    )
+    assert sorted(d[0] for d in drawn) == sorted(s[0] for s in shown)
+    assert overlapping(drawn) == []
     watched.shot("polish-network-labels")
 
 

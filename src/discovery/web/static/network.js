@@ -87,9 +87,9 @@
           "border-style": "dashed",
           "border-color": "#555",
           label: "data(label)",
-          // cytoscape compares font-size × (zoom rounded up to a power of two): other labels
-          // appear once the view is zoomed in past 1
-          "min-zoomed-font-size": 19,
+          // only the named accounts (and a hovered or selected node) show a handle, at any zoom:
+          // labels grow with the drawing, so the unnamed ones overlap however far one zooms in
+          "min-zoomed-font-size": 100000,
           "font-family": "system-ui, sans-serif",
           "font-size": 18,
           color: "#222",
