@@ -70,7 +70,9 @@ def interrupt(cmd: list[str], *, at: float | None = None, once: Path | None = No
             time.sleep(0.02)
         at = 0.2
     time.sleep(at or 0)
-    assert proc.poll() is None, "the command finished before it could be interrupted"
+    if proc.poll() is not None:
+        _, err = proc.communicate()
+        raise AssertionError(f"finished ({proc.returncode}) before the signal: {err.decode()}")
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
