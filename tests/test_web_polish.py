@@ -135,7 +135,7 @@ def test_the_cli_json_carries_the_same_state(known_db: Path, http: httpx.Client)
 
 # ------------------------------------------------------- the network view's table, paged
 @pytest.fixture
-def crowd(tmp_path: Path) -> Iterator[TestClient]:
+def crowd_db(tmp_path: Path) -> Path:
     """The known world plus 40 accounts ``me`` follows: 48+ accounts in me's network."""
     db = tmp_path / "crowd.db"
     store = build_known_world(db)
@@ -143,7 +143,12 @@ def crowd(tmp_path: Path) -> Iterator[TestClient]:
         store.add_accounts((100 + i, f"fan{i:02d}", "Fan", "person", NOW - D) for i in range(40))
         store.add_follows((1, 100 + i, NOW - D) for i in range(40))
     store.close()
-    with TestClient(create_app(db)) as client:
+    return db
+
+
+@pytest.fixture
+def crowd(crowd_db: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(crowd_db)) as client:
         yield client
 
 
@@ -179,3 +184,29 @@ def test_the_account_table_is_paged_without_javascript(crowd: TestClient) -> Non
     past = crowd.get("/u/me/network", params={"page": pages + 1})
     assert past.status_code == 404 and f"the table has {pages} pages of 25" in past.text
     assert crowd.get("/u/me/network", params={"page": 0}).status_code == 422
+
+
+def test_png_labels_sit_where_they_were_placed_and_stay_apart(crowd_db: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from discovery.engine import Engine
+    from discovery.web.network import SCALE, network_view
+    from discovery.web.standalone import network_figure
+
+    view = network_view(Engine.open(crowd_db).ego_network("me"))
+    named = {"@" + n["handle"]: n for n in view["nodes"] if n["labelled"]}
+    fig = network_figure(view, dpi=100)
+    fig.canvas.draw()
+    texts = [t for t in fig.axes[0].texts if t.get_gid() == "label"]
+    assert len(texts) == len(named) >= 8
+    for t in texts:  # at the node plus the placed offset (the PNG's y axis points up)
+        n = named[t.get_text()]
+        want = (n["x"] + n["label_dx"] / SCALE, -n["y"] - n["label_dy"] / SCALE)
+        assert t.get_position() == pytest.approx(want)
+    boxes = [t.get_window_extent() for t in texts]
+    overlaps = [
+        (texts[i].get_text(), texts[j].get_text())
+        for i in range(len(boxes))
+        for j in range(i + 1, len(boxes))
+        if boxes[i].overlaps(boxes[j])
+    ]
+    assert overlaps == []

@@ -21,7 +21,7 @@ from .assets import STATIC_DIR, graph_library
 from .network import OTHER, SCALE, network_svg
 from .render import environment, media_url
 
-__all__ = ["file_image", "network_html", "network_png"]
+__all__ = ["file_image", "network_figure", "network_html", "network_png"]
 
 
 def file_image(media_dir: Path, size: int = 160) -> Any:
@@ -102,6 +102,17 @@ def network_html(view: dict[str, Any]) -> str:
 
 def network_png(view: dict[str, Any], path: str | Path, dpi: int = 150) -> Path:
     """Draw the view (same positions, colours, sizes and outlines) into a PNG."""
+    fig = network_figure(view, dpi)
+    out = Path(path)
+    with warnings.catch_warnings():  # emoji hashtags: DejaVu has no glyph, a box is drawn
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(out, bbox_inches="tight", facecolor="white")
+    return out
+
+
+def network_figure(view: dict[str, Any], dpi: int = 150) -> Any:
+    """The matplotlib figure of :func:`network_png`: each named account's label centred where
+    :mod:`.labels` placed it (its font is smaller than the box placed, so labels stay apart)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -133,16 +144,17 @@ def network_png(view: dict[str, Any], path: str | Path, dpi: int = 150) -> Path:
             linestyles="solid" if followed or centre else "dashed",
             zorder=3,
         )
-        if n["labelled"]:
-            ax.annotate(
+        if n["labelled"]:  # the label's offset is in drawing units, y down
+            ax.text(
+                x + float(n["label_dx"]) / SCALE,
+                y - float(n["label_dy"]) / SCALE,
                 "@" + str(n["handle"]),
-                (x, y),
-                xytext=(0, -11 if not centre else -20),
-                textcoords="offset points",
                 ha="center",
+                va="center",
                 fontsize=10 if centre else 7,
                 fontweight="bold" if centre else "normal",
                 zorder=4,
+                gid="label",
             )
     handles = [
         Line2D([], [], marker="o", ls="", color=e["color"], label=e["label"])
@@ -159,8 +171,4 @@ def network_png(view: dict[str, Any], path: str | Path, dpi: int = 150) -> Path:
         f"{view['counts']['followed']} followed; size = personalized PageRank",
         fontsize=10,
     )
-    out = Path(path)
-    with warnings.catch_warnings():  # emoji hashtags: DejaVu has no glyph, a box is drawn
-        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        fig.savefig(out, bbox_inches="tight", facecolor="white")
-    return out
+    return fig
