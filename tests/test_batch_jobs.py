@@ -93,3 +93,25 @@ def test_als_on_a_ray_worker_equals_the_local_fit(
     assert np.array_equal(local.post_keys, remote.post_keys)
     assert np.allclose(local.user_factors, remote.user_factors, atol=1e-6)
     assert np.allclose(local.item_factors, remote.item_factors, atol=1e-6)
+
+
+def test_the_ranker_on_a_ray_worker_is_the_local_booster(
+    local_ray: None, tiny: Path, tmp_path: Path
+) -> None:
+    from discovery.batch.jobs import ray_train_ranker
+    from discovery.cli.train import ranker_examples
+    from discovery.signals.learned import RankerParams, load_ranker, train_ranker
+
+    params = RankerParams(rounds=20)
+    path = _copy(tiny, tmp_path / "r.db")
+    with Store.open(path) as store:
+        kind, examples = ranker_examples(store, "impressions", 14, 60, 86_400)
+        local = train_ranker(examples, params)
+        version, remote = ray_train_ranker(store, examples, params, RayOptions(), kind)
+        saved = load_ranker(store)
+    assert kind == "impressions" and len(examples) > 100
+    assert remote.text == local.text and remote.names == local.names
+    assert saved is not None and saved.version == version == 1
+    assert saved.meta["trained_from"] == "impressions"
+    rows = examples.values[:50]
+    assert np.array_equal(saved.predict(rows), local.predict(rows))

@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..store import Store
 from ..store.vectors import EmbedInput
 
-__all__ = ["EncodeBatch", "RayOptions", "ray_embed", "ray_train_als"]
+__all__ = ["EncodeBatch", "RayOptions", "ray_embed", "ray_train_als", "ray_train_ranker"]
 
 
 @dataclass(frozen=True)
@@ -207,3 +207,29 @@ def ray_train_als(store: Store, params: Any, options: RayOptions) -> tuple[int, 
             ray.shutdown()
     version = store.save_artifact(ARTIFACT, model.to_bytes(), model.meta)
     return version, model
+
+
+def _fit_ranker(examples: Any, params: Any) -> Any:
+    from ..signals.learned import train_ranker
+
+    return train_ranker(examples, params)
+
+
+def ray_train_ranker(
+    store: Store, examples: Any, params: Any, options: RayOptions, trained_from: str = ""
+) -> tuple[int, Any]:
+    """Fit the learned ranker on one Ray worker (the training lists travel through the object
+    store) and save it as the next ``ranker`` artifact; ``(version, model)`` — the booster
+    ``discovery train ranker`` fits (LightGBM, one thread, deterministic)."""
+    from ..signals.learned import save_ranker
+
+    ray, started_here = _ray(options)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=2)(_fit_ranker)
+        model = ray.get(task.remote(examples, params))
+    finally:
+        if started_here:
+            ray.shutdown()
+    if trained_from:
+        model.meta["trained_from"] = trained_from
+    return save_ranker(store, model), model

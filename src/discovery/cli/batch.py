@@ -162,3 +162,35 @@ def train_als(
         f" {m['nonzeros']:,} engagements, {factors} factors",
         markup=False,
     )
+
+
+@train_app.command("ranker")
+def train_ranker(
+    source: str = typer.Option(
+        "auto", "--from", help="log, impressions, candidates or auto (as `train ranker`)."
+    ),
+    days: int = typer.Option(14, "--days", min=1, max=3650, help="Days of history."),
+    users: int = typer.Option(200, "--users", min=0, help="Users sampled (0: all)."),
+    horizon_hours: float = typer.Option(24.0, "--horizon-hours", min=0.01, help="Credit window."),
+    rounds: int = typer.Option(150, "--rounds", min=1, max=10_000, help="Boosting rounds."),
+    address: str = typer.Option(None, "--address", help="An existing Ray cluster."),
+) -> None:
+    """Fit the learned ranker on one Ray worker (the lists built here, the fit there) and
+    save it as the next `ranker` artifact: the model `discovery train ranker` fits."""
+    from ..batch.jobs import ray_train_ranker
+    from ..signals.learned import RankerParams
+    from .train import ranker_examples
+
+    if source not in ("auto", "log", "impressions", "candidates"):
+        raise InputError(f"--from: expected auto, log, impressions or candidates, got {source!r}")
+    with state.open_store() as store:
+        kind, examples = ranker_examples(store, source, days, users, int(horizon_hours * 3600))
+        version, model = ray_train_ranker(
+            store, examples, RankerParams(rounds=rounds), _options(address, 1), kind
+        )
+    m = model.meta
+    console.print(
+        f"ranker version {version} (on Ray) from {kind}: {m['lists']:,} lists,"
+        f" {m['rows']:,} rows, {m['trees']} trees",
+        markup=False,
+    )

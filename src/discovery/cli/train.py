@@ -8,6 +8,7 @@ Training reads the store's snapshot and saves a versioned artifact in the store 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -125,12 +126,7 @@ def train_ranker_command(
     hidden, ignored, liked, commented or saved — with the latest fifth of the lists held out
     by time for early stopping, and save it as the next version of the `ranker` artifact.
     Feeds use it with --ranker learned."""
-    import numpy as np
-
     from ..signals.learned import RankerParams, save_ranker, train_ranker
-    from ..signals.training import examples_at_cut, examples_from_impressions, impressions_of
-    from ..snapshot import load_snapshot
-    from ..store.model import KIND_CODE
 
     if source not in ("auto", "log", "impressions", "candidates"):
         raise InputError(f"--from: expected auto, log, impressions or candidates, got {source!r}")
@@ -140,39 +136,7 @@ def train_ranker_command(
         raise InputError("--rounds must be 1-10000 and --keep at least 1")
     horizon = int(horizon_hours * 3600)
     with state.open_store() as store:
-        snap = load_snapshot(store)
-        since = snap.now - days * 86_400
-        logged = bool(store.impressions()) if source in ("auto", "log") else False
-        shown = (snap.inter_kind == KIND_CODE["impression"]).any()
-        if source == "log" and not logged:
-            raise InputError(f"{state.db}: the impression log is empty")
-        if source == "impressions" and not shown:
-            raise InputError(f"{state.db}: no impression interactions")
-        kind = (
-            source
-            if source != "auto"
-            else ("log" if logged else "impressions" if shown else "candidates")
-        )
-        if kind == "candidates":
-            gen = np.random.default_rng(42)
-            active = np.unique(snap.inter_user)
-            pick = (
-                active
-                if not users or len(active) <= users
-                else gen.choice(active, users, replace=False)
-            )
-            cuts = [snap.now - horizon * (i + 1) for i in range(max(1, days * 86_400 // horizon))]
-            parts = [examples_at_cut(snap, c, np.sort(pick), horizon) for c in cuts[::-1]]
-            from ..signals.learned import Examples
-
-            examples = Examples.concat([p for p in parts if len(p)] or parts[:1])
-        else:
-            u, p, t = impressions_of(
-                snap, store if kind == "log" else None, since=since, users=users
-            )
-            examples = examples_from_impressions(snap, u, p, t, horizon)
-        if len(examples) == 0 or examples.labels.max() < 2:
-            raise InputError(f"{state.db}: nothing was engaged with in the training lists")
+        kind, examples = ranker_examples(store, source, days, users, horizon)
         model = train_ranker(examples, RankerParams(rounds=rounds))
         model.meta["trained_from"] = kind
         version = save_ranker(store, model)
@@ -183,3 +147,48 @@ def train_ranker_command(
         f"ranker version {version} from {kind}: {m['lists']:,} lists, {m['rows']:,} rows, "
         f"{m['trees']} trees, validation NDCG@10 {valid}, {m['seconds']:.1f} s"
     )
+
+
+def ranker_examples(
+    store: Any, source: str, days: int, users: int, horizon: int
+) -> tuple[str, Any]:
+    """The training lists of ``discovery train ranker --from SOURCE`` and which source gave
+    them: ``log``, ``impressions``, ``candidates`` or ``auto`` (the first the store has)."""
+    import numpy as np
+
+    from ..signals.training import examples_at_cut, examples_from_impressions, impressions_of
+    from ..snapshot import load_snapshot
+    from ..store.model import KIND_CODE
+
+    snap = load_snapshot(store)
+    since = snap.now - days * 86_400
+    logged = bool(store.impressions()) if source in ("auto", "log") else False
+    shown = (snap.inter_kind == KIND_CODE["impression"]).any()
+    if source == "log" and not logged:
+        raise InputError(f"{state.db}: the impression log is empty")
+    if source == "impressions" and not shown:
+        raise InputError(f"{state.db}: no impression interactions")
+    kind = (
+        source
+        if source != "auto"
+        else ("log" if logged else "impressions" if shown else "candidates")
+    )
+    if kind == "candidates":
+        gen = np.random.default_rng(42)
+        active = np.unique(snap.inter_user)
+        pick = (
+            active
+            if not users or len(active) <= users
+            else gen.choice(active, users, replace=False)
+        )
+        cuts = [snap.now - horizon * (i + 1) for i in range(max(1, days * 86_400 // horizon))]
+        parts = [examples_at_cut(snap, c, np.sort(pick), horizon) for c in cuts[::-1]]
+        from ..signals.learned import Examples
+
+        examples = Examples.concat([p for p in parts if len(p)] or parts[:1])
+    else:
+        u, p, t = impressions_of(snap, store if kind == "log" else None, since=since, users=users)
+        examples = examples_from_impressions(snap, u, p, t, horizon)
+    if len(examples) == 0 or examples.labels.max() < 2:
+        raise InputError(f"{state.db}: nothing was engaged with in the training lists")
+    return kind, examples
