@@ -136,7 +136,7 @@ def test_vector_cache_extends_incrementally_and_switches_to_hnsw(tmp_path, monke
     import discovery.embeddings.similar as sim
 
     monkeypatch.setattr(sim, "HNSW_FROM", 150)
-    pytest.importorskip("usearch")
+    pytest.importorskip("hnswlib", reason="hnswlib missing: pip install '.[embed]'")
     gen = np.random.default_rng(3)
     data = gen.standard_normal((200, 8)).astype(np.float32)
     with Store.open(tmp_path / "v.db") as store:

@@ -4,9 +4,9 @@ Both hold unit vectors under integer keys and answer the ``k`` keys of largest i
 (cosine, for unit vectors) with a query. :class:`ExactIndex` is the reference — one
 matrix-vector product, ``O(n·d)`` per query — and :class:`HnswIndex` the fast one:
 a hierarchical navigable small-world graph (Malkov & Yashunin 2018, "Efficient and robust
-approximate nearest neighbor search using HNSW graphs", IEEE TPAMI) from the ``usearch``
-library, chosen over ``hnswlib`` and ``faiss-cpu`` by ``bench/ann.py`` (recall@10 against
-:class:`ExactIndex` and p99 latency, side by side). Adding vectors extends the graph; nothing
+approximate nearest neighbor search using HNSW graphs", IEEE TPAMI) from ``hnswlib`` (the
+authors' own library), chosen over ``usearch`` and ``faiss-cpu`` by ``bench/ann.py``: at 50k
+vectors it had the lowest single-query latency at recall@10 >= 0.99 (see bench/README.md). Adding vectors extends the graph; nothing
 is rebuilt. A key added twice keeps its first vector (as the vectors table does).
 
 >>> idx = ExactIndex(dim=2)
@@ -81,69 +81,63 @@ class ExactIndex:
 
 
 class HnswIndex:
-    """usearch's HNSW graph over cosine, float16 storage (``connectivity`` = M, the graph's
-    degree; ``expansion_search`` = ef, the candidate list at query time: recall vs speed)."""
+    """hnswlib's HNSW graph over cosine (``m`` = M, the graph's degree; ``ef`` the candidate
+    list at query time: recall vs speed). Capacity doubles as vectors arrive, so adding never
+    rebuilds the graph."""
 
     def __init__(
-        self,
-        dim: int,
-        connectivity: int = 16,
-        expansion_add: int = 128,
-        expansion_search: int = 64,
-        threads: int = 0,
+        self, dim: int, m: int = 16, ef_construction: int = 128, ef: int = 64, threads: int = 1
     ) -> None:
-        from usearch.index import Index
+        import hnswlib
 
         self.dim = dim
         self.threads = threads
-        self._index: Any = Index(
-            ndim=dim,
-            metric="cos",
-            dtype="f16",
-            connectivity=connectivity,
-            expansion_add=expansion_add,
-            expansion_search=expansion_search,
-        )
+        self._index: Any = hnswlib.Index(space="cosine", dim=dim)
+        self._index.init_index(max_elements=1024, ef_construction=ef_construction, M=m)
+        self._index.set_ef(ef)
+        self._index.set_num_threads(threads)
+        self._known: set[int] = set()
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._known)
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
-        keys = np.asarray(keys, np.uint64)
+        keys = np.asarray(keys, np.int64)
         _, first = np.unique(keys, return_index=True)
         first = np.sort(first)
         keys, vectors = keys[first], np.asarray(vectors, np.float32)[first]
-        fresh = ~np.asarray(self._index.contains(keys), bool) if len(self._index) else None
-        if fresh is not None:
-            keys, vectors = keys[fresh], vectors[fresh]
-        if len(keys):
-            self._index.add(keys, vectors, threads=self.threads)
+        fresh = np.array([k not in self._known for k in keys.tolist()], bool)
+        keys, vectors = keys[fresh], vectors[fresh]
+        if not len(keys):
+            return
+        need = len(self._known) + len(keys)
+        capacity = self._index.get_max_elements()
+        if need > capacity:
+            self._index.resize_index(max(need, 2 * capacity))
+        self._index.add_items(vectors, keys, num_threads=self.threads)
+        self._known.update(keys.tolist())
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if not len(self._index):
+        k = min(k, len(self._known))
+        if k == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        m = self._index.search(np.asarray(query, np.float32), k)
-        return np.asarray(m.keys, np.int64), 1.0 - np.asarray(m.distances, np.float32)
+        labels, dist = self._index.knn_query(np.asarray(query, np.float32)[None, :], k=k)
+        return labels[0].astype(np.int64), (1.0 - dist[0]).astype(np.float32)
 
     def search_many(self, queries: np.ndarray, k: int) -> np.ndarray:
         out = np.full((len(queries), k), -1, np.int64)
-        if not len(self._index):
+        kk = min(k, len(self._known))
+        if kk == 0 or not len(queries):
             return out
-        m = self._index.search(np.asarray(queries, np.float32), k, threads=self.threads)
-        if not hasattr(m, "counts"):  # usearch answers one query with a flat Matches
-            keys = np.asarray(m.keys, np.int64)
-            out[0, : len(keys)] = keys
-            return out
-        keys, counts = np.asarray(m.keys, np.int64), np.asarray(m.counts)
-        for i, c in enumerate(counts):
-            out[i, :c] = keys[i, :c]
+        labels, _ = self._index.knn_query(np.asarray(queries, np.float32), k=kk)
+        out[:, :kk] = labels
         return out
 
 
-def make_index(dim: int, n_hint: int = 0) -> ExactIndex | HnswIndex:
-    """The index for ``n_hint`` vectors: exact below 20,000 (a product over that many
-    rows takes well under a millisecond, and is exact), HNSW above when usearch is installed."""
-    if n_hint < 20_000:
+def make_index(dim: int, n_hint: int = 0, hnsw_from: int = 20_000) -> ExactIndex | HnswIndex:
+    """The index for ``n_hint`` vectors: exact below ``hnsw_from`` (one product over 20,000
+    rows costs a few milliseconds and is exact), HNSW above when hnswlib is installed."""
+    if n_hint < hnsw_from:
         return ExactIndex(dim)
     try:
         return HnswIndex(dim)

@@ -78,7 +78,7 @@ class PostVectors:
         if self.index is None or (
             isinstance(self.index, ExactIndex) and len(self.ids) >= HNSW_FROM
         ):
-            self.index = make_index(self.dim, len(self.ids))
+            self.index = make_index(self.dim, len(self.ids), HNSW_FROM)
             self.index.add(self.ids, self.data)
         else:
             self.index.add(ids, rows)
