@@ -56,13 +56,14 @@ def test_grades_by_hand() -> None:
 
 
 def _synthetic(n_lists: int, seed: int) -> Examples:
-    """Lists whose right order is known: grade 3/2/1/0 by which quarter ``likes`` is in; every
-    other feature is noise."""
+    """Lists whose right order is known: grade 3/2/1 (gains 3/1/0) by which of three separate
+    bands ``likes`` is in; every other feature is noise."""
     gen = np.random.default_rng(seed)
     rows = n_lists * 10
     values = gen.random((rows, len(FEATURES))).astype(np.float32)
-    likes = values[:, FEATURES.index("likes")]
-    labels = np.digitize(likes, [0.25, 0.5, 0.75]).astype(np.int64)
+    labels = gen.integers(1, 4, rows)
+    # bands with gaps between them: 0-0.3, 0.35-0.65, 0.7-1
+    values[:, FEATURES.index("likes")] = 0.35 * (labels - 1) + 0.3 * gen.random(rows)
     lists = np.repeat(np.arange(n_lists), 10)
     times = np.repeat(np.arange(n_lists) * 3600, 10)
     return Examples(FEATURES, values, labels, lists, times)
@@ -70,17 +71,19 @@ def _synthetic(n_lists: int, seed: int) -> Examples:
 
 def test_recovers_a_known_ranking_and_splits_by_time() -> None:
     train = _synthetic(400, seed=1)
-    model = train_ranker(train, RankerParams(rounds=200))
+    split = train_ranker(train, RankerParams(rounds=20))
     # the latest fifth of the lists validated: lists 320..399, from hour 320
-    assert model.meta["valid_lists"] == 80 and model.meta["valid_from"] == 320 * 3600
+    assert split.meta["valid_lists"] == 80 and split.meta["valid_from"] == 320 * 3600
+    model = train_ranker(train, RankerParams(rounds=100, valid_share=0))  # all 100 trees
+    assert model.meta["trees"] == 100
     test = _synthetic(50, seed=2)
     scores = model.predict(test.values)
     for i in range(50):
         rows = slice(10 * i, 10 * i + 10)
-        grade = test.labels[rows]
+        gain = test.labels[rows]
         order = np.argsort(-scores[rows], kind="stable")
-        # every post of a higher grade is ranked above every post of a lower one
-        assert (np.diff(grade[order]) <= 0).all()
+        # every post of a higher gain is ranked above every post of a lower one
+        assert (np.diff(gain[order]) <= 0).all()
     # TreeSHAP: the contributions of a row sum to its score
     contrib = model.contributions(test.values[:20])
     assert np.allclose(contrib.sum(axis=1), scores[:20])

@@ -4,9 +4,10 @@ Each training list is one user's candidates at one moment (a served page from th
 log, or the posts the engine's sources proposed at a cut of the history), with a graded label
 per post from what the user did within ``horizon`` afterwards: 0 hid it, 1 nothing, 2 liked,
 3 commented or saved. LambdaMART (Burges, "From RankNet to LambdaRank to LambdaMART", MSR-TR
-2010-82) fits gradient-boosted trees whose gradient is the NDCG change of swapping two posts,
-so a hide weighs as a loss, not as mere silence. Lists are split by time: the latest
-``valid_share`` of them validate (early stopping on NDCG@10), never a random split, which would
+2010-82) fits gradient-boosted trees whose gradient is the NDCG change of swapping two posts
+(gains: hide and nothing 0, like 1, comment or save 3; a hide is graded apart so that a
+P(engage)-with-hide-penalty objective could read the same lists; it is not built). Lists are
+split by time: the latest ``valid_share`` of them validate (early stopping on NDCG@10), never a random split, which would
 train on the future. The model is saved as LightGBM's own text format in a versioned
 ``ranker`` artifact, with its feature names in the meta; :meth:`LearnedModel.contributions`
 gives each feature's share of a score (TreeSHAP, LightGBM ``pred_contrib``; Lundberg et al.,
@@ -166,6 +167,12 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
     lists = examples.lists
     starts = np.flatnonzero(np.r_[True, lists[1:] != lists[:-1]])
     sizes = np.diff(np.r_[starts, len(lists)])
+    # a list with nothing engaged gives LambdaRank no gradient, and LightGBM scores its NDCG
+    # as 1: kept in validation, such lists made early stopping quit after 1-3 trees
+    engaged = np.maximum.reduceat(examples.labels, starts) >= 2 if len(starts) else starts
+    starts, sizes = starts[engaged], sizes[engaged]
+    if len(starts) == 0:
+        raise ValueError("no training list has an engaged post")
     list_time = examples.times[starts]
     order = np.argsort(list_time, kind="stable")
     n_valid = round(len(order) * p.valid_share) if len(order) >= 5 else 0
@@ -186,7 +193,10 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
         "num_leaves": p.num_leaves,
         "learning_rate": p.learning_rate,
         "min_data_in_leaf": p.min_data_in_leaf,
-        "label_gain": [0.0, 1.0, 3.0, 7.0],  # 2^grade - 1: a hide ranks below a post ignored
+        # hide and nothing gain 0, like 1, comment/save 3. Gains 2^grade - 1 (a hide below a
+        # post ignored) made NDCG mostly the count of ignored posts, and early stopping on it
+        # stopped after 1-3 trees on the demo world and Last.fm (bench/README.md)
+        "label_gain": [0.0, 0.0, 1.0, 3.0],
         "num_threads": 1,
         "deterministic": True,
         "seed": p.seed,
@@ -211,6 +221,7 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
         "objective": p.objective,
         "features": list(examples.names),
         "lists": len(order),
+        "lists_without_engagement": int(len(engaged) - len(starts)),
         "rows": len(examples),
         "valid_lists": n_valid,
         "valid_from": int(list_time[order[cut]]) if n_valid else None,
