@@ -100,4 +100,5 @@ def test_every_table_is_copied() -> None:
         "removed_follows",
         "removed_posts",
         "removed_interactions",
+        "removed_post_hashtags",
     }
