@@ -223,11 +223,14 @@ def test_a_directory_is_not_a_database(tmp_path: Path) -> None:
         Store.open(tmp_path)
 
 
-V3_TABLES = ("sync_records", "impression_log", "experiments", "vectors", "artifacts", "precomputed")
+V3_TABLES = (
+    *("sync_records", "impression_log", "experiments", "vectors", "artifacts", "precomputed"),
+    "removed_post_hashtags",  # schema 4
+)
 
 
-def test_a_schema_2_store_gains_the_schema_3_tables_on_both_backends(store_url: str) -> None:
-    """Schema 2 → 3 adds tables only: rows stay, and the new tables answer afterwards."""
+def test_a_schema_2_store_gains_the_new_tables_on_both_backends(store_url: str) -> None:
+    """Schema 2 → 3 → 4 adds tables only: rows stay, and the new tables answer afterwards."""
     with Store.open(store_url) as s, s.transaction():
         s.add_accounts([(1, "ana", "Ana", 0, 5)])
         for table in V3_TABLES:
@@ -236,6 +239,25 @@ def test_a_schema_2_store_gains_the_schema_3_tables_on_both_backends(store_url: 
     with pytest.raises(StoreError, match="run `discovery migrate`"):
         Store.open(store_url)
     with Store.open(store_url, migrate=True) as s:
-        assert s.schema_version == SCHEMA_VERSION == 3
+        assert s.schema_version == SCHEMA_VERSION == 4
         assert s.account_id("ana") == 1
-        assert all(s.count(table) == 0 for table in V3_TABLES)
+        assert all(s.count(table) == 0 for table in V3_TABLES if table != "removed_post_hashtags")
+        assert s.post_info([]) == {}  # and reads work
+
+
+def test_a_schema_3_store_without_the_edit_tombstones_migrates(tmp_path: Path) -> None:
+    """A store made by the first schema-3 code (no removed_post_hashtags) loads after
+    `discovery migrate`, and its snapshot catches up on edits."""
+    from discovery.snapshot import load_snapshot
+
+    path = tmp_path / "v3.db"
+    with Store.open(path) as s, s.transaction():
+        s.add_accounts([(1, "ana", "Ana", 0, 5)])
+        s._exec("DROP TABLE removed_post_hashtags")
+        s.set_meta("schema_version", 3)
+    with pytest.raises(StoreError, match="run `discovery migrate`"):
+        Store.open(path)
+    result = CliRunner().invoke(cli, ["--db", str(path), "migrate"])
+    assert result.exit_code == 0 and "migrated to schema 4" in result.output
+    with Store.open(path) as s:
+        assert load_snapshot(s, cache=False).n_accounts == 1

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DIALECTS", "MIGRATIONS", "SCHEMA_VERSION", "Dialect", "schema_sql", "sql_statements"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 Dialect = Literal["sqlite", "postgresql"]
 DIALECTS: tuple[Dialect, ...] = ("sqlite", "postgresql")
@@ -311,11 +311,17 @@ def _v2_to_v3(store: Store) -> None:
         store._exec(statement)
 
 
+def _v3_to_v4(store: Store) -> None:
+    """Schema 3 → 4: ``removed_post_hashtags``, the tombstones of hashtags an edited caption
+    dropped (a table only: creating what is missing is the whole step)."""
+    _v2_to_v3(store)
+
+
 #: ``MIGRATIONS[dialect][v]`` upgrades a version-``v`` database to ``v + 1``: a function of the
 #: store, or an SQL script;
 #: :meth:`discovery.store.Store.migrate` applies them in order inside one transaction.
 #: PostgreSQL support began at version 2.
 MIGRATIONS: dict[str, dict[int, Callable[[Store], None] | str]] = {
-    "sqlite": {1: _v1_to_v2, 2: _v2_to_v3},
-    "postgresql": {2: _v2_to_v3},
+    "sqlite": {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4},
+    "postgresql": {2: _v2_to_v3, 3: _v3_to_v4},
 }
