@@ -111,8 +111,8 @@ def server(world: Path) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="package")  # closed before the walk of test_readme_walk.py starts its
+def browser() -> Iterator[Any]:  # own: two sync Playwrights cannot share a thread
     path = chromium_path()
     if path is None:
         _unavailable("no Chromium at /usr/bin/chromium (apt-get install chromium)")
