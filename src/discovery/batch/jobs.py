@@ -27,7 +27,14 @@ from ..errors import InputError
 from ..store import Store
 from ..store.vectors import EmbedInput
 
-__all__ = ["EncodeBatch", "RayOptions", "ray_embed", "ray_train_als", "ray_train_ranker"]
+__all__ = [
+    "EncodeBatch",
+    "RayOptions",
+    "ray_embed",
+    "ray_train_als",
+    "ray_train_ranker",
+    "start_ray",
+]
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class RayOptions:
     gpus: float = 0.0
 
 
-def _ray(options: RayOptions) -> tuple[Any, bool]:
+def start_ray(options: RayOptions) -> tuple[Any, bool]:
     """The ``ray`` module, initialised; True when this call started the cluster."""
     if options.address is None:  # a cluster of our own listens on loopback only
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -142,7 +149,7 @@ def ray_embed(
     summary = RayEmbedSummary(name, failed=Counter())
     if not todo:
         return summary
-    ray, started_here = _ray(options)
+    ray, started_here = start_ray(options)
     try:
         # Ray Data's context warns about its own deprecated options at first use
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray\.data")
@@ -198,7 +205,7 @@ def ray_train_als(store: Store, params: Any, options: RayOptions) -> tuple[int, 
         _keys(store, "accounts", snap.account_id),
         _keys(store, "posts", snap.post_id),
     )
-    ray, started_here = _ray(options)
+    ray, started_here = start_ray(options)
     try:
         task = ray.remote(num_cpus=1, max_retries=2)(_fit_als)
         model = ray.get(task.remote(dataclasses.replace(snap), user_keys, post_keys, params))
@@ -223,7 +230,7 @@ def ray_train_ranker(
     ``discovery train ranker`` fits (LightGBM, one thread, deterministic)."""
     from ..signals.learned import save_ranker
 
-    ray, started_here = _ray(options)
+    ray, started_here = start_ray(options)
     try:
         task = ray.remote(num_cpus=1, max_retries=2)(_fit_ranker)
         model = ray.get(task.remote(examples, params))

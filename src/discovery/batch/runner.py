@@ -93,22 +93,9 @@ def _ray_blocks(
     address: str | None,
     workers: int | None,
 ) -> Iterator[list[PrecomputedRow]]:
-    if address is None:  # a cluster of our own listens on loopback only (Ray's switch, read
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # when ray is imported)
-    try:
-        import ray
-    except ImportError as exc:  # pragma: no cover - the extra is part of dev
-        raise InputError("--engine ray needs Ray: pip install 'discovery-engine[batch]'") from exc
-    started = False
-    if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-        if address is None:
-            kwargs["num_cpus"] = workers or os.cpu_count() or 1
-        try:
-            ray.init(address=address, **kwargs)
-        except ConnectionError as exc:
-            raise InputError(f"cannot reach the Ray cluster at {address}: {exc}") from exc
-        started = True
+    from .jobs import RayOptions, start_ray
+
+    ray, started = start_ray(RayOptions(address, workers))
     try:
         ref = ray.put(_bare(snap))
         task = ray.remote(num_cpus=1, max_retries=3)(_remote_block)
