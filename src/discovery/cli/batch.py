@@ -21,6 +21,15 @@ batch_app = typer.Typer(
 app.add_typer(batch_app, name="batch")
 
 
+def _n(count: int, noun: str) -> str:
+    """``1 user``, ``2 users``.
+
+    >>> _n(1, "user"), _n(2_000, "block")
+    ('1 user', '2,000 blocks')
+    """
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _read_users(spec: str) -> list[str] | None:
     if spec == "all":
         return None
@@ -85,8 +94,9 @@ def candidates(
         )
     where = f" and {summary.out}" if summary.out else ""
     console.print(
-        f"{summary.rows:,} {kind} candidates for {summary.users:,} users in {summary.blocks:,}"
-        f" blocks ({summary.engine}) in {summary.seconds:.1f} s at snapshot {summary.counter:,}"
+        f"{summary.rows:,} {kind} candidates for {_n(summary.users, 'user')} in"
+        f" {_n(summary.blocks, 'block')} ({summary.engine}) in {summary.seconds:.1f} s at"
+        f" snapshot {summary.counter:,}"
         f" → {state.db}{where}",
         markup=False,
         soft_wrap=True,
