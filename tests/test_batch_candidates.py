@@ -88,3 +88,34 @@ def test_unknown_users_and_engines_are_one_line_errors(
     err = capsys.readouterr().err
     assert exit_.value.code == 1
     assert err == "error: --engine spark: expected local or ray\n"
+
+
+def test_hostile_users_files_and_huge_k_are_clear_and_harmless(
+    tiny: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A handle with bidi and markup is named escaped; k = 2^63 is only a long list; a 10 MB
+    line is one unknown handle; the stored lists are as they were after every failure."""
+    with Store.open(tiny) as store:
+        run_candidates(store, request=FeedRequest("explore", 5))
+        before = [(r.account, r.rank, r.post) for r in store.precomputed("explore")]
+    hostile = tmp_path / "hostile.txt"
+    hostile.write_text("@\u202eevil[red]x[/red]\n", encoding="utf-8")
+    huge = tmp_path / "huge.txt"
+    huge.write_text("a" * 10_000_000 + "\n")
+    for users in (hostile, huge):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--db", tiny, "batch", "candidates", "--users", str(users)])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 1 and err.startswith("error: no account with handle")
+        assert "\u202e" not in err and "Traceback" not in err and err.count("\n") == 1
+    with Store.open(tiny) as store:
+        assert [(r.account, r.rank, r.post) for r in store.precomputed("explore")] == before
+        one = tmp_path / "one.txt"
+        one.write_text(str(Engine.open(tiny).snapshot.handle[0]) + "\n")
+        with pytest.raises(SystemExit) as exit_:
+            main(["--db", tiny, "batch", "candidates", "-k", str(2**63), "--users", str(one)])
+        assert exit_.value.code == 0, capsys.readouterr().err
+        assert "for 1 user in 1 block" in capsys.readouterr().out
+        first = int(Engine.open(tiny).snapshot.account_id[0])
+        mine = [r for r in store.precomputed("explore") if r.account == first]
+        assert len(mine) > 5 and [r.rank for r in mine] == list(range(len(mine)))
