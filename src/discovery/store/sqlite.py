@@ -120,8 +120,13 @@ class SqliteStore(Store):
                 yield
                 self.conn.execute("COMMIT")
             except BaseException:
-                if self.conn.in_transaction:  # SQLite may already have rolled back (disk full...)
-                    self.conn.execute("ROLLBACK")
+                try:
+                    if self.conn.in_transaction:  # SQLite may have rolled back (disk full...)
+                        self.conn.execute("ROLLBACK")
+                except sqlite3.ProgrammingError:
+                    # closed already (a Ctrl-C'd command's exit closed it before this abandoned
+                    # block was collected): closing rolled the transaction back
+                    pass
                 raise
         except sqlite3.OperationalError as exc:
             if is_read_only(exc):
