@@ -102,6 +102,17 @@ class Engine:
         cache = ppr_state(self.snapshot).cache
         return {"hit": cache.hits - cache.kept, "kept": cache.kept, "miss": cache.misses}
 
+    def request_artifacts(self) -> Mapping[str, Any]:
+        """The artifacts one request ranks with: the engine's, plus the post vectors
+        (``"vectors"``: model name → :class:`~discovery.embeddings.similar.PostVectors`) once
+        ``discovery embed`` stored any, caught up with the store (new rows only), for the
+        ``embedding`` source and the learned ranker's features. Vectors given to the
+        constructor win; a store without vectors leaves the artifacts as they were."""
+        if "vectors" in self.artifacts:
+            return self.artifacts
+        vectors = self.vectors.refresh(self.store)
+        return {**self.artifacts, "vectors": vectors} if vectors else self.artifacts
+
     @property
     def media_dir(self) -> Path:
         return Path(str(self.store.path) + ".media")
@@ -172,7 +183,7 @@ class Engine:
             if kind in ("explore", "blend") and mix == "score":
                 ctx.precomputed = self._stored_list(ctx)
                 self.candidate_counts["precomputed" if ctx.precomputed else "online"] += 1
-            name, picks = recommend(ctx, request, self.artifacts)
+            name, picks = recommend(ctx, request, self.request_artifacts())
             return self._feed(ctx, kind, name, picks)
 
     def _stored_list(self, ctx: UserContext) -> StoredList | None:
@@ -234,9 +245,10 @@ class Engine:
         """Top hashtags from liked and tagged posts (IDF-weighted) and the best posts for each."""
         with self._lock:
             ctx = self.context(user)
-            rk = get_ranker("default", ctx.settings, self.artifacts)
+            artifacts = self.request_artifacts()
+            rk = get_ranker("default", ctx.settings, artifacts)
             out = []
-            for row in best_per_interest(ctx, rk, k, per_tag, self.artifacts):
+            for row in best_per_interest(ctx, rk, k, per_tag, artifacts):
                 tag = str(self.snapshot.tag_name[row.tag])
                 out.append(Interest(tag, row.weight, self._items(row.picks)))
             return Interests(str(self.snapshot.handle[ctx.user]), to_iso(self.snapshot.now), out)
@@ -251,7 +263,8 @@ class Engine:
         """Every factor of ``post_id`` for ``user``, under both rankers, and where it came from:
         which sources propose the post, which filters would drop it, and the reason."""
         with self._lock:
-            return explain_post(self.context(user), self.post_index(post_id), self.artifacts)
+            ctx, p = self.context(user), self.post_index(post_id)
+            return explain_post(ctx, p, self.request_artifacts())
 
     def post(self, post_id: int) -> dict[str, Any]:
         """One post as data: counts, author, caption, image, hashtags."""

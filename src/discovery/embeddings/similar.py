@@ -28,6 +28,7 @@ __all__ = [
     "VectorCache",
     "model_kind",
     "similar_evidence",
+    "taste_model",
 ]
 
 #: Vectors of one model beyond which the HNSW index replaces the exact one.
@@ -42,6 +43,25 @@ def model_kind(model: str) -> str:
     """
     name = model.split("@")[0]
     return "image" if ("image" in name or "efficientnet" in name) else "text"
+
+
+def taste_model(
+    vectors: Mapping[str, PostVectors] | None, post_ids: np.ndarray
+) -> tuple[PostVectors, np.ndarray] | None:
+    """The model to describe someone's taste by, and the rows of ``post_ids`` in it (``-1``
+    where a post has none): the first model — image models before text ones, then by name —
+    that holds a vector of any of the posts; ``None`` when none does.
+
+    ``vectors`` is what engines hand the ranking parts as ``artifacts["vectors"]``: model name
+    to :class:`PostVectors` (the ``embedding`` source and the learned ranker's features read
+    it through this one function, so both judge taste by the same model).
+    """
+    held = sorted((vectors or {}).values(), key=lambda v: (v.kind != "image", v.model))
+    for model in held:
+        rows = model.rows(post_ids)
+        if (rows >= 0).any():
+            return model, rows
+    return None
 
 
 @dataclass

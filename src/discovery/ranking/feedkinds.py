@@ -6,8 +6,9 @@ kind       candidates (sources, then filters)              selection
 timeline   ``following``; common filters                   by score
 explore    ``ppr_authors``, ``liked_by_followed``,          by score
            ``hashtags``, ``als`` (when a model is
-           trained; + ``popular`` when they propose
-           fewer than 30 posts); common filters +
+           trained), ``embedding`` (when post vectors
+           exist); + ``popular`` when they propose
+           fewer than 30 posts; common filters +
            ``followed``
 interests  ``hashtags`` of the top ``max(k, 10)``          round-robin over hashtags
            interests; common filters
@@ -98,7 +99,8 @@ TIMELINE = FeedKind(
 EXPLORE = FeedKind(
     "explore",
     ByScore(),
-    sources=("ppr_authors", "liked_by_followed", "hashtags", "als"),
+    # als and embedding propose nothing without a trained model / stored vectors
+    sources=("ppr_authors", "liked_by_followed", "hashtags", "als", "embedding"),
     filters=_in_order(*COMMON_FILTERS, "followed"),
     discovery=True,
     floor=Floor("popular", 30),

@@ -9,8 +9,18 @@ from .evidence import Evidence, Names
 __all__ = ["SOURCE_PRIORITY", "primary_source", "reason_for"]
 
 #: When a post comes from several sources, the first of these explains it (sources not listed
-#: come after, in the order they proposed it).
-SOURCE_PRIORITY = ("following", "liked_by_followed", "hashtags", "ppr_authors", "popular")
+#: come after, in the order they proposed it). ``popular`` comes last: it proposes every recent
+#: post of a small world, and "popular this week" must not hide why ALS or the embedding
+#: source found a post.
+SOURCE_PRIORITY = (
+    "following",
+    "liked_by_followed",
+    "hashtags",
+    "ppr_authors",
+    "als",
+    "embedding",
+    "popular",
+)
 
 
 def primary_source(sources: Mapping[str, object] | list[str]) -> str | None:

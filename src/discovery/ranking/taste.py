@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..embeddings.similar import taste_model
 from ..store.model import KIND_CODE
 from .candidates import Candidates, always
 from .context import UserContext
@@ -71,7 +72,9 @@ def taste_centroids(x: np.ndarray, w: np.ndarray, k: int, iters: int = 10) -> np
 
 class EmbeddingSource:
     """Up to ``n`` window posts nearest to the user's ``centroids`` taste centroids (by the
-    vectors of the first model the user has liked posts with, image models first)."""
+    vectors of the first model the user has liked posts with, image models first), each with
+    a cosine above 0 to one of them: a post unrelated to everything liked is not "like" it,
+    however few posts the window holds."""
 
     name = "embedding"
 
@@ -82,31 +85,32 @@ class EmbeddingSource:
     def candidates(self, ctx: UserContext) -> Candidates:
         snap = ctx.snap
         none = Candidates(self.name, np.zeros(0, np.int64))
+        if not self.vectors or self.n <= 0:
+            return none
         rows = snap.user_interactions(ctx.user)
         rows = rows[np.isin(snap.inter_kind[rows], _TASTE)]
-        if not len(rows) or not self.vectors:
+        found = taste_model(self.vectors, snap.post_id[snap.inter_post[rows]])
+        if found is None:
             return none
-        liked = snap.inter_post[rows]
-        age = np.maximum(ctx.now - snap.inter_time[rows], 0) / 86_400
-        weight = 0.5 ** (age / HALF_LIFE_DAYS)
-        models = sorted(self.vectors.values(), key=lambda v: (v.kind != "image", v.model))
-        for held in models:
-            at = held.rows(snap.post_id[liked])
-            if (at >= 0).any():
-                break
-        else:
+        held, at = found
+        index = held.index
+        if index is None:
             return none
-        x, w = held.data[at[at >= 0]], weight[at >= 0]
+        age = np.maximum(ctx.now - snap.inter_time[rows[at >= 0]], 0) / 86_400
+        x, w = held.data[at[at >= 0]], 0.5 ** (age / HALF_LIFE_DAYS)
         since = int(ctx.now - ctx.settings.window_days * 86_400)
-        best: dict[int, float] = {}
+        posts, scores = [], []
         for c in taste_centroids(x, w, self.k):
-            keys, scores = held.index.search(c.astype(np.float32), 4 * self.n)
-            idx = snap.posts.lookup(keys)
-            for p, s in zip(idx.tolist(), scores.tolist(), strict=True):
-                if p < 0 or snap.post_removed[p]:
-                    continue
-                if not since <= snap.post_taken[p] <= ctx.now:
-                    continue
-                best[p] = max(best.get(p, -1.0), float(s))
-        ranked = sorted(best, key=lambda p: (-best[p], int(snap.post_id[p])))[: self.n]
-        return Candidates(self.name, np.array(sorted(ranked), np.int64), always(LooksLikeLiked()))
+            keys, sims = index.search(c.astype(np.float32), 4 * self.n)
+            posts.append(snap.posts.lookup(keys))
+            scores.append(sims)
+        p, s = np.concatenate(posts), np.concatenate(scores)
+        ok = p >= 0
+        p, s = p[ok], s[ok]
+        ok = ~snap.post_removed[p] & (snap.post_taken[p] >= since) & (snap.post_taken[p] <= ctx.now)
+        p, s = p[ok & (s > 0)], s[ok & (s > 0)]
+        order = np.lexsort((snap.post_id[p], -s))  # best cosine first; a post kept once
+        p = p[order]
+        _, first = np.unique(p, return_index=True)
+        best = p[np.sort(first)][: self.n]
+        return Candidates(self.name, np.sort(best).astype(np.int64), always(LooksLikeLiked()))

@@ -136,7 +136,7 @@ def served_features(engine: Engine, user: int, items: Sequence[FeedItem]) -> lis
     posts = snap.posts.lookup(np.array([it.post_id for it in items], dtype=np.int64))
     ok = posts >= 0
     proposed = {s: np.array([s in it.sources for it in items])[ok] for s in SOURCE_FEATURES}
-    fm = hydrate(engine.context(user), posts[ok], proposed, engine.artifacts)
+    fm = hydrate(engine.context(user), posts[ok], proposed, engine.request_artifacts())
     rows = iter(range(len(fm.posts)))
     return [fm.row(next(rows)) if good else {} for good in ok.tolist()]
 
@@ -171,14 +171,21 @@ def _als_scores(ctx: UserContext, posts: np.ndarray, loaded: Any) -> np.ndarray:
 
 def _embedding_sim(ctx: UserContext, posts: np.ndarray, vectors: Any) -> np.ndarray:
     """Cosine with the mean unit vector of the user's last 50 liked or saved posts;
-    ``vectors`` holds unit rows by post id (:class:`discovery.embeddings.similar.PostVectors`)."""
+    ``vectors`` is ``artifacts["vectors"]`` (model name →
+    :class:`discovery.embeddings.similar.PostVectors`; the model is chosen as the
+    ``embedding`` source chooses it, :func:`~discovery.embeddings.similar.taste_model`)."""
+    from ..embeddings.similar import taste_model
+
     out = np.zeros(len(posts))
-    if vectors is None or len(posts) == 0 or not len(vectors):
+    if not vectors or len(posts) == 0:
         return out
     snap = ctx.snap
     pos = snap.user_interactions(ctx.user)
     liked = snap.inter_post[pos[np.isin(snap.inter_kind[pos], _TASTE_KINDS)]][-50:]
-    rows = vectors.rows(snap.post_id[liked])
+    found = taste_model(vectors, snap.post_id[liked])
+    if found is None:
+        return out
+    vectors, rows = found
     rows = rows[rows >= 0]
     if len(rows) == 0:
         return out
