@@ -115,9 +115,9 @@ def test_a_stale_list_falls_back_to_the_sources(tmp_path: Path, world: Path) -> 
     path = tmp_path / "stale.db"
     path.write_bytes(world.read_bytes())
     with Store.open(path) as store, store.transaction():
-        rows = store.precomputed("explore")
-        accounts = sorted({r.account for r in rows})
-        old = [dataclasses.replace(r, computed_at=int(time.time()) - 7200) for r in rows]
+        lists = store.precomputed_lists("explore")
+        accounts = [x.account for x in lists]
+        old = [dataclasses.replace(x, computed_at=int(time.time()) - 7200) for x in lists]
         store.replace_precomputed("explore", accounts, old)
     engine = Engine.open(path)  # lists older than the default hour
     engine.feed(0, k=10, kind="explore")

@@ -17,6 +17,7 @@ import discovery.store.base as base_module
 import discovery.store.sqlite as sqlite_module
 from discovery.cli import app as cli
 from discovery.store import SCHEMA_VERSION, Store, StoreError
+from discovery.store.schema import _has_table
 
 V1_SCHEMA = (Path(__file__).parent / "data" / "schema_v1.sql").read_text()
 
@@ -224,13 +225,14 @@ def test_a_directory_is_not_a_database(tmp_path: Path) -> None:
 
 
 V3_TABLES = (
-    *("sync_records", "impression_log", "experiments", "vectors", "artifacts", "precomputed"),
+    *("sync_records", "impression_log", "experiments", "vectors", "artifacts"),
     "removed_post_hashtags",  # schema 4
+    "candidate_lists",  # schema 5 (schema 3's per-candidate ``precomputed`` table is gone)
 )
 
 
 def test_a_schema_2_store_gains_the_new_tables_on_both_backends(store_url: str) -> None:
-    """Schema 2 → 3 → 4 adds tables only: rows stay, and the new tables answer afterwards."""
+    """Schema 2 → 3 → 4 → 5 adds tables only: rows stay, and the new tables answer afterwards."""
     with Store.open(store_url) as s, s.transaction():
         s.add_accounts([(1, "ana", "Ana", 0, 5)])
         for table in V3_TABLES:
@@ -239,7 +241,7 @@ def test_a_schema_2_store_gains_the_new_tables_on_both_backends(store_url: str) 
     with pytest.raises(StoreError, match="run `discovery migrate`"):
         Store.open(store_url)
     with Store.open(store_url, migrate=True) as s:
-        assert s.schema_version == SCHEMA_VERSION == 4
+        assert s.schema_version == SCHEMA_VERSION == 5
         assert s.account_id("ana") == 1
         assert all(s.count(table) == 0 for table in V3_TABLES if table != "removed_post_hashtags")
         assert s.post_info([]) == {}  # and reads work
@@ -258,6 +260,54 @@ def test_a_schema_3_store_without_the_edit_tombstones_migrates(tmp_path: Path) -
     with pytest.raises(StoreError, match="run `discovery migrate`"):
         Store.open(path)
     result = CliRunner().invoke(cli, ["--db", str(path), "migrate"])
-    assert result.exit_code == 0 and "migrated to schema 4" in result.output
+    assert result.exit_code == 0 and "migrated to schema 5" in result.output
     with Store.open(path) as s:
         assert load_snapshot(s, cache=False).n_accounts == 1
+
+
+_V4_PRECOMPUTED = """CREATE TABLE precomputed (
+    account {ID} NOT NULL, kind TEXT NOT NULL, rank INTEGER NOT NULL, post {ID} NOT NULL,
+    score {FLOAT} NOT NULL, sources TEXT NOT NULL, evidence TEXT NOT NULL,
+    counter {ID} NOT NULL, computed_at {ID} NOT NULL, PRIMARY KEY (account, kind, rank))"""
+
+
+def test_schema_4_candidate_rows_become_lists_on_both_backends(store_url: str) -> None:
+    """Schema 4 → 5: the per-candidate rows of ``precomputed`` are carried over into one
+    ``candidate_lists`` row per user and kind, in rank order, and the old table goes."""
+    with Store.open(store_url) as s, s.transaction():
+        s.add_accounts([(1, "ana", "Ana", 0, 5), (2, "bo", "Bo", 0, 5)])
+        s._exec("DROP TABLE candidate_lists")
+        big, real = (
+            ("BIGINT", "DOUBLE PRECISION") if s.dialect == "postgresql" else ("INTEGER", "REAL")
+        )
+        s._exec(_V4_PRECOMPUTED.replace("{ID}", big).replace("{FLOAT}", real))
+        old = [  # stored out of rank order on purpose
+            (1, "explore", 1, 20, 0.5, '["popular"]', '{"popular": null}', 7, 100),
+            (
+                1,
+                "explore",
+                0,
+                30,
+                0.9,
+                '["ppr_authors", "popular"]',
+                '{"ppr_authors": {"hops": 2, "ppr": 0.1}, "popular": null}',
+                7,
+                100,
+            ),
+            (2, "explore", 0, 40, 0.3, '["hashtags"]', '{"hashtags": "#x"}', 7, 100),
+        ]
+        s._many("INSERT INTO precomputed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", old)
+        s.set_meta("schema_version", 4)
+    with Store.open(store_url, migrate=True) as s:
+        assert s.schema_version == 5
+        lists = s.precomputed_lists("explore")
+        assert [(x.account, x.posts.tolist(), x.scores.tolist()) for x in lists] == [
+            (1, [30, 20], [0.9, 0.5]),
+            (2, [40], [0.3]),
+        ]
+        assert lists[0].sources == [("ppr_authors", "popular"), ("popular",)]
+        assert lists[0].evidence[0] == {"ppr_authors": {"hops": 2, "ppr": 0.1}, "popular": None}
+        assert {
+            (r.account, r.rank, r.counter, r.computed_at) for r in s.precomputed("explore")
+        } == {(1, 0, 7, 100), (1, 1, 7, 100), (2, 0, 7, 100)}
+        assert not _has_table(s, "precomputed") and _has_table(s, "candidate_lists")

@@ -192,10 +192,10 @@ class Engine:
         max_age = ctx.settings.precomputed_max_age
         if max_age <= 0:
             return None
-        rows = self.store.precomputed("explore", [int(self.snapshot.account_id[ctx.user])])
-        if not rows or time.time() - rows[0].computed_at > max_age:
+        found = self.store.precomputed_lists("explore", [int(self.snapshot.account_id[ctx.user])])
+        if not found or time.time() - found[0].computed_at > max_age:
             return None
-        return StoredList.from_rows(self.snapshot, rows)
+        return StoredList.from_list(self.snapshot, found[0])
 
     # ------------------------------------------------------------ items
     def _feed(self, ctx: UserContext, kind: str, ranker: str, picks: list[Pick]) -> Feed:

@@ -12,12 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..ranking.batch import FeedRequest, UserPrefs, recommend_batch
 from ..ranking.evidence import Names
 from ..ranking.precomputed import encode_evidence
 from ..settings import Settings
 from ..snapshot import Snapshot
-from ..store.precomputed import PrecomputedRow
+from ..store.precomputed import CandidateList
 
 __all__ = ["BatchJob", "candidate_block", "user_blocks"]
 
@@ -50,27 +52,27 @@ def candidate_block(
     job: BatchJob,
     prefs: Mapping[int, UserPrefs] | None = None,
     artifacts: Mapping[str, Any] | None = None,
-) -> list[PrecomputedRow]:
-    """The candidate rows of ``users`` (account indexes): each user's feed of ``job.request``
-    (``k`` long), best first, as :class:`~discovery.store.precomputed.PrecomputedRow`."""
+) -> list[CandidateList]:
+    """The candidate lists of ``users`` (account indexes): each user's feed of ``job.request``
+    (``k`` long), best first, one :class:`~discovery.store.precomputed.CandidateList` each
+    (its JSON encoded here, so a Ray driver only writes)."""
     feeds = recommend_batch(snap, users, job.settings, prefs, job.request, artifacts)
     names = Names.of(snap)
-    rows: list[PrecomputedRow] = []
+    out: list[CandidateList] = []
     for user, picks in zip(users, feeds, strict=True):
-        account = int(snap.account_id[user])
-        for rank, pick in enumerate(picks):
-            evidence = {n: encode_evidence(ev, names) for n, ev in sorted(pick.evidence.items())}
-            rows.append(
-                PrecomputedRow(
-                    account=account,
-                    kind=job.request.kind,
-                    rank=rank,
-                    post=int(snap.post_id[pick.post]),
-                    score=round(float(pick.score), 12),
-                    sources=tuple(pick.sources),
-                    evidence=evidence,
-                    counter=job.counter,
-                    computed_at=job.computed_at,
-                )
+        out.append(
+            CandidateList.build(
+                int(snap.account_id[user]),
+                job.request.kind,
+                snap.post_id[np.fromiter((p.post for p in picks), np.int64, len(picks))],
+                np.round(np.fromiter((p.score for p in picks), np.float64, len(picks)), 12),
+                [p.sources for p in picks],
+                [
+                    {n: encode_evidence(ev, names) for n, ev in sorted(p.evidence.items())}
+                    for p in picks
+                ],
+                job.counter,
+                job.computed_at,
             )
-    return rows
+        )
+    return out

@@ -16,6 +16,7 @@ previous lists of the same users and kind are replaced, or all stay as they were
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from ..errors import InputError
 from ..ranking.batch import FeedRequest, UserPrefs
 from ..settings import Settings
 from ..snapshot import Snapshot, load_snapshot
 from ..store import Store
-from ..store.precomputed import PrecomputedRow
+from ..store.precomputed import CandidateList
 from .candidates import BatchJob, candidate_block, user_blocks
 
 __all__ = ["BatchSummary", "run_candidates", "write_parquet"]
@@ -67,7 +70,7 @@ _WORKER_SNAPSHOT: dict[str, Snapshot] = {}
 
 def _remote_block(
     box: list[Any], users: list[int], job: BatchJob, prefs: dict[int, UserPrefs]
-) -> list[PrecomputedRow]:
+) -> list[CandidateList]:
     """A Ray task's body. ``box`` holds the snapshot's object reference inside a list, so
     that Ray hands it over unresolved and the worker resolves it once (kept per process)."""
     import ray
@@ -92,7 +95,7 @@ def _ray_blocks(
     prefs: Mapping[int, UserPrefs],
     address: str | None,
     workers: int | None,
-) -> Iterator[list[PrecomputedRow]]:
+) -> Iterator[list[CandidateList]]:
     from .jobs import RayOptions, start_ray
 
     ray, started = start_ray(RayOptions(address, workers))
@@ -115,7 +118,7 @@ def _local_blocks(
     blocks: Sequence[list[int]],
     job: BatchJob,
     prefs: Mapping[int, UserPrefs],
-) -> Iterator[list[PrecomputedRow]]:
+) -> Iterator[list[CandidateList]]:
     for block in blocks:
         yield candidate_block(snap, block, job, prefs)
 
@@ -184,12 +187,13 @@ def run_candidates(
     try:
         with store.transaction():
             done = 0
-            for block, rows in zip(blocks, stream, strict=True):
+            for block, lists in zip(blocks, stream, strict=True):
                 accounts = [int(snap.account_id[u]) for u in block]
-                summary.rows += store.replace_precomputed(request.kind, accounts, rows)
-                summary.per_block.append(len(rows))
+                written = store.replace_precomputed(request.kind, accounts, lists)
+                summary.rows += written
+                summary.per_block.append(written)
                 if writer is not None:
-                    writer.write(rows)
+                    writer.write(lists)
                 done += len(block)
                 if progress is not None:
                     progress(done, len(chosen))
@@ -230,8 +234,23 @@ class _ParquetSink:
         )
         self._writer = pq.ParquetWriter(self._tmp, self._schema)
 
-    def write(self, rows: Sequence[PrecomputedRow]) -> None:
-        self._writer.write_table(self._pa.Table.from_pylist(_records(rows), schema=self._schema))
+    def write(self, lists: Sequence[CandidateList]) -> None:
+        pa = self._pa
+        sizes = [len(lst) for lst in lists]
+        if not sum(sizes):
+            return
+        columns = {
+            "account": np.repeat([lst.account for lst in lists], sizes),
+            "kind": pa.array([lst.kind for lst in lists for _ in range(len(lst))], pa.string()),
+            "rank": np.concatenate([np.arange(n, dtype=np.int32) for n in sizes]),
+            "post": np.concatenate([lst.posts for lst in lists]),
+            "score": np.concatenate([lst.scores for lst in lists]),
+            "sources": [list(src) for lst in lists for src in lst.sources],
+            "evidence": [json.dumps(ev, sort_keys=True) for lst in lists for ev in lst.evidence],
+            "counter": np.repeat([lst.counter for lst in lists], sizes),
+            "computed_at": np.repeat([lst.computed_at for lst in lists], sizes),
+        }
+        self._writer.write_table(pa.Table.from_pydict(columns, schema=self._schema))
 
     def close(self, ok: bool = True) -> None:
         """Finish the file; a run that failed (``ok`` false) leaves no half-written file."""
@@ -242,27 +261,9 @@ class _ParquetSink:
             self._tmp.unlink(missing_ok=True)
 
 
-def _records(rows: Sequence[PrecomputedRow]) -> list[dict[str, Any]]:
-    import json
-
-    return [
-        {
-            "account": r.account,
-            "kind": r.kind,
-            "rank": r.rank,
-            "post": r.post,
-            "score": r.score,
-            "sources": list(r.sources),
-            "evidence": json.dumps(r.evidence, sort_keys=True),
-            "counter": r.counter,
-            "computed_at": r.computed_at,
-        }
-        for r in rows
-    ]
-
-
-def write_parquet(rows: Sequence[PrecomputedRow], path: str | os.PathLike[str]) -> None:
-    """All ``rows`` to one Parquet file (what ``--out`` writes)."""
+def write_parquet(lists: Sequence[CandidateList], path: str | os.PathLike[str]) -> None:
+    """All ``lists`` to one Parquet file, one row per user and candidate (what ``--out``
+    writes)."""
     sink = _ParquetSink(path)
-    sink.write(rows)
+    sink.write(lists)
     sink.close()

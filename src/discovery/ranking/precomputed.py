@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..snapshot import Snapshot
+from ..store.precomputed import CandidateList
 from .candidates import Candidates
 from .evidence import POPULAR, Evidence, InterestTag, Likers, Names, PPRPath
 
@@ -91,26 +92,21 @@ class StoredList:
     counter: int
 
     @classmethod
-    def from_rows(cls, snap: Snapshot, rows: Sequence[Any]) -> StoredList:
-        """From :class:`~discovery.store.precomputed.PrecomputedRow` rows of one user (posts
-        deleted or unknown to the snapshot are dropped)."""
-        ids = np.array([r.post for r in rows], dtype=np.int64)
-        index = snap.posts.lookup(ids) if len(ids) else np.zeros(0, np.int64)
+    def from_list(cls, snap: Snapshot, stored: CandidateList) -> StoredList:
+        """From a user's :class:`~discovery.store.precomputed.CandidateList` (posts deleted
+        or unknown to the snapshot are dropped)."""
+        index = snap.posts.lookup(stored.posts) if len(stored) else np.zeros(0, np.int64)
         by_source: dict[str, dict[int, Any]] = {}
-        kept = []
-        for r, p in zip(rows, index, strict=True):
-            if p < 0:
-                continue
-            kept.append(int(p))
-            for source in r.sources or ("stored",):
-                by_source.setdefault(source, {})[int(p)] = r.evidence.get(source)
-        first = rows[0] if rows else None
-        return cls(
-            np.array(kept, dtype=np.int64),
-            by_source,
-            0 if first is None else int(first.computed_at),
-            0 if first is None else int(first.counter),
-        )
+        keep = index >= 0
+        for p, sources, evidence in zip(
+            index[keep].tolist(),
+            (x for x, k in zip(stored.sources, keep, strict=True) if k),
+            (x for x, k in zip(stored.evidence, keep, strict=True) if k),
+            strict=True,
+        ):
+            for source in sources or ("stored",):
+                by_source.setdefault(source, {})[int(p)] = evidence.get(source)
+        return cls(index[keep].astype(np.int64), by_source, stored.computed_at, stored.counter)
 
     def candidates(self, snap: Snapshot) -> list[Candidates]:
         """One :class:`Candidates` per source that proposed posts of the list."""

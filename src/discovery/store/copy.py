@@ -45,8 +45,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "experiments": ("name", "body", "created_at", "stopped_at"),
     "vectors": ("post", "model", "dim", "data", "created_at", "seq"),
     "artifacts": ("name", "version", "created_at", "meta", "data"),
-    "precomputed": (
-        "account", "kind", "rank", "post", "score", "sources", "evidence", "counter",
+    "candidate_lists": (
+        "account", "kind", "size", "posts", "scores", "sources", "evidence", "counter",
         "computed_at",
     ),
 }  # fmt: skip

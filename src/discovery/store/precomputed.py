@@ -1,5 +1,13 @@
 """Precomputed candidate lists (``discovery batch candidates``): per user and feed kind, the
-ranked candidates a batch job computed at one snapshot counter, for serving to fall back on."""
+ranked candidates a batch job computed at one snapshot counter, for serving to fall back on.
+
+A list is **one row** (``candidate_lists``: the post ids and scores as packed little-endian
+arrays, the sources and evidence as one JSON document each), not one row per candidate: for
+the 100k users × 200 candidates of a large run that is 100k inserts instead of 20M, and serving
+reads one row per feed. The JSON is encoded once, where the list is computed (a Ray worker),
+so the driver that writes the lists does no per-candidate work (:meth:`CandidateList.build`).
+:class:`PrecomputedRow` stays the per-candidate view (``explain``, Parquet, tests).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .core import StoreCore
+import numpy as np
 
-__all__ = ["PrecomputedMixin", "PrecomputedRow"]
+from .core import StoreCore
+from .errors import StoreError
+
+__all__ = ["CandidateList", "PrecomputedMixin", "PrecomputedRow"]
+
+_I64 = np.dtype("<i8")
+_F64 = np.dtype("<f8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,34 +46,122 @@ class PrecomputedRow:
     counter: int
     computed_at: int
 
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CandidateList:
+    """One user's ranked list of one feed kind, as stored.
+
+    ``posts`` (store ids, int64) and ``scores`` (float64) are arrays of the same length;
+    ``sources_json`` and ``evidence_json`` hold, per candidate in rank order, the list of
+    source names and the ``{source: evidence}`` object (decoded by :attr:`sources` and
+    :attr:`evidence`). Build one with :meth:`build`, which checks the lengths and encodes.
+    """
+
+    account: int
+    kind: str
+    posts: np.ndarray
+    scores: np.ndarray
+    sources_json: str
+    evidence_json: str
+    counter: int
+    computed_at: int
+
+    @classmethod
+    def build(
+        cls,
+        account: int,
+        kind: str,
+        posts: Sequence[int] | np.ndarray,
+        scores: Sequence[float] | np.ndarray,
+        sources: Sequence[Sequence[str]],
+        evidence: Sequence[dict[str, Any]],
+        counter: int,
+        computed_at: int,
+    ) -> CandidateList:
+        p = np.asarray(posts, dtype=_I64).reshape(-1)
+        s = np.asarray(scores, dtype=_F64).reshape(-1)
+        if not len(p) == len(s) == len(sources) == len(evidence):
+            raise ValueError(
+                f"a candidate list needs one score, source list and evidence per post: "
+                f"{len(p)} posts, {len(s)} scores, {len(sources)} sources, {len(evidence)} evidence"
+            )
+        return cls(
+            int(account),
+            str(kind),
+            p,
+            s,
+            json.dumps([list(x) for x in sources], separators=(",", ":")),
+            json.dumps(list(evidence), sort_keys=True, separators=(",", ":")),
+            int(counter),
+            int(computed_at),
+        )
+
+    def __len__(self) -> int:
+        return len(self.posts)
+
+    @property
+    def sources(self) -> list[tuple[str, ...]]:
+        return [tuple(x) for x in json.loads(self.sources_json)]
+
+    @property
+    def evidence(self) -> list[dict[str, Any]]:
+        return [dict(x) for x in json.loads(self.evidence_json)]
+
+    def rows(self) -> list[PrecomputedRow]:
+        """The list as one :class:`PrecomputedRow` per candidate, by rank."""
+        return [
+            PrecomputedRow(
+                self.account,
+                self.kind,
+                rank,
+                int(post),
+                float(score),
+                src,
+                ev,
+                self.counter,
+                self.computed_at,
+            )
+            for rank, (post, score, src, ev) in enumerate(
+                zip(self.posts, self.scores, self.sources, self.evidence, strict=True)
+            )
+        ]
+
     def as_tuple(self) -> tuple[Any, ...]:
         return (
             self.account,
             self.kind,
-            self.rank,
-            self.post,
-            float(self.score),
-            json.dumps(list(self.sources)),
-            json.dumps(self.evidence, sort_keys=True),
+            len(self.posts),
+            self.posts.astype(_I64, copy=False).tobytes(),
+            self.scores.astype(_F64, copy=False).tobytes(),
+            self.sources_json,
+            self.evidence_json,
             self.counter,
             self.computed_at,
         )
 
 
 _COLUMNS = (
-    "account", "kind", "rank", "post", "score", "sources", "evidence", "counter", "computed_at",
+    "account", "kind", "size", "posts", "scores", "sources", "evidence", "counter", "computed_at",
 )  # fmt: skip
 
 
-def _row(r: Sequence[Any]) -> PrecomputedRow:
-    return PrecomputedRow(
+def _list(r: Sequence[Any]) -> CandidateList:
+    """A stored row back into a list; a row whose arrays do not match its size (written by
+    something else than this module) is a :class:`StoreError`, not a wrong feed."""
+    size, posts, scores = int(r[2]), bytes(r[3]), bytes(r[4])
+    if len(posts) != 8 * size or len(scores) != 8 * size:
+        raise StoreError(
+            f"candidate list of account {r[0]} ({r[1]}) is damaged: {size} candidates but "
+            f"{len(posts)} bytes of posts and {len(scores)} of scores; "
+            "run `discovery batch candidates` again"
+        )
+    return CandidateList(
         int(r[0]),
         str(r[1]),
-        int(r[2]),
-        int(r[3]),
-        float(r[4]),
-        tuple(json.loads(r[5])),
-        dict(json.loads(r[6])),
+        np.frombuffer(posts, dtype=_I64),
+        np.frombuffer(scores, dtype=_F64),
+        str(r[5]),
+        str(r[6]),
         int(r[7]),
         int(r[8]),
     )
@@ -69,25 +171,30 @@ class PrecomputedMixin(StoreCore):
     """Write and read precomputed candidate lists."""
 
     def replace_precomputed(
-        self, kind: str, accounts: Iterable[int], rows: Iterable[PrecomputedRow]
+        self, kind: str, accounts: Iterable[int], lists: Iterable[CandidateList]
     ) -> int:
-        """Replace the ``kind`` lists of ``accounts`` with ``rows`` (inside a transaction);
-        how many rows were written."""
+        """Replace the ``kind`` lists of ``accounts`` with ``lists`` (inside a transaction);
+        how many candidates were written."""
         self._need_tx()
         ids = [int(a) for a in accounts]
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             self._exec(
-                f"DELETE FROM precomputed WHERE kind = ? AND account IN ({marks})", (kind, *chunk)
+                f"DELETE FROM candidate_lists WHERE kind = ? AND account IN ({marks})",
+                (kind, *chunk),
             )
-        return self._bulk_insert("precomputed", _COLUMNS, (r.as_tuple() for r in rows))
+        written = [lst for lst in lists if lst.kind == kind]
+        self._bulk_insert("candidate_lists", _COLUMNS, (lst.as_tuple() for lst in written))
+        return sum(len(lst) for lst in written)
 
-    def precomputed(self, kind: str, accounts: Iterable[int] | None = None) -> list[PrecomputedRow]:
-        """The stored rows of ``kind`` (of ``accounts`` when given), by account and rank."""
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM precomputed WHERE kind = ?"
+    def precomputed_lists(
+        self, kind: str, accounts: Iterable[int] | None = None
+    ) -> list[CandidateList]:
+        """The stored lists of ``kind`` (of ``accounts`` when given), by account."""
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM candidate_lists WHERE kind = ?"
         if accounts is None:
-            rows = self._fetch(sql + " ORDER BY account, rank", (kind,))
+            rows = self._fetch(sql + " ORDER BY account", (kind,))
         else:
             rows = []
             ids = [int(a) for a in accounts]
@@ -95,5 +202,10 @@ class PrecomputedMixin(StoreCore):
                 chunk = ids[start : start + 500]
                 marks = ", ".join("?" * len(chunk))
                 rows += self._fetch(sql + f" AND account IN ({marks})", (kind, *chunk))
-            rows.sort(key=lambda r: (int(r[0]), int(r[2])))
-        return [_row(r) for r in rows]
+            rows.sort(key=lambda r: int(r[0]))
+        return [_list(r) for r in rows]
+
+    def precomputed(self, kind: str, accounts: Iterable[int] | None = None) -> list[PrecomputedRow]:
+        """The stored candidates of ``kind`` (of ``accounts`` when given), one row per
+        candidate, by account and rank."""
+        return [row for lst in self.precomputed_lists(kind, accounts) for row in lst.rows()]

@@ -27,7 +27,7 @@ __all__ = ["COUNTED_TABLES", "ReadsMixin"]
 #: Tables :meth:`ReadsMixin.count` answers for.
 COUNTED_TABLES = (
     *("accounts", "follows", "posts", "hashtags", "post_hashtags", "interactions"),
-    *("sync_records", "impression_log", "experiments", "vectors", "artifacts", "precomputed"),
+    *("sync_records", "impression_log", "experiments", "vectors", "artifacts", "candidate_lists"),
 )
 
 

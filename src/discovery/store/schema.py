@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .base import Store
 
 __all__ = ["DIALECTS", "MIGRATIONS", "SCHEMA_VERSION", "Dialect", "schema_sql", "sql_statements"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 Dialect = Literal["sqlite", "postgresql"]
 DIALECTS: tuple[Dialect, ...] = ("sqlite", "postgresql")
@@ -206,17 +206,17 @@ CREATE TABLE IF NOT EXISTS artifacts (
     data       {BLOB} NOT NULL,
     PRIMARY KEY (name, version)
 );
-CREATE TABLE IF NOT EXISTS precomputed (
+CREATE TABLE IF NOT EXISTS candidate_lists (
     account     {ID}    NOT NULL,
     kind        TEXT    NOT NULL,                   -- feed kind
-    rank        INTEGER NOT NULL,
-    post        {ID}    NOT NULL,
-    score       {FLOAT} NOT NULL,
-    sources     TEXT    NOT NULL,                   -- JSON list
-    evidence    TEXT    NOT NULL,                   -- JSON
+    size        INTEGER NOT NULL,                   -- candidates in the list
+    posts       {BLOB}  NOT NULL,                   -- post ids, int64 little-endian, by rank
+    scores      {BLOB}  NOT NULL,                   -- float64 little-endian, by rank
+    sources     TEXT    NOT NULL,                   -- JSON: a list of source names per post
+    evidence    TEXT    NOT NULL,                   -- JSON: an object per post
     counter     {ID}    NOT NULL,                   -- snapshot counter computed at
     computed_at {ID}    NOT NULL,
-    PRIMARY KEY (account, kind, rank)
+    PRIMARY KEY (account, kind)
 );
 """
 
@@ -317,11 +317,50 @@ def _v3_to_v4(store: Store) -> None:
     _v2_to_v3(store)
 
 
+def _v4_to_v5(store: Store) -> None:
+    """Schema 4 → 5: precomputed candidates become one row per list (``candidate_lists``)
+    instead of one row per candidate (``precomputed``); the stored lists are carried over."""
+    import json
+
+    from .precomputed import CandidateList
+
+    _v2_to_v3(store)  # creates candidate_lists
+    if _has_table(store, "precomputed"):
+        rows = store._fetch(
+            "SELECT account, kind, rank, post, score, sources, evidence, counter, computed_at"
+            " FROM precomputed ORDER BY account, kind, rank"
+        )
+        lists: dict[tuple[int, str], list[tuple[Any, ...]]] = {}
+        for r in rows:
+            lists.setdefault((int(r[0]), str(r[1])), []).append(r)
+        for (account, kind), rs in lists.items():
+            lst = CandidateList.build(
+                account,
+                kind,
+                [int(r[3]) for r in rs],
+                [float(r[4]) for r in rs],
+                [json.loads(r[5]) for r in rs],
+                [json.loads(r[6]) for r in rs],
+                int(rs[0][7]),
+                int(rs[0][8]),
+            )
+            store.replace_precomputed(kind, [account], [lst])
+        store._exec("DROP TABLE precomputed")
+
+
+def _has_table(store: Store, name: str) -> bool:
+    if store.dialect == "postgresql":
+        sql = "SELECT 1 FROM information_schema.tables WHERE table_name = ?"
+    else:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return bool(store._fetch(sql, (name,)))
+
+
 #: ``MIGRATIONS[dialect][v]`` upgrades a version-``v`` database to ``v + 1``: a function of the
 #: store, or an SQL script;
 #: :meth:`discovery.store.Store.migrate` applies them in order inside one transaction.
 #: PostgreSQL support began at version 2.
 MIGRATIONS: dict[str, dict[int, Callable[[Store], None] | str]] = {
-    "sqlite": {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4},
-    "postgresql": {2: _v2_to_v3, 3: _v3_to_v4},
+    "sqlite": {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5},
+    "postgresql": {2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5},
 }
