@@ -41,7 +41,10 @@ def _users(store: Store, n: int, seed: int) -> list[str]:
 
 
 def _rows(store: Store, kind: str) -> list[tuple[object, ...]]:
-    return [(r.account, r.rank, r.post, r.score) for r in store.precomputed(kind)]
+    """Every stored list of ``kind``, compared by its packed posts and scores."""
+    return [
+        (x.account, x.posts.tobytes(), x.scores.tobytes()) for x in store.precomputed_lists(kind)
+    ]
 
 
 def main() -> None:
@@ -53,7 +56,11 @@ def main() -> None:
     ap.add_argument("--kind", default="explore")
     ap.add_argument("--block", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--engines", default="local,ray1,ray2")
+    ap.add_argument(
+        "--engines",
+        default="local,ray1,ray2",
+        help="comma-separated: local, ray1, ray2 (one node, 1 or 2 CPUs), nodes2 (2 nodes x 1 CPU)",
+    )
     ap.add_argument("--out", type=Path, help="Write the JSON here too")
     args = ap.parse_args()
     if not args.db and not args.generate:
@@ -80,13 +87,23 @@ def main() -> None:
         runs: dict[str, dict[str, float]] = {}
         reference = None
         for engine in args.engines.split(","):
-            workers = {"local": 1, "ray1": 1, "ray2": 2}[engine]
-            startup = 0.0
+            workers = {"local": 1, "ray1": 1, "ray2": 2, "nodes2": 2}[engine]
+            startup, cluster = 0.0, None
             if engine != "local":  # start the cluster outside the timed job
                 import ray
 
                 t = time.perf_counter()
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+                if engine == "nodes2":  # two Ray nodes (two object stores) of one CPU each
+                    from ray.cluster_utils import Cluster
+
+                    cluster = Cluster(
+                        initialize_head=True,
+                        head_node_args={"num_cpus": 1, "include_dashboard": False},
+                    )
+                    cluster.add_node(num_cpus=1)
+                    ray.init(address=cluster.address, log_to_driver=False)
+                else:
+                    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
                 startup = time.perf_counter() - t
             t = time.perf_counter()
             summary = run_candidates(
@@ -100,6 +117,8 @@ def main() -> None:
             wall = time.perf_counter() - t
             if engine != "local":
                 ray.shutdown()
+            if cluster is not None:
+                cluster.shutdown()
             rows = _rows(store, args.kind)
             if reference is None:
                 reference = rows
@@ -112,6 +131,10 @@ def main() -> None:
             }
             print(engine, runs[engine], file=sys.stderr, flush=True)
         result["runs"] = runs
+        if "ray1" in runs and "nodes2" in runs:
+            result["speedup_1_to_2_nodes"] = round(
+                runs["ray1"]["wall_s"] / runs["nodes2"]["wall_s"], 2
+            )
         if "ray1" in runs and "ray2" in runs:
             t1, t2 = runs["ray1"]["wall_s"], runs["ray2"]["wall_s"]
             result["speedup_1_to_2"] = round(t1 / t2, 2)

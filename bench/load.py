@@ -229,6 +229,18 @@ async def sample_memory(pid: int, out: list[tuple[float, float]], stop: float) -
         await asyncio.sleep(1.0)
 
 
+def feed_users(args: argparse.Namespace, handles: list[str]) -> list[str]:
+    """The accounts whose feeds are asked for: ``--feed-users`` (handles, one a line; e.g. the
+    users ``discovery batch candidates`` ran for), else every account."""
+    if args.feed_users is None:
+        return handles
+    known = set(handles)
+    chosen = [h for h in args.feed_users.read_text().split() if h in known]
+    if not chosen:
+        raise SystemExit(f"{args.feed_users}: no handle of this world")
+    return chosen
+
+
 async def load(
     args: argparse.Namespace,
     client: aiohttp.ClientSession,
@@ -243,8 +255,9 @@ async def load(
     rec = Recorder()
     t0 = time.monotonic()
     stop = t0 + duration
+    askers = feed_users(args, handles)
     tasks = [
-        feed_worker(client, handles, rec, stop, random.Random(rnd.random()))
+        feed_worker(client, askers, rec, stop, random.Random(rnd.random()))
         for _ in range(args.feed_concurrency)
     ]
     if args.event_rate > 0:
@@ -340,6 +353,7 @@ def summarize(
         "batch": args.batch,
         "nice": args.nice,
         "workers": args.workers,
+        "feed_users": str(args.feed_users) if args.feed_users else "all",
         "feed_requests": len(feed),
         "feed_rps": round(len(feed) / elapsed, 1),
         "feed_p50_ms": round(float(np.percentile(feed, 50)), 1) if len(feed) else None,
@@ -372,6 +386,9 @@ def main() -> None:
         "--warmup", type=float, default=0.0, help="seconds of the same load before measuring"
     )
     parser.add_argument("--json", type=Path, help="write the summary here")
+    parser.add_argument(
+        "--feed-users", type=Path, help="ask feeds only of these handles (a file, one a line)"
+    )
     parser.add_argument(
         "--port", type=int, help="use a server already running on this port (with --pid)"
     )
