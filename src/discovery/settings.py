@@ -74,6 +74,13 @@ class Settings:
         "Multiplier on out-of-network (explore) scores when the blend merges them with the"
         " timeline (Twitter's OutOfNetworkScaleFactor).",
     )
+    seen_after_impressions: int = _f(
+        1,
+        0,
+        100,
+        "A post shown to the user this many times (impression events) counts as seen and"
+        " leaves their feeds, like one they engaged with (0: impressions never count).",
+    )
     seed: int = _f(42, 0, 2**31 - 1, "Seed of the random mix (mix=random).")
     precomputed_max_age: float = _f(
         3600.0,

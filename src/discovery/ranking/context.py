@@ -12,7 +12,7 @@ from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
 from .stats import KIND_WEIGHT, PostStats, post_stats
 
-__all__ = ["UserContext", "user_context"]
+__all__ = ["UserContext", "passed_over", "user_context"]
 
 _YEAR = 365 * 86_400
 _INTEREST_HALF_LIFE = 60 * 86_400
@@ -26,8 +26,10 @@ class UserContext:
     Attributes
     ----------
     following : sorted account indexes the user follows.
-    seen : post indexes the user engaged with or opened (likes, clicks, views, hides...;
-        impressions alone do not count, so a post scrolled past may come back).
+    seen : post indexes the user engaged with or opened (likes, clicks, views, hides...),
+        and those shown ``seen_after_impressions`` times (impression events) when that
+        setting is on; with it at 0 impressions alone never count, so a post scrolled past
+        comes back.
     hidden : post indexes the user hid; ``hidden_authors`` counts hides per author.
     author_likes : the tutorial's ``weight``: likes on each author's posts in the last 365 days.
     profile : hashtag interest vector (one float per tag, IDF-weighted, time-decayed).
@@ -76,6 +78,8 @@ def user_context(
     pos = snap.user_interactions(user)
     kinds, posts, times = snap.inter_kind[pos], snap.inter_post[pos], snap.inter_time[pos]
     seen = np.unique(posts[np.isin(kinds, _SEEN_KINDS)])
+    if settings.seen_after_impressions > 0:
+        seen = np.union1d(seen, passed_over(kinds, posts, settings.seen_after_impressions))
     hidden = np.unique(posts[kinds == KIND_CODE["hide"]])
     authors = snap.post_author[hidden]
     hidden_authors = dict(zip(*np.unique(authors[authors >= 0], return_counts=True), strict=True))
@@ -98,6 +102,28 @@ def user_context(
         author_likes={int(a): int(c) for a, c in author_likes.items()},
         profile=interest_profile(snap, stats, kinds, posts, times),
     )
+
+
+def passed_over(kinds: np.ndarray, posts: np.ndarray, times: int) -> np.ndarray:
+    """Posts with at least ``times`` impression events among one user's interactions.
+
+    A feed that serves again what the user scrolled past spends a slot on a post they already
+    judged: in the closed-loop simulator 14-18 % of the engine's impressions were such repeats,
+    and a repeat draws no response (README, "Closed-loop simulation"). Engaged posts are seen
+    anyway; this adds the ones only looked at.
+
+    >>> imp, like = KIND_CODE["impression"], KIND_CODE["like"]
+    >>> kinds = np.array([imp, imp, imp, like])
+    >>> passed_over(kinds, np.array([7, 7, 9, 4]), 1).tolist()
+    [7, 9]
+    >>> passed_over(kinds, np.array([7, 7, 9, 4]), 2).tolist()
+    [7]
+    """
+    shown = posts[kinds == KIND_CODE["impression"]]
+    if len(shown) == 0:
+        return np.zeros(0, np.int64)
+    uniq, count = np.unique(shown, return_counts=True)
+    return uniq[count >= times].astype(np.int64)
 
 
 def interest_profile(
