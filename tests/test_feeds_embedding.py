@@ -97,3 +97,17 @@ def test_the_taste_model_feeds_the_learned_rankers_feature(fresh_db: Path) -> No
     taste = np.array([2.96, 0.28, 0.0]) / np.linalg.norm([2.96, 0.28, 0.0])
     v701 = np.array([0.98, 0.2, 0.0]) / np.linalg.norm([0.98, 0.2, 0.0])
     assert sim == pytest.approx([v701 @ taste, 0.0, 0.0], abs=2e-3)  # float16 storage
+
+
+def test_the_exact_window_and_the_index_find_the_same_posts(fresh_db: Path) -> None:
+    """A small window is scored exactly; forcing the index (``exact_cells=0``) must agree:
+    of the window's posts with vectors, 701 is near the taste and 702 (cosine 0) is not."""
+    from discovery.ranking.taste import EmbeddingSource
+
+    store_vectors(fresh_db)
+    engine = Engine.open(fresh_db, cache=False)
+    ctx, snap = engine.context("me"), engine.snapshot
+    vectors = engine.request_artifacts()["vectors"]
+    exact = EmbeddingSource(vectors).candidates(ctx).posts
+    index = EmbeddingSource(vectors, exact_cells=0).candidates(ctx).posts
+    assert snap.post_id[exact].tolist() == snap.post_id[index].tolist() == [701]
