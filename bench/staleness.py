@@ -7,6 +7,12 @@ load test's event mix (``bench/load.py``: 1 % follows between random accounts) w
 up, serve). At the end, compare the served top-20 of 300 random accounts with what a freshly
 opened engine (no cache, every statistic rebuilt) ranks for them.
 
+With ``--precomputed`` the sampled accounts' explore lists are first computed by ``discovery
+batch candidates`` (k = 200), so the served explore and blend take their candidates from lists
+that grow stale while the events stream in; the fresh engine serves online
+(``precomputed_max_age=0``): the overlap is then what serving from precomputed lists costs.
+``--warm N`` serves only N accounts before the stream (the large world has a million).
+
 Run: ``python bench/staleness.py --db demo.db [--budgets 0.01,0.05,0.1] [--batches 400]``
 """
 
@@ -40,14 +46,36 @@ def overlap(a: list[int], b: list[int]) -> float:
     return len(set(a) & set(b)) / max(len(a), len(b))
 
 
-def run(db: Path, budget: float, batches: int, feeds: int, seed: int) -> dict[str, Any]:
+def run(
+    db: Path,
+    budget: float,
+    batches: int,
+    feeds: int,
+    seed: int,
+    precomputed: bool = False,
+    warm: int | None = None,
+) -> dict[str, Any]:
+    lists_s = 0.0
+    if precomputed:
+        from discovery.batch import run_candidates
+        from discovery.ranking.batch import FeedRequest
+        from discovery.snapshot import load_snapshot
+        from discovery.store import Store
+
+        with Store.open(db) as store:
+            everyone = [str(h) for h in load_snapshot(store).handle]
+            sample = random.Random(seed).sample(everyone, min(300, len(everyone)))
+            t = time.perf_counter()
+            run_candidates(store, users=sample, request=FeedRequest("explore", 200))
+            lists_s = time.perf_counter() - t
     service = Service(db, Settings(ppr_stale_l1=budget))
     engine = service.engine
     handles = [str(h) for h in engine.snapshot.handle]
     posts = [int(p) for p in engine.snapshot.post_id]
     rnd = random.Random(seed)
+    users = rnd.sample(handles, min(300, len(handles)))  # the same sample as the lists'
     admin = Principal(None, admin=True)
-    for h in handles:  # every account once: the cache holds them all
+    for h in handles if warm is None else users[:warm]:  # the cache holds them
         engine.feed(h, k=20, kind="explore")
     cache = ppr_state(engine.snapshot).cache
     misses0, t0, counter = cache.misses, time.perf_counter(), [0]
@@ -57,14 +85,17 @@ def run(db: Path, budget: float, batches: int, feeds: int, seed: int) -> dict[st
         ingest(service, [EventIn(**e) for e in events], admin)
         service.catch_up()
         for _ in range(feeds):
-            engine.feed(rnd.choice(handles), k=20, kind=rnd.choice(KINDS))
+            asked = users if (precomputed or warm is not None) else handles
+            engine.feed(rnd.choice(asked), k=20, kind=rnd.choice(KINDS))
             lookups += 1
     elapsed = time.perf_counter() - t0
     recomputed = (cache.misses - misses0) / max(1, lookups)
-    fresh = Engine.open(db, settings=engine.settings)
-    users = rnd.sample(handles, min(300, len(handles)))
+    fresh = Engine.open(db, settings=engine.settings.replace(precomputed_max_age=0.0))
     out: dict[str, Any] = {
         "budget": budget,
+        "precomputed": precomputed,
+        "lists_s": round(lists_s, 1),
+        "served_from_lists": engine.candidate_counts.get("precomputed", 0),
         "ppr_recomputed": round(recomputed, 3),
         "ms_per_batch": round(elapsed / batches * 1000, 1),
     }
@@ -89,13 +120,17 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=400, help="batches of 100 events")
     parser.add_argument("--feeds", type=int, default=10, help="feed requests per batch")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--precomputed", action="store_true", help="serve explore from lists")
+    parser.add_argument("--warm", type=int, help="serve only this many accounts first")
     args = parser.parse_args()
     rows = []
     for budget in (float(b) for b in args.budgets.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "world.db"
             shutil.copy(args.db, db)
-            rows.append(run(db, budget, args.batches, args.feeds, args.seed))
+            rows.append(
+                run(db, budget, args.batches, args.feeds, args.seed, args.precomputed, args.warm)
+            )
         print(rows[-1], flush=True)
     cols = list(rows[0])
     print("| " + " | ".join(cols) + " |")
