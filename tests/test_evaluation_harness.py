@@ -21,7 +21,9 @@ from discovery.evaluation import (
     targets,
     write_report,
 )
+from discovery.evaluation.strategies import ALSStrategy
 from discovery.settings import Settings
+from discovery.signals.als import ALSParams
 from discovery.snapshot import load_snapshot
 from discovery.store import KIND_CODE, Store
 from worlds import NOW, D, H, build_known_world
@@ -149,8 +151,8 @@ def test_als_finds_the_checkerboard(tmp_path: Path, seed: int):
         store.add_interactions(rows)
     full = load_snapshot(store, cache=False)
     fold = make_folds(full, holdout=D, step=D, window=7)[0]
-    als = STRATEGIES["als"]()
-    als.factors = 2  # two groups; 64 factors would memorise 20 users instead of finding them
+    # two groups; 64 factors would memorise 20 users instead of finding them
+    als = ALSStrategy(ALSParams(factors=2))
     als.fit(Training(fold, Settings(), store, seed=seed))
     for u in range(20):
         recs = als.recommend(u, 5)

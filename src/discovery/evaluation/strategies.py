@@ -11,7 +11,7 @@ diversity; the blended engine and the tutorial ranker go through :meth:`Engine.f
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,11 +28,10 @@ from ..ranking import (
     order_by_score,
     user_context,
 )
-from ..ranking.stats import KIND_WEIGHT
 from ..seed import child_rng
 from ..settings import Settings
+from ..signals.als import ALSParams
 from ..store import Store
-from ..store.model import KIND_CODE
 from .split import Fold
 
 __all__ = ["STRATEGIES", "Strategy", "Training", "make_strategy"]
@@ -157,52 +156,39 @@ class EngineStrategy(Strategy):
 
 
 class ALSStrategy(Strategy):
-    """Matrix factorisation of the users × posts matrix of training engagement with
-    alternating least squares (Hu, Koren & Volinsky, "Collaborative filtering for implicit
-    feedback datasets", ICDM 2008), from the ``implicit`` library: confidence
-    ``1 + α·r_ui`` with ``r_ui = Σ kind weight`` (like 1, comment/save/share/tag 2, times
-    ``log(1 + value)`` when the interaction carries a value, such as a play count).
-    ``score(u, p) = x_u · y_p``; a post nobody engaged with has ``y_p = 0``."""
+    """The catalog ranked by ``x_u · y_p`` of implicit-feedback ALS fitted on the training
+    view (:func:`discovery.signals.als.train_als`, which states the model; a post nobody
+    engaged with scores 0)."""
 
     name = "als"
-    describe = "implicit ALS (32 factors, 15 iterations, α 1, λ 0.1) on training engagement"
-    # Chosen on the validation periods (the hold-out before the test period) of both datasets.
-    factors, iterations, regularization, alpha = 32, 15, 0.1, 1.0
+
+    @property
+    def describe(self) -> str:  # type: ignore[override]
+        p = self.params
+        return (
+            f"implicit ALS ({p.factors} factors, {p.iterations} iterations, α {p.alpha:g}, "
+            f"λ {p.regularization:g}, views {p.views:g}, {p.weighting}) on training engagement"
+        )
+
+    def __init__(self, params: ALSParams | None = None) -> None:
+        self.params = params or ALSParams()
 
     def fit(self, training: Training) -> None:
-        import scipy.sparse as sp
-        from implicit.cpu.als import AlternatingLeastSquares
-        from threadpoolctl import threadpool_limits
+        from ..signals.training import als_as_of
 
         super().fit(training)
-        snap = self.view
-        weight = np.zeros(len(snap.inter_kind))
-        for kind, w in KIND_WEIGHT.items():
-            weight[snap.inter_kind == KIND_CODE[kind]] = w
-        value = np.nan_to_num(snap.inter_value.astype(np.float64), nan=1.0)
-        weight *= np.where(value > 1.0, np.log1p(value), 1.0)
-        keep = weight > 0
-        matrix = sp.csr_matrix(
-            (weight[keep], (snap.inter_user[keep], snap.inter_post[keep])),
-            shape=(snap.n_accounts, snap.n_posts),
+        self.model = als_as_of(self.view, replace(self.params, seed=training.seed)).aligned(
+            self.view
         )
-        matrix.sum_duplicates()
-        with threadpool_limits(1, "blas"):  # implicit warns (and slows) under threaded BLAS
-            model = AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=self.regularization,
-                alpha=self.alpha,
-                iterations=self.iterations,
-                random_state=int(child_rng(training.seed, "als").integers(2**31)),
-                num_threads=1,
-            )
-            model.fit(matrix, show_progress=False)
-        self.user_factors = np.asarray(model.user_factors)
-        self.item_factors = np.asarray(model.item_factors)
 
     def rank(self, ctx: UserContext, k: int) -> np.ndarray:
         posts = self.allowed(ctx)
-        return self.by_score(posts, self.item_factors[posts] @ self.user_factors[ctx.user])
+        x = self.model.user_vector(self.view, ctx.user)
+        if x is None:
+            return self.by_score(posts, np.zeros(len(posts)))
+        rows = self.model.post_row[posts]
+        scores = np.where(rows >= 0, self.model.model.item_factors[rows] @ x, 0.0)
+        return self.by_score(posts, scores)
 
 
 class OracleStrategy(Strategy):

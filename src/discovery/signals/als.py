@@ -7,8 +7,12 @@ with preference ``p_ui = 1`` when user *u* engaged with post *i* and confidence
 ``Σ_ui c_ui (p_ui - x_uᵀ y_i)² + λ (Σ_u ‖x_u‖² + Σ_i ‖y_i‖²)``
 
 by alternating least squares (the ``implicit`` library's CPU solver). ``r_ui`` sums kind
-weights (like 1; comment, save, share, tag 2), times ``log(1 + value)`` when an interaction
-carries a value above 1 (a Last.fm play count).
+weights (like 1; comment, save, share, tag 2; a view ``ALSParams.views``), each times
+``log(1 + value)`` when the interaction carries a value above 1 (a Last.fm play count, the
+tags a user gave an artist that day). ``ALSParams.weighting`` may then reweight ``r`` by
+BM25 or TF-IDF over the posts × users matrix (``implicit.nearest_neighbours.bm25_weight``,
+``tfidf_weight``: a post every user engaged with says less about a user's taste), as in
+``implicit``'s Last.fm example.
 
 The model is stored as a versioned artifact keyed by **external keys** (``world:7``,
 ``lastfm:u42``), so it survives a re-import and a copy of the database; an engine maps the keys
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
 ARTIFACT = "als"
 
 __all__ = [
+    "WEIGHTINGS",
     "ALSModel",
     "ALSParams",
     "AlignedALS",
@@ -48,6 +53,7 @@ __all__ = [
     "align",
     "engagement_matrix",
     "fold_in",
+    "interaction_weights",
     "load_als",
     "save_als",
     "train_als",
@@ -56,23 +62,48 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ALSParams:
-    """Training parameters (the evaluation's ALS strategy chose these on validation periods)."""
+    """Training parameters. The defaults were chosen on Last.fm's validation period (the two
+    quarters before the year ``bench/learned.py`` reports; ``bench/README.md``)."""
 
     factors: int = 32
     iterations: int = 15
     regularization: float = 0.1
     alpha: float = 1.0
     seed: int = 42
+    #: Kind weight of a view (a play); 0 leaves views out.
+    views: float = 1.0
+    #: ``none``, ``bm25`` (K1 100, B 0.8) or ``tfidf``, applied to ``r`` before ALS.
+    weighting: str = "none"
 
 
-def engagement_matrix(snap: Snapshot, until: int | None = None) -> sp.csr_matrix:
+WEIGHTINGS = ("none", "bm25", "tfidf")
+
+
+def interaction_weights(snap: Snapshot, pos: np.ndarray | slice, views: float) -> np.ndarray:
+    """``r`` of each interaction at ``pos``: its kind weight (0 for kinds that say nothing
+    about taste), times ``log(1 + value)`` when its value is above 1.
+
+    >>> from types import SimpleNamespace as NS
+    >>> s = NS(inter_kind=np.array([0, 5]), inter_value=np.array([np.nan, 99.0]))
+    >>> interaction_weights(s, slice(None), views=0.5).round(3).tolist()  # like, view of 99 plays
+    [1.0, 2.303]
+    """
+    kinds = snap.inter_kind[pos]
+    weight = np.zeros(len(kinds))
+    for kind, w in {**KIND_WEIGHT, "view": views}.items():
+        weight[kinds == KIND_CODE[kind]] = w
+    value = np.nan_to_num(snap.inter_value[pos].astype(np.float64), nan=1.0)
+    return weight * np.where(value > 1.0, np.log1p(value), 1.0)  # type: ignore[no-any-return]
+
+
+def engagement_matrix(
+    snap: Snapshot, until: int | None = None, views: float = 1.0, weighting: str = "none"
+) -> sp.csr_matrix:
     """Users × posts confidence weights ``r_ui`` (see the module docstring), from the
     snapshot's interactions up to ``until`` (all when None)."""
-    weight = np.zeros(len(snap.inter_kind))
-    for kind, w in KIND_WEIGHT.items():
-        weight[snap.inter_kind == KIND_CODE[kind]] = w
-    value = np.nan_to_num(snap.inter_value.astype(np.float64), nan=1.0)
-    weight *= np.where(value > 1.0, np.log1p(value), 1.0)
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting {weighting!r}: expected one of {', '.join(WEIGHTINGS)}")
+    weight = interaction_weights(snap, slice(None), views)
     keep = weight > 0
     if until is not None:
         keep &= snap.inter_time <= until
@@ -81,6 +112,12 @@ def engagement_matrix(snap: Snapshot, until: int | None = None) -> sp.csr_matrix
         shape=(snap.n_accounts, snap.n_posts),
     )
     m.sum_duplicates()
+    if weighting != "none" and m.nnz:
+        from implicit.nearest_neighbours import bm25_weight, tfidf_weight
+
+        items = m.T.tocoo()
+        items = bm25_weight(items, K1=100, B=0.8) if weighting == "bm25" else tfidf_weight(items)
+        m = sp.csr_matrix(items.T)
     return m
 
 
@@ -137,7 +174,7 @@ def train_als(
     from threadpoolctl import threadpool_limits
 
     p = params or ALSParams()
-    full = engagement_matrix(snap, until)
+    full = engagement_matrix(snap, until, p.views, p.weighting)
     users = np.flatnonzero(np.diff(full.indptr) > 0)
     posts = np.flatnonzero(np.bincount(full.indices, minlength=snap.n_posts) > 0)
     matrix = full[users][:, posts].tocsr()
@@ -157,6 +194,8 @@ def train_als(
         "iterations": p.iterations,
         "regularization": p.regularization,
         "alpha": p.alpha,
+        "views": p.views,
+        "weighting": p.weighting,
         "seed": p.seed,
         "users": len(users),
         "posts": len(posts),
@@ -214,11 +253,8 @@ class AlignedALS:
         pos = snap.user_interactions(user)
         if len(pos) == 0:
             return None
-        w = np.zeros(len(pos))  # the same confidence rule as training
-        for kind, kw in KIND_WEIGHT.items():
-            w[snap.inter_kind[pos] == KIND_CODE[kind]] = kw
-        value = np.nan_to_num(snap.inter_value[pos].astype(np.float64), nan=1.0)
-        w *= np.where(value > 1.0, np.log1p(value), 1.0)
+        # the training rule before any BM25/TF-IDF reweighting (which needs every user)
+        w = interaction_weights(snap, pos, float(self.model.meta.get("views", 0.0)))
         posts = snap.inter_post[pos]
         known = posts < len(self.post_row)
         rows = np.where(known, self.post_row[np.where(known, posts, 0)], -1)
@@ -259,8 +295,10 @@ class LoadedALS:
     post_ids: np.ndarray
 
     def aligned(self, snap: Snapshot) -> AlignedALS:
+        # keyed by the model object too: in-memory models (one per harness fold and setting)
+        # share a version, and one snapshot may see several of them
         return snap.derive(
-            f"als@{self.version}",
+            f"als@{self.version}:{id(self.model)}",
             lambda: align(self.model, snap, self.user_ids, self.post_ids),
             depends_on=("accounts", "posts"),
         )

@@ -23,26 +23,33 @@ import numpy as np
 from ..ranking import DefaultRanker, Pipeline, user_context
 from ..settings import Settings
 from ..snapshot import Snapshot
-from ..store.model import KIND_CODE
+from ..store.model import KIND_CODE, POSITIVE_KINDS
 from .features import FEATURES, hydrate
 from .learned import Examples, grade_labels
 
 if TYPE_CHECKING:
     from ..store import Store
+    from .als import ALSParams, LoadedALS
 
-__all__ = ["als_as_of", "examples_at_cut", "examples_from_impressions", "impressions_of"]
+__all__ = [
+    "als_as_of",
+    "engaged_users",
+    "examples_at_cut",
+    "examples_from_impressions",
+    "impressions_of",
+]
 
 DAY = 86_400
 Progress = Callable[[int, int], None]
 
 
-def als_as_of(view: Snapshot, factors: int = 32) -> Any:
+def als_as_of(view: Snapshot, params: ALSParams | None = None) -> LoadedALS:
     """An in-memory ALS model trained on ``view`` (keys: the store ids), aligned to it."""
-    from .als import ALSParams, LoadedALS, train_als
+    from .als import LoadedALS, train_als
 
     keys = np.array([f"id:{i}" for i in view.account_id.tolist()])
     pkeys = np.array([f"id:{i}" for i in view.post_id.tolist()])
-    model = train_als(view, keys, pkeys, ALSParams(factors=factors))
+    model = train_als(view, keys, pkeys, params)
     users = np.array([int(k[3:]) for k in model.user_keys.tolist()], dtype=np.int64)
     posts = np.array([int(k[3:]) for k in model.post_keys.tolist()], dtype=np.int64)
     return LoadedALS(model, -int(view.counter) - 1, users, posts)
@@ -85,6 +92,15 @@ def _lists(
     return posts_out, values_out, users_out
 
 
+def engaged_users(snap: Snapshot, start: int, end: int) -> np.ndarray:
+    """Users (sorted) who liked, commented or saved something in ``(start, end]``: the only
+    ones whose lists at ``start`` can teach a ranker (a list with nothing engaged has no
+    LambdaRank gradient and no NDCG), so a cut's lists are built for them alone."""
+    kinds = [KIND_CODE[k] for k in POSITIVE_KINDS]
+    m = (snap.inter_time > start) & (snap.inter_time <= end) & np.isin(snap.inter_kind, kinds)
+    return np.unique(snap.inter_user[m]).astype(np.int64)  # type: ignore[no-any-return]
+
+
 def examples_at_cut(
     snap: Snapshot,
     cut: int,
@@ -93,11 +109,14 @@ def examples_at_cut(
     settings: Settings | None = None,
     *,
     als: bool = True,
+    als_params: ALSParams | None = None,
 ) -> Examples:
     """One list per user: their timeline and explore candidates at ``cut`` (features on the
-    snapshot as of the cut), graded by what they did in ``(cut, cut + horizon]``."""
+    snapshot as of the cut, with an ALS model trained on it), graded by what they did in
+    ``(cut, cut + horizon]``."""
     view = snap.as_of(cut)
-    artifacts = {"als": als_as_of(view)} if als and (view.inter_time <= cut).any() else {}
+    has = als and (view.inter_time <= cut).any()
+    artifacts = {"als": als_as_of(view, als_params)} if has else {}
     s = settings or Settings()
     per_user: dict[int, np.ndarray | None] = {int(u): None for u in users}
     posts, values, owners = _lists(view, per_user, cut, s, artifacts)
