@@ -89,6 +89,36 @@ def test_recovers_a_known_ranking_and_splits_by_time() -> None:
     assert np.allclose(contrib.sum(axis=1), scores[:20])
 
 
+def _hides_and_likes() -> Examples:
+    """100 lists of two posts, A (``likes`` = 1) and B (0), every other feature 0. A and B are
+    each liked in 30 lists; A is hidden in 30 more (B ignored there). Per post: A has E=30
+    likes, H=30 hides, N=40 ignores; B has E=30, N=70."""
+    a_b = [(2, 1)] * 30 + [(1, 2)] * 30 + [(0, 1)] * 30 + [(1, 1)] * 10
+    labels = np.array(a_b).ravel()
+    values = np.zeros((200, len(FEATURES)), np.float32)
+    values[0::2, FEATURES.index("likes")] = 1.0
+    lists = np.repeat(np.arange(100), 2)
+    return Examples(FEATURES, values, labels, lists, lists * 3600)
+
+
+def test_engage_objective_ranks_a_post_that_draws_hides_below_one_that_does_not() -> None:
+    data, a, b = _hides_and_likes(), 0, 1
+    fit = {"rounds": 300, "learning_rate": 0.1, "min_data_in_leaf": 1, "valid_share": 0}
+    engage = train_ranker(data, RankerParams(objective="engage", hide_penalty=4.0, **fit))
+    p = engage.predict(data.values[:2])
+    # P(engage) with hides weighing 1 + 4 ignores: A 30 / (30 + 40 + 5·30), B 30 / (30 + 70)
+    assert p[a] == pytest.approx(30 / 220, abs=1e-3) and p[b] == pytest.approx(0.3, abs=1e-3)
+    # without the penalty A and B are alike: 30 / 100 each
+    plain = train_ranker(data, RankerParams(objective="engage", hide_penalty=0.0, **fit))
+    assert plain.predict(data.values[:2]) == pytest.approx([0.3, 0.3], abs=1e-3)
+    # LambdaRank's gains make a hide no worse than nothing: A and B tie
+    rank = train_ranker(data, RankerParams(objective="lambdarank", **fit)).predict(data.values[:2])
+    assert rank[a] == pytest.approx(rank[b])
+    assert engage.meta["objective"] == "engage" and engage.meta["lists"] == 100
+    with pytest.raises(ValueError, match="objective 'pointwise'"):
+        train_ranker(data, RankerParams(objective="pointwise"))
+
+
 def test_save_load_round_trip(tmp_path: Path) -> None:
     model = train_ranker(_synthetic(60, seed=3), RankerParams(rounds=20))
     with Store.open(tmp_path / "m.db") as store:

@@ -32,6 +32,12 @@ def train_als_command(
     iterations: int = typer.Option(15, "--iterations", help="ALS sweeps."),
     regularization: float = typer.Option(0.1, "--regularization", help="λ, the L2 penalty."),
     alpha: float = typer.Option(1.0, "--alpha", help="Confidence per unit of engagement."),
+    views: float = typer.Option(
+        1.0, "--views", help="Weight of a view (times log(1 + plays) when it has a count); 0: none."
+    ),
+    weighting: str = typer.Option(
+        "none", "--weighting", help="Reweight engagement first: none, bm25 or tfidf."
+    ),
     keep: int = typer.Option(5, "--keep", help="Versions of the artifact to keep."),
 ) -> None:
     """Fit implicit-feedback ALS on every like, comment, save, share and tag, and save it as
@@ -44,15 +50,19 @@ def train_als_command(
         raise InputError(f"--factors must be between 1 and 512, got {factors}")
     if not 1 <= iterations <= 200:
         raise InputError(f"--iterations must be between 1 and 200, got {iterations}")
-    if regularization < 0 or alpha <= 0:
-        raise InputError("--regularization must be >= 0 and --alpha > 0")
+    if regularization < 0 or alpha <= 0 or views < 0:
+        raise InputError("--regularization and --views must be >= 0 and --alpha > 0")
+    if weighting not in ("none", "bm25", "tfidf"):
+        raise InputError(f"--weighting: expected none, bm25 or tfidf, got {weighting!r}")
     if keep < 1:
         raise InputError(f"--keep must be at least 1, got {keep}")
     with state.open_store() as store:
         snap = load_snapshot(store)
         if not (snap.inter_kind.size and snap.n_posts):
             raise InputError(f"{state.db}: no interactions to learn from")
-        params = ALSParams(factors, iterations, regularization, alpha)
+        params = ALSParams(
+            factors, iterations, regularization, alpha, views=views, weighting=weighting
+        )
         version, model = save_als(store, snap, params)
         store.prune_artifacts("als", keep)
     m = model.meta
@@ -120,12 +130,20 @@ def train_ranker_command(
         24.0, "--horizon-hours", help="What a user did this long after an impression counts."
     ),
     rounds: int = typer.Option(150, "--rounds", help="Boosting rounds at most."),
+    objective: str = typer.Option(
+        "lambdarank",
+        "--objective",
+        help="lambdarank (graded lists), or engage: P(engage) with a hide penalty.",
+    ),
+    hide_penalty: float = typer.Option(
+        4.0, "--hide-penalty", help="engage: a hide weighs 1 + this many ignored posts."
+    ),
     keep: int = typer.Option(5, "--keep", help="Versions of the artifact to keep."),
 ) -> None:
-    """Fit the learned ranker (LightGBM LambdaRank) on served lists and what followed them —
-    hidden, ignored, liked, commented or saved — with the latest fifth of the lists held out
-    by time for early stopping, and save it as the next version of the `ranker` artifact.
-    Feeds use it with --ranker learned."""
+    """Fit the learned ranker (LightGBM LambdaRank, or P(engage) with a hide penalty) on
+    served lists and what followed them — hidden, ignored, liked, commented or saved — with
+    the latest fifth of the lists held out by time for early stopping, and save it as the
+    next version of the `ranker` artifact. Feeds use it with --ranker learned."""
     from ..signals.learned import RankerParams, save_ranker, train_ranker
 
     if source not in ("auto", "log", "impressions", "candidates"):
@@ -134,10 +152,15 @@ def train_ranker_command(
         raise InputError("--days must be 1-3650, --users >= 0 and --horizon-hours > 0")
     if not 1 <= rounds <= 10_000 or keep < 1:
         raise InputError("--rounds must be 1-10000 and --keep at least 1")
+    if objective not in ("lambdarank", "engage") or hide_penalty < 0:
+        raise InputError(
+            f"--objective: expected lambdarank or engage, got {objective!r}; --hide-penalty >= 0"
+        )
     horizon = int(horizon_hours * 3600)
     with state.open_store() as store:
         kind, examples = ranker_examples(store, source, days, users, horizon)
-        model = train_ranker(examples, RankerParams(rounds=rounds))
+        params = RankerParams(objective=objective, rounds=rounds, hide_penalty=hide_penalty)
+        model = train_ranker(examples, params)
         model.meta["trained_from"] = kind
         version = save_ranker(store, model)
         store.prune_artifacts("ranker", keep)

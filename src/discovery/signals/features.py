@@ -9,9 +9,16 @@ all read this one function, so what the model was trained on is what it is serve
 feature                       what
 ============================  ========================================================
 recency … demote              the default ranker's factors (:class:`DefaultRanker`)
+default_score                 the default ranker's score (its weighted sum of them): a
+                              learned ranker starts from the hand-tuned one instead of
+                              re-learning its weights from a few hundred lists
 src_<source>                  1 when that candidate source proposed the post
 als_score                     ``x_u · y_i`` of the trained ALS model (0: no model, or a
                               user or post it does not know)
+item_cosine                   item-based collaborative filtering (Sarwar et al., WWW
+                              2001): ``Σ_j cos(e_i, e_j)`` over the posts *j* the user
+                              engaged with, ``e_i`` post *i*'s 0/1 column of who
+                              engaged with it (any kind but impression and hide)
 embedding_sim                 cosine of the post's embedding with the mean embedding of
                               the user's last 50 liked/saved posts (0 without vectors)
 author_followers, author_     ``ln(1 + ·)`` of the author's followers, posts, and mean
@@ -19,6 +26,7 @@ posts, author_mean_likes      likes per post
 follows_author, author_       whether the user follows the author; how many of the
 hidden                        author's posts they hid
 age_hours, likes, comments    ``ln(1 + ·)`` of the post's age in hours and its counts
+recent_likes                  ``ln(1 + ·)`` of the post's likes in the last 90 days
 cluster_match                 the share of the user's interest weight (by hashtag
                               cluster) that the post's clusters carry
 user_activity                 ``ln(1 + ·)`` of the user's interactions (lets trees
@@ -33,6 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..ranking.candidates import Candidates
 from ..ranking.context import UserContext
@@ -54,8 +63,10 @@ DEFAULT_FACTORS = ("recency", "popularity", "affinity", "interest", "ppr", "weig
 SOURCE_FEATURES = ("following", "ppr_authors", "liked_by_followed", "hashtags", "popular", "als")
 FEATURES: tuple[str, ...] = (
     *DEFAULT_FACTORS,
+    "default_score",
     *(f"src_{s}" for s in SOURCE_FEATURES),
     "als_score",
+    "item_cosine",
     "embedding_sim",
     "author_followers",
     "author_posts",
@@ -65,9 +76,13 @@ FEATURES: tuple[str, ...] = (
     "age_hours",
     "likes",
     "comments",
+    "recent_likes",
     "cluster_match",
     "user_activity",
 )
+#: The window of ``recent_likes``, days.
+RECENT_DAYS = 90.0
+_NOT_ENGAGED = [KIND_CODE[k] for k in ("impression", "hide")]
 _TASTE_KINDS = [KIND_CODE[k] for k in ("like", "save")]
 
 
@@ -98,10 +113,12 @@ def hydrate(
     snap = ctx.snap
     posts = np.asarray(posts, dtype=np.int64)
     arts = artifacts or {}
-    cols: dict[str, np.ndarray] = dict(DefaultRanker().score(ctx, posts, discovery=True).factors)
+    default = DefaultRanker().score(ctx, posts, discovery=True)
+    cols: dict[str, np.ndarray] = {**default.factors, "default_score": default.scores}
     for name, mask in _source_masks(posts, proposals).items():
         cols[f"src_{name}"] = mask.astype(np.float64)
     cols["als_score"] = _als_scores(ctx, posts, arts.get("als"))
+    cols["item_cosine"] = _item_cosine(ctx, posts)
     cols["embedding_sim"] = _embedding_sim(ctx, posts, arts.get("vectors"))
     authors = snap.post_author[posts]
     has = authors >= 0
@@ -117,6 +134,7 @@ def hydrate(
     cols["age_hours"] = np.log1p(age)
     cols["likes"] = np.log1p(np.maximum(snap.post_likes[posts], 0))
     cols["comments"] = np.log1p(np.maximum(snap.post_comments[posts], 0))
+    cols["recent_likes"] = np.log1p(_recent_likes(snap)[posts])
     cols["cluster_match"] = _cluster_match(ctx, posts)
     cols["user_activity"] = np.full(len(posts), np.log1p(len(snap.user_interactions(ctx.user))))
     values = np.zeros((len(posts), len(FEATURES)), np.float32)
@@ -213,6 +231,44 @@ def _author_stats(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     return snap.derive(
         "author_stats", build, depends_on=("accounts", "posts", INTERACTIONS_LAG, FOLLOWS_LAG)
     )
+
+
+def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
+    """Users × posts 0/1 (engaged in any way but an impression or a hide), columns scaled to
+    unit length; memoised."""
+
+    def build() -> sp.csc_matrix:
+        m = ~np.isin(snap.inter_kind, _NOT_ENGAGED)
+        pairs = sp.csc_matrix(
+            (np.ones(int(m.sum())), (snap.inter_user[m], snap.inter_post[m])),
+            shape=(snap.n_accounts, snap.n_posts),
+        )
+        pairs.data[:] = 1.0  # duplicates summed by the constructor
+        norm = np.sqrt(np.asarray(pairs.sum(axis=0)).ravel())
+        return pairs @ sp.diags(np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0))
+
+    return snap.derive("engaged_columns", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
+
+
+def _item_cosine(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
+    snap = ctx.snap
+    pos = snap.user_interactions(ctx.user)
+    mine = np.unique(snap.inter_post[pos[~np.isin(snap.inter_kind[pos], _NOT_ENGAGED)]])
+    if len(mine) == 0 or len(posts) == 0:
+        return np.zeros(len(posts))
+    cols = _engaged_columns(snap)
+    taste = np.asarray(cols[:, mine].sum(axis=1)).ravel()  # Σ_j e_j, then e_iᵀ · that
+    return np.asarray(cols[:, posts].T @ taste).ravel()  # type: ignore[no-any-return]
+
+
+def _recent_likes(snap: Snapshot, days: float = RECENT_DAYS) -> np.ndarray:
+    """Likes per post in ``(now - days, now]`` (memoised like :func:`_author_stats`)."""
+
+    def build() -> np.ndarray:
+        m = (snap.inter_kind == KIND_CODE["like"]) & (snap.inter_time > snap.now - days * 86_400)
+        return np.bincount(snap.inter_post[m], minlength=snap.n_posts).astype(np.float64)
+
+    return snap.derive("recent_likes", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
 
 
 def _cluster_match(ctx: UserContext, posts: np.ndarray) -> np.ndarray:

@@ -1,17 +1,28 @@
-"""A learned ranker: LightGBM LambdaRank on served lists and what followed them.
+"""A learned ranker: LightGBM on served lists and what followed them.
 
 Each training list is one user's candidates at one moment (a served page from the impression
 log, or the posts the engine's sources proposed at a cut of the history), with a graded label
 per post from what the user did within ``horizon`` afterwards: 0 hid it, 1 nothing, 2 liked,
-3 commented or saved. LambdaMART (Burges, "From RankNet to LambdaRank to LambdaMART", MSR-TR
-2010-82) fits gradient-boosted trees whose gradient is the NDCG change of swapping two posts
-(gains: hide and nothing 0, like 1, comment or save 3; a hide is graded apart so that a
-P(engage)-with-hide-penalty objective could read the same lists; it is not built). Lists are
-split by time: the latest ``valid_share`` of them validate (early stopping on NDCG@10), never a random split, which would
-train on the future. The model is saved as LightGBM's own text format in a versioned
-``ranker`` artifact, with its feature names in the meta; :meth:`LearnedModel.contributions`
-gives each feature's share of a score (TreeSHAP, LightGBM ``pred_contrib``; Lundberg et al.,
-"From local explanations to global understanding with explainable AI for trees", 2020).
+3 commented or saved. Two objectives read the same lists (``RankerParams.objective``):
+
+* ``lambdarank`` — LambdaMART (Burges, "From RankNet to LambdaRank to LambdaMART", MSR-TR
+  2010-82): boosted trees whose gradient is the NDCG change of swapping two posts of a list,
+  with gains hide and nothing 0, like 1, comment or save 3. A hide is no worse than nothing.
+* ``engage`` — P(engage) with a hide penalty: binary log-loss on ``y = [grade ≥ 2]`` with
+  row weights ``w = 1 + λ·[grade = 0]`` (``λ = hide_penalty``), i.e. it minimises
+  ``Σ_i w_i·(-y_i log p_i - (1 - y_i) log(1 - p_i))``. For a group of alike posts with
+  ``E`` engagements, ``H`` hides and ``N`` ignores the optimum is
+  ``p = E / (E + N + (1 + λ)·H)``: a post that draws hides ranks below one that draws as
+  many engagements and no hides (a hide costs ``1 + λ`` ignores). Lists with no engagement
+  still train it (their hides count).
+
+Lists are split by time: the latest ``valid_share`` of them validate (early stopping on
+NDCG@10 over the lists with an engaged post; ``engage`` stops on its own weighted loss and
+reports NDCG@10), never a random split, which would train on the
+future. The model is saved as LightGBM's own text format in a versioned ``ranker`` artifact,
+with its feature names in the meta; :meth:`LearnedModel.contributions` gives each feature's
+share of a score (TreeSHAP, LightGBM ``pred_contrib``; Lundberg et al., "From local
+explanations to global understanding with explainable AI for trees", 2020).
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARTIFACT",
+    "OBJECTIVES",
     "Examples",
     "LearnedModel",
     "RankerParams",
@@ -111,6 +123,10 @@ def grade_labels(
     return out
 
 
+#: The training objectives (see the module docstring).
+OBJECTIVES = ("lambdarank", "engage")
+
+
 @dataclass(frozen=True)
 class RankerParams:
     """LightGBM settings (small trees: a few thousand lists on two cores)."""
@@ -123,6 +139,8 @@ class RankerParams:
     valid_share: float = 0.2
     early_stopping: int = 30
     seed: int = 42
+    #: ``engage`` only: a hide weighs ``1 + hide_penalty`` ignored posts.
+    hide_penalty: float = 4.0
 
 
 @dataclass
@@ -161,33 +179,34 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
     import lightgbm as lgb
 
     p = params or RankerParams()
+    if p.objective not in OBJECTIVES:
+        raise ValueError(f"objective {p.objective!r}: expected one of {', '.join(OBJECTIVES)}")
     if len(examples) == 0:
         raise ValueError("no training lists")
     started = time.perf_counter()
-    lists = examples.lists
+    lists, labels = examples.lists, examples.labels
     starts = np.flatnonzero(np.r_[True, lists[1:] != lists[:-1]])
     sizes = np.diff(np.r_[starts, len(lists)])
-    # a list with nothing engaged gives LambdaRank no gradient, and LightGBM scores its NDCG
-    # as 1: kept in validation, such lists made early stopping quit after 1-3 trees
-    engaged = np.maximum.reduceat(examples.labels, starts) >= 2 if len(starts) else starts
-    starts, sizes = starts[engaged], sizes[engaged]
-    if len(starts) == 0:
+    engaged = np.maximum.reduceat(labels, starts) >= 2 if len(starts) else starts.astype(bool)
+    if not engaged.any():
         raise ValueError("no training list has an engaged post")
-    list_time = examples.times[starts]
-    order = np.argsort(list_time, kind="stable")
-    n_valid = round(len(order) * p.valid_share) if len(order) >= 5 else 0
-    cut = len(order) - n_valid
-    rows = [np.arange(starts[i], starts[i] + sizes[i]) for i in order]
-    train_rows = np.concatenate(rows[:cut])
-    train = lgb.Dataset(
-        examples.values[train_rows],
-        examples.labels[train_rows],
-        group=sizes[order[:cut]],
-        feature_name=list(examples.names),
-        free_raw_data=False,
-    )
+    order = np.argsort(examples.times[starts], kind="stable")
+    n_valid = round(int(engaged.sum()) * p.valid_share) if engaged.sum() >= 5 else 0
+    # the latest n_valid engaged lists validate; the other lists up to the first of them train
+    by_time = order[engaged[order]]
+    valid = by_time[len(by_time) - n_valid :]
+    first_valid = examples.times[starts[valid]].min() if n_valid else None
+    train = order[~np.isin(order, valid)]
+    if first_valid is not None:
+        train = train[examples.times[starts[train]] <= first_valid]
+    if p.objective == "lambdarank":
+        # a list with nothing engaged gives LambdaRank no gradient, and LightGBM scores its
+        # NDCG as 1: kept in validation, such lists made early stopping quit after 1-3 trees
+        train = train[engaged[train]]
+    rows = [np.arange(starts[i], starts[i] + sizes[i]) for i in range(len(starts))]
+    train_rows = np.concatenate([rows[i] for i in train])
+    y = labels[train_rows]
     config = {
-        "objective": p.objective,
         "metric": "ndcg",
         "eval_at": [10],
         "num_leaves": p.num_leaves,
@@ -202,32 +221,52 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
         "seed": p.seed,
         "verbosity": -1,
     }
+    if p.objective == "lambdarank":
+        config["objective"] = "lambdarank"
+        train_set = lgb.Dataset(examples.values[train_rows], y, group=sizes[train])
+    else:
+        # stop on the validation loss: NDCG@10 peaked after 1-2 trees (the first split on the
+        # default score orders the lists; later trees calibrate) and stopped it too early
+        config.update(objective="binary", metric=["binary_logloss", "ndcg"], first_metric_only=True)
+        config["label_gain"] = [0.0, 1.0]
+        weight = np.where(y == 0, 1.0 + p.hide_penalty, 1.0)
+        # the groups only serve the NDCG metric; the binary loss reads rows
+        train_set = lgb.Dataset(
+            examples.values[train_rows], (y >= 2).astype(np.float64), weight=weight,
+            group=sizes[train],
+        )  # fmt: skip
+    train_set.feature_name = list(examples.names)
+    train_set.free_raw_data = False
     sets: list[Any] = []
     callbacks: list[Any] = []
     if n_valid:
-        valid_rows = np.concatenate(rows[cut:])
+        valid_rows = np.concatenate([rows[i] for i in valid])
+        yv = labels[valid_rows]
+        engage = p.objective == "engage"
         sets.append(
             lgb.Dataset(
                 examples.values[valid_rows],
-                examples.labels[valid_rows],
-                group=sizes[order[cut:]],
-                reference=train,
+                (yv >= 2).astype(np.float64) if engage else yv,
+                weight=np.where(yv == 0, 1.0 + p.hide_penalty, 1.0) if engage else None,
+                group=sizes[valid],
+                reference=train_set,
             )
         )
-        callbacks.append(lgb.early_stopping(p.early_stopping, verbose=False))
-    booster = lgb.train(config, train, p.rounds, valid_sets=sets, callbacks=callbacks)
+        callbacks.append(lgb.early_stopping(p.early_stopping, engage, verbose=False))
+    booster = lgb.train(config, train_set, p.rounds, valid_sets=sets, callbacks=callbacks)
     best = booster.best_score.get("valid_0", {}).get("ndcg@10") if n_valid else None
     meta = {
         "objective": p.objective,
+        "hide_penalty": p.hide_penalty if p.objective == "engage" else None,
         "features": list(examples.names),
-        "lists": len(order),
-        "lists_without_engagement": int(len(engaged) - len(starts)),
+        "lists": len(train) + n_valid,
+        "lists_without_engagement": int((~engaged).sum()),
         "rows": len(examples),
         "valid_lists": n_valid,
-        "valid_from": int(list_time[order[cut]]) if n_valid else None,
+        "valid_from": None if first_valid is None else int(first_valid),
         "valid_ndcg10": None if best is None else round(float(best), 6),
         "trees": int(booster.num_trees()),
-        "label_counts": {str(g): int((examples.labels == g).sum()) for g in range(4)},
+        "label_counts": {str(g): int((labels == g).sum()) for g in range(4)},
         "seconds": round(time.perf_counter() - started, 3),
     }
     return LearnedModel(booster.model_to_string(), tuple(examples.names), meta, 0, booster)
