@@ -185,5 +185,9 @@ def test_cli_trains_a_ranker_and_refuses_bad_input(world: Path, tmp_path: Path) 
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
         "error: --from: expected auto, log, impressions or candidates, got 'nowhere'"
     ]
+    bad = run("train", "ranker", "--objective", "pointwise")
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        "error: --objective: expected lambdarank or engage, got 'pointwise'; --hide-penalty >= 0"
+    ]
     empty = run("train", "ranker", "--from", "log")
     assert empty.returncode == 1 and empty.stderr.strip().endswith("the impression log is empty")
