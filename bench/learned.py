@@ -1,7 +1,9 @@
 """ALS and the learned ranker against the default ranker and ``popular``, in the offline harness.
 
     python bench/learned.py --db lastfm.db --holdout 365d --step 91d --window-days 3650 \\
-        --users 0 --json bench/results/learned_lastfm.json
+        --users 0 --inner-cuts 4 --json bench/results/learned_lastfm.json
+    python bench/learned.py --db lastfm.db --holdout 182d --step 91d --window-days 3650 \\
+        --end-days-before 365 ...              # validation: the two quarters before that year
     python bench/learned.py --db demo.db --json bench/results/learned_demo.json
     python bench/learned.py --db demo.db --latency --users 200   # after discovery train als/ranker
 
@@ -9,24 +11,28 @@ Strategies (each fitted per fold on the training view only; nothing trained on t
 read, so nothing from after a cut leaks in):
 
 * ``popular``, ``blend`` (the engine with the default ranker), ``als`` (the harness's pure ALS
-  ranking of the catalog) — as in ``discovery evaluate``;
+  ranking of the catalog, ``--als-*`` settings) — as in ``discovery evaluate``;
 * ``blend_als`` — the engine's blend with an ALS model trained on the view, so explore has the
   ``als`` source;
 * ``learned`` — the same candidates ranked by a LightGBM LambdaRank model trained on the view:
-  lists are each sampled user's timeline + explore candidates at ``--inner-cuts`` earlier cuts
-  one step apart, labelled by what they did in the following step
-  (:func:`discovery.signals.training.examples_at_cut`).
+  lists are the timeline + explore candidates, at ``--inner-cuts`` earlier cuts one step
+  apart, of every user who engaged with something in the following step (``--train-users``
+  caps them), labelled by what they did in that step
+  (:func:`discovery.signals.training.examples_at_cut`);
+* ``learned_engage`` — the same lists, the P(engage)-with-a-hide-penalty objective.
 
-Prints the harness's Markdown table (NDCG@10, coverage ... with 95 % bootstrap intervals) and
-the learned models' training reports.
+Prints the harness's Markdown table (NDCG@10, coverage ... with 95 % bootstrap intervals), the
+learned models' training reports and the load average at the start and the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +41,22 @@ import numpy as np
 from discovery.engine import Engine
 from discovery.evaluation import harness
 from discovery.evaluation.report import markdown
-from discovery.evaluation.strategies import STRATEGIES, EngineStrategy, Training
+from discovery.evaluation.strategies import STRATEGIES, ALSStrategy, EngineStrategy, Training
 from discovery.seed import child_rng
 from discovery.settings import Settings
+from discovery.signals.als import WEIGHTINGS, ALSParams
 from discovery.signals.learned import Examples, RankerParams, train_ranker
-from discovery.signals.training import als_as_of, examples_at_cut
+from discovery.signals.training import als_as_of, engaged_users, examples_at_cut
+from discovery.snapshot import load_snapshot
 from discovery.store import Store
 
 REPORTS: list[dict[str, Any]] = []
+
+
+#: ALS settings of every strategy here (``--als-*``); the defaults, chosen on validation.
+ALS = ALSParams()
+#: Training lists per ``(cut, horizon)``, shared by the folds (see :class:`Learned`).
+LISTS: dict[tuple[int, int], Examples] = {}
 
 
 class ALSBlend(EngineStrategy):
@@ -53,13 +67,19 @@ class ALSBlend(EngineStrategy):
 
     def fit(self, training: Training) -> None:
         super().fit(training)
-        self.engine.artifacts = {"als": als_as_of(self.view)}
+        self.engine.artifacts = {"als": als_as_of(self.view, ALS)}
 
 
 class Learned(EngineStrategy):
-    """The blend's candidates (ALS on) ranked by a LambdaRank model trained on the view."""
+    """The blend's candidates (ALS on) ranked by a LightGBM model trained on the view.
 
-    inner_cuts, users = 3, 300
+    Lists: at ``inner_cuts`` earlier cuts one step apart, the candidates of every user who
+    engaged with something in the following step (at most ``users`` of them, sampled; 0:
+    all), graded by that step. The lists at a cut ``c`` read the view only up to ``c + step
+    <= fold.cut``, which every later fold's view holds identically, so they are built once
+    and shared by the folds that use that cut (``LISTS``)."""
+
+    inner_cuts, users, params = 3, 0, RankerParams()
 
     def __init__(self) -> None:
         super().__init__("learned", "blend", "learned", "blend candidates, learned ranker")
@@ -68,18 +88,33 @@ class Learned(EngineStrategy):
         super().fit(training)
         view, fold = self.view, training.fold
         step = max(fold.end - fold.cut, 3600)
-        active = np.unique(view.inter_user)
-        gen = child_rng(training.seed, "learned-users", fold.cut)
-        if self.users and len(active) > self.users:
-            active = np.sort(gen.choice(active, self.users, replace=False))
-        parts = [
-            examples_at_cut(view, fold.cut - i * step, active, step, training.settings)
-            for i in range(self.inner_cuts, 0, -1)
-        ]
+        parts = []
+        for i in range(self.inner_cuts, 0, -1):
+            at = fold.cut - i * step
+            if (at, step) not in LISTS:
+                who = engaged_users(view, at, at + step)
+                gen = child_rng(training.seed, "learned-users", at)
+                if self.users and len(who) > self.users:
+                    who = np.sort(gen.choice(who, self.users, replace=False))
+                LISTS[at, step] = examples_at_cut(
+                    view, at, who, step, training.settings, als_params=ALS
+                )
+            parts.append(LISTS[at, step])
         examples = Examples.concat([p for p in parts if len(p)])
-        model = train_ranker(examples, RankerParams())
-        REPORTS.append({"cut": fold.cut, **model.meta})
-        self.engine.artifacts = {"als": als_as_of(view), "ranker": model}
+        model = train_ranker(examples, self.params)
+        REPORTS.append({"strategy": self.name, "cut": fold.cut, **model.meta})
+        self.engine.artifacts = {"als": als_as_of(view, ALS), "ranker": model}
+
+
+class LearnedEngage(Learned):
+    """:class:`Learned` with the P(engage)-with-a-hide-penalty objective (same lists)."""
+
+    params = RankerParams(objective="engage")
+
+    def __init__(self) -> None:
+        EngineStrategy.__init__(
+            self, "learned_engage", "blend", "learned", "blend candidates, P(engage) ranker"
+        )
 
 
 def latency(db: Path, users: int, kinds: tuple[str, ...] = ("explore",)) -> None:
@@ -118,32 +153,53 @@ def _days(text: str) -> int:
 
 
 def main() -> None:
+    global ALS
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--holdout", default="7d")
     ap.add_argument("--step", default="1d")
     ap.add_argument("--window-days", type=float, default=None)
     ap.add_argument("--users", type=int, default=200)
-    ap.add_argument("--strategies", default="popular,als,blend,blend_als,learned")
+    ap.add_argument("--strategies", default="popular,als,blend,blend_als,learned,learned_engage")
     ap.add_argument("--inner-cuts", type=int, default=3)
-    ap.add_argument("--train-users", type=int, default=300)
+    ap.add_argument("--train-users", type=int, default=0, help="per cut, 0: every engaged user")
+    ap.add_argument("--rounds", type=int, default=RankerParams.rounds)
+    ap.add_argument("--als-factors", type=int, default=ALS.factors)
+    ap.add_argument("--als-iterations", type=int, default=ALS.iterations)
+    ap.add_argument("--als-regularization", type=float, default=ALS.regularization)
+    ap.add_argument("--als-alpha", type=float, default=ALS.alpha)
+    ap.add_argument("--als-views", type=float, default=ALS.views)
+    ap.add_argument("--als-weighting", choices=WEIGHTINGS, default=ALS.weighting)
+    ap.add_argument("--end-days-before", type=float, default=0, help="validation: end earlier")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--latency", action="store_true", help="explore latency with the models on")
     args = ap.parse_args()
     if args.latency:
         latency(args.db, args.users)
         return
+    ALS = ALSParams(
+        args.als_factors, args.als_iterations, args.als_regularization, args.als_alpha,
+        views=args.als_views, weighting=args.als_weighting,
+    )  # fmt: skip
     Learned.inner_cuts, Learned.users = args.inner_cuts, args.train_users
+    Learned.params = RankerParams(rounds=args.rounds)
+    LearnedEngage.params = RankerParams(objective="engage", rounds=args.rounds)
+    STRATEGIES["als"] = lambda: ALSStrategy(ALS)
     STRATEGIES["blend_als"] = ALSBlend
     STRATEGIES["learned"] = Learned
+    STRATEGIES["learned_engage"] = LearnedEngage
     settings = Settings()
     if args.window_days is not None:
         settings = settings.replace(window_days=args.window_days)
-    protocol = harness.Protocol(
-        holdout=_days(args.holdout), step=_days(args.step), users=args.users
-    )
     started = time.perf_counter()
+    load = [os.getloadavg()[0]]
     with Store.open(args.db, create=False) as store:
+        end = None
+        if args.end_days_before:  # a validation period that never touches the reported one
+            end = int(load_snapshot(store).now - args.end_days_before * 86_400)
+        protocol = harness.Protocol(
+            holdout=_days(args.holdout), step=_days(args.step), users=args.users, end=end
+        )
         ev = harness.evaluate(
             store,
             tuple(args.strategies.split(",")),
@@ -155,16 +211,30 @@ def main() -> None:
             ),
         )
     seconds = time.perf_counter() - started
+    load.append(os.getloadavg()[0])
     print(markdown(ev, f"python bench/learned.py --db {args.db.name} ..."))
     for r in REPORTS:
         print(
-            f"learned model at cut {r['cut']}: {r['lists']} lists, {r['rows']} rows, "
+            f"{r['strategy']} model at cut {r['cut']}: {r['lists']} lists, {r['rows']} rows, "
             f"{r['trees']} trees, validation NDCG@10 {r['valid_ndcg10']}"
         )
-    print(f"{seconds:.0f} s on {platform.processor() or platform.machine()}")
+    print(
+        f"{seconds:.0f} s on {platform.processor() or platform.machine()}, "
+        f"load average {load[0]:.1f} at the start, {load[1]:.1f} at the end"
+    )
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        doc = {**ev.to_json(), "learned_models": REPORTS, "seconds": round(seconds, 1)}
+        doc = {
+            **ev.to_json(),
+            "als": asdict(ALS),
+            "ranker": {
+                "learned": asdict(Learned.params),
+                "learned_engage": asdict(LearnedEngage.params),
+            },
+            "learned_models": REPORTS,
+            "seconds": round(seconds, 1),
+            "load_average": [round(x, 1) for x in load],
+        }
         args.json.write_text(json.dumps(doc, indent=1))
 
 
