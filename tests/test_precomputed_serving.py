@@ -51,6 +51,58 @@ def test_a_fresh_list_serves_what_the_sources_serve(world: Path, kind: str) -> N
     assert online.candidate_counts == {"precomputed": 0, "online": len(users)}
 
 
+@pytest.mark.parametrize("kind", ["explore", "blend", "timeline", "interests"])
+def test_a_feed_served_from_a_list_runs_no_pagerank(
+    world: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list keeps the user's PageRank at its authors, the followed and the nearest
+    accounts: the ranker reads it there (scores equal to the online ones to the last digit
+    for explore, blend and timeline) and no PageRank is computed."""
+    import discovery.ranking.affinity as affinity
+
+    online = Engine.open(world, settings=Settings(precomputed_max_age=0))
+    stored = Engine.open(world)
+    users = list(range(1, stored.snapshot.n_accounts, 13))
+    want = {u: online.feed(u, k=20, kind=kind) for u in users}
+
+    def no_pagerank(ctx: Any) -> Any:
+        raise AssertionError(f"PageRank computed for user {ctx.user}")
+
+    monkeypatch.setattr(affinity, "user_ppr", no_pagerank)
+    for u in users:
+        got = stored.feed(u, k=20, kind=kind)
+        if kind == "interests":  # authors beyond the nearest 200 count as PageRank 0 there
+            assert len(set(_ids(got)) & set(_ids(want[u]))) >= 0.8 * len(want[u].items), u
+        else:
+            assert [(i.post_id, i.score) for i in got.items] == [
+                (i.post_id, i.score) for i in want[u].items
+            ], u
+
+
+def test_a_follow_after_the_batch_sends_the_user_back_to_the_sources(
+    tmp_path: Path, world: Path
+) -> None:
+    """Following someone moves the user's PageRank, so their list is not used until the
+    next batch (other users keep theirs)."""
+    path = tmp_path / "follow.db"
+    path.write_bytes(world.read_bytes())
+    engine = Engine.open(path)
+    snap = engine.snapshot
+    user, other = 2, 3
+    followed = set(snap.following(user).tolist())
+    target = next(a for a in range(snap.n_accounts) if a != user and a not in followed)
+    with engine.store.transaction():
+        engine.store.add_follows([(int(snap.account_id[user]), int(snap.account_id[target]), 1)])
+    engine.refresh()
+    engine.feed(user, k=10, kind="explore")
+    engine.feed(other, k=10, kind="explore")
+    assert engine.candidate_counts == {"precomputed": 1, "online": 1}
+    online = Engine.open(path, settings=Settings(precomputed_max_age=0))
+    assert _ids(engine.feed(user, k=20, kind="blend")) == _ids(
+        online.feed(user, k=20, kind="blend")
+    )
+
+
 def test_reasons_come_back_from_the_stored_evidence(world: Path) -> None:
     online = Engine.open(world, settings=Settings(precomputed_max_age=0))
     stored = Engine.open(world)

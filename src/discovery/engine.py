@@ -180,9 +180,10 @@ class Engine:
             if open_block is not None:
                 ids = self.snapshot.posts.lookup(np.array(list(open_block), dtype=np.int64))
                 ctx.open_block = ids
-            if kind in ("explore", "blend") and mix == "score":
+            if mix == "score":  # candidates (explore, blend) and PageRank (every kind)
                 ctx.precomputed = self._stored_list(ctx)
-                self.candidate_counts["precomputed" if ctx.precomputed else "online"] += 1
+                if kind in ("explore", "blend"):
+                    self.candidate_counts["precomputed" if ctx.precomputed else "online"] += 1
             name, picks = recommend(ctx, request, self.request_artifacts())
             return self._feed(ctx, kind, name, picks)
 
@@ -195,7 +196,9 @@ class Engine:
         found = self.store.precomputed_lists("explore", [int(self.snapshot.account_id[ctx.user])])
         if not found or time.time() - found[0].computed_at > max_age:
             return None
-        return StoredList.from_list(self.snapshot, found[0])
+        stored = StoredList.from_list(self.snapshot, found[0])
+        # a follow since the list was computed: its PageRank no longer holds for this user
+        return stored if stored.covers(ctx.following) else None
 
     # ------------------------------------------------------------ items
     def _feed(self, ctx: UserContext, kind: str, ranker: str, picks: list[Pick]) -> Feed:

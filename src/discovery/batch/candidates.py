@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..ranking.batch import FeedRequest, UserPrefs, recommend_batch
+from ..ranking.affinity import user_ppr
+from ..ranking.batch import NO_PREFS, FeedRequest, UserPrefs, context_for, recommend
+from ..ranking.context import UserContext
 from ..ranking.evidence import Names
 from ..ranking.precomputed import encode_evidence
 from ..settings import Settings
@@ -46,6 +48,11 @@ def user_blocks(users: Sequence[int], size: int) -> list[list[int]]:
     return [list(users[i : i + size]) for i in range(0, len(users), size)]
 
 
+#: Besides the list's authors and the accounts the user follows, a list keeps the PageRank of
+#: the user's ``NEAREST`` nearest accounts (what an interests feed's authors mostly are).
+NEAREST = 200
+
+
 def candidate_block(
     snap: Snapshot,
     users: Sequence[int],
@@ -54,17 +61,23 @@ def candidate_block(
     artifacts: Mapping[str, Any] | None = None,
 ) -> list[CandidateList]:
     """The candidate lists of ``users`` (account indexes): each user's feed of ``job.request``
-    (``k`` long), best first, one :class:`~discovery.store.precomputed.CandidateList` each
-    (its JSON encoded here, so a Ray driver only writes)."""
-    feeds = recommend_batch(snap, users, job.settings, prefs, job.request, artifacts)
+    (``k`` long, as :func:`~discovery.ranking.batch.recommend_batch` computes it), best
+    first, one :class:`~discovery.store.precomputed.CandidateList` each (its JSON encoded
+    here, so a Ray driver only writes), with the user's PageRank at the list's authors, the
+    accounts they follow and their :data:`NEAREST` nearest accounts."""
+    job.request.check()
+    prefs = prefs or {}
     names = Names.of(snap)
     out: list[CandidateList] = []
-    for user, picks in zip(users, feeds, strict=True):
+    for user in users:
+        ctx = context_for(snap, int(user), job.settings, prefs.get(int(user), NO_PREFS))
+        picks = recommend(ctx, job.request, artifacts)[1]
+        posts = np.fromiter((p.post for p in picks), np.int64, len(picks))
         out.append(
             CandidateList.build(
                 int(snap.account_id[user]),
                 job.request.kind,
-                snap.post_id[np.fromiter((p.post for p in picks), np.int64, len(picks))],
+                snap.post_id[posts],
                 np.round(np.fromiter((p.score for p in picks), np.float64, len(picks)), 12),
                 [p.sources for p in picks],
                 [
@@ -73,6 +86,22 @@ def candidate_block(
                 ],
                 job.counter,
                 job.computed_at,
+                ppr=_affinity(ctx, snap.post_author[posts]),
             )
         )
     return out
+
+
+def _affinity(ctx: UserContext, authors: np.ndarray) -> dict[int, float]:
+    """The user's PageRank at ``authors``, the followed accounts and the nearest ones, by
+    account store id."""
+    snap = ctx.snap
+    ppr = user_ppr(ctx)
+    reached = np.flatnonzero(ppr)
+    if len(reached) > NEAREST:
+        reached = reached[np.argpartition(-ppr[reached], NEAREST - 1)[:NEAREST]]
+    accounts = np.union1d(np.union1d(authors[authors >= 0], ctx.following), reached)
+    return {
+        int(a): float(v)
+        for a, v in zip(snap.account_id[accounts].tolist(), ppr[accounts].tolist(), strict=True)
+    }

@@ -17,6 +17,7 @@ from .context import UserContext
 from .ppr_cache import PPRCache, PPRState
 
 __all__ = [
+    "author_ppr",
     "engagement_pairs",
     "follow_adjacency",
     "hop_distance",
@@ -101,6 +102,17 @@ def user_ppr(ctx: UserContext) -> np.ndarray:
     )
     ctx._cache["ppr"] = vec
     return vec
+
+
+def author_ppr(ctx: UserContext, accounts: np.ndarray) -> np.ndarray:
+    """The user's PPR at ``accounts``: from the user's fresh precomputed list when the request
+    has one (``discovery batch candidates`` kept it for the list's authors, the followed and
+    the nearest accounts; 0 elsewhere), so a feed served from a list runs no PageRank;
+    otherwise :func:`user_ppr`."""
+    stored = ctx.precomputed
+    if stored is not None and len(getattr(stored, "ppr_accounts", ())):
+        return np.asarray(stored.ppr_of(accounts))
+    return user_ppr(ctx)[accounts]
 
 
 def ppr_state(snap: Snapshot) -> PPRState:

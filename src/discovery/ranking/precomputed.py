@@ -15,7 +15,7 @@ evidence has no decoder here (a new source) explains its posts with a generic re
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -90,6 +90,27 @@ class StoredList:
     by_source: dict[str, dict[int, Any]]
     computed_at: int
     counter: int
+    ppr_accounts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ppr: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+
+    def covers(self, following: np.ndarray) -> bool:
+        """Whether the stored PageRank knows every account in ``following`` (sorted account
+        indexes): false once the user followed someone after the list was computed, which
+        moves their PageRank too much to keep serving from the list."""
+        if not len(following):
+            return True
+        if not len(self.ppr_accounts):
+            return False
+        pos = np.minimum(np.searchsorted(self.ppr_accounts, following), len(self.ppr_accounts) - 1)
+        return bool(np.all(self.ppr_accounts[pos] == following))
+
+    def ppr_of(self, accounts: np.ndarray) -> np.ndarray:
+        """The stored PageRank at ``accounts`` (account indexes); 0 for an account the list
+        did not keep (neither an author of it, followed, nor among the nearest)."""
+        if not len(self.ppr_accounts):
+            return np.zeros(len(accounts))
+        pos = np.minimum(np.searchsorted(self.ppr_accounts, accounts), len(self.ppr_accounts) - 1)
+        return np.where(self.ppr_accounts[pos] == accounts, self.ppr[pos], 0.0)
 
     @classmethod
     def from_list(cls, snap: Snapshot, stored: CandidateList) -> StoredList:
@@ -106,7 +127,18 @@ class StoredList:
         ):
             for source in sources or ("stored",):
                 by_source.setdefault(source, {})[int(p)] = evidence.get(source)
-        return cls(index[keep].astype(np.int64), by_source, stored.computed_at, stored.counter)
+        at = snap.accounts.lookup(stored.ppr_accounts) if len(stored.ppr_accounts) else None
+        known = np.zeros(0, np.int64) if at is None else at[at >= 0]
+        values = np.zeros(0) if at is None else stored.ppr[at >= 0].astype(np.float64)
+        order = np.argsort(known)
+        return cls(
+            index[keep].astype(np.int64),
+            by_source,
+            stored.computed_at,
+            stored.counter,
+            known[order].astype(np.int64),
+            values[order],
+        )
 
     def candidates(self, snap: Snapshot) -> list[Candidates]:
         """One :class:`Candidates` per source that proposed posts of the list."""

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from ..settings import Settings
 from ..snapshot import Snapshot
-from .affinity import tutorial_ppr, user_ppr
+from .affinity import author_ppr, tutorial_ppr
 from .context import UserContext
 from .registry import Registry
 from .stats import follower_counts, post_stats
@@ -102,7 +102,7 @@ class DefaultRanker:
         bait = (seen_likes + 1.0) / (seen_likes + 0.5 * clicks + 1.0)
         popularity = rate / (rate + mu) * bait
 
-        ppr = np.where(has_author, user_ppr(ctx)[a], 0.0)
+        ppr = np.where(has_author, author_ppr(ctx, a), 0.0)
         p0 = s.alpha * (1 - s.alpha) / max(1, len(ctx.following))
         weight = lookup(ctx.author_likes, authors, 0.0)
         affinity = 1 - np.exp(-ppr / p0) * np.exp(-weight / 3.0)

@@ -47,7 +47,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "artifacts": ("name", "version", "created_at", "meta", "data"),
     "candidate_lists": (
         "account", "kind", "size", "posts", "scores", "sources", "evidence", "counter",
-        "computed_at",
+        "computed_at", "ppr_accounts", "ppr",
     ),
 }  # fmt: skip
 

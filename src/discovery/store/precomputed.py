@@ -6,14 +6,17 @@ arrays, the sources and evidence as one JSON document each), not one row per can
 the 100k users × 200 candidates of a large run that is 100k inserts instead of 20M, and serving
 reads one row per feed. The JSON is encoded once, where the list is computed (a Ray worker),
 so the driver that writes the lists does no per-candidate work (:meth:`CandidateList.build`).
+A list also keeps the user's graph affinity at that counter — personalized PageRank of the
+list's authors, the accounts the user follows and their nearest accounts — so that a feed
+served from it does not run PageRank again.
 :class:`PrecomputedRow` stays the per-candidate view (``explain``, Parquet, tests).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,7 +57,9 @@ class CandidateList:
     ``posts`` (store ids, int64) and ``scores`` (float64) are arrays of the same length;
     ``sources_json`` and ``evidence_json`` hold, per candidate in rank order, the list of
     source names and the ``{source: evidence}`` object (decoded by :attr:`sources` and
-    :attr:`evidence`). Build one with :meth:`build`, which checks the lengths and encodes.
+    :attr:`evidence`); ``ppr_accounts`` (store ids, sorted) and ``ppr`` (float64) the user's
+    personalized PageRank at those accounts. Build one with :meth:`build`, which checks the
+    lengths and encodes.
     """
 
     account: int
@@ -65,6 +70,8 @@ class CandidateList:
     evidence_json: str
     counter: int
     computed_at: int
+    ppr_accounts: np.ndarray = field(default_factory=lambda: np.zeros(0, _I64))
+    ppr: np.ndarray = field(default_factory=lambda: np.zeros(0, _F64))
 
     @classmethod
     def build(
@@ -77,7 +84,9 @@ class CandidateList:
         evidence: Sequence[dict[str, Any]],
         counter: int,
         computed_at: int,
+        ppr: Mapping[int, float] | None = None,
     ) -> CandidateList:
+        """``ppr`` maps account store ids to the user's PageRank (optional)."""
         p = np.asarray(posts, dtype=_I64).reshape(-1)
         s = np.asarray(scores, dtype=_F64).reshape(-1)
         if not len(p) == len(s) == len(sources) == len(evidence):
@@ -94,6 +103,7 @@ class CandidateList:
             json.dumps(list(evidence), sort_keys=True, separators=(",", ":")),
             int(counter),
             int(computed_at),
+            *_ppr_arrays(ppr or {}),
         )
 
     def __len__(self) -> int:
@@ -137,11 +147,19 @@ class CandidateList:
             self.evidence_json,
             self.counter,
             self.computed_at,
+            self.ppr_accounts.astype(_I64, copy=False).tobytes(),
+            self.ppr.astype(_F64, copy=False).tobytes(),
         )
+
+
+def _ppr_arrays(ppr: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    keys = np.array(sorted(ppr), dtype=_I64)
+    return keys, np.array([ppr[int(k)] for k in keys], dtype=_F64)
 
 
 _COLUMNS = (
     "account", "kind", "size", "posts", "scores", "sources", "evidence", "counter", "computed_at",
+    "ppr_accounts", "ppr",
 )  # fmt: skip
 
 
@@ -149,10 +167,12 @@ def _list(r: Sequence[Any]) -> CandidateList:
     """A stored row back into a list; a row whose arrays do not match its size (written by
     something else than this module) is a :class:`StoreError`, not a wrong feed."""
     size, posts, scores = int(r[2]), bytes(r[3]), bytes(r[4])
-    if len(posts) != 8 * size or len(scores) != 8 * size:
+    keys, values = bytes(r[9]), bytes(r[10])
+    if len(posts) != 8 * size or len(scores) != 8 * size or len(keys) != len(values):
         raise StoreError(
             f"candidate list of account {r[0]} ({r[1]}) is damaged: {size} candidates but "
-            f"{len(posts)} bytes of posts and {len(scores)} of scores; "
+            f"{len(posts)} bytes of posts and {len(scores)} of scores "
+            f"({len(keys)} and {len(values)} of PageRank); "
             "run `discovery batch candidates` again"
         )
     return CandidateList(
@@ -164,6 +184,8 @@ def _list(r: Sequence[Any]) -> CandidateList:
         str(r[6]),
         int(r[7]),
         int(r[8]),
+        np.frombuffer(keys, dtype=_I64),
+        np.frombuffer(values, dtype=_F64),
     )
 
 

@@ -216,6 +216,8 @@ CREATE TABLE IF NOT EXISTS candidate_lists (
     evidence    TEXT    NOT NULL,                   -- JSON: an object per post
     counter     {ID}    NOT NULL,                   -- snapshot counter computed at
     computed_at {ID}    NOT NULL,
+    ppr_accounts {BLOB} NOT NULL,                   -- account ids, int64 little-endian, sorted
+    ppr         {BLOB}  NOT NULL,                   -- their PageRank for the user, float64
     PRIMARY KEY (account, kind)
 );
 """
