@@ -74,6 +74,7 @@ class PostVectors:
     data: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     index: ExactIndex | HnswIndex | None = None
     _sorted: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    _block: tuple[Any, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -95,6 +96,7 @@ class PostVectors:
         self.ids = np.concatenate([self.ids, ids])
         self.data = np.vstack([self.data, rows])
         self._sorted = np.argsort(self.ids, kind="stable")
+        self._block = None
         if self.index is None or (
             isinstance(self.index, ExactIndex) and len(self.ids) >= HNSW_FROM
         ):
@@ -111,6 +113,18 @@ class PostVectors:
         s = self.ids[self._sorted]
         pos = np.clip(np.searchsorted(s, q), 0, len(s) - 1)
         return np.where(s[pos] == q, self._sorted[pos], -1).astype(np.int64)
+
+    def block(self, key: Any, post_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(has, rows)``: which of ``post_ids`` have a vector, and those vectors as one
+        contiguous matrix — kept for the next call with the same ``key`` (a feed's candidate
+        window changes far less often than feeds are asked for: one gather of a few thousand
+        rows, not one per request)."""
+        if self._block is not None and self._block[0] == key:
+            return self._block[1], self._block[2]
+        at = self.rows(post_ids)
+        has = at >= 0
+        self._block = (key, has, self.data[at[has]])
+        return has, self._block[2]
 
     def nearest(self, post: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``n`` post ids nearest to ``post`` (itself excluded) and their cosines."""
