@@ -1,6 +1,7 @@
 """Time ``discovery simulate`` on a generated world: wall and CPU seconds, by phase.
 
     python bench/simulate.py --db demo.db [--days 14] [--arms timeline,blend,oracle] [--seed 42]
+        [--ranker-from tune/simulated.db]   # for arms with ranker=learned
 
 The machine is shared, so CPU seconds (``time.process_time``) are the figure to compare; wall
 seconds are printed beside them with the load average. Nothing is written to ``--db``.
@@ -25,14 +26,26 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=0)
     ap.add_argument("--arms", default="timeline,blend,oracle")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--ranker-from", default=None, help="a database holding a learned ranker")
     args = ap.parse_args()
+    model = None
+    if args.ranker_from:
+        from discovery.signals.learned import load_ranker
+
+        with Store.open(args.ranker_from, create=False) as other:
+            model = load_ranker(other)
     cfg = SimConfig(args.days, args.users, tuple(args.arms.split(",")), seed=args.seed)
     wall, cpu = time.perf_counter(), time.process_time()
     with Store.open(args.db, create=False) as src, tempfile.TemporaryDirectory() as tmp:
         store = scratch_copy(src, tmp)
         copy = (time.perf_counter() - wall, time.process_time() - cpu)
         try:
-            log = run(store, cfg)
+            arts = None
+            if model is not None:
+                from discovery.signals.loading import load_artifacts
+
+                arts = {**load_artifacts(store), "ranker": model}
+            log = run(store, cfg, artifacts=arts)
         finally:
             store.close()
         t_sum = time.process_time()

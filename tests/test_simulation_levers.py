@@ -1,23 +1,39 @@
-"""Levers of issue 13 §4 on the tiny world: impressions counted as seen."""
+"""Levers of issue 13 §4 on the tiny world: impressions counted as seen, and arms served by a
+learned ranker trained on another run's impressions."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from discovery.cli import main
 from discovery.engine import Engine
+from discovery.errors import InputError
 from discovery.ranking import Pipeline, get_ranker
 from discovery.ranking.context import passed_over
 from discovery.settings import Settings
 from discovery.simulation import SimConfig, run, scratch_copy
+from discovery.simulation.arms import make_arm
+from discovery.simulation.learn import _training_users, train_on_simulation
 from discovery.snapshot import load_snapshot
 from discovery.store import Store
 from discovery.store.events import EventRow, record_events
 from discovery.store.model import KIND_CODE
 from discovery.world import generate_world
 from discovery.world.config import NOW
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +105,84 @@ def test_counting_impressions_as_seen_ends_repeats(tiny: Path, tmp_path: Path) -
         for a, name in enumerate(arms):
             repeats[name] += int(r.repeat[arm == a].sum())
     assert repeats["blend:seen_after_impressions=0"] > 0 and repeats["blend"] == 0, repeats
+
+
+def test_arms_take_a_ranker() -> None:
+    arm = make_arm("blend:ranker=learned;explore_scale=1")
+    assert (arm.kind, arm.ranker, arm.changes) == ("blend", "learned", {"explore_scale": 1.0})  # type: ignore[attr-defined]
+    assert make_arm("timeline:ranker=tutorial").ranker == "tutorial"  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match="unknown ranker 'nope'"):
+        make_arm("blend:ranker=nope")
+
+
+def test_a_learned_arm_without_a_model_is_refused(tiny: Path, tmp_path: Path) -> None:
+    with Store.open(tiny, create=False) as src:
+        store = scratch_copy(src, tmp_path)
+    try:
+        with pytest.raises(InputError, match="ranker=learned needs a trained ranker"):
+            run(store, SimConfig(days=1, arms=("blend:ranker=learned",), samples=20))
+    finally:
+        store.close()
+
+
+def test_learned_ranker_trained_on_one_seed_serves_another(tiny: Path, tmp_path: Path) -> None:
+    """Train on seed 1's impressions (the oracle's users left out), serve on seed 2: the arm
+    serves what :meth:`Engine.feed` with the learned ranker serves."""
+    with Store.open(tiny, create=False) as src:
+        store = scratch_copy(src, tmp_path / "tune")
+    try:
+        cfg = SimConfig(days=3, arms=("blend", "oracle", "random"), samples=20, seed=1)
+        log = run(store, cfg)
+        who = _training_users(log, None, 0, 1)
+        assert set(who.tolist()) == set(log.users[log.arm != 1].tolist())  # arm 1: oracle
+        model = train_on_simulation(store, log, users=0, rounds=20, seed=1)
+    finally:
+        store.close()
+    assert model.meta["lists"] > 0 and model.meta["trained_from"] == "simulation seed 1"
+    assert model.meta["objective"] == "engage"
+    with Store.open(tiny, create=False) as src:
+        store = scratch_copy(src, tmp_path / "report")
+    try:
+        engine = Engine(store, load_snapshot(store, cache=False), artifacts={"ranker": model})
+        feed = engine.feed(int(log.users[0]), k=10, kind="blend", ranker="learned")
+        arm = make_arm("blend:ranker=learned")
+        assert all("learned" in item.factors for item in feed.items)
+        from discovery.simulation.arms import Day
+
+        day = Day(0, NOW, 10, 2, 0.5, 1.0, None, engine, np.zeros(0, np.int64), np.zeros(0))
+        served = arm.serve(day, np.array([int(log.users[0])]), np.array([NOW]))[0]
+        assert served.tolist() == [item.post_id - 1 for item in feed.items]
+    finally:
+        store.close()
+
+
+def test_cli_trains_on_one_seed_and_serves_on_another(  # type: ignore[no-untyped-def]
+    tiny: Path, tmp_path: Path, capsys
+) -> None:
+    tune = tmp_path / "tune"
+    code, out, err = run_cli(
+        capsys, "--db", str(tiny), "simulate", "--days", "3", "--arms", "blend,random",
+        "--seed", "1", "--samples", "20", "--keep", str(tune), "--train-ranker",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "ranker version 1 (engage) from the run's impressions" in out
+    code, out, err = run_cli(
+        capsys, "--db", str(tiny), "simulate", "--days", "1", "--users", "60", "--json",
+        "--arms", "blend,blend:ranker=learned", "--ranker-from", str(tune / "simulated.db"),
+        "--samples", "20",
+    )  # fmt: skip
+    assert code == 0, err
+    assert set(json.loads(out)["arms"]) == {"blend", "blend:ranker=learned"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--train-ranker",), "--train-ranker saves the model in the kept database"),
+        (("--ranker-from", "/nonexistent.db"), "no such database"),
+        (("--arms", "blend:ranker=learned"), "ranker=learned needs a trained ranker"),
+    ],
+)
+def test_bad_ranker_arguments_print_one_line(capsys, tiny: Path, args, message) -> None:  # type: ignore[no-untyped-def]
+    code, _out, err = run_cli(capsys, "--db", str(tiny), "simulate", "--days", "1", *args)
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err

@@ -38,6 +38,18 @@ def simulate_command(
         None, "--keep", help="Keep the simulated database (simulated.db) in this folder."
     ),
     samples: int = typer.Option(400, "--samples", help="Bootstrap resamples per interval."),
+    ranker_from: Path = typer.Option(
+        None,
+        "--ranker-from",
+        help="Serve arms with ranker=learned by the newest learned ranker stored in this"
+        " database (e.g. one trained by --train-ranker on another seed's run).",
+    ),
+    train_ranker: bool = typer.Option(
+        False,
+        "--train-ranker",
+        help="After the run, train the learned ranker on the impressions of its non-reference"
+        " arms and save it in the kept database (needs --keep).",
+    ),
     interleave: str = typer.Option(
         "",
         "--interleave",
@@ -62,6 +74,9 @@ def simulate_command(
     cfg.check()
     if keep is not None and (keep / "simulated.db").exists():
         raise InputError(f"--keep: {keep / 'simulated.db'} exists; name an empty folder")
+    if train_ranker and keep is None:
+        raise InputError("--train-ranker saves the model in the kept database: add --keep DIR")
+    model = _ranker_from(ranker_from) if ranker_from is not None else None
     source = state.open_store()
     folder = keep if keep is not None else Path(tempfile.mkdtemp(prefix="discovery-sim-"))
     started = time.perf_counter()
@@ -83,7 +98,15 @@ def simulate_command(
                 def progress(done: int, total: int) -> None:
                     bar.update(task, completed=done, total=total, description="day")
 
-                log = run(store, cfg, progress)
+                arts = None
+                if model is not None:
+                    from ..signals.loading import load_artifacts
+
+                    arts = {**load_artifacts(store), "ranker": model}
+                log = run(store, cfg, progress, artifacts=arts)
+                if train_ranker:
+                    bar.update(task, description="training the ranker")
+                    trained = _train(store, log)
             finally:
                 store.close()
         summary = summarize(log)
@@ -98,6 +121,8 @@ def simulate_command(
         parts[parts.index("--arms") : parts.index("--arms") + 2] = ["--interleave", interleave]
     if samples != 400:
         parts += ["--samples", str(samples)]
+    if ranker_from is not None:
+        parts += ["--ranker-from", str(ranker_from)]
     command = " ".join(shlex.quote(a) for a in parts)
     if report is not None:
         from ..simulation.report import write_report
@@ -109,6 +134,8 @@ def simulate_command(
     console.print(_table(summary))
     if keep is not None:
         console.print(f"simulated database: {keep / 'simulated.db'}")
+    if train_ranker:
+        console.print(trained)
     if report is not None:
         console.print(f"report: {report / 'report.md'}")
     err_console.print(f"{seconds:.0f} s")
@@ -126,3 +153,33 @@ def _table(summary) -> Table:  # type: ignore[no-untyped-def]
     for key in METRICS:
         table.add_row(LABELS[key], *[_cell(a["total"][key]) for a in b["arms"].values()])
     return table
+
+
+def _ranker_from(path: Path):  # type: ignore[no-untyped-def]
+    """The newest learned ranker of the database at ``path`` (one line if it has none)."""
+    from ..signals.learned import load_ranker
+    from ..store import Store
+
+    if not path.exists():
+        raise InputError(f"--ranker-from: {path}: no such database")
+    with Store.open(path, create=False) as other:
+        model = load_ranker(other)
+    if model is None:
+        raise InputError(f"--ranker-from: {path} holds no learned ranker (discovery train ranker)")
+    return model
+
+
+def _train(store, log) -> str:  # type: ignore[no-untyped-def]
+    from ..signals.learned import save_ranker
+    from ..simulation.learn import train_on_simulation
+
+    try:
+        model = train_on_simulation(store, log)
+    except ValueError as exc:  # nothing engaged with in the run: no lists to learn from
+        raise InputError(f"--train-ranker: {exc}") from None
+    version = save_ranker(store, model)
+    m = model.meta
+    return (
+        f"ranker version {version} ({m['objective']}) from the run's impressions: {m['lists']:,}"
+        f" lists, {m['rows']:,} rows, {m['trees']} trees"
+    )

@@ -13,8 +13,9 @@ replay     the generator's own exposure process (:mod:`.replay`): the engine out
 =========  ===================================================================================
 
 An engine arm takes setting changes after a colon, ``blend:explore_scale=1;source_cap=0.8``
-(the names of :class:`~discovery.settings.Settings`); ``A+B`` is the team-draft interleaving
-of arms ``A`` and ``B`` in one feed (:mod:`.interleave`).
+(the names of :class:`~discovery.settings.Settings`), and ``ranker=NAME`` for another ranker
+(``blend:ranker=learned``: the model the simulation was given, see :func:`.loop.run`);
+``A+B`` is the team-draft interleaving of arms ``A`` and ``B`` in one feed (:mod:`.interleave`).
 
 Engine arms run the engine's pipeline (:class:`~discovery.ranking.pipeline.Pipeline`, as
 :meth:`discovery.Engine.feed` does) on the engine's snapshot, which the loop catches up with
@@ -165,8 +166,12 @@ def make_arm(spec: str) -> Arm:
 
     >>> make_arm("blend:explore_scale=1").changes
     {'explore_scale': 1.0}
+    >>> arm = make_arm("blend:ranker=learned;explore_scale=1")
+    >>> arm.kind, arm.ranker, arm.changes
+    ('blend', 'learned', {'explore_scale': 1.0})
     """
     from ..errors import InputError
+    from ..ranking.rankers import RANKERS
     from ..settings import parse_assignments
 
     if "+" in spec:
@@ -181,6 +186,12 @@ def make_arm(spec: str) -> Arm:
     if sep:
         if not isinstance(arm, EngineArm):
             raise InputError(f"--arms: {base} takes no settings (only the engine's arms do)")
-        changes = parse_assignments(x for x in assignments.split(";") if x.strip())
-        arm = EngineArm(spec, arm.kind, arm.ranker, changes)
+        items = [x.strip() for x in assignments.split(";") if x.strip()]
+        ranker = arm.ranker
+        for item in [x for x in items if x.partition("=")[0].strip() == "ranker"]:
+            ranker = item.partition("=")[2].strip()
+            items.remove(item)
+        if ranker not in RANKERS:
+            raise InputError(f"--arms: unknown ranker {ranker!r}; known: {', '.join(RANKERS)}")
+        arm = EngineArm(spec, arm.kind, ranker, parse_assignments(items))
     return arm

@@ -17,11 +17,13 @@ Each simulated day ``d`` (starting at the world's ``now``):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..seed import child_rng
 from ..settings import Settings
 from ..store import Store
@@ -86,17 +88,30 @@ def run(
     cfg: SimConfig,
     progress: Callable[[int, int], None] | None = None,
     settings: Settings | None = None,
+    artifacts: Mapping[str, Any] | None = None,
 ) -> SimLog:
-    """Simulate ``cfg.days`` days on ``store`` (a scratch copy: it is written to)."""
+    """Simulate ``cfg.days`` days on ``store`` (a scratch copy: it is written to).
+
+    ``artifacts``: the trained models the engine serves with (``{"ranker": LearnedModel}``
+    for arms with ``ranker=learned``); by default the store's own, as :meth:`Engine.open`
+    loads them. An arm asking for the learned ranker when there is no model is an
+    :class:`InputError` (the engine would silently serve the default ranker)."""
     from ..engine import Engine
+    from ..signals.loading import load_artifacts
     from ..snapshot import load_snapshot
 
     cfg.check()
     world = load_world(store)
-    engine = Engine(store, load_snapshot(store, cache=False), settings or Settings())
+    arms = [make_arm(name) for name in cfg.arms]
+    models = load_artifacts(store) if artifacts is None else artifacts
+    if "ranker" not in models and any(getattr(a, "ranker", "") == "learned" for a in arms):
+        raise InputError(
+            "--arms: ranker=learned needs a trained ranker (--ranker-from DB, or a world with"
+            " one: discovery train ranker)"
+        )
+    engine = Engine(store, load_snapshot(store, cache=False), settings or Settings(), models)
     users = participants(world.people, cfg.users, cfg.seed)
     arm_of = assign_arms(users, len(cfg.arms), cfg.seed)
-    arms = [make_arm(name) for name in cfg.arms]
     history, shown = _history(engine.snapshot, world.truth, users)
     top = np.argsort(-world.truth.theta[users], axis=1, kind="stable")[:, :3]
     log = SimLog(cfg, users, arm_of, int(engine.snapshot.now), history, top)
