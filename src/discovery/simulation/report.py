@@ -60,7 +60,10 @@ def markdown(summary: Summary, command: str = "") -> str:
     for key in METRICS:
         row = [_cell(b["arms"][a]["total"][key]) for a in arms]
         lines.append(f"| {LABELS[key]} | " + " | ".join(row) + " |")
-    lines += ["", f"Best arm by expected likes per user: **{b['best']}**.", ""]
+    best = f"Best arm by expected likes per user: **{b['best']}**"
+    if "best_engine" in b and b["best_engine"] != b["best"]:
+        best += f"; best arm the engine serves: **{b['best_engine']}**"
+    lines += ["", best + ".", ""]
     if "of_oracle" in b:
         lines += ["## Gap to the oracle (expected likes, arm / oracle)", ""]
         lines += [f"- {a}: {_cell(v)}" for a, v in b["of_oracle"].items()]

@@ -13,12 +13,13 @@ from ..store import to_iso
 from .loop import SimLog
 from .metrics import METRICS, Interval, Measures, arm_measures, measure, ratio_between
 
-__all__ = ["TARGETS", "Summary", "summarize"]
+__all__ = ["TARGETS", "Summary", "engine_arm", "summarize"]
 
 #: Issue 13 §4: a challenger against the timeline (metric, lowest ratio; hides: highest).
 TARGETS = (("engagement_rate", 1.2, ">="), ("oon_likes", 2.0, ">="), ("hide_rate", 1.0, "<="))
 #: Reference arms: never challengers.
 _REFERENCES = ("timeline", "oracle", "random", "replay")
+_NOT_ENGINE = ("oracle", "random", "replay")
 #: The replay check's tolerances (issue 13 §2): like rate within ±30 % of the history's,
 #: in-network share of impressions within ±0.10.
 REPLAY_TOLERANCE = {"like_rate": 0.30, "in_network_share": 0.10}
@@ -93,7 +94,19 @@ def summarize(log: SimLog) -> Summary:
     for name in log.teams:
         body.setdefault("interleaving", {})[name] = _interleaving(log, name)
     body["best"] = max(cfg.arms, key=lambda n: arms[n]["total"]["utility"][0] or 0.0)
+    engine = [n for n in cfg.arms if engine_arm(n)]
+    if engine:
+        body["best_engine"] = max(engine, key=lambda n: arms[n]["total"]["utility"][0] or 0.0)
     return Summary(body)
+
+
+def engine_arm(name: str) -> bool:
+    """Whether arm ``name`` is served by the engine alone (no oracle, random or replay part).
+
+    >>> engine_arm("blend:ranker=learned"), engine_arm("timeline"), engine_arm("oracle+blend")
+    (True, True, False)
+    """
+    return all(part.split(":")[0] not in _NOT_ENGINE for part in name.split("+"))
 
 
 def _targets(
