@@ -1,15 +1,25 @@
 """Explore-feed latency: p50 / p99 per request in one process, on a generated world.
 
     python bench/feeds.py --db demo.db [--users 300] [--kinds explore,timeline,blend]
+    python bench/feeds.py --db demo.db --kinds explore --vectors 1280   # + embedding source
 
 Generates the world first when the file does not exist (``--size``). Users are drawn with the
 project's seed helper; the first request of each kind (numba compile / cache load, snapshot
-indexes) is timed separately as "first call". Results are printed as a Markdown table.
+indexes) is timed separately as "first call". Each request's wall time and the process's CPU
+time are both reported (on a shared machine wall time includes time spent descheduled), with
+the 1-minute load average before and after. Results are printed as a Markdown table.
+
+The engine loads the store's trained models (``discovery train als`` turns the ``als`` source
+on). ``--vectors DIM`` gives the engine synthetic post vectors of that dimension (1280 is
+EfficientNet-Lite0's) for every post, so the ``embedding`` source runs as it would after
+``discovery embed``: each post's vector is the sum of a random direction per hashtag plus
+noise, so what a user liked has a taste to find (the latency, not the relevance, is measured).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import time
@@ -17,8 +27,24 @@ from pathlib import Path
 
 import numpy as np
 
+from discovery.embeddings import PostVectors
 from discovery.engine import Engine
 from discovery.seed import rng
+from discovery.snapshot import Snapshot
+from discovery.store.vectors import VectorBatch
+
+
+def synthetic_vectors(snap: Snapshot, dim: int, seed: int = 5) -> PostVectors:
+    """A unit vector per post: the sum of its hashtags' random directions plus noise of the
+    same size (a post without hashtags is noise alone)."""
+    gen = rng(seed)
+    tags = gen.standard_normal((max(snap.n_tags, 1), dim)).astype(np.float32)
+    tags /= np.linalg.norm(tags, axis=1, keepdims=True)
+    x = np.asarray(snap.post_tags_matrix().astype(np.float32) @ tags, dtype=np.float32)
+    x += gen.standard_normal(x.shape).astype(np.float32) / np.sqrt(dim)
+    held = PostVectors("synthetic-image@1", dim)
+    held.extend(VectorBatch(held.model, snap.post_id.astype(np.int64), x.astype(np.float16), 1))
+    return held
 
 
 def main() -> None:
@@ -28,6 +54,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=300)
     ap.add_argument("--kinds", default="explore,timeline,blend")
     ap.add_argument("--ppr-mode", default="auto")
+    ap.add_argument("--vectors", type=int, default=0, help="synthetic post vectors of this dim")
     args = ap.parse_args()
     if not args.db.exists():
         from discovery.world import generate_world
@@ -38,6 +65,15 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     engine.settings = engine.settings.replace(ppr_mode=args.ppr_mode)
     snap = engine.snapshot
+    if args.vectors:
+        t = time.perf_counter()
+        held = synthetic_vectors(snap, args.vectors)
+        engine.artifacts = {**engine.artifacts, "vectors": {held.model: held}}
+        print(
+            f"vectors: {len(held):,} x {args.vectors} synthetic, index "
+            f"{type(held.index).__name__}, built in {time.perf_counter() - t:.1f} s"
+        )
+    print(f"artifacts: {', '.join(sorted(engine.artifacts)) or 'none'}")
     active = np.flatnonzero(np.bincount(snap.follow_src, minlength=snap.n_accounts) > 0)
     users = rng(7).choice(active, size=min(args.users, len(active)), replace=False)
     print(
@@ -47,22 +83,26 @@ def main() -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
     )
-    print("\n| feed | first call | p50 | p90 | p99 | max | requests |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| feed | first call | p50 | p90 | p99 | max | CPU p50 | CPU p99 | requests | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for kind in args.kinds.split(","):
+        load = os.getloadavg()[0]
         t = time.perf_counter()
         engine.feed(int(users[0]), k=10, kind=kind)
         first = time.perf_counter() - t
-        times = []
+        times, cpu = [], []
         for u in users:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             engine.feed(int(u), k=10, kind=kind)
             times.append(time.perf_counter() - t)
-        ms = np.array(times) * 1000
+            cpu.append(time.process_time() - c)
+        ms, cpu_ms = np.array(times) * 1000, np.array(cpu) * 1000
         p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+        c50, c99 = np.percentile(cpu_ms, [50, 99])
         print(
             f"| {kind} | {first * 1000:.0f} ms | {p50:.1f} ms | {p90:.1f} ms | {p99:.1f} ms "
-            f"| {ms.max():.1f} ms | {len(ms)} |"
+            f"| {ms.max():.1f} ms | {c50:.1f} ms | {c99:.1f} ms | {len(ms)} "
+            f"| {load:.1f}–{os.getloadavg()[0]:.1f} |"
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS {peak:.0f} MB")
