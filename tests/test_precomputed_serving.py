@@ -177,3 +177,25 @@ def test_a_stale_list_falls_back_to_the_sources(tmp_path: Path, world: Path) -> 
     relaxed = Engine.open(path, settings=Settings(precomputed_max_age=3 * 3600))
     relaxed.feed(0, k=10, kind="explore")
     assert relaxed.candidate_counts == {"precomputed": 1, "online": 0}
+
+
+def test_a_damaged_list_is_a_clear_error_and_the_feed_is_served_online(
+    tmp_path: Path, world: Path
+) -> None:
+    """A list row whose packed arrays do not match its size (written by hand, not by the
+    batch) is a StoreError naming the account; a feed for that user is served online."""
+    from discovery.store import StoreError
+
+    path = tmp_path / "damaged.db"
+    path.write_bytes(world.read_bytes())
+    engine = Engine.open(path)
+    account = int(engine.snapshot.account_id[4])
+    with engine.store.transaction():
+        engine.store._exec(
+            "UPDATE candidate_lists SET posts = ? WHERE account = ?", (b"\x01\x02\x03", account)
+        )
+    with pytest.raises(StoreError, match=f"account {account} .*damaged"):
+        engine.store.precomputed_lists("explore", [account])
+    online = Engine.open(path, settings=Settings(precomputed_max_age=0))
+    assert _ids(engine.feed(4, k=10, kind="explore")) == _ids(online.feed(4, k=10, kind="explore"))
+    assert engine.candidate_counts == {"precomputed": 0, "online": 1}

@@ -32,7 +32,7 @@ from .ranking.precomputed import StoredList
 from .ranking.similar import similar_posts
 from .settings import Settings
 from .snapshot import Snapshot, load_snapshot, refresh_snapshot
-from .store import NotFound, Store, to_iso
+from .store import NotFound, Store, StoreError, to_iso
 
 __all__ = ["FEED_KINDS", "Engine"]
 
@@ -193,7 +193,12 @@ class Engine:
         max_age = ctx.settings.precomputed_max_age
         if max_age <= 0:
             return None
-        found = self.store.precomputed_lists("explore", [int(self.snapshot.account_id[ctx.user])])
+        try:
+            found = self.store.precomputed_lists(
+                "explore", [int(self.snapshot.account_id[ctx.user])]
+            )
+        except StoreError:  # a damaged list (not written by this package): serve online
+            return None
         if not found or time.time() - found[0].computed_at > max_age:
             return None
         stored = StoredList.from_list(self.snapshot, found[0])
