@@ -17,8 +17,8 @@ per post from what the user did within ``horizon`` afterwards: 0 hid it, 1 nothi
   still train it (their hides count).
 
 Lists are split by time: the latest ``valid_share`` of them validate (early stopping on
-NDCG@10 over the lists with an engaged post; ``engage`` stops on its own weighted loss and
-reports NDCG@10), never a random split, which would train on the
+NDCG@10 over the lists with an engaged post; ``engage`` on its own weighted loss over every
+list of that time), never a random split, which would train on the
 future. The model is saved as LightGBM's own text format in a versioned ``ranker`` artifact,
 with its feature names in the meta; :meth:`LearnedModel.contributions` gives each feature's
 share of a score (TreeSHAP, LightGBM ``pred_contrib``; Lundberg et al., "From local
@@ -191,15 +191,18 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
     if not engaged.any():
         raise ValueError("no training list has an engaged post")
     order = np.argsort(examples.times[starts], kind="stable")
-    n_valid = round(int(engaged.sum()) * p.valid_share) if engaged.sum() >= 5 else 0
-    # the latest n_valid engaged lists validate; the other lists up to the first of them train
-    by_time = order[engaged[order]]
+    engage = p.objective == "engage"
+    # the latest n_valid lists validate (for lambdarank only lists with an engaged post), the
+    # other lists up to the first of them train. engage validates on every list: its loss
+    # on engaged lists alone saw a higher base rate than training and stopped after 2 trees
+    by_time = order if engage else order[engaged[order]]
+    n_valid = round(len(by_time) * p.valid_share) if len(by_time) >= 5 else 0
     valid = by_time[len(by_time) - n_valid :]
     first_valid = examples.times[starts[valid]].min() if n_valid else None
     train = order[~np.isin(order, valid)]
     if first_valid is not None:
         train = train[examples.times[starts[train]] <= first_valid]
-    if p.objective == "lambdarank":
+    if not engage:
         # a list with nothing engaged gives LambdaRank no gradient, and LightGBM scores its
         # NDCG as 1: kept in validation, such lists made early stopping quit after 1-3 trees
         train = train[engaged[train]]
@@ -221,20 +224,17 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
         "seed": p.seed,
         "verbosity": -1,
     }
-    if p.objective == "lambdarank":
+    if not engage:
         config["objective"] = "lambdarank"
         train_set = lgb.Dataset(examples.values[train_rows], y, group=sizes[train])
     else:
         # stop on the validation loss: NDCG@10 peaked after 1-2 trees (the first split on the
         # default score orders the lists; later trees calibrate) and stopped it too early
-        config.update(objective="binary", metric=["binary_logloss", "ndcg"], first_metric_only=True)
-        config["label_gain"] = [0.0, 1.0]
+        config.update(objective="binary", metric="binary_logloss")
         weight = np.where(y == 0, 1.0 + p.hide_penalty, 1.0)
-        # the groups only serve the NDCG metric; the binary loss reads rows
         train_set = lgb.Dataset(
-            examples.values[train_rows], (y >= 2).astype(np.float64), weight=weight,
-            group=sizes[train],
-        )  # fmt: skip
+            examples.values[train_rows], (y >= 2).astype(np.float64), weight=weight
+        )
     train_set.feature_name = list(examples.names)
     train_set.free_raw_data = False
     sets: list[Any] = []
@@ -242,19 +242,18 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
     if n_valid:
         valid_rows = np.concatenate([rows[i] for i in valid])
         yv = labels[valid_rows]
-        engage = p.objective == "engage"
         sets.append(
             lgb.Dataset(
                 examples.values[valid_rows],
                 (yv >= 2).astype(np.float64) if engage else yv,
                 weight=np.where(yv == 0, 1.0 + p.hide_penalty, 1.0) if engage else None,
-                group=sizes[valid],
+                group=None if engage else sizes[valid],
                 reference=train_set,
             )
         )
-        callbacks.append(lgb.early_stopping(p.early_stopping, engage, verbose=False))
+        callbacks.append(lgb.early_stopping(p.early_stopping, verbose=False))
     booster = lgb.train(config, train_set, p.rounds, valid_sets=sets, callbacks=callbacks)
-    best = booster.best_score.get("valid_0", {}).get("ndcg@10") if n_valid else None
+    best = booster.best_score.get("valid_0", {}) if n_valid else {}
     meta = {
         "objective": p.objective,
         "hide_penalty": p.hide_penalty if p.objective == "engage" else None,
@@ -264,7 +263,8 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
         "rows": len(examples),
         "valid_lists": n_valid,
         "valid_from": None if first_valid is None else int(first_valid),
-        "valid_ndcg10": None if best is None else round(float(best), 6),
+        "valid_ndcg10": round(float(best["ndcg@10"]), 6) if "ndcg@10" in best else None,
+        "valid_logloss": round(float(best["binary_logloss"]), 6) if engage and best else None,
         "trees": int(booster.num_trees()),
         "label_counts": {str(g): int((labels == g).sum()) for g in range(4)},
         "seconds": round(time.perf_counter() - started, 3),
