@@ -119,3 +119,27 @@ def test_hostile_users_files_and_huge_k_are_clear_and_harmless(
         first = int(Engine.open(tiny).snapshot.account_id[0])
         mine = [r for r in store.precomputed("explore") if r.account == first]
         assert len(mine) > 5 and [r.rank for r in mine] == list(range(len(mine)))
+
+
+def test_lists_rank_with_the_models_the_engine_opens(tmp_path: Path) -> None:
+    """With an ALS model stored (``discovery train als``), the batch ranks with it as the
+    engine does: the lists hold the ALS source's posts, equal to the served feeds."""
+    from discovery.settings import Settings
+    from discovery.signals.als import save_als
+    from discovery.snapshot import load_snapshot
+
+    path = tmp_path / "als.db"
+    generate_world(path, size="tiny", images=False, seed=5)
+    with Store.open(path) as store:
+        save_als(store, load_snapshot(store, cache=False))
+        run_candidates(store, request=FeedRequest("explore", 25))
+        lists = {x.account: x for x in store.precomputed_lists("explore")}
+    engine = Engine.open(path, settings=Settings(precomputed_max_age=0))
+    assert "als" in engine.artifacts
+    proposed_by_als = 0
+    for user in range(0, engine.snapshot.n_accounts, 7):
+        feed = engine.feed(user, k=25, kind="explore")
+        stored = lists[int(engine.snapshot.account_id[user])]
+        assert stored.posts.tolist() == [i.post_id for i in feed.items]
+        proposed_by_als += sum("als" in s for s in stored.sources)
+    assert proposed_by_als > 0

@@ -65,27 +65,29 @@ def _bare(snap: Snapshot) -> Snapshot:
 
 
 # ------------------------------------------------------------------ ray
-_WORKER_SNAPSHOT: dict[str, Snapshot] = {}
+_WORKER_SNAPSHOT: dict[str, tuple[Snapshot, Mapping[str, Any]]] = {}
 
 
 def _remote_block(
     box: list[Any], users: list[int], job: BatchJob, prefs: dict[int, UserPrefs]
 ) -> list[CandidateList]:
-    """A Ray task's body. ``box`` holds the snapshot's object reference inside a list, so
-    that Ray hands it over unresolved and the worker resolves it once (kept per process)."""
+    """A Ray task's body. ``box`` holds the object references of the snapshot and of the
+    artifacts inside a list, so that Ray hands them over unresolved and the worker resolves
+    them once (kept per process)."""
     import ray
 
     crash = os.environ.get(CRASH_ONCE_ENV)
     if crash and not Path(crash).exists():
         Path(crash).write_text(str(os.getpid()))
         os._exit(1)
-    ref = box[0]
-    key = ref.hex()
-    snap = _WORKER_SNAPSHOT.get(key)
-    if snap is None:
+    snap_ref, artifacts_ref = box
+    key = snap_ref.hex()
+    held = _WORKER_SNAPSHOT.get(key)
+    if held is None:
         _WORKER_SNAPSHOT.clear()  # a new run: drop the previous snapshot
-        snap = _WORKER_SNAPSHOT[key] = ray.get(ref)
-    return candidate_block(snap, users, job, prefs)
+        held = _WORKER_SNAPSHOT[key] = (ray.get(snap_ref), ray.get(artifacts_ref))
+    snap, artifacts = held
+    return candidate_block(snap, users, job, prefs, artifacts)
 
 
 def _ray_blocks(
@@ -93,6 +95,7 @@ def _ray_blocks(
     blocks: Sequence[list[int]],
     job: BatchJob,
     prefs: Mapping[int, UserPrefs],
+    artifacts: Mapping[str, Any],
     address: str | None,
     workers: int | None,
 ) -> Iterator[list[CandidateList]]:
@@ -100,10 +103,10 @@ def _ray_blocks(
 
     ray, started = start_ray(RayOptions(address, workers))
     try:
-        ref = ray.put(_bare(snap))
+        box = [ray.put(_bare(snap)), ray.put(dict(artifacts))]
         task = ray.remote(num_cpus=1, max_retries=3)(_remote_block)
         refs = [
-            task.remote([ref], block, job, {u: prefs[u] for u in block if u in prefs})
+            task.remote(box, block, job, {u: prefs[u] for u in block if u in prefs})
             for block in blocks
         ]
         for r in refs:  # in block order, so the output does not depend on scheduling
@@ -118,9 +121,24 @@ def _local_blocks(
     blocks: Sequence[list[int]],
     job: BatchJob,
     prefs: Mapping[int, UserPrefs],
+    artifacts: Mapping[str, Any],
 ) -> Iterator[list[CandidateList]]:
     for block in blocks:
-        yield candidate_block(snap, block, job, prefs)
+        yield candidate_block(snap, block, job, prefs, artifacts)
+
+
+def batch_artifacts(store: Store) -> dict[str, Any]:
+    """What an engine opened on ``store`` ranks with: the newest ALS model and learned ranker
+    (:func:`~discovery.signals.loading.load_artifacts`) and the stored post vectors (the
+    ``embedding`` source), so the lists hold what the served feed would."""
+    from ..embeddings.similar import VectorCache
+    from ..signals.loading import load_artifacts
+
+    out = load_artifacts(store)
+    vectors = VectorCache().refresh(store)
+    if vectors:
+        out["vectors"] = vectors
+    return out
 
 
 # ------------------------------------------------------------- driver
@@ -177,10 +195,11 @@ def run_candidates(
     }
     job = BatchJob(request, settings, snap.counter, int(time.time()))
     blocks = user_blocks(chosen, block_size)
+    artifacts = batch_artifacts(store)
     if engine == "ray":
-        stream = _ray_blocks(snap, blocks, job, prefs, address, workers)
+        stream = _ray_blocks(snap, blocks, job, prefs, artifacts, address, workers)
     else:
-        stream = _local_blocks(snap, blocks, job, prefs)
+        stream = _local_blocks(snap, blocks, job, prefs, artifacts)
     summary = BatchSummary(len(chosen), 0, len(blocks), engine, workers or 1, 0.0, snap.counter)
     writer = _ParquetSink(out) if out is not None else None
     ok = False
