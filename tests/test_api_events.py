@@ -113,10 +113,14 @@ def test_like_feeds_affinity_interests_and_counts(client: TestClient) -> None:
     assert "origami" in [i["tag"] for i in interests]
 
 
-def test_impressions_do_not_hide_but_views_do(client: TestClient) -> None:
+def test_one_impression_and_a_view_make_a_post_seen(client: TestClient) -> None:
+    """A post shown once and passed over leaves the feed (``seen_after_impressions`` = 1, the
+    default; the setting's own tests cover 0 and 2), like a post opened."""
+    explore = feed(client, "explore")
+    assert 201 in explore and 202 in explore
     send(client, [ev("i1", "impression", 201), ev("v1", "view", 202, value=3.5)])
     explore = feed(client, "explore")
-    assert 201 in explore and 202 not in explore
+    assert 201 not in explore and 202 not in explore
 
 
 def test_replayed_ids_change_nothing(client: TestClient, db: Path) -> None:
