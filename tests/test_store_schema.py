@@ -311,3 +311,23 @@ def test_schema_4_candidate_rows_become_lists_on_both_backends(store_url: str) -
             (r.account, r.rank, r.counter, r.computed_at) for r in s.precomputed("explore")
         } == {(1, 0, 7, 100), (1, 1, 7, 100), (2, 0, 7, 100)}
         assert not _has_table(s, "precomputed") and _has_table(s, "candidate_lists")
+
+
+def test_a_catch_up_reads_changed_accounts_through_the_seq_index(tmp_path: Path) -> None:
+    """``changes_since`` asks for the accounts changed since a counter; on SQLite that must
+    search ``accounts_seq``, not scan the table (with ``ORDER BY id`` the planner scanned all
+    1M accounts of the large world: 123 ms a catch-up). Same rows, in id order."""
+    from discovery.store.reads import ACCOUNTS_SINCE
+
+    path = tmp_path / "plan.db"
+    with Store.open(path) as s:
+        with s.transaction():
+            s.add_accounts([(i, f"a{i}", "", 0, 5) for i in (7, 3, 9)])
+        counter = s.change_counter
+        with s.transaction():
+            s.add_accounts([(5, "late", "", 0, 6), (1, "later", "", 0, 6)])
+        plan = " ".join(str(r[-1]) for r in s._fetch(f"EXPLAIN QUERY PLAN {ACCOUNTS_SINCE}", (0,)))
+        assert "USING INDEX accounts_seq" in plan, plan
+        changed = s.changes_since(counter)
+    assert changed.accounts["id"].tolist() == [1, 5]
+    assert changed.account_handles == ["later", "late"]

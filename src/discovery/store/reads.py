@@ -31,6 +31,12 @@ COUNTED_TABLES = (
 )
 
 
+#: The accounts a snapshot reads: all of them (in id order), or those changed since a counter
+#: (through the ``accounts_seq`` index; the caller sorts the few rows).
+ACCOUNTS_ALL = "SELECT id, kind, handle FROM accounts ORDER BY id"
+ACCOUNTS_SINCE = "SELECT id, kind, handle FROM accounts WHERE seq > ?"
+
+
 class ReadsMixin(StoreCore):
     """Typed reads; none of them writes."""
 
@@ -58,11 +64,12 @@ class ReadsMixin(StoreCore):
         """
         with self.read_consistently():
             full = counter < 0
-            accounts = self._fetch(
-                "SELECT id, kind, handle FROM accounts"
-                + ("" if full else " WHERE seq > ?")
-                + " ORDER BY id",
-                () if full else (counter,),
+            # incremental: no ORDER BY in SQL — with it SQLite scans the whole table in id
+            # order instead of using accounts_seq (123 ms a catch-up on the 1M-account world)
+            accounts = (
+                self._fetch(ACCOUNTS_ALL)
+                if full
+                else sorted(self._fetch(ACCOUNTS_SINCE, (counter,)), key=lambda r: int(r[0]))
             )
             clock = self.clock()
             meta_now = self.get_meta("now")
