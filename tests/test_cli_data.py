@@ -12,18 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from discovery.cli import main
+from cli_run import run_cli as run
 from discovery.store import Store
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_generate_then_info_json(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

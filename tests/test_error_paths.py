@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from discovery.cli import main
+from cli_run import run_cli as run
 from discovery.service import create_app
 from discovery.store import INTERACTION_KINDS, ReadOnly, Store, is_read_only
 from worlds import build_known_world
@@ -27,16 +27,6 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 CLI = [sys.executable, "-m", "discovery"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(err: str) -> str:

@@ -9,22 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from discovery.cli import main
+from cli_run import run_cli as run
 from discovery.service import create_app
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from fastapi.testclient import TestClient
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_create_serve_report_stop(capsys: pytest.CaptureFixture[str], known_db: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discovery.cli import main
+from cli_run import run_cli
 from discovery.simulation import SimConfig, run, scratch_copy
 from discovery.simulation.behaviour import session_rank
 from discovery.simulation.replay import weighted_pick
@@ -139,16 +139,6 @@ def test_same_seed_same_json(tiny: Path, tmp_path: Path) -> None:
         finally:
             store.close()
     assert bodies[0] == bodies[1]
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_json_and_report_leave_the_database_as_it_was(  # type: ignore[no-untyped-def]

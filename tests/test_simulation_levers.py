@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discovery.cli import main
+from cli_run import run_cli
 from discovery.engine import Engine
 from discovery.errors import InputError
 from discovery.ranking import Pipeline, get_ranker
@@ -24,16 +24,6 @@ from discovery.store.events import EventRow, record_events
 from discovery.store.model import KIND_CODE
 from discovery.world import generate_world
 from discovery.world.config import NOW
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_run import run_cli as run
 from discovery import Engine
-from discovery.cli import main
 from discovery.errors import InputError
 from discovery.sources.instagram import import_instagram, read_instagram
 from discovery.sources.instagram_files import route
@@ -217,16 +217,6 @@ def test_reimport_is_idempotent_and_a_newer_export_adds_and_removes(tmp_path: Pa
     again = store.change_counter
     import_instagram(store, path)
     assert store.change_counter == again
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_dry_run_then_import(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
