@@ -206,3 +206,9 @@ def test_cli_trains_and_refuses_bad_input(tmp_path: Path) -> None:
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
         "error: --factors must be between 1 and 512, got 0"
     ]
+    for flag, hostile in (("--views", "9223372036854775808"), ("--views", "nan"), ("--alpha", "0")):
+        bad = run("train", "als", flag, hostile)
+        assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+            "error: --regularization and --views must be 0-1e6 and --alpha above 0, at most 1e6"
+        ], bad.stderr
+    assert [a.version for a in Store.open(path).artifact_versions("als")] == [1]  # unharmed

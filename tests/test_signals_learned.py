@@ -187,7 +187,12 @@ def test_cli_trains_a_ranker_and_refuses_bad_input(world: Path, tmp_path: Path) 
     ]
     bad = run("train", "ranker", "--objective", "pointwise")
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
-        "error: --objective: expected lambdarank or engage, got 'pointwise'; --hide-penalty >= 0"
+        "error: --objective: expected lambdarank or engage, got 'pointwise'"
     ]
+    for hostile in ("-5", "1e309", "nan"):  # negative, infinite, not a number: refused
+        bad = run("train", "ranker", "--objective", "engage", "--hide-penalty", hostile)
+        assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+            f"error: --hide-penalty must be 0-1e6, got {float(hostile)}"
+        ], bad.stderr
     empty = run("train", "ranker", "--from", "log")
     assert empty.returncode == 1 and empty.stderr.strip().endswith("the impression log is empty")

@@ -50,8 +50,10 @@ def train_als_command(
         raise InputError(f"--factors must be between 1 and 512, got {factors}")
     if not 1 <= iterations <= 200:
         raise InputError(f"--iterations must be between 1 and 200, got {iterations}")
-    if regularization < 0 or alpha <= 0 or views < 0:
-        raise InputError("--regularization and --views must be >= 0 and --alpha > 0")
+    if not (0 <= regularization <= 1e6 and 0 < alpha <= 1e6 and 0 <= views <= 1e6):
+        raise InputError(
+            "--regularization and --views must be 0-1e6 and --alpha above 0, at most 1e6"
+        )
     if weighting not in ("none", "bm25", "tfidf"):
         raise InputError(f"--weighting: expected none, bm25 or tfidf, got {weighting!r}")
     if keep < 1:
@@ -152,10 +154,10 @@ def train_ranker_command(
         raise InputError("--days must be 1-3650, --users >= 0 and --horizon-hours > 0")
     if not 1 <= rounds <= 10_000 or keep < 1:
         raise InputError("--rounds must be 1-10000 and --keep at least 1")
-    if objective not in ("lambdarank", "engage") or hide_penalty < 0:
-        raise InputError(
-            f"--objective: expected lambdarank or engage, got {objective!r}; --hide-penalty >= 0"
-        )
+    if objective not in ("lambdarank", "engage"):
+        raise InputError(f"--objective: expected lambdarank or engage, got {objective!r}")
+    if not 0 <= hide_penalty <= 1e6:
+        raise InputError(f"--hide-penalty must be 0-1e6, got {hide_penalty}")
     horizon = int(horizon_hours * 3600)
     with state.open_store() as store:
         kind, examples = ranker_examples(store, source, days, users, horizon)
