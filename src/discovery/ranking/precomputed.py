@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -84,14 +85,19 @@ _DECODERS: dict[str, Callable[[Snapshot, Any], Evidence | None]] = {
 @dataclass
 class StoredList:
     """One user's stored list, in snapshot indexes: the posts still in the snapshot and, by
-    source, the posts it proposed with their evidence."""
+    source, the posts it proposed with their evidence (:attr:`by_source`, decoded from the
+    stored JSON on first use: a timeline or interests feed reads only the PageRank)."""
 
     posts: np.ndarray
-    by_source: dict[str, dict[int, Any]]
     computed_at: int
     counter: int
     ppr_accounts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     ppr: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))
+    decode: Callable[[], dict[str, dict[int, Any]]] = field(default=dict, repr=False)
+
+    @cached_property
+    def by_source(self) -> dict[str, dict[int, Any]]:
+        return self.decode()
 
     def covers(self, following: np.ndarray) -> bool:
         """Whether the stored PageRank knows every account in ``following`` (sorted account
@@ -117,27 +123,31 @@ class StoredList:
         """From a user's :class:`~discovery.store.precomputed.CandidateList` (posts deleted
         or unknown to the snapshot are dropped)."""
         index = snap.posts.lookup(stored.posts) if len(stored) else np.zeros(0, np.int64)
-        by_source: dict[str, dict[int, Any]] = {}
         keep = index >= 0
-        for p, sources, evidence in zip(
-            index[keep].tolist(),
-            (x for x, k in zip(stored.sources, keep, strict=True) if k),
-            (x for x, k in zip(stored.evidence, keep, strict=True) if k),
-            strict=True,
-        ):
-            for source in sources or ("stored",):
-                by_source.setdefault(source, {})[int(p)] = evidence.get(source)
+
+        def decode() -> dict[str, dict[int, Any]]:
+            by_source: dict[str, dict[int, Any]] = {}
+            for p, sources, evidence in zip(
+                index[keep].tolist(),
+                (x for x, k in zip(stored.sources, keep, strict=True) if k),
+                (x for x, k in zip(stored.evidence, keep, strict=True) if k),
+                strict=True,
+            ):
+                for source in sources or ("stored",):
+                    by_source.setdefault(source, {})[int(p)] = evidence.get(source)
+            return by_source
+
         at = snap.accounts.lookup(stored.ppr_accounts) if len(stored.ppr_accounts) else None
         known = np.zeros(0, np.int64) if at is None else at[at >= 0]
         values = np.zeros(0) if at is None else stored.ppr[at >= 0].astype(np.float64)
         order = np.argsort(known)
         return cls(
             index[keep].astype(np.int64),
-            by_source,
             stored.computed_at,
             stored.counter,
             known[order].astype(np.int64),
             values[order],
+            decode,
         )
 
     def candidates(self, snap: Snapshot) -> list[Candidates]:
