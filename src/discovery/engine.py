@@ -38,6 +38,8 @@ __all__ = ["FEED_KINDS", "Engine"]
 
 #: The feed kinds a client can ask for (declared in :mod:`discovery.ranking.feedkinds`).
 FEED_KINDS = PUBLIC_KINDS
+#: How long a stored list read for one request serves the next ones at the same counter.
+LIST_MEMO_SECONDS = 5.0
 
 
 class Engine:
@@ -68,6 +70,8 @@ class Engine:
         self.wall_clock = store.clock() == "wall"
         #: Post embeddings (``discovery embed``), caught up with the store on each use.
         self.vectors = VectorCache()
+        #: ``(user, snapshot counter) -> (read at, computed at, list)`` (:meth:`_stored_list`).
+        self._lists: dict[tuple[int, int], tuple[float, float, StoredList | None]] = {}
 
     @classmethod
     def open(
@@ -138,12 +142,15 @@ class Engine:
         return prefs.settings(self.settings)
 
     def context(self, user: str | int, settings: Settings | None = None) -> UserContext:
-        """The ranking context of ``user``: the snapshot plus what they saved (read once);
-        ranking itself never reads the store (see :mod:`discovery.ranking.batch`)."""
+        """The ranking context of ``user``: the snapshot plus what they saved and their fresh
+        stored candidate list with its PageRank (read once); ranking itself never reads the
+        store (see :mod:`discovery.ranking.batch`)."""
         if self.wall_clock:
             self.snapshot.now = int(time.time())
         u = self.user_index(user)
-        return context_for(self.snapshot, u, self.settings, self.prefs(u), override=settings)
+        ctx = context_for(self.snapshot, u, self.settings, self.prefs(u), override=settings)
+        ctx.precomputed = self._stored_list(ctx)
+        return ctx
 
     # ----------------------------------------------------------- feeds
     def timeline(self, user: str | int, k: int = 10, ranker: str = "default", **kw: Any) -> Feed:
@@ -180,30 +187,45 @@ class Engine:
             if open_block is not None:
                 ids = self.snapshot.posts.lookup(np.array(list(open_block), dtype=np.int64))
                 ctx.open_block = ids
-            if mix == "score":  # candidates (explore, blend) and PageRank (every kind)
-                ctx.precomputed = self._stored_list(ctx)
-                if kind in ("explore", "blend"):
-                    self.candidate_counts["precomputed" if ctx.precomputed else "online"] += 1
+            if mix != "score":  # the tutorial's random sample ranks nothing
+                ctx.precomputed = None
+            elif kind in ("explore", "blend"):
+                self.candidate_counts["precomputed" if ctx.precomputed else "online"] += 1
             name, picks = recommend(ctx, request, self.request_artifacts())
             return self._feed(ctx, kind, name, picks)
 
     def _stored_list(self, ctx: UserContext) -> StoredList | None:
         """The user's explore list from ``discovery batch candidates`` when it is younger
-        than ``precomputed_max_age`` (one indexed read), else None."""
+        than ``precomputed_max_age``, else None: one indexed read, kept for a few seconds at
+        one snapshot counter, so the contexts of one request (the feed, then its
+        impressions' features) read and decode it once and none of them runs PageRank."""
         max_age = ctx.settings.precomputed_max_age
         if max_age <= 0:
             return None
+        now, key = time.time(), (ctx.user, self.snapshot.counter)
+        held = self._lists.get(key)
+        if held is None or now - held[0] > LIST_MEMO_SECONDS:
+            if len(self._lists) >= 256:  # a few requests' worth; any write moves the
+                self._lists.clear()  # counter, which makes older entries useless anyway
+            held = self._lists[key] = (now, *self._read_list(ctx))
+        _, computed_at, stored = held
+        if stored is None or now - computed_at > max_age:
+            return None
+        # a follow since the list was computed: its PageRank no longer holds for this user
+        return stored if stored.covers(ctx.following) else None
+
+    def _read_list(self, ctx: UserContext) -> tuple[float, StoredList | None]:
+        """``(computed_at, list)`` of the user's stored explore list, ``(0, None)`` when
+        there is none or it is damaged (not written by this package: served online)."""
         try:
             found = self.store.precomputed_lists(
                 "explore", [int(self.snapshot.account_id[ctx.user])]
             )
-        except StoreError:  # a damaged list (not written by this package): serve online
-            return None
-        if not found or time.time() - found[0].computed_at > max_age:
-            return None
-        stored = StoredList.from_list(self.snapshot, found[0])
-        # a follow since the list was computed: its PageRank no longer holds for this user
-        return stored if stored.covers(ctx.following) else None
+        except StoreError:
+            return 0.0, None
+        if not found:
+            return 0.0, None
+        return found[0].computed_at, StoredList.from_list(self.snapshot, found[0])
 
     # ------------------------------------------------------------ items
     def _feed(self, ctx: UserContext, kind: str, ranker: str, picks: list[Pick]) -> Feed:
