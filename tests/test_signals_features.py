@@ -66,3 +66,74 @@ def test_item_cosine_recent_likes_and_default_score_by_hand(snap) -> None:  # ty
     assert fm.column("recent_likes").tolist() == pytest.approx([math.log(3), math.log(2)])
     default = DefaultRanker().score(ctx, posts, discovery=True).scores
     assert fm.column("default_score").tolist() == pytest.approx(default.tolist(), rel=1e-6)
+
+
+# Rates per impression (discovery.signals.exposure), on a world of shown posts. Posts p1 #x
+# and p2 #y by author a, p3 #x and p4 #x by b. Shown: u1 p1 p2 p3; u2 p1 p3; u3 p1 p2 (7
+# user-post pairs). Likes: u1 p1 p3; u2 p1, and p2 without being shown (counts for nothing);
+# u3 p2. Hides: u2 p3. So 4 of the 7 shown pairs were liked and 1 hidden.
+N0 = 10.0
+M = 4 / 7  # likes per impression over the snapshot
+R_A = (3 + N0 * M) / (5 + N0)  # author a: shown 5 times (p1 ×3, p2 ×2), liked 3
+R_B = (1 + N0 * M) / (2 + N0)  # author b: shown twice (p3), liked once
+R_U1 = (2 + N0 * M) / (3 + N0)  # u1: shown 3, liked 2
+
+
+@pytest.fixture
+def shown(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with Store.open(tmp_path / "s.db") as store:
+        with store.transaction():
+            store.set_meta("now", NOW)
+            ids = store.upsert_accounts(
+                AccountRecord(f"t:{h}", h, created_at=NOW - 400 * DAY)
+                for h in ("a", "b", "u1", "u2", "u3")
+            )
+            made = [("p1", "a", "#x"), ("p2", "a", "#y"), ("p3", "b", "#x"), ("p4", "b", "#x")]
+            pids = store.upsert_posts(
+                PostRecord(f"t:{p}", ids[f"t:{a}"], NOW - 20 * DAY, caption=f"{p} {tag}")
+                for p, a, tag in made
+            )
+            events = {
+                "impression": {"u1": "p1 p2 p3", "u2": "p1 p3", "u3": "p1 p2"},
+                "like": {"u1": "p1 p3", "u2": "p1 p2", "u3": "p2"},
+                "hide": {"u2": "p3"},
+            }
+            store.add_interactions(
+                (ids[f"t:{u}"], pids[f"t:{p}"], kind, NOW - DAY + (kind != "impression"), None)
+                for kind, by_user in events.items()
+                for u, ps in by_user.items()
+                for p in ps.split()
+            )
+        return load_snapshot(store, cache=False)
+
+
+def test_rates_per_impression_by_hand(shown) -> None:  # type: ignore[no-untyped-def]
+    u1 = int(shown.accounts.lookup(np.array([3]))[0])
+    assert str(shown.handle[u1]) == "u1"
+    posts = shown.posts.lookup(np.array([2, 3, 4]))  # p2, p3, p4
+    fm = hydrate(user_context(shown, u1, Settings()), posts)
+    assert fm.column("author_like_rate").tolist() == pytest.approx([R_A, R_B, R_B])
+    # p2: shown 2, liked 1 (u3; u2's unshown like does not count); p3: 2 and 1; p4 never
+    # shown: its author's rate
+    post_rate = [(1 + N0 * R_A) / (2 + N0), (1 + N0 * R_B) / (2 + N0), R_B]
+    assert fm.column("post_like_rate").tolist() == pytest.approx(post_rate)
+    hide = [(0 + N0 / 7) / (2 + N0), (1 + N0 / 7) / (2 + N0), 1 / 7]
+    assert fm.column("post_hide_rate").tolist() == pytest.approx(hide)
+    assert fm.column("user_like_rate").tolist() == pytest.approx([R_U1] * 3)
+    # u1 saw a's p1 and p2 and liked p1; saw b's p3 and liked it
+    tie = [(1 + N0 * R_U1) / (2 + N0), (1 + N0 * R_U1) / (1 + N0), (1 + N0 * R_U1) / (1 + N0)]
+    assert fm.column("user_author_like_rate").tolist() == pytest.approx(tie)
+    # #x: u1 saw p1 and p3 and liked both; #y: saw p2, liked nothing
+    topic = [(0 + N0 * R_U1) / (1 + N0), (2 + N0 * R_U1) / (2 + N0), (2 + N0 * R_U1) / (2 + N0)]
+    assert fm.column("user_cluster_like_rate").tolist() == pytest.approx(topic)
+    assert fm.column("user_tag_like_rate").tolist() == pytest.approx(topic)  # one tag a post
+
+
+def test_rates_without_impressions_are_zero_priors(snap) -> None:  # type: ignore[no-untyped-def]
+    # the four-user world logs one impression (u3 p2) and no like of a shown post: every
+    # rate's prior is the snapshot's 0 likes per impression, and hides count only when shown
+    u1 = int(snap.accounts.lookup(np.array([2]))[0])
+    fm = hydrate(user_context(snap, u1, Settings()), snap.posts.lookup(np.array([1, 2, 3])))
+    for name in ("author_like_rate", "post_like_rate", "user_like_rate", "user_author_like_rate"):
+        assert fm.column(name).tolist() == [0.0, 0.0, 0.0], name
+    assert fm.column("post_hide_rate").tolist() == [0.0, 0.0, 0.0]

@@ -31,6 +31,24 @@ cluster_match                 the share of the user's interest weight (by hashta
                               cluster) that the post's clusters carry
 user_activity                 ``ln(1 + ·)`` of the user's interactions (lets trees
                               condition on how much is known about the user)
+author_like_rate              likes per impression of the author's posts, all users:
+                              ``(L_a + n0·m) / (I_a + n0)``, ``m`` the snapshot's
+                              likes per impression (:mod:`.exposure`: distinct
+                              user–post pairs, a like counted only when shown;
+                              ``n0`` = :data:`~.exposure.PRIOR_STRENGTH`)
+post_like_rate                the post's ``(L_p + n0·r_a) / (I_p + n0)``, shrunk toward
+                              its author's rate ``r_a`` (a fresh post has its
+                              author's): quality and clickbait, which draws looks
+                              and few likes
+post_hide_rate                the post's ``(H_p + n0·h) / (I_p + n0)``, ``h`` the
+                              snapshot's hides per impression
+user_like_rate                the user's ``(L_u + n0·m) / (I_u + n0)``
+user_author_like_rate         the user's likes per impression of this author's posts,
+                              ``(L_ua + n0·r_u) / (I_ua + n0)``, ``r_u`` the
+                              user's rate: the tie, as their responses show it
+user_cluster_like_rate        the same over the posts shown to the user that share a
+                              hashtag cluster with the post (counted per shared
+                              cluster): their interest in its topic, per exposure
 ============================  ========================================================
 """
 
@@ -51,6 +69,7 @@ from ..snapshot import Snapshot
 from ..snapshot.derived import FOLLOWS_LAG, INTERACTIONS_LAG
 from ..store.model import KIND_CODE
 from .clusters import snapshot_clusters
+from .exposure import beta_rate, exposure_counts, post_labels, user_exposure
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -79,6 +98,13 @@ FEATURES: tuple[str, ...] = (
     "recent_likes",
     "cluster_match",
     "user_activity",
+    "author_like_rate",
+    "post_like_rate",
+    "post_hide_rate",
+    "user_like_rate",
+    "user_author_like_rate",
+    "user_cluster_like_rate",
+    "user_tag_like_rate",
 )
 #: The window of ``recent_likes``, days.
 RECENT_DAYS = 90.0
@@ -135,8 +161,10 @@ def hydrate(
     cols["likes"] = np.log1p(np.maximum(snap.post_likes[posts], 0))
     cols["comments"] = np.log1p(np.maximum(snap.post_comments[posts], 0))
     cols["recent_likes"] = np.log1p(_recent_likes(snap)[posts])
-    cols["cluster_match"] = _cluster_match(ctx, posts)
+    member = snapshot_clusters(snap).membership(snap.n_tags)
+    cols["cluster_match"] = _cluster_match(ctx, posts, member)
     cols["user_activity"] = np.full(len(posts), np.log1p(len(snap.user_interactions(ctx.user))))
+    cols.update(_rates(ctx, posts))
     values = np.zeros((len(posts), len(FEATURES)), np.float32)
     for j, name in enumerate(FEATURES):
         if name in cols:
@@ -271,13 +299,38 @@ def _recent_likes(snap: Snapshot, days: float = RECENT_DAYS) -> np.ndarray:
     return snap.derive("recent_likes", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
 
 
-def _cluster_match(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
+def _rates(ctx: UserContext, posts: np.ndarray) -> dict[str, np.ndarray]:
+    """The per-impression rates of the docstring's table (:mod:`.exposure`)."""
+    snap = ctx.snap
+    counts = exposure_counts(snap)
+    authors = snap.post_author[posts]
+    has = authors >= 0
+    a = np.maximum(authors, 0)
+    author_rate = np.where(has, counts.author_like_rate()[a], counts.like_rate)
+    mine = user_exposure(snap, ctx.user)
+    r_u = mine.like_rate(counts.like_rate)
+    seen_a, liked_a = mine.author_counts(snap, np.where(has, authors, -1))
+    seen_c, liked_c = mine.shared_counts(snap, posts, post_labels(snap, "clusters"))
+    seen_t, liked_t = mine.shared_counts(snap, posts, post_labels(snap, "tags"))
+    return {
+        "author_like_rate": author_rate,
+        "post_like_rate": beta_rate(counts.post_liked[posts], counts.post_seen[posts], author_rate),
+        "post_hide_rate": beta_rate(
+            counts.post_hidden[posts], counts.post_seen[posts], counts.hide_rate
+        ),
+        "user_like_rate": np.full(len(posts), r_u),
+        "user_author_like_rate": beta_rate(liked_a, seen_a, r_u),
+        "user_cluster_like_rate": beta_rate(liked_c, seen_c, r_u),
+        "user_tag_like_rate": beta_rate(liked_t, seen_t, r_u),
+    }
+
+
+def _cluster_match(ctx: UserContext, posts: np.ndarray, member: sp.csr_matrix) -> np.ndarray:
     prof = ctx.profile
     total = float(prof.sum())
     if total <= 0 or len(posts) == 0:
         return np.zeros(len(posts))
     snap = ctx.snap
-    member = snapshot_clusters(snap).membership(snap.n_tags)
     weight = np.asarray(member.T @ prof).ravel() / total  # share of interest per cluster
     hit = (snap.post_tags_matrix()[posts] @ member).tocsr()
     hit.data[:] = 1.0

@@ -1,0 +1,190 @@
+"""Rates per impression: what the logged impressions say that like counts cannot.
+
+A post with 40 likes may have been shown to 400 people or to 60; an author a user liked twice
+may have been shown to them twice or fifty times. Every impression is an interaction
+(``kind = impression``), so the snapshot holds both counts, and the learned ranker's rate
+features (:mod:`.features`) divide one by the other.
+
+Counts are of distinct (user, post) pairs: ``seen`` the pairs with an impression, ``liked`` the
+seen pairs with a like (a like without a logged impression counts for nothing, so a rate never
+exceeds 1 in a store that logs impressions for some posts only), ``hidden`` the seen pairs
+with a hide. A rate of few impressions is shrunk toward a prior mean by a Beta prior of
+strength ``n0`` pseudo-impressions (its posterior mean; the empirical-Bayes estimate of Efron
+& Morris 1975 with the strength fixed, not fitted)::
+
+    rate(hits, trials | m) = (hits + n0 · m) / (trials + n0)
+
+and the priors nest: a post's rate shrinks toward its author's, the author's toward the
+whole snapshot's, a user's per author or per interest toward that user's own rate.
+
+>>> beta_rate(np.array([0, 3, 30]), np.array([0, 10, 100]), 0.1, strength=10.0).tolist()
+[0.1, 0.2, 0.2818181818181818]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..snapshot import Snapshot
+from ..snapshot.derived import INTERACTIONS_LAG
+from ..store.model import KIND_CODE
+
+__all__ = [
+    "PRIOR_STRENGTH",
+    "ExposureCounts",
+    "UserExposure",
+    "beta_rate",
+    "exposure_counts",
+    "post_labels",
+    "user_exposure",
+]
+
+#: ``n0``: a rate's prior weighs as much as this many impressions.
+PRIOR_STRENGTH = 10.0
+_SEEN, _LIKE, _HIDE = KIND_CODE["impression"], KIND_CODE["like"], KIND_CODE["hide"]
+
+
+def beta_rate(
+    hits: np.ndarray, trials: np.ndarray, mean: float | np.ndarray, strength: float = PRIOR_STRENGTH
+) -> np.ndarray:
+    """``(hits + strength·mean) / (trials + strength)``: the posterior mean of a rate after
+    ``hits`` of ``trials`` under a Beta prior with mean ``mean`` weighing ``strength`` trials."""
+    hits = np.asarray(hits, np.float64)
+    return (hits + strength * np.asarray(mean, np.float64)) / (  # type: ignore[no-any-return]
+        np.asarray(trials, np.float64) + strength
+    )
+
+
+@dataclass(frozen=True)
+class ExposureCounts:
+    """Distinct users shown, liking and hiding each post and each author's posts."""
+
+    post_seen: np.ndarray
+    post_liked: np.ndarray
+    post_hidden: np.ndarray
+    author_seen: np.ndarray
+    author_liked: np.ndarray
+    like_rate: float  # liked / seen over the snapshot (0 with no impressions)
+    hide_rate: float
+
+    def author_like_rate(self) -> np.ndarray:
+        """Each author's smoothed likes per impression (prior: :attr:`like_rate`)."""
+        return beta_rate(self.author_liked, self.author_seen, self.like_rate)
+
+
+def _pair_keys(user: np.ndarray, post: np.ndarray) -> np.ndarray:
+    return np.unique((user.astype(np.int64) << 32) | post.astype(np.int64))  # type: ignore[no-any-return]
+
+
+def _counts(snap: Snapshot) -> ExposureCounts:
+    u, p, k = snap.inter_user, snap.inter_post, snap.inter_kind
+    seen = _pair_keys(u[k == _SEEN], p[k == _SEEN])
+    liked = _pair_keys(u[k == _LIKE], p[k == _LIKE])
+    hidden = _pair_keys(u[k == _HIDE], p[k == _HIDE])
+    liked = liked[np.isin(liked, seen, assume_unique=True)]
+    hidden = hidden[np.isin(hidden, seen, assume_unique=True)]
+    mask = np.int64(0xFFFFFFFF)
+
+    def per_post(keys: np.ndarray) -> np.ndarray:
+        return np.bincount(keys & mask, minlength=snap.n_posts).astype(np.float64)
+
+    post_seen, post_liked, post_hidden = per_post(seen), per_post(liked), per_post(hidden)
+    a = snap.post_author
+    ok = a >= 0
+
+    def per_author(per: np.ndarray) -> np.ndarray:
+        return np.bincount(a[ok], weights=per[ok], minlength=snap.n_accounts)
+
+    n = max(len(seen), 1)
+    return ExposureCounts(
+        post_seen, post_liked, post_hidden, per_author(post_seen), per_author(post_liked),
+        len(liked) / n if len(seen) else 0.0, len(hidden) / n if len(seen) else 0.0,
+    )  # fmt: skip
+
+
+def exposure_counts(snap: Snapshot) -> ExposureCounts:
+    """:class:`ExposureCounts` of the snapshot (memoised; may lag the log like post stats)."""
+    return snap.derive(
+        "exposure_counts", lambda: _counts(snap), depends_on=("posts", INTERACTIONS_LAG)
+    )
+
+
+@dataclass(frozen=True)
+class UserExposure:
+    """One user's own record: the posts they were shown and, of those, liked (sorted)."""
+
+    seen: np.ndarray
+    liked: np.ndarray
+
+    def like_rate(self, prior: float) -> float:
+        return float(beta_rate(np.array(len(self.liked)), np.array(len(self.seen)), prior))
+
+    def author_counts(self, snap: Snapshot, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posts of each of ``authors`` the user was shown, and liked."""
+        return _lookup(snap.post_author[self.seen], authors), _lookup(
+            snap.post_author[self.liked], authors
+        )
+
+    def shared_counts(
+        self, snap: Snapshot, posts: np.ndarray, labels: sp.csr_matrix
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For each of ``posts``: how many posts the user was shown, and liked, that share a
+        label with it (``labels``: posts × labels, a stored entry where the post carries the
+        label: its hashtags, or hashtag clusters), counted once per shared label."""
+        width = labels.shape[1]
+        shown = np.bincount(_row_entries(labels, self.seen)[1], minlength=width)
+        liked = np.bincount(_row_entries(labels, self.liked)[1], minlength=width)
+        owner, label = _row_entries(labels, posts)
+        per = len(posts)
+        return (
+            np.bincount(owner, weights=shown[label].astype(np.float64), minlength=per),
+            np.bincount(owner, weights=liked[label].astype(np.float64), minlength=per),
+        )
+
+
+def _row_entries(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stored entries of ``rows`` of ``m``: which of ``rows`` (its position) and column."""
+    starts, ends = m.indptr[rows], m.indptr[np.asarray(rows) + 1]
+    lens = ends - starts
+    owner = np.repeat(np.arange(len(rows)), lens)
+    first = np.cumsum(lens) - lens
+    at = np.arange(int(lens.sum())) - np.repeat(first - starts, lens)
+    return owner, m.indices[at]
+
+
+def post_labels(snap: Snapshot, by: str) -> sp.csr_matrix:
+    """Posts × hashtags (``by="tags"``) or × hashtag clusters (``"clusters"``), an entry where
+    the post carries the tag (a tag of the cluster); removed posts carry none (memoised)."""
+    from .clusters import snapshot_clusters
+
+    def build() -> sp.csr_matrix:
+        m = snap.post_tags_matrix()
+        if by == "clusters":
+            m = m @ snapshot_clusters(snap).membership(snap.n_tags)
+        m = sp.csr_matrix(m, copy=True)
+        m.eliminate_zeros()  # a removed post's tags are stored zeros
+        return m
+
+    keys = ("posts", "tags", "hashtag_clusters") if by == "clusters" else ("posts", "tags")
+    return snap.derive(f"post_{by}_labels", build, depends_on=keys)  # type: ignore[no-any-return]
+
+
+def user_exposure(snap: Snapshot, user: int) -> UserExposure:
+    """The user's shown and liked-when-shown posts, from their own interactions (exact: a
+    user's interactions never lag)."""
+    pos = snap.user_interactions(user)
+    kinds, posts = snap.inter_kind[pos], snap.inter_post[pos]
+    seen = np.unique(posts[kinds == _SEEN])
+    liked = np.intersect1d(posts[kinds == _LIKE], seen)
+    return UserExposure(seen.astype(np.int64), liked.astype(np.int64))
+
+
+def _lookup(values: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """How often each of ``query`` occurs in ``values``."""
+    keys, counts = np.unique(values, return_counts=True)
+    at = np.minimum(np.searchsorted(keys, query), max(len(keys) - 1, 0))
+    hit = (keys[at] == query) if len(keys) else np.zeros(len(query), bool)
+    return np.where(hit, counts[at] if len(keys) else 0, 0).astype(np.float64)  # type: ignore[no-any-return]
