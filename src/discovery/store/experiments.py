@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 from .core import StoreCore
 from .errors import StoreError
@@ -170,7 +170,9 @@ class ExperimentsMixin(StoreCore):
         written = 0
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
-            params = [v for row in chunk for v in astuple(row)]
+            # getattr, not dataclasses.astuple: that deep-copies every field (a third of
+            # the cost of logging a served page)
+            params = [getattr(row, c) for row in chunk for c in IMPRESSION_COLUMNS]
             sql = f"INSERT INTO impression_log ({cols}) VALUES {', '.join([one] * len(chunk))}"
             changed, _ = self._run(sql, params)  # not _exec: no change-counter advance
             written += changed
