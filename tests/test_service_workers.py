@@ -3,10 +3,14 @@ on both backends; on PostgreSQL a worker catches up on its own when another proc
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -80,3 +84,60 @@ def test_a_postgresql_worker_catches_up_without_a_request(pg_url: str) -> None:
         assert before < target == service.engine.snapshot.counter  # NOTIFY woke the follower
     finally:
         service.close()
+
+
+def _workers(server: subprocess.Popen[bytes]) -> set[int]:
+    """The pids of the server's uvicorn workers (spawned children, not the resource tracker)."""
+    out = set()
+    for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"spawn_main" in cmdline:
+            out.add(int(pid))
+    return out
+
+
+def _wait_healthy(base: str, server: subprocess.Popen[bytes], n: int) -> set[int]:
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200 and (
+                len(_workers(server)) == n
+            ):
+                return _workers(server)
+        except httpx.HTTPError:
+            pass
+        assert time.time() < deadline, "server did not start"
+        time.sleep(0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("allowed", "stall", "replaced"), [(60, 8, False), (2, 6, True)])
+def test_a_busy_worker_is_not_killed_by_the_health_ping(
+    tmp_path: Path, allowed: int, stall: int, replaced: bool
+) -> None:
+    """A worker that answers nothing for ``stall`` seconds (stopped with SIGSTOP, as one long
+    numpy call holding the GIL stalls its ping thread) survives with the default allowance
+    (uvicorn's own 5 s killed it mid-request on the large world); with ``--worker-healthcheck
+    2`` the same stall gets it replaced, so the option is what keeps it."""
+    db = tmp_path / "known.db"
+    build_known_world(db).close()
+    port = free_port()
+    cmd = [sys.executable, "-m", "discovery", "--db", str(db), "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*cmd, "--workers", "2", "--worker-healthcheck", str(allowed)], stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        before = _wait_healthy(base, server, 2)
+        victim = min(before)
+        os.kill(victim, signal.SIGSTOP)
+        time.sleep(stall)
+        with contextlib.suppress(ProcessLookupError):  # gone when it was replaced
+            os.kill(victim, signal.SIGCONT)
+        time.sleep(3)  # the supervisor pings every 0.5 s
+        after = _wait_healthy(base, server, 2)
+        assert (victim not in after) is replaced
+        assert (after == before) is not replaced
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -81,6 +81,13 @@ def serve(
         max=32,
         help="Worker processes, each with its own snapshot caught up from the shared store.",
     ),
+    worker_healthcheck: int = typer.Option(
+        120,
+        "--worker-healthcheck",
+        min=1,
+        help="With --workers N: seconds a worker may leave uvicorn's health ping unanswered"
+        " before it is killed and replaced (uvicorn's own default, 5, kills busy workers).",
+    ),
     feedgen_did: str = typer.Option(
         None,
         "--feedgen-did",
@@ -185,10 +192,15 @@ def serve(
         from ..service.feedgen import FEEDGEN_ENV
 
         os.environ[FEEDGEN_ENV] = feedgen.to_env()
+    # uvicorn (>= 0.30) kills a worker that leaves its health ping unanswered for 5 s; a ping is
+    # answered by a thread, which waits for the GIL while one numpy call builds an index over
+    # 20M follows or 47M interactions (seconds on the large world), so busy workers were being
+    # killed mid-request ("Server disconnected") and restarted into a cold snapshot
     uvicorn.run(
         "discovery.service.app:app_from_env",
         factory=True,
         workers=workers,
+        timeout_worker_healthcheck=worker_healthcheck,
         host=host,
         port=port,
         log_level=log_level,
