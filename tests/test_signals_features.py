@@ -71,12 +71,15 @@ def test_item_cosine_recent_likes_and_default_score_by_hand(snap) -> None:  # ty
 # Rates per impression (discovery.signals.exposure), on a world of shown posts. Posts p1 #x
 # and p2 #y by author a, p3 #x and p4 #x by b. Shown: u1 p1 p2 p3; u2 p1 p3; u3 p1 p2 (7
 # user-post pairs). Likes: u1 p1 p3; u2 p1, and p2 without being shown (counts for nothing);
-# u3 p2. Hides: u2 p3. So 4 of the 7 shown pairs were liked and 1 hidden.
+# u3 p2. Hides: u2 p3. Clicks: u1 p1 p2 p3; u2 p1 p3; u3 p1, and p4 without being shown. So
+# 4 of the 7 shown pairs were liked, 1 hidden and 6 clicked.
 N0 = 10.0
 M = 4 / 7  # likes per impression over the snapshot
 R_A = (3 + N0 * M) / (5 + N0)  # author a: shown 5 times (p1 ×3, p2 ×2), liked 3
 R_B = (1 + N0 * M) / (2 + N0)  # author b: shown twice (p3), liked once
 R_U1 = (2 + N0 * M) / (3 + N0)  # u1: shown 3, liked 2
+C = 6 / 7  # clicks per impression
+C_U1 = (3 + N0 * C) / (3 + N0)  # u1 clicked all 3
 
 
 @pytest.fixture
@@ -97,6 +100,7 @@ def shown(tmp_path: Path):  # type: ignore[no-untyped-def]
                 "impression": {"u1": "p1 p2 p3", "u2": "p1 p3", "u3": "p1 p2"},
                 "like": {"u1": "p1 p3", "u2": "p1 p2", "u3": "p2"},
                 "hide": {"u2": "p3"},
+                "click": {"u1": "p1 p2 p3", "u2": "p1 p3", "u3": "p1 p4"},
             }
             store.add_interactions(
                 (ids[f"t:{u}"], pids[f"t:{p}"], kind, NOW - DAY + (kind != "impression"), None)
@@ -127,6 +131,12 @@ def test_rates_per_impression_by_hand(shown) -> None:  # type: ignore[no-untyped
     topic = [(0 + N0 * R_U1) / (1 + N0), (2 + N0 * R_U1) / (2 + N0), (2 + N0 * R_U1) / (2 + N0)]
     assert fm.column("user_cluster_like_rate").tolist() == pytest.approx(topic)
     assert fm.column("user_tag_like_rate").tolist() == pytest.approx(topic)  # one tag a post
+    # clicks: p2 by u1 of 2 shown, p3 by u1 and u2 of 2, p4 never shown (u3's click of it
+    # counts for nothing); u1 clicked #y's p2 and #x's p1 and p3
+    clicks = [(1 + N0 * C) / (2 + N0), (2 + N0 * C) / (2 + N0), C]
+    assert fm.column("post_click_rate").tolist() == pytest.approx(clicks)
+    tag_clicks = [(1 + N0 * C_U1) / (1 + N0), (2 + N0 * C_U1) / (2 + N0)]
+    assert fm.column("user_tag_click_rate").tolist() == pytest.approx(tag_clicks + tag_clicks[1:])
 
 
 def test_rates_without_impressions_are_zero_priors(snap) -> None:  # type: ignore[no-untyped-def]
@@ -137,3 +147,4 @@ def test_rates_without_impressions_are_zero_priors(snap) -> None:  # type: ignor
     for name in ("author_like_rate", "post_like_rate", "user_like_rate", "user_author_like_rate"):
         assert fm.column(name).tolist() == [0.0, 0.0, 0.0], name
     assert fm.column("post_hide_rate").tolist() == [0.0, 0.0, 0.0]
+    assert fm.column("post_click_rate").tolist() == [0.0, 0.0, 0.0]

@@ -7,10 +7,10 @@ features (:mod:`.features`) divide one by the other.
 
 Counts are of distinct (user, post) pairs: ``seen`` the pairs with an impression, ``liked`` the
 seen pairs with a like (a like without a logged impression counts for nothing, so a rate never
-exceeds 1 in a store that logs impressions for some posts only), ``hidden`` the seen pairs
-with a hide. A rate of few impressions is shrunk toward a prior mean by a Beta prior of
-strength ``n0`` pseudo-impressions (its posterior mean; the empirical-Bayes estimate of Efron
-& Morris 1975 with the strength fixed, not fitted)::
+exceeds 1 in a store that logs impressions for some posts only), ``hidden`` and ``clicked``
+the seen pairs with a hide, a click. A rate of few impressions is shrunk toward a prior mean
+by a Beta prior of strength ``n0`` pseudo-impressions (its posterior mean; the empirical-Bayes
+estimate of Efron & Morris 1975 with the strength fixed, not fitted)::
 
     rate(hits, trials | m) = (hits + n0 · m) / (trials + n0)
 
@@ -45,6 +45,7 @@ __all__ = [
 #: ``n0``: a rate's prior weighs as much as this many impressions.
 PRIOR_STRENGTH = 10.0
 _SEEN, _LIKE, _HIDE = KIND_CODE["impression"], KIND_CODE["like"], KIND_CODE["hide"]
+_CLICK = KIND_CODE["click"]
 
 
 def beta_rate(
@@ -60,15 +61,18 @@ def beta_rate(
 
 @dataclass(frozen=True)
 class ExposureCounts:
-    """Distinct users shown, liking and hiding each post and each author's posts."""
+    """Distinct users shown, liking, hiding and clicking each post, and shown and liking each
+    author's posts; the snapshot's shares of shown pairs liked, hidden and clicked."""
 
     post_seen: np.ndarray
     post_liked: np.ndarray
     post_hidden: np.ndarray
+    post_clicked: np.ndarray
     author_seen: np.ndarray
     author_liked: np.ndarray
-    like_rate: float  # liked / seen over the snapshot (0 with no impressions)
+    like_rate: float  # liked / seen pairs over the snapshot (0 with no impressions)
     hide_rate: float
+    click_rate: float
 
     def author_like_rate(self) -> np.ndarray:
         """Each author's smoothed likes per impression (prior: :attr:`like_rate`)."""
@@ -84,8 +88,10 @@ def _counts(snap: Snapshot) -> ExposureCounts:
     seen = _pair_keys(u[k == _SEEN], p[k == _SEEN])
     liked = _pair_keys(u[k == _LIKE], p[k == _LIKE])
     hidden = _pair_keys(u[k == _HIDE], p[k == _HIDE])
+    clicked = _pair_keys(u[k == _CLICK], p[k == _CLICK])
     liked = liked[np.isin(liked, seen, assume_unique=True)]
     hidden = hidden[np.isin(hidden, seen, assume_unique=True)]
+    clicked = clicked[np.isin(clicked, seen, assume_unique=True)]
     mask = np.int64(0xFFFFFFFF)
 
     def per_post(keys: np.ndarray) -> np.ndarray:
@@ -100,8 +106,9 @@ def _counts(snap: Snapshot) -> ExposureCounts:
 
     n = max(len(seen), 1)
     return ExposureCounts(
-        post_seen, post_liked, post_hidden, per_author(post_seen), per_author(post_liked),
-        len(liked) / n if len(seen) else 0.0, len(hidden) / n if len(seen) else 0.0,
+        post_seen, post_liked, post_hidden, per_post(clicked),
+        per_author(post_seen), per_author(post_liked),
+        len(liked) / n, len(hidden) / n, len(clicked) / n,
     )  # fmt: skip
 
 
@@ -114,13 +121,16 @@ def exposure_counts(snap: Snapshot) -> ExposureCounts:
 
 @dataclass(frozen=True)
 class UserExposure:
-    """One user's own record: the posts they were shown and, of those, liked (sorted)."""
+    """One user's own record: the posts they were shown and, of those, liked and clicked
+    (sorted)."""
 
     seen: np.ndarray
     liked: np.ndarray
+    clicked: np.ndarray
 
-    def like_rate(self, prior: float) -> float:
-        return float(beta_rate(np.array(len(self.liked)), np.array(len(self.seen)), prior))
+    def rate(self, hits: np.ndarray, prior: float) -> float:
+        """The user's smoothed share of shown posts among ``hits`` (``liked``, ``clicked``)."""
+        return float(beta_rate(np.array(len(hits)), np.array(len(self.seen)), prior))
 
     def author_counts(self, snap: Snapshot, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posts of each of ``authors`` the user was shown, and liked."""
@@ -129,20 +139,22 @@ class UserExposure:
         )
 
     def shared_counts(
-        self, snap: Snapshot, posts: np.ndarray, labels: sp.csr_matrix
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """For each of ``posts``: how many posts the user was shown, and liked, that share a
-        label with it (``labels``: posts × labels, a stored entry where the post carries the
-        label: its hashtags, or hashtag clusters), counted once per shared label."""
-        width = labels.shape[1]
-        shown = np.bincount(_row_entries(labels, self.seen)[1], minlength=width)
-        liked = np.bincount(_row_entries(labels, self.liked)[1], minlength=width)
+        self, posts: np.ndarray, labels: sp.csr_matrix, *groups: np.ndarray
+    ) -> list[np.ndarray]:
+        """For each group of the user's posts (``seen``, ``liked``, …) and each of ``posts``:
+        how many posts of the group share a label with it (``labels``: posts × labels, a
+        stored entry where the post carries the label: its hashtags, or hashtag clusters),
+        counted once per shared label."""
         owner, label = _row_entries(labels, posts)
-        per = len(posts)
-        return (
-            np.bincount(owner, weights=shown[label].astype(np.float64), minlength=per),
-            np.bincount(owner, weights=liked[label].astype(np.float64), minlength=per),
-        )
+        out = []
+        for group in groups:
+            per_label = np.bincount(_row_entries(labels, group)[1], minlength=labels.shape[1])
+            out.append(
+                np.bincount(
+                    owner, weights=per_label[label].astype(np.float64), minlength=len(posts)
+                )
+            )
+        return out
 
 
 def _row_entries(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,13 +185,14 @@ def post_labels(snap: Snapshot, by: str) -> sp.csr_matrix:
 
 
 def user_exposure(snap: Snapshot, user: int) -> UserExposure:
-    """The user's shown and liked-when-shown posts, from their own interactions (exact: a
-    user's interactions never lag)."""
+    """The user's shown, and liked or clicked when shown, posts, from their own interactions
+    (exact: a user's interactions never lag)."""
     pos = snap.user_interactions(user)
     kinds, posts = snap.inter_kind[pos], snap.inter_post[pos]
-    seen = np.unique(posts[kinds == _SEEN])
+    seen = np.unique(posts[kinds == _SEEN]).astype(np.int64)
     liked = np.intersect1d(posts[kinds == _LIKE], seen)
-    return UserExposure(seen.astype(np.int64), liked.astype(np.int64))
+    clicked = np.intersect1d(posts[kinds == _CLICK], seen)
+    return UserExposure(seen, liked.astype(np.int64), clicked.astype(np.int64))
 
 
 def _lookup(values: np.ndarray, query: np.ndarray) -> np.ndarray:

@@ -42,6 +42,8 @@ post_like_rate                the post's ``(L_p + n0·r_a) / (I_p + n0)``, shrun
                               and few likes
 post_hide_rate                the post's ``(H_p + n0·h) / (I_p + n0)``, ``h`` the
                               snapshot's hides per impression
+post_click_rate               likewise its clicks per impression (against its like
+                              rate: clickbait draws clicks and few likes)
 user_like_rate                the user's ``(L_u + n0·m) / (I_u + n0)``
 user_author_like_rate         the user's likes per impression of this author's posts,
                               ``(L_ua + n0·r_u) / (I_ua + n0)``, ``r_u`` the
@@ -101,10 +103,12 @@ FEATURES: tuple[str, ...] = (
     "author_like_rate",
     "post_like_rate",
     "post_hide_rate",
+    "post_click_rate",
     "user_like_rate",
     "user_author_like_rate",
     "user_cluster_like_rate",
     "user_tag_like_rate",
+    "user_tag_click_rate",
 )
 #: The window of ``recent_likes``, days.
 RECENT_DAYS = 90.0
@@ -308,20 +312,25 @@ def _rates(ctx: UserContext, posts: np.ndarray) -> dict[str, np.ndarray]:
     a = np.maximum(authors, 0)
     author_rate = np.where(has, counts.author_like_rate()[a], counts.like_rate)
     mine = user_exposure(snap, ctx.user)
-    r_u = mine.like_rate(counts.like_rate)
+    r_u = mine.rate(mine.liked, counts.like_rate)
+    c_u = mine.rate(mine.clicked, counts.click_rate)
     seen_a, liked_a = mine.author_counts(snap, np.where(has, authors, -1))
-    seen_c, liked_c = mine.shared_counts(snap, posts, post_labels(snap, "clusters"))
-    seen_t, liked_t = mine.shared_counts(snap, posts, post_labels(snap, "tags"))
+    by_cluster, by_tag = post_labels(snap, "clusters"), post_labels(snap, "tags")
+    seen_c, liked_c = mine.shared_counts(posts, by_cluster, mine.seen, mine.liked)
+    seen_t, liked_t, clicked_t = mine.shared_counts(
+        posts, by_tag, mine.seen, mine.liked, mine.clicked
+    )
+    seen_p = counts.post_seen[posts]
     return {
         "author_like_rate": author_rate,
-        "post_like_rate": beta_rate(counts.post_liked[posts], counts.post_seen[posts], author_rate),
-        "post_hide_rate": beta_rate(
-            counts.post_hidden[posts], counts.post_seen[posts], counts.hide_rate
-        ),
+        "post_like_rate": beta_rate(counts.post_liked[posts], seen_p, author_rate),
+        "post_hide_rate": beta_rate(counts.post_hidden[posts], seen_p, counts.hide_rate),
+        "post_click_rate": beta_rate(counts.post_clicked[posts], seen_p, counts.click_rate),
         "user_like_rate": np.full(len(posts), r_u),
         "user_author_like_rate": beta_rate(liked_a, seen_a, r_u),
         "user_cluster_like_rate": beta_rate(liked_c, seen_c, r_u),
         "user_tag_like_rate": beta_rate(liked_t, seen_t, r_u),
+        "user_tag_click_rate": beta_rate(clicked_t, seen_t, c_u),
     }
 
 
