@@ -103,7 +103,9 @@ def _hides_and_likes() -> Examples:
 
 def test_engage_objective_ranks_a_post_that_draws_hides_below_one_that_does_not() -> None:
     data, a, b = _hides_and_likes(), 0, 1
+    # the optimum below is the objective's: no L2 shrinkage of the leaves, no sampling
     fit = {"rounds": 300, "learning_rate": 0.1, "min_data_in_leaf": 1, "valid_share": 0}
+    fit |= {"lambda_l2": 0.0, "feature_fraction": 1.0, "bagging_fraction": 1.0}
     engage = train_ranker(data, RankerParams(objective="engage", hide_penalty=4.0, **fit))
     p = engage.predict(data.values[:2])
     # P(engage) with hides weighing 1 + 4 ignores: A 30 / (30 + 40 + 5·30), B 30 / (30 + 70)
