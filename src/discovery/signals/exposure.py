@@ -80,7 +80,10 @@ class ExposureCounts:
 
 
 def _pair_keys(user: np.ndarray, post: np.ndarray) -> np.ndarray:
-    return np.unique((user.astype(np.int64) << 32) | post.astype(np.int64))  # type: ignore[no-any-return]
+    """Distinct ``user << 32 | post``, sorted. A sort and a mask, not ``np.unique``: numpy 2.4's
+    took 13 s of CPU on 6M keys that ``np.sort`` orders in 0.14 s."""
+    keys = np.sort((user.astype(np.int64) << 32) | post.astype(np.int64))
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys
 
 
 def _counts(snap: Snapshot) -> ExposureCounts:
