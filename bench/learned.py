@@ -43,7 +43,7 @@ from discovery.evaluation import harness
 from discovery.evaluation.report import markdown
 from discovery.evaluation.strategies import STRATEGIES, ALSStrategy, EngineStrategy, Training
 from discovery.seed import child_rng
-from discovery.settings import Settings
+from discovery.settings import Settings, parse_assignments
 from discovery.signals.als import WEIGHTINGS, ALSParams
 from discovery.signals.learned import Examples, RankerParams, train_ranker
 from discovery.signals.training import als_as_of, engaged_users, examples_at_cut
@@ -170,6 +170,10 @@ def main() -> None:
     ap.add_argument("--als-alpha", type=float, default=ALS.alpha)
     ap.add_argument("--als-views", type=float, default=ALS.views)
     ap.add_argument("--als-weighting", choices=WEIGHTINGS, default=ALS.weighting)
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for every strategy, e.g. als_candidates=1000 (repeatable)",
+    )  # fmt: skip
     ap.add_argument("--end-days-before", type=float, default=0, help="validation: end earlier")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--latency", action="store_true", help="explore latency with the models on")
@@ -188,7 +192,7 @@ def main() -> None:
     STRATEGIES["blend_als"] = ALSBlend
     STRATEGIES["learned"] = Learned
     STRATEGIES["learned_engage"] = LearnedEngage
-    settings = Settings()
+    settings = Settings().replace(**parse_assignments(args.set))
     if args.window_days is not None:
         settings = settings.replace(window_days=args.window_days)
     started = time.perf_counter()

@@ -16,9 +16,12 @@ import numpy as np
 import pytest
 
 from discovery.engine import Engine
+from discovery.errors import InputError
 from discovery.ranking import user_context
 from discovery.ranking.collaborative import ALSSource, Taste
+from discovery.ranking.context import UserContext
 from discovery.ranking.evidence import Names
+from discovery.ranking.sources import SOURCES
 from discovery.seed import rng
 from discovery.settings import Settings
 from discovery.signals.als import ALSModel, fold_in, load_als, save_als
@@ -89,6 +92,36 @@ def test_each_group_is_proposed_its_own_posts(db: Path) -> None:
     for handle, author in (("a1", "ra"), ("a7", "ra"), ("b3", "rb")):
         posts, _ = _source(engine, handle, n=10, neighbours=0)
         assert len(posts) == 10 and _authors(engine, posts) == {author}
+
+
+def test_the_settings_size_both_halves_of_the_source(db: Path) -> None:
+    """The source built by the registry takes both sizes from the request's settings (the
+    model knows all 60 posts, so each cut is visible); an explicit size still wins."""
+    engine = Engine.open(db)
+    snap, arts = engine.snapshot, engine.artifacts
+
+    def ctx(**settings: int) -> UserContext:
+        return user_context(snap, engine.user_index("a1"), Settings().replace(**settings))
+
+    def sized(**settings: int) -> np.ndarray:
+        c = ctx(**settings)
+        return SOURCES.build("als", c.settings, arts).candidates(c).posts
+
+    assert len(sized(als_candidates=7, als_neighbours=0)) == 7
+    assert len(sized(als_candidates=12, als_neighbours=0)) == 12
+    assert len(sized(als_candidates=0, als_neighbours=0)) == 0
+    # co-likers alone: the nearest neighbour's likes (about 60 % of the 30 A posts), then the
+    # five nearest's, which hold the first's
+    one, five = sized(als_candidates=0, als_neighbours=1), sized(als_candidates=0, als_neighbours=5)
+    assert 0 < len(one) < len(five) and _authors(engine, five) == {"ra"}
+    assert set(one.tolist()) < set(five.tolist())
+    # an explicit size still wins over the setting
+    explicit = ALSSource(arts["als"], n=3, neighbours=0).candidates(ctx(als_candidates=9))
+    assert len(explicit.posts) == 3
+    with pytest.raises(InputError):
+        Settings().replace(als_candidates=-1)
+    with pytest.raises(InputError):
+        Settings().replace(als_neighbours=1001)
 
 
 def test_taste_neighbours_are_the_group_and_explain_the_post(db: Path) -> None:

@@ -66,6 +66,19 @@ class Settings:
         "At most this many posts of one author in every block of 10 items (1–10, 11–20, …).",
     )
     explore_authors: int = _f(200, 10, 5000, "Top-PPR accounts whose posts explore considers.")
+    als_candidates: int = _f(
+        200,
+        0,
+        5000,
+        "Posts the `als` source proposes by ALS score (x_u · y_i), besides its co-likers' posts.",
+    )
+    als_neighbours: int = _f(
+        20,
+        0,
+        1000,
+        "Nearest taste neighbours (cosine of ALS user factors) whose recent likes, comments and"
+        " saves the `als` source proposes (0: none).",
+    )
     source_cap: float = _f(0.9, 0.1, 1.0, "Largest share of a blended feed from one source.")
     explore_scale: float = _f(
         0.5,

@@ -56,11 +56,14 @@ class Taste:
 
 class ALSSource:
     """Top ``n`` recent posts by ALS score, plus the recent posts of the user's ``neighbours``
-    nearest taste neighbours (see the module docstring)."""
+    nearest taste neighbours (see the module docstring). Either left as None is the request's
+    setting, ``als_candidates`` or ``als_neighbours``."""
 
     name = "als"
 
-    def __init__(self, loaded: Any = None, n: int = 200, neighbours: int = 20) -> None:
+    def __init__(
+        self, loaded: Any = None, n: int | None = None, neighbours: int | None = None
+    ) -> None:
         self.loaded, self.n, self.neighbours = loaded, n, neighbours
 
     def candidates(self, ctx: UserContext) -> Candidates:
@@ -73,13 +76,14 @@ class ALSSource:
         if x is None or not np.any(x):
             return empty
         model = aligned.model
+        n = ctx.settings.als_candidates if self.n is None else self.n
         since = int(ctx.now - ctx.settings.window_days * 86_400)
         window = window_posts(snap, since, ctx.now)
         rows = aligned.post_row[window]
         known = window[rows >= 0]
         scores = model.item_factors[rows[rows >= 0]] @ x.astype(np.float32)
-        if len(known) > self.n:
-            top = top_k_by(scores, snap.post_id[known], self.n) if self.n > 0 else np.zeros(0, int)
+        if len(known) > n:
+            top = top_k_by(scores, snap.post_id[known], n) if n > 0 else np.zeros(0, int)
             known, scores = known[top], scores[top]
         by_factors = dict(zip(known.tolist(), scores.tolist(), strict=True))
         likers = self._co_likers(ctx, aligned, x, since)
@@ -99,14 +103,15 @@ class ALSSource:
         snap, model = ctx.snap, aligned.model
         users = np.flatnonzero(aligned.user_row >= 0)
         users = users[users != ctx.user]
-        if len(users) == 0 or self.neighbours <= 0:
+        k = ctx.settings.als_neighbours if self.neighbours is None else self.neighbours
+        if len(users) == 0 or k <= 0:
             return Grouped(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         vecs = model.user_factors[aligned.user_row[users]]
         norms = np.linalg.norm(vecs, axis=1) * float(np.linalg.norm(x))
         cos = np.divide(
             vecs @ x.astype(np.float32), norms, out=np.zeros(len(users)), where=norms > 0
         )
-        near = users[top_k_by(cos, users, min(self.neighbours, len(users)))]
+        near = users[top_k_by(cos, users, min(k, len(users)))]
         rank = np.empty(snap.n_accounts, np.int64)
         rank[near] = np.arange(len(near))
         pos, owner = snap.users_interactions(near)

@@ -240,7 +240,9 @@ SOURCES.register("hashtags", lambda settings, artifacts, n_tags=8: HashtagSource
 SOURCES.register("popular", lambda settings, artifacts, n=200: PopularSource(n))
 
 
-def _als(settings: Any, artifacts: Any, n: int = 200, neighbours: int = 20) -> Source:
+def _als(
+    settings: Any, artifacts: Any, n: int | None = None, neighbours: int | None = None
+) -> Source:
     from .collaborative import ALSSource  # it builds on this module
 
     return ALSSource(artifacts.get("als"), n, neighbours)
