@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import setops
 from .embeddings.similar import VectorCache, similar_evidence
 from .errors import InputError
 from .feeds import Feed, FeedItem, Interest, Interests
@@ -183,7 +184,7 @@ class Engine:
             ctx = self.context(user, settings)
             if exclude:  # the earlier pages: filtered out, and counted by the author rule
                 ids = self.snapshot.posts.lookup(np.array(sorted(exclude), dtype=np.int64))
-                ctx.shown, ctx.n_shown = np.unique(ids[ids >= 0]), len(exclude)
+                ctx.shown, ctx.n_shown = setops.unique(ids[ids >= 0]), len(exclude)
             if open_block is not None:
                 ids = self.snapshot.posts.lookup(np.array(list(open_block), dtype=np.int64))
                 ctx.open_block = ids

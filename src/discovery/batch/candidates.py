@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import setops
 from ..ranking.affinity import user_ppr
 from ..ranking.batch import NO_PREFS, FeedRequest, UserPrefs, context_for, recommend
 from ..ranking.context import UserContext
@@ -100,7 +101,7 @@ def _affinity(ctx: UserContext, authors: np.ndarray) -> dict[int, float]:
     reached = np.flatnonzero(ppr)
     if len(reached) > NEAREST:
         reached = reached[np.argpartition(-ppr[reached], NEAREST - 1)[:NEAREST]]
-    accounts = np.union1d(np.union1d(authors[authors >= 0], ctx.following), reached)
+    accounts = setops.union(setops.union(authors[authors >= 0], ctx.following), reached)
     return {
         int(a): float(v)
         for a, v in zip(snap.account_id[accounts].tolist(), ppr[accounts].tolist(), strict=True)

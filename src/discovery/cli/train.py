@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from .. import setops
 from ..errors import InputError
 from ._common import app, console, state
 from ._text import lit
@@ -200,7 +201,7 @@ def ranker_examples(
     )
     if kind == "candidates":
         gen = np.random.default_rng(42)
-        active = np.unique(snap.inter_user)
+        active = setops.unique(snap.inter_user)
         pick = (
             active
             if not users or len(active) <= users

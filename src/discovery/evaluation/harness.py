@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
 from ..seed import child_rng
 from ..settings import Settings
 from ..snapshot import Snapshot, load_snapshot
@@ -252,7 +253,7 @@ def _features(full: Snapshot, truth: Any) -> np.ndarray | sp.csr_matrix:
 def _engaged_users(view: Snapshot) -> np.ndarray:
     """Per post of the view: distinct users with a positive training interaction."""
     pos = np.isin(view.inter_kind, [KIND_CODE[k] for k in POSITIVE_KINDS])
-    pairs = np.unique(
+    pairs = setops.unique(
         view.inter_user[pos].astype(np.int64) * max(view.n_posts, 1) + view.inter_post[pos]
     )
     return np.bincount(pairs % max(view.n_posts, 1), minlength=view.n_posts)
@@ -274,7 +275,7 @@ def _measure(
         deg = np.zeros(full.n_posts)
         deg[f.to_full] = _engaged_users(f.view)
         popularity.append(deg)
-    catalog_authors = np.unique(
+    catalog_authors = setops.unique(
         np.concatenate([full.post_author[f.to_full[f.catalog]] for f in folds] + [np.zeros(0)])
     ).astype(np.int64)
     catalog_authors = catalog_authors[catalog_authors >= 0]

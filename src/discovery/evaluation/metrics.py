@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
+
 __all__ = [
     "average_precision_at_k",
     "bootstrap",
@@ -56,7 +58,7 @@ def recall_at_k(ranked: Items, relevant: Items, k: int) -> float:
     >>> recall_at_k([3, 1, 2], [1, 9], k=2)
     0.5
     """
-    n = len(np.unique(np.asarray(relevant)))
+    n = len(setops.unique(np.asarray(relevant)))
     return float(_hits(ranked, relevant, k).sum()) / n if n else 0.0
 
 
@@ -79,7 +81,7 @@ def ndcg_at_k(ranked: Items, relevant: Items, k: int) -> float:
     0.6309
     """
     hits = _hits(ranked, relevant, k)
-    n_rel = len(np.unique(np.asarray(relevant)))
+    n_rel = len(setops.unique(np.asarray(relevant)))
     if n_rel == 0:
         return 0.0
     discount = 1.0 / np.log2(np.arange(2, k + 2))
@@ -95,7 +97,7 @@ def average_precision_at_k(ranked: Items, relevant: Items, k: int) -> float:
     0.8333333333333333
     """
     hits = _hits(ranked, relevant, k)
-    n_rel = len(np.unique(np.asarray(relevant)))
+    n_rel = len(setops.unique(np.asarray(relevant)))
     if n_rel == 0 or not hits.any():
         return 0.0
     prec = np.cumsum(hits) / np.arange(1, len(hits) + 1)

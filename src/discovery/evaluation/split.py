@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .. import setops
 from ..errors import InputError
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE, POSITIVE_KINDS
@@ -69,7 +70,7 @@ def view_at(full: Snapshot, cut: int, serve_at: int | None = None) -> tuple[Snap
     new[keep] = np.arange(len(keep))
 
     tag_ok = new[snap.tag_post] >= 0
-    used = np.unique(snap.tag_id[tag_ok])
+    used = setops.unique(snap.tag_id[tag_ok])
     tag_new = np.full(snap.n_tags, -1, dtype=np.int64)
     tag_new[used] = np.arange(len(used))
     inter_ok = new[snap.inter_post] >= 0
@@ -104,7 +105,7 @@ def holdout_positives(
     ``start < created_at <= end``."""
     codes = [KIND_CODE[k] for k in kinds]
     m = (full.inter_time > start) & (full.inter_time <= end) & np.isin(full.inter_kind, codes)
-    pairs = np.unique(
+    pairs = setops.unique(
         full.inter_user[m].astype(np.int64) * max(full.n_posts, 1) + full.inter_post[m]
     )
     return pairs // max(full.n_posts, 1), pairs % max(full.n_posts, 1)
@@ -139,7 +140,7 @@ class Fold:
 
 def _seen_pairs(view: Snapshot) -> np.ndarray:
     m = np.isin(view.inter_kind, _SEEN)
-    return np.unique(
+    return setops.unique(
         view.inter_user[m].astype(np.int64) * max(view.n_posts, 1) + view.inter_post[m]
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import setops
 from ..engine import Engine
 from ..errors import InputError
 from ..ranking import (
@@ -114,7 +115,7 @@ class RecencyStrategy(Strategy):
     def rank(self, ctx: UserContext, k: int) -> np.ndarray:
         cands = self.source("following").candidates(ctx)
         mine = drop_unwanted(ctx, cands.posts, discovery=False)
-        rest = np.setdiff1d(self.allowed(ctx), mine)
+        rest = setops.setdiff(self.allowed(ctx), mine)
         taken = self.view.post_taken
         return np.concatenate([self.by_score(mine, taken[mine]), self.by_score(rest, taken[rest])])
 

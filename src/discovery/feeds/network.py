@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import setops
 from ..ranking.affinity import hop_distance, user_ppr
 from ..ranking.context import UserContext
 
@@ -37,7 +38,7 @@ def ego_network(ctx: UserContext, depth: int = 2, max_nodes: int = 150) -> dict[
     frontier = np.array([ctx.user])
     reached = {ctx.user}
     for _ in range(depth):
-        nxt = np.unique(
+        nxt = setops.unique(
             np.concatenate([m.indices[m.indptr[u] : m.indptr[u + 1]] for u in frontier])
         )
         nxt = np.array([x for x in nxt if x not in reached], dtype=np.int64)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
 from ..errors import InputError
 from ._validate import as_csr, check_positive
 from .pagerank import PPRIndex
@@ -98,7 +99,7 @@ def ego_subgraph(
     for _ in range(depth):
         nbrs = indices[_edge_positions(indptr, layers[-1])[0]].astype(np.int64)
         reached.append(nbrs)
-        fresh = np.unique(nbrs[~seen[nbrs]])
+        fresh = setops.unique(nbrs[~seen[nbrs]])
         seen[fresh] = True
         if fresh.size == 0:
             break

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import setops
 from ..errors import InputError
 
 __all__ = ["mass_ratio", "top_k", "topk_overlap"]
@@ -64,7 +65,7 @@ def topk_overlap(candidates: Any, exact: Any, k: int | None = None) -> float:
     if k <= 0:
         raise InputError("k: must be positive")
     best, _ = top_k(exact, k)
-    return float(np.intersect1d(cand[:k], best).size / k)
+    return float(setops.intersect(cand[:k], best).size / k)
 
 
 def mass_ratio(candidates: Any, exact: Any, k: int | None = None) -> float:
@@ -73,7 +74,7 @@ def mass_ratio(candidates: Any, exact: Any, k: int | None = None) -> float:
     >>> mass_ratio([0, 2], [0.5, 0.2, 0.2, 0.1])   # the tie swap costs nothing
     1.0
     """
-    cand = np.unique(np.asarray(candidates, dtype=np.int64).reshape(-1)[:k])
+    cand = setops.unique(np.asarray(candidates, dtype=np.int64).reshape(-1)[:k])
     x = np.asarray(exact, dtype=np.float64).reshape(-1)
     k = cand.size if k is None else int(k)
     best = np.sort(x)[::-1][:k].sum()

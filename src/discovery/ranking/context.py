@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import setops
 from ..settings import Settings
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
@@ -77,10 +78,10 @@ def user_context(
     stats = post_stats(snap)
     pos = snap.user_interactions(user)
     kinds, posts, times = snap.inter_kind[pos], snap.inter_post[pos], snap.inter_time[pos]
-    seen = np.unique(posts[np.isin(kinds, _SEEN_KINDS)])
+    seen = setops.unique(posts[np.isin(kinds, _SEEN_KINDS)])
     if settings.seen_after_impressions > 0:
-        seen = np.union1d(seen, passed_over(kinds, posts, settings.seen_after_impressions))
-    hidden = np.unique(posts[kinds == KIND_CODE["hide"]])
+        seen = setops.union(seen, passed_over(kinds, posts, settings.seen_after_impressions))
+    hidden = setops.unique(posts[kinds == KIND_CODE["hide"]])
     authors = snap.post_author[hidden]
     hidden_authors = dict(zip(*np.unique(authors[authors >= 0], return_counts=True), strict=True))
 
@@ -94,7 +95,7 @@ def user_context(
         user=user,
         settings=settings,
         stats=stats,
-        following=np.unique(snap.following(user)),
+        following=setops.unique(snap.following(user)),
         seen=seen,
         hidden=hidden,
         hidden_authors={int(a): int(c) for a, c in hidden_authors.items()},

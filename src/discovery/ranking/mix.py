@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import setops
+
 __all__ = ["order_by_score", "random_mix", "random_order"]
 
 
@@ -35,7 +37,7 @@ def random_order(pools: Sequence[Sequence[int]], k: int, seed: int) -> list[int]
     if len(union) <= k:
         return [union[i] for i in gen.permutation(len(union))]
     drawn = gen.choice(len(union), size=k, replace=False)
-    rest = np.setdiff1d(np.arange(len(union)), drawn)
+    rest = setops.setdiff(np.arange(len(union)), drawn)
     return [union[i] for i in [*drawn.tolist(), *gen.permutation(rest).tolist()]]
 
 

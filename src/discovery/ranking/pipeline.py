@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import setops
 from .candidates import Candidates
 from .context import UserContext
 from .diversity import AuthorBudget
@@ -87,7 +88,7 @@ class Pipeline:
         if key not in self._pools:
             cands = self.proposals(fk, **options)
             proposed = [c.posts for c in cands]
-            posts = np.unique(np.concatenate(proposed)) if proposed else np.zeros(0, np.int64)
+            posts = setops.unique(np.concatenate(proposed)) if proposed else np.zeros(0, np.int64)
             filtered = run_filters(self.ctx, fk.filters, posts.astype(np.int64))
             # a ranker that reads which sources proposed each post (the learned one) gets them
             extra = {"proposals": cands} if getattr(self.ranker, "uses_proposals", False) else {}

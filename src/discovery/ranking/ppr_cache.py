@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
+
 __all__ = ["GraphLog", "PPRCache", "PPRState", "row_changes", "staleness"]
 
 
@@ -55,7 +57,7 @@ def _differing_rows(old: sp.csr_matrix, new: sp.csr_matrix) -> np.ndarray:
         a, which = _entries(old, same)
         b, _ = _entries(new, same)
         bad = (old.indices[a] != new.indices[b]) | (old.data[a] != new.data[b])
-        rows = np.union1d(rows, same[np.unique(which[bad])])
+        rows = setops.union(rows, same[setops.unique(which[bad])])
     return rows
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
 from ..snapshot import Snapshot
 from .stats import post_stats
 
@@ -38,7 +39,7 @@ def _vector_scores(snap: Snapshot, p: int, vectors: Sequence[PostVectors]) -> di
     pool: list[np.ndarray] = [v.nearest(post, VECTOR_POOL)[0] for v in have]
     if not pool:
         return {}
-    ids = np.unique(np.concatenate(pool))
+    ids = setops.unique(np.concatenate(pool))
     idx = snap.posts.lookup(ids)
     ids, idx = ids[idx >= 0], idx[idx >= 0]
     out: dict[str, np.ndarray] = {}

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
 from ..snapshot.derived import Lag
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def specific_tags(
     co = (x.T @ x).tocoo()
     lift = co.data * n / (counts[co.row] * counts[co.col])
     ok = (co.row != co.col) & (co.data >= min_co) & (lift >= min_lift)
-    return tags[np.unique(co.row[ok])]  # type: ignore[no-any-return]
+    return tags[setops.unique(co.row[ok])]  # type: ignore[no-any-return]
 
 
 def tag_clusters(

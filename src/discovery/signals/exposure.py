@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
 from ..snapshot import Snapshot
 from ..snapshot.derived import INTERACTIONS_LAG
 from ..store.model import KIND_CODE
@@ -192,9 +193,9 @@ def user_exposure(snap: Snapshot, user: int) -> UserExposure:
     (exact: a user's interactions never lag)."""
     pos = snap.user_interactions(user)
     kinds, posts = snap.inter_kind[pos], snap.inter_post[pos]
-    seen = np.unique(posts[kinds == _SEEN]).astype(np.int64)
-    liked = np.intersect1d(posts[kinds == _LIKE], seen)
-    clicked = np.intersect1d(posts[kinds == _CLICK], seen)
+    seen = setops.unique(posts[kinds == _SEEN]).astype(np.int64)
+    liked = setops.intersect(posts[kinds == _LIKE], seen)
+    clicked = setops.intersect(posts[kinds == _CLICK], seen)
     return UserExposure(seen, liked.astype(np.int64), clicked.astype(np.int64))
 
 

@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
 from ..ranking.candidates import Candidates
 from ..ranking.context import UserContext
 from ..ranking.rankers import DefaultRanker
@@ -285,7 +286,7 @@ def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
 def _item_cosine(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
     snap = ctx.snap
     pos = snap.user_interactions(ctx.user)
-    mine = np.unique(snap.inter_post[pos[~np.isin(snap.inter_kind[pos], _NOT_ENGAGED)]])
+    mine = setops.unique(snap.inter_post[pos[~np.isin(snap.inter_kind[pos], _NOT_ENGAGED)]])
     if len(mine) == 0 or len(posts) == 0:
         return np.zeros(len(posts))
     cols = _engaged_columns(snap)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import setops
 from ..ranking import DefaultRanker, Pipeline, user_context
 from ..settings import Settings
 from ..snapshot import Snapshot
@@ -82,7 +83,7 @@ def _lists(
         run = Pipeline(ctx, DefaultRanker(), artifacts)
         pools = [run.pool("timeline"), run.pool("explore")]
         proposals = [c for pool in pools for c in pool.proposals]
-        posts = np.unique(np.concatenate([p.posts for p in pools])) if shown is None else shown
+        posts = setops.unique(np.concatenate([p.posts for p in pools])) if shown is None else shown
         if len(posts) == 0:
             continue
         fm = hydrate(ctx, posts, proposals, artifacts)
@@ -98,7 +99,7 @@ def engaged_users(snap: Snapshot, start: int, end: int) -> np.ndarray:
     LambdaRank gradient and no NDCG), so a cut's lists are built for them alone."""
     kinds = [KIND_CODE[k] for k in POSITIVE_KINDS]
     m = (snap.inter_time > start) & (snap.inter_time <= end) & np.isin(snap.inter_kind, kinds)
-    return np.unique(snap.inter_user[m]).astype(np.int64)  # type: ignore[no-any-return]
+    return setops.unique(snap.inter_user[m]).astype(np.int64)  # type: ignore[no-any-return]
 
 
 def examples_at_cut(
@@ -158,14 +159,15 @@ def examples_from_impressions(
     s = settings or Settings()
     days = (np.asarray(times) // DAY).astype(np.int64)
     parts: list[Examples] = []
-    uniq = np.unique(days)
+    uniq = setops.unique(days)
     for n, day in enumerate(uniq.tolist()):
         at = day * DAY
         view = snap.as_of(at)
         artifacts = {"als": als_as_of(view)} if als and (view.inter_time <= at).any() else {}
         sel = days == day
         per_user = {
-            int(u): np.unique(posts[sel & (users == u)]) for u in np.unique(users[sel]).tolist()
+            int(u): setops.unique(posts[sel & (users == u)])
+            for u in setops.unique(users[sel]).tolist()
         }
         p, v, o = _lists(view, per_user, at, s, artifacts)
         parts.append(_pack(snap, p, v, o, at, horizon))
@@ -203,7 +205,7 @@ def impressions_of(
     if since is not None:
         keep = t >= since
         u, p, t = u[keep], p[keep], t[keep]
-    who = np.unique(u)
+    who = setops.unique(u)
     if users and len(who) > users:
         who = np.sort(child_rng(seed, "ranker-users").choice(who, users, replace=False))
         keep = np.isin(u, who)

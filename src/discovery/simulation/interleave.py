@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import setops
 from ..seed import child_rng
 from .arms import Arm, Day
 
@@ -98,8 +99,8 @@ def users_needed(
         a = engaged_a[gen.choice(len(engaged_a), n // 2, replace=False)]
         b = engaged_b[gen.choice(len(engaged_b), n // 2, replace=False)]
         if (
-            np.array_equal(np.unique(np.concatenate([a, b])), np.unique(a))
-            and len(np.unique(np.concatenate([a, b]))) == 1
+            np.array_equal(setops.unique(np.concatenate([a, b])), setops.unique(a))
+            and len(setops.unique(np.concatenate([a, b]))) == 1
         ):
             return False  # every count equal: no test to run
         return bool(mannwhitneyu(a, b, alternative="two-sided").pvalue < ALPHA)

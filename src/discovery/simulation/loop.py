@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import setops
 from ..errors import InputError
 from ..seed import child_rng
 from ..settings import Settings
@@ -75,7 +76,7 @@ def _history(snap, truth, users: np.ndarray) -> tuple[History, np.ndarray]:  # t
     p = snap.post_id[snap.inter_post].astype(np.int64) - 1
     kind = snap.inter_kind
     mine = np.isin(u, users) & (kind != KIND_CODE["tag"])
-    keys = np.unique((u[mine] << 32) | p[mine])
+    keys = setops.unique((u[mine] << 32) | p[mine])
     imp = mine & (kind == KIND_CODE["impression"])
     likes = int((mine & (kind == KIND_CODE["like"])).sum())
     n = int(imp.sum())
@@ -139,7 +140,7 @@ def run(
             store.set_clock("fixed", at=start + DAY)
         world.add_follows(src, dst)
         keys = (resp.user.astype(np.int64) << 32) | resp.post.astype(np.int64)
-        shown = np.union1d(shown, keys)
+        shown = setops.union(shown, keys)
         tick = _charge(log.cpu, "write", tick)
         engine.refresh()
         _charge(log.cpu, "refresh", tick)

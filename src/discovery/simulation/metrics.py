@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
 from ..evaluation.metrics import bootstrap
 from ..seed import child_rng
 from .loop import SimLog
@@ -74,7 +75,7 @@ def _columns(log: SimLog, members: np.ndarray, days: range) -> Measures:
     counts = np.zeros((n, topics))
     seen_topics = np.zeros((n, topics), dtype=bool)
     pairs_u, pairs_a, pairs_p = [], [], []
-    catalog = np.unique(np.concatenate([log.catalog[d] for d in days] + [np.zeros(0, int)]))
+    catalog = setops.unique(np.concatenate([log.catalog[d] for d in days] + [np.zeros(0, int)]))
     for d, r in log.impressions:
         rows = row_of[np.searchsorted(log.users, r.user)]
         mine = rows >= 0
@@ -100,7 +101,7 @@ def _columns(log: SimLog, members: np.ndarray, days: range) -> Measures:
     u = np.concatenate([*pairs_u, np.zeros(0, int)]).astype(np.int64)
     a = np.concatenate([*pairs_a, np.zeros(0, int)]).astype(np.int64)
     p = np.concatenate([*pairs_p, np.zeros(0, int)]).astype(np.int64)
-    ua = np.unique(u * (int(a.max(initial=0)) + 1) + a) // (int(a.max(initial=0)) + 1)
+    ua = setops.unique(u * (int(a.max(initial=0)) + 1) + a) // (int(a.max(initial=0)) + 1)
     cols["authors"] = np.bincount(ua, minlength=n).astype(float)
     top = log.top_topics[members]
     cols["interest_coverage"] = np.take_along_axis(seen_topics, top, axis=1).mean(axis=1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import setops
 from ..seed import child_rng
 from .arms import Arm, Day
 
@@ -94,7 +95,7 @@ class ReplayArm(Arm):
         # window, seen after the delay; conditional on being seen now, post p of followee a
         # is drawn with weight e^{-age/8h} / r_a (r_a: a's expected posts in the window).
         rate_in = w_in / np.maximum(world.post_rate[author], 1e-9)
-        for s in np.unique(np.flatnonzero(source == 0) // draws).tolist():
+        for s in setops.unique(np.flatnonzero(source == 0) // draws).tolist():
             mine = dst[indptr[users[s]] : indptr[users[s] + 1]]
             pool = np.flatnonzero(np.isin(author, mine))
             slots = np.flatnonzero(source[s * draws : (s + 1) * draws] == 0) + s * draws

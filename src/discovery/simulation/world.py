@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import setops
 from ..errors import InputError
 from ..store import Store
 from ..store.copy import copy_store
@@ -64,7 +65,9 @@ class SimWorld:
         """Record new follows (account indices) in the truth: ties change the utility."""
         t = self.truth
         n = t.n_accounts
-        keys = np.union1d(t.follow_keys, np.asarray(src, np.int64) * n + np.asarray(dst, np.int64))
+        keys = setops.union(
+            t.follow_keys, np.asarray(src, np.int64) * n + np.asarray(dst, np.int64)
+        )
         self.truth = replace(t, follow_keys=keys)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import setops
 from ..seed import child_rng
 from .accounts import Accounts
 from .config import WorldConfig
@@ -198,7 +199,7 @@ def _me(rng, src, dst, acc, cfg, theme: Theme):  # type: ignore[no-untyped-def]
     friends = mates[np.argsort(-score)[:28]]
     mine_topics = [theme.topic_index(t) for t, _ in theme.me_interests]
     keen = np.flatnonzero((acc.theta[:, mine_topics].sum(axis=1) > 0.6) & (acc.kind == 0))
-    keen = np.setdiff1d(keen, np.concatenate([friends, [0]]))
+    keen = setops.setdiff(keen, np.concatenate([friends, [0]]))
     far = rng.choice(keen, size=min(40 - len(friends) - 2, len(keen)), replace=False)
     handles = [b[0] for b in theme.brands]
     brands = np.array([1 + handles.index(h) for h in theme.me_brands])
