@@ -75,9 +75,13 @@ class ExposureCounts:
     hide_rate: float
     click_rate: float
 
-    def author_like_rate(self) -> np.ndarray:
-        """Each author's smoothed likes per impression (prior: :attr:`like_rate`)."""
-        return beta_rate(self.author_liked, self.author_seen, self.like_rate)
+    def author_like_rate(self, authors: np.ndarray | None = None) -> np.ndarray:
+        """Smoothed likes per impression (prior: :attr:`like_rate`) of ``authors`` (account
+        indexes; all accounts when None). A feed asks for its few authors: the rate of all
+        1M accounts of the large world took 8 ms of every served page."""
+        if authors is None:
+            return beta_rate(self.author_liked, self.author_seen, self.like_rate)
+        return beta_rate(self.author_liked[authors], self.author_seen[authors], self.like_rate)
 
 
 def _pair_keys(user: np.ndarray, post: np.ndarray) -> np.ndarray:

@@ -311,7 +311,7 @@ def _rates(ctx: UserContext, posts: np.ndarray) -> dict[str, np.ndarray]:
     authors = snap.post_author[posts]
     has = authors >= 0
     a = np.maximum(authors, 0)
-    author_rate = np.where(has, counts.author_like_rate()[a], counts.like_rate)
+    author_rate = np.where(has, counts.author_like_rate(a), counts.like_rate)
     mine = user_exposure(snap, ctx.user)
     r_u = mine.rate(mine.liked, counts.like_rate)
     c_u = mine.rate(mine.clicked, counts.click_rate)
