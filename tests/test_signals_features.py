@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from discovery.ranking import DefaultRanker, user_context
 from discovery.settings import Settings
@@ -148,3 +152,34 @@ def test_rates_without_impressions_are_zero_priors(snap) -> None:  # type: ignor
         assert fm.column(name).tolist() == [0.0, 0.0, 0.0], name
     assert fm.column("post_hide_rate").tolist() == [0.0, 0.0, 0.0]
     assert fm.column("post_click_rate").tolist() == [0.0, 0.0, 0.0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.integers(1, 15),
+    st.data(),
+)
+def test_column_affinity_equals_the_scipy_expression(rows: int, n: int, data: Any) -> None:
+    """The fast sparse form of item-cosine equals ``cols[:, posts].T @ cols[:, mine].sum(1)``
+    (the plain reference), duplicates and empty columns included."""
+    from discovery.signals.features import column_affinity
+
+    dense = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.sampled_from([0.0, 0.0, 0.5, 1.0, 2.0]), min_size=n, max_size=n),
+                min_size=rows,
+                max_size=rows,
+            )
+        )
+    )
+    cols = sp.csc_matrix(dense)
+    mine = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=6)), dtype=np.int64)
+    posts = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=8)), dtype=np.int64)
+    want = (
+        np.asarray(cols[:, posts].T @ np.asarray(cols[:, mine].sum(axis=1)).ravel()).ravel()
+        if len(mine)
+        else np.zeros(len(posts))
+    )
+    np.testing.assert_allclose(column_affinity(cols, mine, posts), want, rtol=1e-12, atol=1e-12)

@@ -278,7 +278,8 @@ def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
         )
         pairs.data[:] = 1.0  # duplicates summed by the constructor
         norm = np.sqrt(np.asarray(pairs.sum(axis=0)).ravel())
-        return pairs @ sp.diags(np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0))
+        scaled = pairs @ sp.diags(np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0))
+        return sp.csc_matrix(scaled)  # column slices are what every feed reads
 
     return snap.derive("engaged_columns", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
 
@@ -289,9 +290,30 @@ def _item_cosine(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
     mine = setops.unique(snap.inter_post[pos[~np.isin(snap.inter_kind[pos], _NOT_ENGAGED)]])
     if len(mine) == 0 or len(posts) == 0:
         return np.zeros(len(posts))
-    cols = _engaged_columns(snap)
-    taste = np.asarray(cols[:, mine].sum(axis=1)).ravel()  # Σ_j e_j, then e_iᵀ · that
-    return np.asarray(cols[:, posts].T @ taste).ravel()  # type: ignore[no-any-return]
+    return column_affinity(_engaged_columns(snap), mine, posts)
+
+
+def column_affinity(cols: sp.csc_matrix, mine: np.ndarray, posts: np.ndarray) -> np.ndarray:
+    """``cols[:, posts].T @ cols[:, mine].sum(axis=1)``: for each of ``posts``, the sum of
+    its column's dot products with the ``mine`` columns.
+
+    Written with numpy rather than as that scipy expression: the taste ``Σ_j e_j`` is kept
+    as a sparse vector over the rows (users) in the ``mine`` columns, then each post's
+    column is matched against it, so the cost is the entries of those columns. The scipy
+    form builds a dense rows-long vector: 7.7 ms a feed on the large world's 1M users.
+    """
+    mine_cols = cols[:, mine]
+    order = np.argsort(mine_cols.indices, kind="stable")
+    engagers = mine_cols.indices[order]
+    if len(engagers) == 0 or len(posts) == 0:
+        return np.zeros(len(posts))
+    starts = np.flatnonzero(np.r_[True, engagers[1:] != engagers[:-1]])
+    users, taste = engagers[starts], np.add.reduceat(mine_cols.data[order], starts)
+    theirs = cols[:, posts]
+    at = np.minimum(np.searchsorted(users, theirs.indices), len(users) - 1)
+    contrib = np.where(users[at] == theirs.indices, theirs.data * taste[at], 0.0)
+    owner = np.repeat(np.arange(len(posts)), np.diff(theirs.indptr))
+    return np.bincount(owner, weights=contrib, minlength=len(posts))
 
 
 def _recent_likes(snap: Snapshot, days: float = RECENT_DAYS) -> np.ndarray:
