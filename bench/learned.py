@@ -6,6 +6,7 @@
         --end-days-before 365 ...              # validation: the two quarters before that year
     python bench/learned.py --db demo.db --json bench/results/learned_demo.json
     python bench/learned.py --db demo.db --latency --users 200   # after discovery train als/ranker
+    python bench/learned.py --db lastfm.db ... --pool-recall --set als_candidates=1000
 
 Strategies (each fitted per fold on the training view only; nothing trained on the store is
 read, so nothing from after a cut leaks in):
@@ -20,6 +21,9 @@ read, so nothing from after a cut leaks in):
   caps them), labelled by what they did in that step
   (:func:`discovery.signals.training.examples_at_cut`);
 * ``learned_engage`` — the same lists, the P(engage)-with-a-hide-penalty objective.
+
+``--pool-recall`` prints, instead, the share of each fold's positives that the candidates
+the learned ranker orders hold (:func:`pool_recall`).
 
 Prints the harness's Markdown table (NDCG@10, coverage ... with 95 % bootstrap intervals), the
 learned models' training reports and the load average at the start and the end.
@@ -42,6 +46,7 @@ from discovery.engine import Engine
 from discovery.evaluation import harness
 from discovery.evaluation.report import markdown
 from discovery.evaluation.strategies import STRATEGIES, ALSStrategy, EngineStrategy, Training
+from discovery.ranking import DefaultRanker, Pipeline, user_context
 from discovery.seed import child_rng
 from discovery.settings import Settings, parse_assignments
 from discovery.signals.als import WEIGHTINGS, ALSParams
@@ -49,6 +54,7 @@ from discovery.signals.learned import Examples, RankerParams, train_ranker
 from discovery.signals.training import als_as_of, engaged_users, examples_at_cut
 from discovery.snapshot import load_snapshot
 from discovery.store import Store
+from discovery.store.model import KIND_CODE, POSITIVE_KINDS
 
 REPORTS: list[dict[str, Any]] = []
 
@@ -148,6 +154,42 @@ def latency(db: Path, users: int, kinds: tuple[str, ...] = ("explore",)) -> None
             )
 
 
+def pool_recall(store: Store, settings: Settings, cuts: list[int], step: int) -> None:
+    """The share of the positives of ``(cut, cut + step]`` that each user's timeline + explore
+    pool at ``cut`` holds (ALS trained on the data up to the cut): what caps any ranker of it.
+    Users: every one who engaged in the step; positives: the posts they liked, commented or
+    saved in it that existed at the cut."""
+    full = load_snapshot(store)
+    kinds = [KIND_CODE[k] for k in POSITIVE_KINDS]
+    print("| cut | users | pool (mean posts) | als (mean posts) | recall (micro) | recall (mean) |")
+    print("|---|---|---|---|---|---|")
+    for cut in cuts:
+        view = full.as_of(cut)
+        arts = {"als": als_as_of(view, ALS)}
+        m = (full.inter_time > cut) & (full.inter_time <= cut + step)
+        m &= np.isin(full.inter_kind, kinds) & (full.inter_post < len(view.post_id))
+        m[m] = full.post_taken[full.inter_post[m]] <= cut
+        users, posts = full.inter_user[m], full.inter_post[m]
+        hit = total = 0
+        shares, sizes, als = [], [], []
+        for u in np.unique(users).tolist():
+            run = Pipeline(user_context(view, u, settings), DefaultRanker(), arts)
+            pools = [run.pool("timeline"), run.pool("explore")]
+            pool = np.concatenate([p.posts for p in pools])
+            als.append(sum(len(c.posts) for p in pools for c in p.proposals if c.source == "als"))
+            mine = np.unique(posts[users == u])
+            got = int(np.isin(mine, pool).sum())
+            hit, total = hit + got, total + len(mine)
+            shares.append(got / len(mine))
+            sizes.append(len(np.unique(pool)))
+        day = time.strftime("%Y-%m-%d", time.gmtime(cut))
+        print(
+            f"| {day} | {len(shares)} | {np.mean(sizes):.0f} | {np.mean(als):.0f} "
+            f"| {hit / total:.3f} | {np.mean(shares):.3f} |",
+            flush=True,
+        )
+
+
 def _days(text: str) -> int:
     return int(float(text.rstrip("d")) * 86_400)
 
@@ -177,6 +219,9 @@ def main() -> None:
     ap.add_argument("--end-days-before", type=float, default=0, help="validation: end earlier")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--latency", action="store_true", help="explore latency with the models on")
+    ap.add_argument(
+        "--pool-recall", action="store_true", help="the candidate pool's recall at the folds' cuts"
+    )
     args = ap.parse_args()
     if args.latency:
         latency(args.db, args.users)
@@ -201,6 +246,11 @@ def main() -> None:
         end = None
         if args.end_days_before:  # a validation period that never touches the reported one
             end = int(load_snapshot(store).now - args.end_days_before * 86_400)
+        if args.pool_recall:
+            last = end if end is not None else int(load_snapshot(store).now)
+            step, first = _days(args.step), last - _days(args.holdout)
+            pool_recall(store, settings, list(range(first, last - step + 1, step)), step)
+            return
         protocol = harness.Protocol(
             holdout=_days(args.holdout), step=_days(args.step), users=args.users, end=end
         )
