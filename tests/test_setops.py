@@ -48,3 +48,29 @@ def test_a_million_distinct_ids_take_numpys_sort_path() -> None:
     hash path of numpy >= 2.3 took ~0.9 s here, the sort path ~25 ms)."""
     ids = np.random.default_rng(0).permutation(1_000_000).astype(np.int64)[:600_000]
     _same(setops.unique(ids), np.sort(ids))
+
+
+def test_the_package_routes_set_operations_through_setops() -> None:
+    """No plain ``np.unique(x)`` (nor ``union1d``, ``intersect1d``, ``setdiff1d``, which call
+    it) is left in the package: each took numpy's hash path. ``np.unique`` with
+    ``return_index``/``return_inverse``/``return_counts`` sorts, and stays."""
+    import ast
+    from pathlib import Path
+
+    import discovery
+
+    slow = {"union1d", "intersect1d", "setdiff1d", "unique_values"}
+    found = []
+    for path in Path(discovery.__file__).parent.rglob("*.py"):
+        if path.name == "setops.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if not (isinstance(node.func.value, ast.Name) and node.func.value.id == "np"):
+                continue
+            name, keys = node.func.attr, {k.arg for k in node.keywords}
+            sorted_path = keys & {"return_index", "return_inverse", "return_counts"}
+            if name in slow or (name == "unique" and not sorted_path):
+                found.append(f"{path.name}:{node.lineno} np.{name}")
+    assert found == []

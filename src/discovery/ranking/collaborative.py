@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import setops
 from ..store.model import KIND_CODE
 from .candidates import Candidates, Grouped
 from .context import UserContext
@@ -125,6 +126,8 @@ class ALSSource:
         posts, who = posts[fresh], who[fresh]
         order = np.lexsort((rank[who], posts))  # per post: nearest neighbour first
         posts, who = posts[order], who[order]
-        pairs = np.unique(np.stack([posts, rank[who]]), axis=1)
-        uniq, first = np.unique(pairs[0], return_index=True)
-        return Grouped(uniq, first, near[pairs[1]])
+        # distinct (post, neighbour rank) pairs in that order, as one sorted key
+        width = max(len(near), 1)
+        keys = setops.unique(posts * width + rank[who])
+        uniq, first = np.unique(keys // width, return_index=True)
+        return Grouped(uniq, first, near[keys % width])

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .. import setops
 from ..signals.clusters import snapshot_clusters
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
@@ -121,7 +122,7 @@ class LikedByFollowedSource:
             return Candidates(self.name, np.zeros(0, np.int64))
         # one (post, liker) pair per liker, grouped by post: likers in index order
         n = max(snap.n_accounts, 1)
-        pairs = np.unique(posts.astype(np.int64) * n + likers)
+        pairs = setops.unique(posts.astype(np.int64) * n + likers)
         uniq, first = np.unique(pairs // n, return_index=True)
         evidence = Grouped(uniq, first, pairs % n)
         likers_per_post = np.diff(np.append(first, len(pairs)))
