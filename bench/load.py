@@ -305,8 +305,12 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
             "client_cpu_cores": round((time.process_time() - own0) / elapsed, 2),
             "per_minute": per_minute(rec, start),
         }
-        async with client.get("/metrics") as r:
-            metrics = await r.text()
+        try:  # a worker may still be busy (an index rebuild): the run's figures stand anyway
+            async with client.get("/metrics", timeout=aiohttp.ClientTimeout(total=300)) as r:
+                metrics = await r.text()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            print(f"/metrics not read: {type(exc).__name__}")
+            metrics = ""
     summary = summarize(args, rec, memory, elapsed, metrics, len(handles), len(posts))
     return {**summary, **cpu, **warm}
 
