@@ -11,6 +11,7 @@ Without stored vectors the embedding source proposes nothing and the feeds are w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,3 +112,31 @@ def test_the_exact_window_and_the_index_find_the_same_posts(fresh_db: Path) -> N
     exact = EmbeddingSource(vectors).candidates(ctx).posts
     index = EmbeddingSource(vectors, exact_cells=0).candidates(ctx).posts
     assert snap.post_id[exact].tolist() == snap.post_id[index].tolist() == [701]
+
+
+def test_the_simulator_serves_with_the_stored_vectors(
+    fresh_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A simulated feed is built as a served one is, stored vectors included: me's explore in
+    the simulator has 701 from the embedding source (it used to rank with the models only)."""
+    from types import SimpleNamespace
+
+    import discovery.ranking.pipeline as pipeline
+    from discovery.simulation.arms import EngineArm
+
+    store_vectors(fresh_db)
+    engine = Engine.open(fresh_db, cache=False)
+    sources: dict[int, list[str]] = {}
+
+    class Recording(pipeline.Pipeline):
+        def picks(self, kind: Any, k: int) -> Any:
+            out = super().picks(kind, k)
+            snap = self.ctx.snap
+            sources.update({int(snap.post_id[p.post]): p.sources for p in out})
+            return out
+
+    monkeypatch.setattr(pipeline, "Pipeline", Recording)
+    day = SimpleNamespace(engine=engine, k=20)
+    (served,) = EngineArm("explore", "explore", "default").serve(day, np.array([0]), np.zeros(1))
+    assert 701 - 1 in served.tolist()  # the simulator's post ids are the store's minus one
+    assert "embedding" in sources[701]

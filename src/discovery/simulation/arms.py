@@ -96,10 +96,13 @@ class EngineArm(Arm):
         index = snap.accounts.lookup(np.asarray(users, np.int64) + 1)
         settings = engine.settings.replace(**self.changes) if self.changes else None
         out = []
+        # as a served request does: the models plus the stored post vectors, if any
+        # (``discovery embed``), so the ``embedding`` source runs in the simulated feeds too
+        artifacts = engine.request_artifacts()
         for i in index.tolist():
             ctx = engine.context(int(i), settings)
-            rk = get_ranker(self.ranker, ctx.settings, engine.artifacts)
-            picks = Pipeline(ctx, rk, engine.artifacts).picks(self.kind, day.k)
+            rk = get_ranker(self.ranker, ctx.settings, artifacts)
+            picks = Pipeline(ctx, rk, artifacts).picks(self.kind, day.k)
             posts = np.array([pk.post for pk in picks], dtype=np.int64)
             out.append(np.asarray(snap.post_id[posts], dtype=np.int64) - 1)
         return out
