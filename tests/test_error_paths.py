@@ -220,6 +220,22 @@ def test_serve_on_a_busy_port_is_one_line_before_any_banner(db: Path) -> None:
     assert "http://" not in done.stderr
 
 
+@pytest.mark.parametrize("value", ["0", "-5", str(2**63), "soon"])
+def test_a_bad_worker_healthcheck_is_refused_before_anything_starts(db: Path, value: str) -> None:
+    """0, negative, 2^63 (uvicorn's ping would overflow) and text: a usage error naming the
+    option, exit 2, no banner, no traceback."""
+    done = subprocess.run(
+        [*CLI, "--db", str(db), "serve", "--workers", "2", "--worker-healthcheck", value],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert "--worker-healthcheck" in done.stderr and "Traceback" not in done.stderr
+    assert "http://" not in done.stderr
+
+
 # --------------------------------------------------------------- real-world files to import
 CIAO = {
     "interactions": {

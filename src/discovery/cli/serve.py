@@ -85,6 +85,7 @@ def serve(
         120,
         "--worker-healthcheck",
         min=1,
+        max=86_400,
         help="With --workers N: seconds a worker may leave uvicorn's health ping unanswered"
         " before it is killed and replaced (uvicorn's own default, 5, kills busy workers).",
     ),
