@@ -9,19 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from discovery.cli import main
+from cli_run import run_cli as run
 from discovery.store import SCHEMA_VERSION, Store
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Call the console-script entry point in-process; return (exit code, stdout, stderr)."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discovery.cli import main
+from cli_run import run_cli as run
 from discovery.evaluation import (
     STRATEGIES,
     Protocol,
@@ -38,16 +38,6 @@ def tiny_world(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("world") / "tiny.db"
     generate_world(path, size="tiny", images=False)
     return path
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ----------------------------------------------------------- known answers, hand-made world

@@ -10,21 +10,10 @@ from datetime import datetime
 
 import pytest
 
-from discovery.cli import main
+from cli_run import run_cli as run
 from feedgen_fakes import PUBLISHER, SERVICE_DID, FakePds
 
 PASSWORD = "abcd-efgh-ijkl-mnop"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """The console-script entry point in-process: (exit code, stdout, stderr)."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

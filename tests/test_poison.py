@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from discovery.cli import main
+from cli_run import run_cli as run
 from discovery.errors import InputError
 from discovery.sources import import_csv
 from discovery.store import Store
@@ -69,17 +69,6 @@ def world_files(folder: Path) -> dict[str, Path]:
     return write_files(
         folder, accounts=ACCOUNTS, follows=FOLLOWS, posts=POSTS, interactions=INTERACTIONS
     )
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """The console-script entry point in-process: (exit code, stdout, stderr)."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sql(db: Path, statement: str, params: tuple = ()) -> list[tuple]:

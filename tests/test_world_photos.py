@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from cli_run import run_cli as _cli
 from discovery.errors import InputError
 from discovery.store import Store
 from discovery.store.model import normalize_hashtag
@@ -270,18 +271,6 @@ def test_posts_and_media_through_the_api(food_world: Path) -> None:
 def _spelt(tag: str) -> str:
     # As load_photos writes a photo's tag as a hashtag: spaces and hyphens removed.
     return tag.replace(" ", "").replace("-", "")
-
-
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    from discovery.cli import main
-
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_generate_theme_from_the_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
