@@ -61,7 +61,10 @@ def counter_of(db: str) -> int:
         return store.change_counter
 
 
-def impressions(db: str, **where: Any) -> list[Any]:
+def impressions(client: TestClient, db: str, **where: Any) -> list[Any]:
+    """The logged rows, read from the database by another connection once the server's
+    impression writer has written every page served so far (it writes off the request path)."""
+    assert client.app.state.service.impressions.flush()  # type: ignore[attr-defined]
     with Store.open(db) as store:
         return store.impressions(**where)
 
@@ -70,7 +73,7 @@ def test_every_served_item_is_logged_once_per_page(client: TestClient, db: str) 
     counter = counter_of(db)
     first = client.get("/v1/users/me/feed?kind=explore&limit=3").json()
     second = client.get(f"/v1/users/me/feed?kind=explore&limit=3&cursor={first['next_cursor']}")
-    rows = impressions(db, account=ID["me"])
+    rows = impressions(client, db, account=ID["me"])
     items = first["items"] + second.json()["items"]
     assert [r.post for r in rows] == [i["post_id"] for i in items]
     assert [r.position for r in rows] == [0, 1, 2, 3, 4]  # across pages (explore has 5 posts)
@@ -100,7 +103,7 @@ def test_ab_users_get_their_arms_ranker_until_it_stops(client: TestClient, db: s
         body = client.get(f"/v1/users/{handle}/feed?kind=explore&limit=4").json()
         assert body["ranker"] == arm
         assert ids(body) == [i.post_id for i in engine.feed(handle, 4, "explore", ranker=arm)]
-    logged = impressions(db, experiment=name)
+    logged = impressions(client, db, experiment=name)
     assert {(r.account, r.arm) for r in logged} == {
         (a, ("default", "tutorial")[arm_index(name, a, (50, 50))])
         for a in {r.account for r in logged}
@@ -108,11 +111,11 @@ def test_ab_users_get_their_arms_ranker_until_it_stops(client: TestClient, db: s
     assert {r.account for r in logged if r.arm == "tutorial"} >= {ID["me"]}
     # a ranker the client names is served as asked, outside the experiment
     asked = client.get("/v1/users/me/feed?kind=explore&limit=2&ranker=tutorial").json()
-    assert impressions(db, account=ID["me"])[-1].experiment == ""
+    assert impressions(client, db, account=ID["me"])[-1].experiment == ""
     assert asked["ranker"] == "tutorial"
     assert client.post(f"/v1/experiments/{name}/stop").json()["running"] is False
     assert client.get("/v1/users/me/feed?kind=explore").json()["ranker"] == "default"
-    assert impressions(db, account=ID["me"])[-1].experiment == ""
+    assert impressions(client, db, account=ID["me"])[-1].experiment == ""
 
 
 def test_a_settings_arm_changes_the_users_settings(client: TestClient, db: str) -> None:
@@ -122,7 +125,7 @@ def test_a_settings_arm_changes_the_users_settings(client: TestClient, db: str) 
     # ana's 401 is 10 days old: outside the default 7-day window, inside the arm's 30
     timeline = ids(client.get("/v1/users/me/feed?kind=timeline&limit=20").json())
     assert 401 in timeline
-    assert {r.arm for r in impressions(db, experiment=name)} == {"window_days=30"}
+    assert {r.arm for r in impressions(client, db, experiment=name)} == {"window_days=30"}
     client.post(f"/v1/experiments/{name}/stop")
     assert 401 not in ids(client.get("/v1/users/me/feed?kind=timeline&limit=20").json())
 
@@ -132,7 +135,7 @@ def test_pages_are_served_and_logged_under_the_experiment(client: TestClient, db
     client.post("/v1/experiments", json={"name": name, "arms": ["default", "tutorial"]})
     page = client.get("/u/me/explore")
     assert page.status_code == 200
-    rows = impressions(db, experiment=name)
+    rows = impressions(client, db, experiment=name)
     assert rows and {(r.account, r.arm, r.surface) for r in rows} == {(1, "tutorial", "explore")}
 
 
@@ -146,7 +149,7 @@ def test_interleaving_merges_both_rankers_and_credits_likes(client: TestClient, 
     assert body["ranker"] == "default+tutorial"
     engine = Engine.open(db)
     own = {r: [i.post_id for i in engine.feed("me", 4, "explore", ranker=r)] for r in RANKERS}
-    rows = impressions(db, experiment="il")
+    rows = impressions(client, db, experiment="il")
     assert [r.post for r in rows] == ids(body) and len(rows) == 4
     teams = [r.arm for r in rows]
     for i, row in enumerate(rows):
@@ -255,7 +258,7 @@ def test_only_admin_tokens_create_and_read_experiments(db: str) -> None:
         assert client.get("/v1/experiments/e", headers=admin).json()["name"] == "e"
         # the user's own feed is served (and logged) under the experiment all the same
         assert client.get("/v1/users/me/feed", headers=user).status_code == 200
-    assert {r.experiment for r in impressions(db, account=ID["me"])} == {"e"}
+    assert {r.experiment for r in impressions(client, db, account=ID["me"])} == {"e"}
 
 
 def test_an_experiment_whose_arm_is_gone_is_not_applied(client: TestClient, db: str) -> None:
@@ -264,4 +267,4 @@ def test_an_experiment_whose_arm_is_gone_is_not_applied(client: TestClient, db: 
         store.create_experiment("old", '{"arms": ["default", "gone"], "split": [50, 50]}')
     body = client.get("/v1/users/me/feed?kind=explore&limit=2")
     assert body.status_code == 200 and body.json()["ranker"] == "default"
-    assert {r.experiment for r in impressions(db, account=ID["me"])} == {""}
+    assert {r.experiment for r in impressions(client, db, account=ID["me"])} == {""}

@@ -8,7 +8,6 @@ an unknown name 404, a user token 403.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -32,20 +31,13 @@ __all__ = [
     "stop_view",
 ]
 
-_log = logging.getLogger(__name__)
-
 
 def log_impressions(service: Service, rows: Sequence[ImpressionRow]) -> None:
-    """Append a served page's impressions (one insert, on the writer). Bookkeeping never fails
-    a read (as a token's ``last_used``): on a read-only database, or any error of the store,
-    the page is served unlogged and the error is logged as a warning."""
-    if not rows:
-        return
-    try:
-        with service.store_for_write() as store:
-            store.log_impressions(rows)
-    except Exception as exc:  # a read-only database, a lost server: serve the page anyway
-        _log.warning("impressions not logged: %s", exc)
+    """Queue a served page's impressions for the process's impression writer
+    (:class:`~.impressions.ImpressionQueue`): the request does not wait for the database.
+    Bookkeeping never fails a read (as a token's ``last_used``): on a read-only database, or any
+    error of the store, the page stays served and the writer logs a warning."""
+    service.impressions.put(rows)  # a full queue drops the page, counts and warns
 
 
 # ------------------------------------------------------------------ views
@@ -56,7 +48,9 @@ def experiments_view(service: Service) -> dict[str, Any]:
 
 
 def experiment_view(service: Service, name: str) -> dict[str, Any]:
-    """:func:`discovery.experiments.report.experiment_report` (``experiment report --json``)."""
+    """:func:`discovery.experiments.report.experiment_report` (``experiment report --json``),
+    after the pages this process served are written (:meth:`ImpressionQueue.flush`)."""
+    service.impressions.flush()
     with service.engine_for_read() as engine:
         return report.experiment_report(engine.store, name)
 

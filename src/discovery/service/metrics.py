@@ -83,6 +83,14 @@ class Metrics:
             ["origin"],
             registry=r,
         )
+        self.impressions = Gauge(
+            "discovery_impression_rows",
+            "Impression rows of served pages since start, by state: written (to the log),"
+            " queued (waiting for the writer), dropped (refused by a full queue), failed (lost"
+            " to a store error).",
+            ["state"],
+            registry=r,
+        )
 
     def render(
         self,
@@ -92,11 +100,14 @@ class Metrics:
         counter: int,
         ppr: dict[str, int] | None = None,
         candidates: dict[str, int] | None = None,
+        impressions: dict[str, int] | None = None,
     ) -> bytes:
         for outcome, n in (ppr or {}).items():
             self.ppr_cache.labels(outcome).set(n)
         for origin, n in (candidates or {}).items():
             self.candidates.labels(origin).set(n)
+        for state, n in (impressions or {}).items():
+            self.impressions.labels(state).set(n)
         self.snapshot_age.set(age)
         self.snapshot_lag.set(lag)
         self.snapshot_counter.set(counter)

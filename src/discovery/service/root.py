@@ -88,6 +88,7 @@ def metrics(service: Svc) -> Response:
         counter=int(service.engine.snapshot.counter),
         ppr=service.engine.ppr_cache_stats(),
         candidates=dict(service.engine.candidate_counts),
+        impressions=service.impressions.counts(),
     )
     return Response(body, media_type=CONTENT_TYPE)
 

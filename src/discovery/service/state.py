@@ -10,6 +10,10 @@ PostgreSQL connection pools):
 - the auth connection (token look-ups), under its own lock, so that a feed request never waits
   for an ingest transaction just to check its token.
 
+Served pages' impressions are not written by the request: they go into
+:attr:`Service.impressions` (:class:`~.impressions.ImpressionQueue`), whose thread writes
+everything queued through the writer, under the write lock, in one transaction.
+
 Reads catch the snapshot up before answering (:meth:`Service.engine_for_read`): when the store's
 change counter moved, the snapshot is refreshed inside one read transaction on the engine's
 connection (:func:`~discovery.store.events.read_consistently`), so a commit that lands halfway
@@ -40,7 +44,9 @@ from ..engine import Engine
 from ..settings import Settings
 from ..store import Store
 from ..store.events import read_consistently
+from ..store.experiments import ImpressionRow
 from ..store.tokens import TokenInfo, any_tokens, lookup_token
+from .impressions import ImpressionQueue
 from .metrics import Metrics
 
 __all__ = ["LANE_THREADS", "Service"]
@@ -71,6 +77,7 @@ class Service:
         self.writer = Store.open(self.db, create=False)
         self.auth_store = Store.open(self.db, create=False)
         self.refreshed_at = time.time()
+        self.impressions = ImpressionQueue(self._write_impressions)
         self.closed = False
         self._follower: threading.Thread | None = None
         if self.writer.dialect == "postgresql":
@@ -105,6 +112,7 @@ class Service:
         if self._follower is not None:
             self._stop_following.set()
             self._follower.join(5)
+        self.impressions.close()  # what was served is written before the writer closes
         with self.write_lock, self.auth_lock, self.engine._lock:
             for store in (self.engine.store, self.writer, self.auth_store):
                 store.close()
@@ -154,6 +162,12 @@ class Service:
         """The writer store, for one request's transaction."""
         with self.write_lock:
             yield self.writer
+
+    def _write_impressions(self, rows: list[ImpressionRow]) -> None:
+        """One batch of queued impressions, in one transaction on the writer (outside the change
+        counter: the snapshot does not read the log, so no catch-up follows)."""
+        with self.write_lock, self.writer.transaction():
+            self.writer.log_impressions(rows)
 
     # ---------------------------------------------------------------- auth
     def token(self, token: str) -> TokenInfo | None:
