@@ -178,6 +178,23 @@ class Engine:
         already shown (pagination); ``open_block``, in order, those of them served in the
         block of ten still open, so the author rule continues exactly (without it each
         author is charged as much as the shown posts could hold)."""
+        feed, _ = self.feed_in_context(user, k, kind, ranker, mix, settings, exclude, open_block)
+        return feed
+
+    def feed_in_context(
+        self,
+        user: str | int,
+        k: int = 10,
+        kind: str = "blend",
+        ranker: str = "default",
+        mix: str = "score",
+        settings: Settings | None = None,
+        exclude: set[int] | None = None,
+        open_block: Sequence[int] | None = None,
+    ) -> tuple[Feed, UserContext]:
+        """:meth:`feed`, and the context it was ranked in: what a caller holding the lock needs
+        to describe the served items in the same user state without building it again (the
+        impression log's features, :func:`discovery.signals.features.served_features`)."""
         request = FeedRequest(kind, k, ranker, mix)
         request.check()
         with self._lock:
@@ -193,7 +210,7 @@ class Engine:
             elif kind in ("explore", "blend"):
                 self.candidate_counts["precomputed" if ctx.precomputed else "online"] += 1
             name, picks = recommend(ctx, request, self.request_artifacts())
-            return self._feed(ctx, kind, name, picks)
+            return self._feed(ctx, kind, name, picks), ctx
 
     def _stored_list(self, ctx: UserContext) -> StoredList | None:
         """The user's explore list from ``discovery batch candidates`` when it is younger

@@ -7,10 +7,11 @@ The features are built in one small function so that what goes into them can gro
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
+
+import orjson
 
 from ..store.experiments import ImpressionRow
 
@@ -38,13 +39,14 @@ def impression_features(pick: Served, extra: Mapping[str, float] | None = None) 
     indicator (1.0) for every candidate source that proposed the item, and ``extra``: the rest
     of the learned ranker's features of the item (:func:`discovery.signals.features.
     served_features`), so a ranker can be trained on what was served whichever ranker served
-    it; keys sorted, a value that is not a finite number written as null.
+    it; compact, keys sorted, a value that is not a finite number written as null. Encoded by
+    orjson (a fifth of the standard library's time: this runs for every served item).
 
     >>> from discovery.ranking.picks import Pick
     >>> impression_features(Pick(7, 0.5, {"recency": 0.25, "interest": 1.0}, {}))
-    '{"interest": 1.0, "recency": 0.25}'
+    '{"interest":1.0,"recency":0.25}'
     >>> impression_features(Pick(7, 0.5, {"recency": 0.25}, {}), {"recency": 9.0, "likes": 1.5})
-    '{"likes": 1.5, "recency": 0.25}'
+    '{"likes":1.5,"recency":0.25}'
     """
     out: dict[str, float | None] = {
         name: (float(v) if math.isfinite(v) else None) for name, v in pick.factors.items()
@@ -53,7 +55,7 @@ def impression_features(pick: Served, extra: Mapping[str, float] | None = None) 
         out[f"src_{source}"] = 1.0
     for name, v in (extra or {}).items():
         out.setdefault(name, float(v) if math.isfinite(v) else None)
-    return json.dumps(out, sort_keys=True, separators=(", ", ": "))
+    return orjson.dumps(out, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def impression_rows(

@@ -91,24 +91,23 @@ def serve_feed(
     offset = len(exclude or ())
     common: dict[str, Any] = {"k": k, "kind": kind, "exclude": exclude, "open_block": open_block}
     if experiment is None or ranker != "default":
-        feed = engine.feed(
-            user, ranker=ranker, settings=_settings(engine, user, None, weights), **common
-        )
+        settings = _settings(engine, user, None, weights)
+        feed, ctx = engine.feed_in_context(user, ranker=ranker, settings=settings, **common)
         rows = impression_rows(
             feed.items, account=account, served_at=int(engine.snapshot.now), surface=kind,
             offset=offset, request=request, rankers=feed.ranker,
-            extra=served_features(engine, user, feed.items),
+            extra=served_features(engine, user, feed.items, ctx if settings is None else None),
         )  # fmt: skip
         return ServedFeed(feed, "", "", rows)
     if not experiment.interleave:
         arm = experiment.arms[arm_index(experiment.name, account, experiment.split)]
         settings = _settings(engine, user, arm, weights)
-        feed = engine.feed(user, ranker=arm.ranker, settings=settings, **common)
+        feed, ctx = engine.feed_in_context(user, ranker=arm.ranker, settings=settings, **common)
         rows = impression_rows(
             feed.items, account=account, served_at=int(engine.snapshot.now), surface=kind,
             offset=offset, request=request, experiment=experiment.name,
             arms=[arm.name] * len(feed), rankers=feed.ranker,
-            extra=served_features(engine, user, feed.items),
+            extra=served_features(engine, user, feed.items, ctx if settings is None else None),
         )  # fmt: skip
         return ServedFeed(feed, experiment.name, arm.name, rows)
     a, b = experiment.arms

@@ -177,17 +177,25 @@ def hydrate(
     return FeatureMatrix(FEATURES, posts, values)
 
 
-def served_features(engine: Engine, user: int, items: Sequence[FeedItem]) -> list[dict[str, float]]:
+def served_features(
+    engine: Engine,
+    user: int,
+    items: Sequence[FeedItem],
+    context: UserContext | None = None,
+) -> list[dict[str, float]]:
     """Every feature of each served item (snapshot user ``user``), as the impression log
     records them (:func:`discovery.experiments.logging.impression_features`); the sources
-    are the ones that proposed each item. Caller holds the engine's lock."""
+    are the ones that proposed each item. Caller holds the engine's lock. ``context``: the one
+    the feed was ranked in, when it had the engine's own settings for the user (no arm or
+    preview override), so its PageRank and profile are not built twice; else a fresh one."""
     if not items:
         return []
     snap = engine.snapshot
     posts = snap.posts.lookup(np.array([it.post_id for it in items], dtype=np.int64))
     ok = posts >= 0
     proposed = {s: np.array([s in it.sources for it in items])[ok] for s in SOURCE_FEATURES}
-    fm = hydrate(engine.context(user), posts[ok], proposed, engine.request_artifacts())
+    ctx = context if context is not None else engine.context(user)
+    fm = hydrate(ctx, posts[ok], proposed, engine.request_artifacts())
     rows = iter(range(len(fm.posts)))
     return [fm.row(next(rows)) if good else {} for good in ok.tolist()]
 
