@@ -5,7 +5,11 @@ Starts the server as a subprocess on a free port (optionally under ``nice``), th
 
 - ``--feed-concurrency`` closed-loop clients, each asking for one random account's feed
   (``kind`` drawn from blend/timeline/explore/interests, ``limit`` 20) as soon as the last answer
-  came back;
+  came back: the server's capacity, at a latency that is mostly queueing (the line is always
+  full); or, with ``--feed-rate R``, an open loop that sends R feed requests a second on a fixed
+  schedule whatever the answers do (as wrk2 does): the latency at that rate, each measured from
+  the moment its request was due, so a stalled server is charged for the requests it held up
+  (no coordinated omission); more than 256 in flight counts as an error instead of a request;
 - an open-loop event poster sending batches of ``--batch`` events at ``--event-rate`` events/s
   (at most 4 batches in flight): mostly impressions and views, some likes, clicks, hides, saves
   and a few follows, on random accounts and posts, each with a unique id.
@@ -133,6 +137,26 @@ class Recorder:
         self.errors[what] = self.errors.get(what, 0) + 1
 
 
+async def one_feed(
+    client: aiohttp.ClientSession, user: str, kind: str, rec: Recorder, due: float
+) -> None:
+    """One feed request; its latency counts from ``due`` (monotonic): when it was sent, or in
+    the open loop when it should have been."""
+    try:
+        async with client.get(f"/v1/users/{user}/feed", params={"kind": kind, "limit": "20"}) as r:
+            await r.read()
+            status = r.status
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        rec.error(type(exc).__name__)
+        return
+    if status != 200:
+        rec.error(f"feed {status}")
+        return
+    done = time.monotonic()
+    rec.feed_latency.append(done - due)
+    rec.feed_done.append(done)
+
+
 async def feed_worker(
     client: aiohttp.ClientSession,
     handles: list[str],
@@ -140,23 +164,42 @@ async def feed_worker(
     stop: float,
     rnd: random.Random,
 ) -> None:
+    """A closed-loop client: the next request as soon as the last answer came back."""
     while time.monotonic() < stop:
-        user, kind = rnd.choice(handles), rnd.choice(KINDS)
-        t0 = time.perf_counter()
-        try:
-            async with client.get(
-                f"/v1/users/{user}/feed", params={"kind": kind, "limit": "20"}
-            ) as r:
-                await r.read()
-                status = r.status
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            rec.error(type(exc).__name__)
-            continue
-        if status != 200:
-            rec.error(f"feed {status}")
-            continue
-        rec.feed_latency.append(time.perf_counter() - t0)
-        rec.feed_done.append(time.monotonic())
+        await one_feed(client, rnd.choice(handles), rnd.choice(KINDS), rec, time.monotonic())
+
+
+#: Open loop: requests in flight at most; one more due is an error ("overloaded"), not a wait.
+MAX_IN_FLIGHT = 256
+
+
+async def feed_schedule(
+    client: aiohttp.ClientSession,
+    handles: list[str],
+    rec: Recorder,
+    stop: float,
+    rate: float,
+    rnd: random.Random,
+) -> None:
+    """The open loop: a request every ``1 / rate`` seconds, on schedule whatever the answers
+    do (a late start is sent at once and charged from when it was due)."""
+    in_flight: set[asyncio.Task[None]] = set()
+    due = time.monotonic()
+    while due < stop:
+        wait = due - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if len(in_flight) >= MAX_IN_FLIGHT:
+            rec.error("overloaded")
+        else:
+            task = asyncio.create_task(
+                one_feed(client, rnd.choice(handles), rnd.choice(KINDS), rec, due)
+            )
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        due += 1.0 / rate
+    if in_flight:
+        await asyncio.gather(*in_flight)
 
 
 def make_events(
@@ -256,10 +299,13 @@ async def load(
     t0 = time.monotonic()
     stop = t0 + duration
     askers = feed_users(args, handles)
-    tasks = [
-        feed_worker(client, askers, rec, stop, random.Random(rnd.random()))
-        for _ in range(args.feed_concurrency)
-    ]
+    if args.feed_rate > 0:
+        tasks = [feed_schedule(client, askers, rec, stop, args.feed_rate, rnd)]
+    else:
+        tasks = [
+            feed_worker(client, askers, rec, stop, random.Random(rnd.random()))
+            for _ in range(args.feed_concurrency)
+        ]
     if args.event_rate > 0:
         tasks.append(
             event_poster(client, handles, posts, rec, stop, args.event_rate, args.batch, rnd)
@@ -274,7 +320,8 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
     handles, posts = world(args.db)
     rnd = random.Random(args.seed)
     memory: list[tuple[float, float]] = []
-    connector = aiohttp.TCPConnector(limit=args.feed_concurrency + 8)
+    open_loop = MAX_IN_FLIGHT if args.feed_rate > 0 else args.feed_concurrency
+    connector = aiohttp.TCPConnector(limit=open_loop + 8)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(
         base_url=f"http://127.0.0.1:{port}", connector=connector, timeout=timeout
@@ -352,7 +399,8 @@ def summarize(
         "accounts": n_accounts,
         "posts": n_posts,
         "duration_s": round(elapsed, 1),
-        "feed_concurrency": args.feed_concurrency,
+        "feed_concurrency": None if args.feed_rate > 0 else args.feed_concurrency,
+        "feed_rate_target": args.feed_rate or None,
         "event_rate_target": args.event_rate,
         "batch": args.batch,
         "nice": args.nice,
@@ -381,6 +429,9 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=Path("demo.db"))
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--feed-concurrency", type=int, default=8)
+    parser.add_argument(
+        "--feed-rate", type=float, default=0.0, help="feeds/s, open loop (0: closed loop)"
+    )
     parser.add_argument("--event-rate", type=float, default=2000.0, help="events/s (0: none)")
     parser.add_argument("--batch", type=int, default=100, help="events per POST")
     parser.add_argument("--nice", type=int, default=10, help="nice level of the server (0: none)")
