@@ -14,6 +14,10 @@ on). ``--vectors DIM`` gives the engine synthetic post vectors of that dimension
 EfficientNet-Lite0's) for every post, so the ``embedding`` source runs as it would after
 ``discovery embed``: each post's vector is the sum of a random direction per hashtag plus
 noise, so what a user liked has a taste to find (the latency, not the relevance, is measured).
+``--vectors-days N`` gives vectors only to the posts of the last N days (on the large world
+every post's would not fit in memory; the issue allows the feed window's): a user whose recent
+likes fall outside it has no taste to search with, so the script also prints how many of the
+timed users had one.
 """
 
 from __future__ import annotations
@@ -34,16 +38,23 @@ from discovery.snapshot import Snapshot
 from discovery.store.vectors import VectorBatch
 
 
-def synthetic_vectors(snap: Snapshot, dim: int, seed: int = 5) -> PostVectors:
+def synthetic_vectors(
+    snap: Snapshot, dim: int, seed: int = 5, days: float | None = None
+) -> PostVectors:
     """A unit vector per post: the sum of its hashtags' random directions plus noise of the
-    same size (a post without hashtags is noise alone)."""
+    same size (a post without hashtags is noise alone). With ``days``, only the posts taken in
+    the last ``days`` days get one (the feed window: what a large world can hold in memory)."""
     gen = rng(seed)
     tags = gen.standard_normal((max(snap.n_tags, 1), dim)).astype(np.float32)
     tags /= np.linalg.norm(tags, axis=1, keepdims=True)
-    x = np.asarray(snap.post_tags_matrix().astype(np.float32) @ tags, dtype=np.float32)
+    rows = np.arange(snap.n_posts)
+    if days is not None:
+        rows = np.flatnonzero(snap.post_taken >= snap.now - days * 86400)
+    x = np.asarray(snap.post_tags_matrix()[rows].astype(np.float32) @ tags, dtype=np.float32)
     x += gen.standard_normal(x.shape).astype(np.float32) / np.sqrt(dim)
     held = PostVectors("synthetic-image@1", dim)
-    held.extend(VectorBatch(held.model, snap.post_id.astype(np.int64), x.astype(np.float16), 1))
+    ids = snap.post_id[rows].astype(np.int64)
+    held.extend(VectorBatch(held.model, ids, x.astype(np.float16), 1))
     return held
 
 
@@ -55,6 +66,9 @@ def main() -> None:
     ap.add_argument("--kinds", default="explore,timeline,blend")
     ap.add_argument("--ppr-mode", default="auto")
     ap.add_argument("--vectors", type=int, default=0, help="synthetic post vectors of this dim")
+    ap.add_argument(
+        "--vectors-days", type=float, help="vectors only for the posts of the last N days"
+    )
     args = ap.parse_args()
     if not args.db.exists():
         from discovery.world import generate_world
@@ -67,7 +81,7 @@ def main() -> None:
     snap = engine.snapshot
     if args.vectors:
         t = time.perf_counter()
-        held = synthetic_vectors(snap, args.vectors)
+        held = synthetic_vectors(snap, args.vectors, days=args.vectors_days)
         engine.artifacts = {**engine.artifacts, "vectors": {held.model: held}}
         print(
             f"vectors: {len(held):,} x {args.vectors} synthetic, index "
@@ -104,6 +118,12 @@ def main() -> None:
             f"| {ms.max():.1f} ms | {c50:.1f} ms | {c99:.1f} ms | {len(ms)} "
             f"| {load:.1f}–{os.getloadavg()[0]:.1f} |"
         )
+    if args.vectors:
+        from discovery.ranking.taste import EmbeddingSource
+
+        source = EmbeddingSource(engine.artifacts["vectors"])
+        found = sum(len(source.candidates(engine.context(int(u))).posts) > 0 for u in users)
+        print(f"\nthe embedding source proposed posts to {found} of the {len(users)} users")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS {peak:.0f} MB")
 
