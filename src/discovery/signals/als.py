@@ -25,6 +25,7 @@ is reached through the people with the user's taste who engaged with it
 
 from __future__ import annotations
 
+import functools
 import io
 import time
 from dataclasses import dataclass, field
@@ -244,6 +245,18 @@ class AlignedALS:
     model: ALSModel
     user_row: np.ndarray
     post_row: np.ndarray
+
+    @functools.cached_property
+    def known_users(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(accounts, factors, norms)`` of every account the model has a row for: account
+        indexes ascending, their factor rows gathered into one contiguous float32 block, and
+        the rows' Euclidean norms (float32, as the factors). Built once per alignment: the co-likers' cosine
+        over a million users then costs one matrix-vector product a request instead of also
+        gathering 116 MB of factors and their norms again (121 of the 167 ms of a large-world
+        explore with ALS on)."""
+        users = np.flatnonzero(self.user_row >= 0)
+        vecs = np.ascontiguousarray(self.model.user_factors[self.user_row[users]])
+        return users, vecs, np.linalg.norm(vecs, axis=1)
 
     def user_vector(self, snap: Snapshot, user: int) -> np.ndarray | None:
         """The user's factors, folded in from their engagement when the model has no row for
