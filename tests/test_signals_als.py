@@ -245,3 +245,33 @@ def test_cli_trains_and_refuses_bad_input(tmp_path: Path) -> None:
             "error: --regularization and --views must be 0-1e6 and --alpha above 0, at most 1e6"
         ], bad.stderr
     assert [a.version for a in Store.open(path).artifact_versions("als")] == [1]  # unharmed
+
+
+def test_the_window_cut_from_the_hourly_block_is_the_exact_window(db: Path) -> None:
+    """The factor rows of the window are gathered once per hour-widened window and the exact
+    window is cut from them: at clock times inside one hour (the block reused) and across hours
+    (a new block), the proposals equal a plain ranking of the exact window's known posts."""
+    engine = Engine.open(db)
+    snap = engine.snapshot
+    loaded = engine.artifacts["als"]
+    aligned = loaded.aligned(snap)
+    settings = Settings().replace(window_days=0.5)
+    u = engine.user_index("a1")
+    x = aligned.user_vector(snap, u).astype(np.float32)
+    checked = set()
+    for offset in (0, 600, 1500, 2700, 3600 + 300, 3600 + 3000, 7 * 3600):
+        snap.now = NOW + offset  # the snapshot's clock (a live engine moves it per request)
+        ctx = user_context(snap, u, settings)
+        got = ALSSource(loaded, n=5, neighbours=0).candidates(ctx).posts.tolist()
+        since = ctx.now - 12 * H
+        want = [
+            p
+            for p in range(snap.n_posts)
+            if since <= snap.post_taken[p] <= ctx.now and aligned.post_row[p] >= 0
+        ]
+        score = {p: float(loaded.model.item_factors[aligned.post_row[p]] @ x) for p in want}
+        want = sorted(want, key=lambda p: (-score[p], int(snap.post_id[p])))[:5]
+        assert got == sorted(want), offset
+        checked.add(len(want))
+    assert checked == {5}
+    assert len(aligned._window) == 1  # one block held at a time

@@ -28,6 +28,7 @@ from .candidates import Candidates, Grouped
 from .context import UserContext
 from .evidence import Evidence, Names
 from .sources import top_k_by, window_posts
+from .taste import one_blas_thread
 
 __all__ = ["ALSSource", "Taste", "taste_neighbours"]
 
@@ -79,15 +80,23 @@ class ALSSource:
         model = aligned.model
         n = ctx.settings.als_candidates if self.n is None else self.n
         since = int(ctx.now - ctx.settings.window_days * 86_400)
-        window = window_posts(snap, since, ctx.now)
-        rows = aligned.post_row[window]
-        known = window[rows >= 0]
-        scores = model.item_factors[rows[rows >= 0]] @ x.astype(np.float32)
-        if len(known) > n:
-            top = top_k_by(scores, snap.post_id[known], n) if n > 0 else np.zeros(0, int)
-            known, scores = known[top], scores[top]
-        by_factors = dict(zip(known.tolist(), scores.tolist(), strict=True))
-        likers = self._co_likers(ctx, aligned, x, since)
+        # the window widened to whole hours: its known posts and their factor rows are
+        # gathered once an hour (or when posts arrive), not once per request; the exact
+        # window is cut from it below, in the same (time) order
+        lo, hi = since // 3600 * 3600, (int(ctx.now) // 3600 + 1) * 3600
+        wide, block = aligned.window_block(
+            (lo, hi, snap.n_posts), lambda: window_posts(snap, lo, hi)
+        )
+        taken = snap.post_taken[wide]
+        exact = (taken >= since) & (taken <= ctx.now)
+        with one_blas_thread():  # a matrix-vector product: a second thread only waits
+            scores = (block @ x.astype(np.float32))[exact]
+            known = wide[exact]
+            if len(known) > n:
+                top = top_k_by(scores, snap.post_id[known], n) if n > 0 else np.zeros(0, int)
+                known, scores = known[top], scores[top]
+            by_factors = dict(zip(known.tolist(), scores.tolist(), strict=True))
+            likers = self._co_likers(ctx, aligned, x, since)
         posts = np.array(sorted(set(by_factors) | set(likers)), dtype=np.int64)
 
         def why(post: int, author: int) -> Evidence | None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -245,6 +246,27 @@ class AlignedALS:
     model: ALSModel
     user_row: np.ndarray
     post_row: np.ndarray
+    _window: dict[Any, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def window_block(
+        self, key: Any, posts: Callable[[], np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(known, factors)``: the posts of a candidate window the model has rows for (in the
+        window's order) and those rows as one contiguous block, kept for the next call with the
+        same ``key`` (the window widened to whole hours changes once an hour, or when posts
+        arrive; gathering 637k rows of the large world's week took 11 ms a request).
+        ``posts()`` lists the window when the key is new."""
+        held = self._window.get(key)
+        if held is None:
+            window = posts()
+            rows = self.post_row[window]
+            known = window[rows >= 0]
+            held = (known, np.ascontiguousarray(self.model.item_factors[rows[rows >= 0]]))
+            self._window.clear()  # one window at a time: the previous hour's is done
+            self._window[key] = held
+        return held
 
     @functools.cached_property
     def known_users(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
