@@ -7,11 +7,16 @@ land once the writer is free, and /metrics counts them."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from discovery.service import create_app
 from discovery.service.impressions import ImpressionQueue
@@ -180,3 +185,52 @@ def test_shutdown_writes_the_pages_still_queued(db: str) -> None:
             threading.Timer(0.3, service.write_lock.release).start()
     # leaving the client ran the lifespan's shutdown: the queue was written before close
     assert logged(db) == [item["post_id"] for item in body["items"]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=12),
+        st.floats(allow_nan=True, allow_infinity=True, width=64),
+        max_size=8,
+    )
+)
+def test_the_features_json_is_the_same_without_orjson(factors: dict[str, float]) -> None:
+    """A base install (no serve extra) writes the features with the standard library: the same
+    JSON object (keys sorted, non-finite values null) as orjson writes on a server."""
+    import json
+
+    import discovery.experiments.logging as logging_module
+    from discovery.ranking.picks import Pick
+
+    pick = Pick(1, 0.5, factors, {})
+    fast = logging_module.impression_features(pick)
+    held = logging_module._orjson
+    logging_module._orjson = None  # type: ignore[assignment]
+    try:
+        plain = logging_module.impression_features(pick)
+    finally:
+        logging_module._orjson = held
+    assert json.loads(plain) == json.loads(fast)
+    assert list(json.loads(plain)) == sorted(factors)
+
+
+def test_a_server_worker_runs_blas_on_one_thread(db: str) -> None:
+    """What each ``serve --workers N`` process builds its app with (app_from_env) leaves BLAS
+    on one thread: parallelism is across requests and workers, one per core."""
+    pytest.importorskip("threadpoolctl")
+    code = (
+        "import threadpoolctl, numpy\n"
+        "before = [i['num_threads'] for i in threadpoolctl.threadpool_info()"
+        " if i['user_api'] == 'blas']\n"
+        "from discovery.service.app import app_from_env\n"
+        "app_from_env()\n"
+        "after = [i['num_threads'] for i in threadpoolctl.threadpool_info()"
+        " if i['user_api'] == 'blas']\n"
+        "print(before, after)\n"
+    )
+    env = {**os.environ, "DISCOVERY_SERVE_DB": db, "OPENBLAS_NUM_THREADS": "2"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split("\n")[-2] == "[2] [1]", out.stdout + out.stderr

@@ -182,6 +182,9 @@ def serve(
             highlight=False,
         )
     if workers == 1:
+        from ..service.app import one_blas_thread_per_worker
+
+        one_blas_thread_per_worker()
         uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
         return
     # Several processes: each builds its app (and snapshot) from the environment. Events
