@@ -56,11 +56,11 @@ def app_from_env() -> FastAPI:
 
 def one_blas_thread_per_worker() -> None:
     """Limit this process's BLAS to one thread (nothing without threadpoolctl): called where
-    a server process starts (:func:`app_from_env`, ``serve`` with one worker). A server's parallelism is across requests and workers, one per
-    core; OpenBLAS's own threads in a request's products (a PageRank vector's 1M-element dot
-    products, ALS scores) only spin against the other workers: on the large world an explore
-    with ALS took 110 ms of CPU for 55 ms of wall time with two BLAS threads, 70 ms of both
-    with one."""
+    a server process starts (:func:`app_from_env`, ``serve`` with one worker). A server's
+    parallelism is across requests and workers, one per core; OpenBLAS's own threads in a
+    request's products (a PageRank vector's 1M-element dot products, ALS scores) only spin
+    against the other workers: on the large world an explore with ALS took 110 ms of CPU for
+    55 ms of wall time with two BLAS threads, 70 ms of both with one."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # BLAS keeps its own thread count
