@@ -1,7 +1,7 @@
 """ALS and the learned ranker against the default ranker and ``popular``, in the offline harness.
 
     python bench/learned.py --db lastfm.db --holdout 365d --step 91d --window-days 3650 \\
-        --users 0 --inner-cuts 4 --json bench/results/learned_lastfm.json
+        --users 0 --inner-cuts 8 --json bench/results/learned_lastfm_ic8.json
     python bench/learned.py --db lastfm.db --holdout 182d --step 91d --window-days 3650 \\
         --end-days-before 365 ...              # validation: the two quarters before that year
     python bench/learned.py --db demo.db --json bench/results/learned_demo.json
