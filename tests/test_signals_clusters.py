@@ -184,3 +184,61 @@ def test_interest_rows_and_feed_show_each_post_once_per_cluster(world: Path) -> 
     ids = [it.post_id for it in feed]
     assert len(ids) == len(set(ids))
     assert all(it.reason.startswith("because you like #") for it in feed)
+
+
+def _rows_with_members(engine: Engine, k: int = 8) -> list[tuple[int, object]]:
+    snap = engine.snapshot
+    active = np.bincount(snap.inter_user, minlength=snap.n_accounts)
+    out = []
+    for user in np.argsort(-active, kind="stable")[:40].tolist():
+        for row in engine.interests(int(user), k=k, per_tag=2).items:
+            out.append((int(user), row))
+    return out
+
+
+def test_interests_list_their_clusters_member_tags(world: Path) -> None:
+    from discovery.engine import MEMBERS_SHOWN
+
+    engine = Engine.open(world)
+    snap = engine.snapshot
+    clusters = snapshot_clusters(snap)
+    topics = THEMES["drawn"].topics
+    topic_of: dict[str, set[str]] = {}
+    for topic in topics:
+        for t in topic.tags:
+            topic_of.setdefault(normalize_hashtag(t), set()).add(topic.name)
+    with_members = 0
+    for _, row in _rows_with_members(engine):
+        head = snap.tag_index(row.tag)
+        expected = [str(snap.tag_name[t]) for t in clusters.members_of(head) if t != head]
+        assert row.members == expected[:MEMBERS_SHOWN]
+        assert row.to_dict()["members"] == row.members
+        if row.members:
+            with_members += 1
+            # the head and its members are one topic's variants: no member belongs only to a
+            # topic the head is not a tag of
+            heads_topics = topic_of.get(row.tag, set())
+            if heads_topics:
+                for m in row.members:
+                    assert not topic_of.get(m) or topic_of[m] & heads_topics, (row.tag, m)
+    assert with_members >= 10
+
+
+def test_interest_page_shows_members_and_a_member_opens_its_cluster(world: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from discovery.service import create_app
+
+    user, row = next((u, r) for u, r in _rows_with_members(Engine.open(world)) if r.members)
+    handle = str(Engine.open(world).snapshot.handle[user])
+    with TestClient(create_app(world)) as client:
+        body = client.get(f"/v1/users/{handle}/interests?k=12&per_tag=12").json()
+        twin = next(i for i in body["interests"] if i["tag"] == row.tag)
+        assert twin["members"] == row.members
+        page = client.get(f"/u/{handle}/interests").text
+        also = " ".join(f"#{m}" for m in row.members)
+        assert f'title="also {also}"' in page
+        # a post's member hashtag links to the interests page: it opens the cluster
+        member = client.get(f"/u/{handle}/interests?tag={row.members[-1]}").text
+        assert f"<h2>#{row.tag}</h2>" in member
+        assert f"also {' '.join(f'<span>#{m}</span>' for m in row.members)}" in member

@@ -32,6 +32,7 @@ from .ranking.pipeline import best_per_interest
 from .ranking.precomputed import StoredList
 from .ranking.similar import similar_posts
 from .settings import Settings
+from .signals.clusters import snapshot_clusters
 from .snapshot import Snapshot, load_snapshot, refresh_snapshot
 from .store import NotFound, Store, StoreError, to_iso
 
@@ -41,6 +42,8 @@ __all__ = ["FEED_KINDS", "Engine"]
 FEED_KINDS = PUBLIC_KINDS
 #: How long a stored list read for one request serves the next ones at the same counter.
 LIST_MEMO_SECONDS = 5.0
+#: Member tags an interest lists besides its head (most used first).
+MEMBERS_SHOWN = 20
 
 
 class Engine:
@@ -290,15 +293,21 @@ class Engine:
         return items
 
     def interests(self, user: str | int, k: int = 10, per_tag: int = 3) -> Interests:
-        """Top hashtags from liked and tagged posts (IDF-weighted) and the best posts for each."""
+        """Top interests from liked and tagged posts (IDF-weighted hashtag clusters, each named
+        by its head tag and listing up to :data:`MEMBERS_SHOWN` other member tags) and the
+        best posts for each."""
         with self._lock:
             ctx = self.context(user)
             artifacts = self.request_artifacts()
             rk = get_ranker("default", ctx.settings, artifacts)
+            clusters = snapshot_clusters(self.snapshot)
+            names = self.snapshot.tag_name
             out = []
             for row in best_per_interest(ctx, rk, k, per_tag, artifacts):
-                tag = str(self.snapshot.tag_name[row.tag])
-                out.append(Interest(tag, row.weight, self._items(row.picks)))
+                others = [int(t) for t in clusters.members_of(row.tag) if t != row.tag]
+                members = [str(names[t]) for t in others[:MEMBERS_SHOWN]]
+                tag = str(names[row.tag])
+                out.append(Interest(tag, row.weight, self._items(row.picks), members))
             return Interests(str(self.snapshot.handle[ctx.user]), to_iso(self.snapshot.now), out)
 
     def post_index(self, post_id: int) -> int:

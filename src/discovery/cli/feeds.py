@@ -113,11 +113,12 @@ def interests(
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         return
     table = Table(title=f"interests of @{lit(result.user)}")
-    for col in ("hashtag", "weight", "best posts"):
+    for col in ("hashtag", "also", "weight", "best posts"):
         table.add_column(col)
     for it in result:
         best = ", ".join(f"{p.post_id} (@{lit(p.author)}, ♥{p.like_count})" for p in it.posts)
-        table.add_row(f"#{lit(it.tag)}", f"{it.weight:.3f}", best or "-")
+        also = " ".join(f"#{lit(t)}" for t in it.members) or "-"
+        table.add_row(f"#{lit(it.tag)}", also, f"{it.weight:.3f}", best or "-")
     console.print(table)
 
 

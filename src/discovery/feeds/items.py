@@ -119,12 +119,22 @@ class Feed:
 
 @dataclass
 class Interest:
+    """One interest: a hashtag cluster named by its head ``tag``, its other member tags
+    (``members``, most used first: the variants and synonyms it groups), its share of the
+    user's interest weight and its best posts."""
+
     tag: str
     weight: float
     posts: list[FeedItem]
+    members: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tag": self.tag, "weight": self.weight, "posts": [p.to_dict() for p in self.posts]}
+        return {
+            "tag": self.tag,
+            "members": list(self.members),
+            "weight": self.weight,
+            "posts": [p.to_dict() for p in self.posts],
+        }
 
 
 @dataclass

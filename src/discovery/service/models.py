@@ -204,6 +204,10 @@ class FeedPageOut(FeedOut):
 
 class InterestOut(BaseModel):
     tag: str
+    members: list[str] = Field(
+        default_factory=list,
+        description="The cluster's other hashtags (variants, synonyms), most used first.",
+    )
     weight: float
     posts: list[FeedItemOut]
 

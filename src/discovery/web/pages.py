@@ -163,7 +163,12 @@ def _interests_page(
     try:
         body = views.interests_view(service, handle, k=12, per_tag=per_tag)
         weights = _weights(service, handle)
-        chosen = [i for i in body["interests"] if i["tag"] == tag] if tag else body["interests"]
+        # a member tag (a post's #rockclimbing) opens its cluster (#climbing)
+        chosen = (
+            [i for i in body["interests"] if tag == i["tag"] or tag in i["members"]]
+            if tag
+            else body["interests"]
+        )
     except (NotFound, InputError) as exc:
         return _error(exc, handle)
     states = _states([p for i in chosen for p in i["posts"]])
