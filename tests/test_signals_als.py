@@ -220,6 +220,22 @@ def test_fold_in_matches_the_normal_equations() -> None:
         c = np.diag(conf)
         want = np.linalg.solve(y.T @ c @ y + reg * np.eye(4), y.T @ c @ pref)
         assert np.allclose(fold_in(y, rows, w, reg, alpha), want)
+        # with the model's kept Gram matrix, summed in blocks of rows (float32 factors)
+        y32 = y.astype(np.float32)
+        model = ALSModel(np.array(["u"]), np.arange(12).astype(str), y32[:1], y32)
+        assert np.allclose(model.gram, y32.astype(np.float64).T @ y32.astype(np.float64))
+        got = fold_in(y32, rows, w, reg, alpha, model.gram)
+        assert np.allclose(got, fold_in(y32, rows, w, reg, alpha))
+
+
+def test_gram_sums_its_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import discovery.signals.als as als
+
+    y = rng(2).normal(size=(10, 3)).astype(np.float32)
+    monkeypatch.setattr(als, "_GRAM_BLOCK", 3)  # blocks of 3, 3, 3 and 1 rows
+    model = ALSModel(np.array(["u"]), np.arange(10).astype(str), y[:1], y)
+    want = y.astype(np.float64).T @ y.astype(np.float64)
+    assert np.allclose(model.gram, want) and model.gram is model.gram
 
 
 def test_cli_trains_and_refuses_bad_input(tmp_path: Path) -> None:

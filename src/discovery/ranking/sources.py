@@ -169,22 +169,49 @@ class HashtagSource:
         clusters = snapshot_clusters(snap)
         evidence: dict[int, tuple[int, int]] = {}
         for head, _ in top_interests(ctx, self.n_tags):
-            found, via = [], []
+            slices = []
             for tag in clusters.members_of(head).tolist():
                 lo, hi = indptr[tag], indptr[tag + 1]
                 a = lo + np.searchsorted(times[lo:hi], since, "left")
                 b = lo + np.searchsorted(times[lo:hi], ctx.now, "right")
-                found.append(posts_by_time[a:b])
-                via.append(np.full(b - a, tag))
-            posts, first = np.unique(np.concatenate(found), return_index=True)
-            tags = np.concatenate(via)[first]  # the most used member tag that reached it
-            if len(posts) > self.per_tag:
-                top = top_k_by(snap.post_likes[posts], snap.post_id[posts], self.per_tag)
-                posts, tags = posts[top], tags[top]
+                slices.append((tag, posts_by_time[a:b]))
+            posts, tags = best_tagged(slices, snap.post_likes, snap.post_id, self.per_tag)
             for p, t in zip(posts.tolist(), tags.tolist(), strict=True):
                 evidence.setdefault(p, (head, -1 if t == head else t))
         posts = np.array(sorted(evidence), dtype=np.int64)
         return Candidates(self.name, posts, tag_lookup(evidence))
+
+
+def best_tagged(
+    slices: list[tuple[int, np.ndarray]], likes: np.ndarray, ids: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` most liked posts (ties: smaller id) carrying any of a cluster's member tags,
+    best first, each with the first member tag that carries it: ``slices`` is ``(tag, its
+    posts in the window)`` per member, most used tag first.
+
+    Each member's own top ``k`` first, then the best of their union: a post among the union's
+    top ``k`` is among the top ``k`` of every member carrying it (whatever outranks it there
+    outranks it in the union), so this is the union's top ``k`` with the same tags — without
+    sorting every post of the cluster's window (a large world's popular tag holds 10^5 of
+    them; 9 % of a serving worker's samples went to that sort).
+
+    >>> best_tagged([(7, np.array([1, 2, 3])), (8, np.array([3, 4]))],
+    ...             np.array([0, 5, 1, 9, 9]), np.arange(5), 2)
+    (array([3, 4]), array([7, 8]))
+    """
+    found, via = [], []
+    for tag, posts in slices:
+        if len(posts) > k:
+            posts = posts[top_k_by(likes[posts], ids[posts], k)]
+        found.append(posts)
+        via.append(np.full(len(posts), tag))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # first occurrence in member order: the most used member tag that reached the post
+    posts, first = np.unique(np.concatenate(found), return_index=True)
+    tags = np.concatenate(via)[first]
+    order = top_k_by(likes[posts], ids[posts], k)
+    return posts[order], tags[order]
 
 
 def top_k_by(values: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:

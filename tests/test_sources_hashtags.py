@@ -1,0 +1,47 @@
+"""The hashtag source's per-cluster selection against a plain reference (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from discovery.ranking.sources import best_tagged
+
+
+def _reference(
+    slices: list[tuple[int, np.ndarray]], likes: np.ndarray, ids: np.ndarray, k: int
+) -> list[tuple[int, int]]:
+    """Every post of the cluster's window with the first member tag carrying it, sorted by
+    likes (most first, ties: smaller id), the first ``k``."""
+    first: dict[int, int] = {}
+    for tag, posts in slices:
+        for p in posts.tolist():
+            first.setdefault(p, tag)
+    order = sorted(first, key=lambda p: (-int(likes[p]), int(ids[p])))
+    return [(p, first[p]) for p in order[:k]]
+
+
+@st.composite
+def clusters(draw: st.DrawFn) -> tuple[list[tuple[int, np.ndarray]], np.ndarray, np.ndarray, int]:
+    n = draw(st.integers(1, 40))
+    likes = np.array(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)))  # many ties
+    ids = np.array(draw(st.permutations(range(100, 100 + n))))
+    members = draw(st.integers(0, 4))
+    slices = []
+    for tag in range(members):
+        posts = draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n))
+        slices.append((tag + 10, np.array(posts, dtype=np.int64)))
+    return slices, likes, ids, draw(st.integers(1, 12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(clusters())
+def test_best_tagged_equals_sorting_the_whole_union(
+    case: tuple[list[tuple[int, np.ndarray]], np.ndarray, np.ndarray, int],
+) -> None:
+    slices, likes, ids, k = case
+    posts, tags = best_tagged(slices, likes, ids, k)
+    assert list(zip(posts.tolist(), tags.tolist(), strict=True)) == _reference(
+        slices, likes, ids, k
+    )
