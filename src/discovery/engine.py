@@ -32,7 +32,7 @@ from .ranking.pipeline import best_per_interest
 from .ranking.precomputed import StoredList
 from .ranking.similar import similar_posts
 from .settings import Settings
-from .signals.clusters import snapshot_clusters
+from .signals.clusters import snapshot_clusters, use_tag_vectors
 from .snapshot import Snapshot, load_snapshot, refresh_snapshot
 from .store import NotFound, Store, StoreError, to_iso
 
@@ -67,6 +67,8 @@ class Engine:
         self.settings = settings or Settings()
         #: Trained models handed to the source and ranker factories (see ranking.registry).
         self.artifacts: Mapping[str, Any] = artifacts or {}
+        # hashtag name vectors (discovery embed --text) join the snapshot's clusters
+        use_tag_vectors(snapshot, self.artifacts.get("tag_vectors"))
         self._lock = threading.RLock()
         #: Explore and blend feeds served from stored candidate lists, and from the sources.
         self.candidate_counts = {"precomputed": 0, "online": 0}

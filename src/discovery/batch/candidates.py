@@ -21,6 +21,7 @@ from ..ranking.context import UserContext
 from ..ranking.evidence import Names
 from ..ranking.precomputed import encode_evidence
 from ..settings import Settings
+from ..signals.clusters import use_tag_vectors
 from ..snapshot import Snapshot
 from ..store.precomputed import CandidateList
 
@@ -68,6 +69,8 @@ def candidate_block(
     accounts they follow and their :data:`NEAREST` nearest accounts."""
     job.request.check()
     prefs = prefs or {}
+    if artifacts and "tag_vectors" in artifacts:  # the clusters the serving engine uses
+        use_tag_vectors(snap, artifacts["tag_vectors"])
     names = Names.of(snap)
     out: list[CandidateList] = []
     for user in users:

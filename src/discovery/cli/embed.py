@@ -45,7 +45,8 @@ def embed_command(
 ) -> None:
     """Give every post without a vector one, for "more like this": images by
     EfficientNet-Lite0, captions and hashtags by all-MiniLM-L6-v2 (the embed extra; nothing is
-    downloaded). Incremental: a second run embeds only new posts. Images that cannot be read
+    downloaded); a text model also embeds the hashtag names, which the hashtag clusters then
+    use besides co-occurrence. Incremental: a second run embeds only new posts and names. Images that cannot be read
     (missing file, HTTP error, timeout, not an image) are counted and tried again next run."""
     from ..embeddings.encoders import get_encoder
 
@@ -64,9 +65,28 @@ def embed_command(
         media = Path(str(store.path) + ".media")
         for name in names:
             options = {"backend": backend} if name.startswith(("image", "efficientnet")) else {}
-            _embed_one(store, get_encoder(name, **options), media, batch, limit, timeout)
+            encoder = get_encoder(name, **options)
+            _embed_one(store, encoder, media, batch, limit, timeout)
+            if encoder.kind == "text":
+                _embed_tag_names(store, encoder)
     finally:
         store.close()
+
+
+def _embed_tag_names(store: Store, encoder: Encoder) -> None:
+    """The hashtag names without a vector of this model, for the hashtag clusters."""
+    from ..embeddings.tags import embed_tags, load_tag_vectors
+    from ..snapshot import load_snapshot
+
+    names = [str(t) for t in load_snapshot(store).tag_name.tolist()]
+    added = embed_tags(store, encoder, names)
+    held = load_tag_vectors(store)
+    console.print(
+        f"{encoder.name}: {added:,} new hashtag names embedded"
+        f" ({0 if held is None else len(held):,} with a vector of {len(names):,})",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _embed_one(

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..settings import Settings
+from ..signals.clusters import use_tag_vectors
 from ..snapshot import Snapshot
 from .context import UserContext, user_context
 from .feedkinds import PUBLIC_KINDS
@@ -115,6 +116,8 @@ def recommend_batch(
     request = request or FeedRequest()
     request.check()
     prefs = prefs or {}
+    if artifacts and "tag_vectors" in artifacts:  # the clusters an engine would use
+        use_tag_vectors(snap, artifacts["tag_vectors"])
     out: list[list[Pick]] = []
     for user in users:
         ctx = context_for(snap, int(user), settings, prefs.get(int(user), NO_PREFS))

@@ -35,7 +35,7 @@ other tag is its own cluster.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,12 +48,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLUSTERS_LAG",
+    "TEXT_KEY",
     "TagClusters",
     "build_clusters",
     "ppmi_similarity",
     "snapshot_clusters",
     "specific_tags",
     "tag_clusters",
+    "use_tag_vectors",
 ]
 
 
@@ -218,10 +220,42 @@ def build_clusters(
 CLUSTERS_LAG = Lag("tags", share=0.05, slack=1000)
 
 
+#: Where a snapshot keeps the hashtag name vectors its clusters use (:func:`use_tag_vectors`).
+TEXT_KEY = "hashtag_text"
+
+
+def use_tag_vectors(snap: Snapshot, vectors: Any) -> None:
+    """Cluster ``snap``'s hashtags with these name vectors from now on (None: co-occurrence
+    alone). ``vectors`` has ``rows(names)`` (float rows, zeros for a name without a vector;
+    :class:`discovery.embeddings.tags.TagVectors`). Clusters built with other vectors are
+    dropped; the same vectors again change nothing. Whoever loads a store's models for a
+    snapshot calls this (the engine, the batch jobs, the simulator), so every feed of that
+    snapshot sees one set of clusters."""
+    held = snap.derived.get(TEXT_KEY)
+    if held is vectors or _key(held) == _key(vectors):  # the same vectors (or none) again
+        return
+    snap.derived.drop(TEXT_KEY)
+    snap.derived.drop("hashtag_clusters")
+    if vectors is not None:
+        snap.derive(TEXT_KEY, lambda: vectors, depends_on=())
+
+
+def _key(vectors: Any) -> Any:
+    """What tells two sets of name vectors apart: their ``key`` (model, version, size; a
+    copy shipped to a batch worker has the same) or, without one, the object itself."""
+    return None if vectors is None else getattr(vectors, "key", id(vectors))
+
+
 def snapshot_clusters(snap: Snapshot) -> TagClusters:
-    """The hashtag clusters of a snapshot (a derived structure, built on first use)."""
-    return snap.derive(
-        "hashtag_clusters",
-        lambda: build_clusters(snap.post_tags_matrix()),
-        depends_on=(CLUSTERS_LAG,),
-    )
+    """The hashtag clusters of a snapshot (a derived structure, built on first use), with the
+    name vectors given to :func:`use_tag_vectors` when there are any."""
+
+    def build() -> TagClusters:
+        text = snap.derived.get(TEXT_KEY)
+        names = snap.tag_name
+        vectors = None if text is None else text.rows(names)
+        if vectors is not None and not vectors.shape[1]:
+            vectors = None
+        return build_clusters(snap.post_tags_matrix(), tag_vectors=vectors)
+
+    return snap.derive("hashtag_clusters", build, depends_on=(CLUSTERS_LAG,))

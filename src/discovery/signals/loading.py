@@ -17,11 +17,17 @@ __all__ = ["load_artifacts"]
 
 
 def load_artifacts(store: Store) -> dict[str, Any]:
-    """``{"als": LoadedALS, "ranker": LearnedModel}`` for the artifacts the store holds."""
+    """``{"als": LoadedALS, "ranker": LearnedModel, "tag_vectors": TagVectors}`` for the
+    artifacts the store holds (the hashtag name vectors go to the snapshot's clusters:
+    :func:`~discovery.signals.clusters.use_tag_vectors`)."""
+    from ..embeddings.tags import load_tag_vectors
     from .als import load_als
     from .learned import load_ranker
 
     out: dict[str, Any] = {}
+    tags = load_tag_vectors(store)
+    if tags is not None:
+        out["tag_vectors"] = tags
     als = load_als(store)
     if als is not None:
         out["als"] = als
