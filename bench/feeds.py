@@ -2,6 +2,7 @@
 
     python bench/feeds.py --db demo.db [--users 300] [--kinds explore,timeline,blend]
     python bench/feeds.py --db demo.db --kinds explore --vectors 1280   # + embedding source
+    python bench/feeds.py --db large.db --kinds explore,blend --warm    # warmed as serve is
 
 Generates the world first when the file does not exist (``--size``). Users are drawn with the
 project's seed helper; the first request of each kind (numba compile / cache load, snapshot
@@ -36,6 +37,7 @@ from discovery.engine import Engine
 from discovery.seed import rng
 from discovery.snapshot import Snapshot
 from discovery.store.vectors import VectorBatch
+from discovery.warmup import warm_up
 
 
 def synthetic_vectors(
@@ -69,6 +71,9 @@ def main() -> None:
     ap.add_argument(
         "--vectors-days", type=float, help="vectors only for the posts of the last N days"
     )
+    ap.add_argument(
+        "--warm", action="store_true", help="warm the engine up first, as serve does per worker"
+    )
     args = ap.parse_args()
     if not args.db.exists():
         from discovery.world import generate_world
@@ -88,6 +93,9 @@ def main() -> None:
             f"{type(held.index).__name__}, built in {time.perf_counter() - t:.1f} s"
         )
     print(f"artifacts: {', '.join(sorted(engine.artifacts)) or 'none'}")
+    if args.warm:
+        done = warm_up(engine)
+        print(f"warm-up: {done.seconds:.1f} s, {len(done.built)} structures, accounts {done.users}")
     active = np.flatnonzero(np.bincount(snap.follow_src, minlength=snap.n_accounts) > 0)
     users = rng(7).choice(active, size=min(args.users, len(active)), replace=False)
     print(

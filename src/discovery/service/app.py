@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,8 @@ from . import api, experiments, root
 from .errors import MAX_BODY, GuardMiddleware, install_error_handlers
 from .metrics import MetricsMiddleware
 from .state import Service
+
+_log = logging.getLogger("discovery.serve")
 
 if TYPE_CHECKING:
     from .feedgen import FeedgenConfig
@@ -68,6 +71,24 @@ def one_blas_thread_per_worker() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+def _warm(service: Service) -> None:
+    """Build the engine's lazily derived structures before the first request
+    (:mod:`discovery.warmup`); a failure is logged and the worker serves anyway, cold."""
+    from ..warmup import warm_up
+
+    try:
+        done = warm_up(service.engine)
+    except Exception:  # a cold worker still serves; the log says why
+        _log.warning("warm-up failed; the first requests build what it would have", exc_info=True)
+        return
+    _log.info(
+        "warmed up in %.1f s: %d structures for accounts %s",
+        done.seconds,
+        len(done.built),
+        done.users,
+    )
+
+
 def create_app(
     db: str | Path,
     *,
@@ -88,6 +109,7 @@ def create_app(
         # that grows under load) and contention, not throughput.
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         service.open()  # again, when a test client starts the same app twice
+        _warm(service)
         # The app, the libraries and the snapshot's indexes live as long as the process: move
         # them out of the cyclic collector's reach, so full collections under load only scan
         # what requests allocate (Instagram's gc.freeze; shorter pauses, less CPU).
