@@ -131,3 +131,27 @@ def test_cli_embed_text_embeds_the_names(tmp_path: Path) -> None:
     )
     again = runner.invoke(app, ["--db", str(path), "embed", "--text", "--model", "fake-text"])
     assert "0 new hashtag names embedded" in " ".join(again.output.split())
+
+
+def test_a_damaged_artifact_is_ignored_not_trusted(tmp_path: Path) -> None:
+    """Another writer's bytes under the name: the engine opens and clusters by co-occurrence."""
+    path = _world(tmp_path)
+    raw = np.zeros((2, 3), np.float16).tobytes()
+    bad_vectors = np.array([[np.inf, 0.0]], np.float16)
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, bad_vectors)
+    with Store.open(path, create=False) as store:
+        for data, meta in [
+            (b"not an npy file", {"tags": ["sushi"]}),
+            (raw, {"tags": ["sushi", "maki"]}),  # raw bytes, no npy header
+            (buf.getvalue(), {"tags": ["sushi"]}),  # not finite
+            (buf.getvalue(), {"tags": "sushi"}),  # names not a list: lengths disagree
+        ]:
+            store.save_artifact("tag_vectors", data, meta)
+            assert load_tag_vectors(store) is None
+    engine = Engine.open(path)
+    assert "hashtag_text" not in engine.snapshot.derived
+    alone = _cluster_ids(engine, ["sushi", "nigiri", "sashimi", "maki"])
+    assert alone[0] == alone[1] != alone[2] == alone[3]

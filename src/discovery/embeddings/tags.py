@@ -91,10 +91,16 @@ def load_tag_vectors(store: Store) -> TagVectors | None:
         art = store.load_artifact(ARTIFACT)
     except NotFound:
         return None
-    data = np.load(io.BytesIO(art.data), allow_pickle=False)
-    names = np.array([str(n) for n in art.meta.get("tags", [])], dtype=str)
-    if data.ndim != 2 or len(data) != len(names):
+    try:
+        data = np.load(io.BytesIO(art.data), allow_pickle=False)
+        tags = art.meta.get("tags", [])
+        names = np.array([str(n) for n in tags if isinstance(n, str)], dtype=str)
+    except (ValueError, OSError, EOFError, TypeError, AttributeError):
         return None  # not written by this module: ignored rather than trusted
+    if not isinstance(data, np.ndarray) or data.ndim != 2 or len(data) != len(names):
+        return None
+    if not np.issubdtype(data.dtype, np.floating) or not np.isfinite(data).all():
+        return None
     return TagVectors(str(art.meta.get("model", "")), names, data, art.version)
 
 
