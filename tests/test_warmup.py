@@ -31,6 +31,9 @@ def test_after_the_warm_up_no_feed_builds_a_structure(world: Path) -> None:
     engine = Engine.open(world)
     snap = engine.snapshot
     done = warm_up(engine)
+    # what /metrics reports does not count the warm-up's feeds
+    assert engine.candidate_counts == {"precomputed": 0, "online": 0}
+    assert engine.ppr_cache_stats() == {"hit": 0, "kept": 0, "miss": 0}
     counts = np.bincount(snap.inter_user, minlength=snap.n_accounts)
     assert done.users[0] == int(np.argmax(counts)) and done.built
     assert set(done.built) <= set(snap.derived.keys())

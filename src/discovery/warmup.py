@@ -12,7 +12,8 @@ accepts requests; ``bench/feeds.py`` warms before it times.
 The warm-up serves every feed kind once to the account with the most interactions (the one
 most likely to reach every structure: follows, likes, interests), and once to an account the
 ALS model does not know, then touches the model's cached parts. Nothing is written: no
-impression is logged and no state is marked.
+impression is logged and no state is marked, and what ``/metrics`` reports (the feeds served
+from stored lists or online, the PageRank cache's hits) does not count it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .ranking.affinity import ppr_state
 from .ranking.feedkinds import PUBLIC_KINDS
 
 if TYPE_CHECKING:
@@ -51,6 +53,9 @@ def warm_up(engine: Engine) -> WarmUp:
     out = WarmUp()
     if snap.n_accounts == 0:
         return out
+    served = dict(engine.candidate_counts)  # /metrics counts requests, not the warm-up
+    cache = ppr_state(snap).cache
+    looked_up = (cache.hits, cache.kept, cache.misses)
     counts = np.bincount(snap.inter_user, minlength=snap.n_accounts)
     out.users.append(int(np.argmax(counts)))
     loaded = engine.artifacts.get("als")
@@ -65,6 +70,8 @@ def warm_up(engine: Engine) -> WarmUp:
         for kind in PUBLIC_KINDS:
             engine.feed(user, k=10, kind=kind)
         engine.interests(user, k=10)
+    engine.candidate_counts.update(served)
+    cache.hits, cache.kept, cache.misses = looked_up  # nor the PageRank cache's hit rate
     out.built = sorted(set(snap.derived.keys()) - before)
     out.seconds = time.perf_counter() - started
     return out
