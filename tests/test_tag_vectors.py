@@ -155,3 +155,19 @@ def test_a_damaged_artifact_is_ignored_not_trusted(tmp_path: Path) -> None:
     assert "hashtag_text" not in engine.snapshot.derived
     alone = _cluster_ids(engine, ["sushi", "nigiri", "sashimi", "maki"])
     assert alone[0] == alone[1] != alone[2] == alone[3]
+
+
+def test_hashtag_names_on_both_backends(store_url: str) -> None:
+    """The names ``embed --text`` reads, straight from the store: those of the snapshot."""
+    with Store.open(store_url) as store:
+        with store.transaction():
+            store.set_meta("now", NOW)
+            store.add_accounts([(7, "dan", "Dan", "person", NOW - 10 * H)])
+            store.add_posts(
+                (pid, a, t, cap, "photo", None, likes, comments)
+                for pid, a, t, cap, likes, comments in EXTRA
+            )
+        names = store.hashtag_names()
+        snap_names = [str(t) for t in load_snapshot(store, cache=False).tag_name.tolist()]
+    assert names == snap_names
+    assert sorted(names) == ["dinner", "maki", "nigiri", "sashimi", "sushi", "🍣"]

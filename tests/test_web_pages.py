@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -312,3 +313,25 @@ def test_pages_use_the_api_tokens(hostile_db: Path) -> None:
         form = {"kind": "like", "post": "101"}
         r = c.post("/u/me/events", data=form, headers={"Authorization": f"Bearer {other}"})
         assert r.status_code == 403
+
+
+def test_hostile_member_tags_are_inert(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster's member tags come from imported data (an importer may allow markup and bidi
+    characters in a hashtag): in the chip's title and the heading's list they stay text."""
+    from discovery.web import pages
+
+    real = pages.views.interests_view
+
+    def hostile(*args: object, **kw: object) -> dict:
+        body = real(*args, **kw)  # type: ignore[arg-type]
+        body["interests"][0]["members"] = ['"><script>alert(1)</script>', "a\u202eb"]
+        return body
+
+    monkeypatch.setattr(pages.views, "interests_view", hostile)
+    html = client.get("/u/me/interests").text
+    assert "<script>alert(1)" not in html and "\u202e" not in html
+    chips = [a for tag, a in Tags(html).tags if tag == "a" and "also" in (a.get("title") or "")]
+    assert len(chips) == 1 and '"><script>alert(1)</script>' in chips[0]["title"]
+    tag = client.get("/v1/users/me/interests").json()["interests"][0]["tag"]
+    member = client.get(f"/u/me/interests?tag={quote(chips[0]['title'].split()[1][1:])}").text
+    assert f"<h2>#{tag}</h2>" in member

@@ -76,9 +76,8 @@ def embed_command(
 def _embed_tag_names(store: Store, encoder: Encoder) -> None:
     """The hashtag names without a vector of this model, for the hashtag clusters."""
     from ..embeddings.tags import embed_tags, load_tag_vectors
-    from ..snapshot import load_snapshot
 
-    names = [str(t) for t in load_snapshot(store).tag_name.tolist()]
+    names = store.hashtag_names()
     added = embed_tags(store, encoder, names)
     held = load_tag_vectors(store)
     console.print(

@@ -232,7 +232,7 @@ def use_tag_vectors(snap: Snapshot, vectors: Any) -> None:
     snapshot calls this (the engine, the batch jobs, the simulator), so every feed of that
     snapshot sees one set of clusters."""
     held = snap.derived.get(TEXT_KEY)
-    if held is vectors or _key(held) == _key(vectors):  # the same vectors (or none) again
+    if _key(held) == _key(vectors):  # the same vectors (or none) again
         return
     snap.derived.drop(TEXT_KEY)
     snap.derived.drop("hashtag_clusters")

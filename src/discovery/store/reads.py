@@ -151,6 +151,11 @@ class ReadsMixin(StoreCore):
         sql = "SELECT handle, id FROM accounts WHERE handle IN ({})"
         return {str(h): int(i) for h, i in self._fetch_in(sql, handles)}
 
+    def hashtag_names(self) -> list[str]:
+        """Every hashtag the store holds, in id order (``discovery embed --text`` embeds their
+        names; one small table, not a snapshot)."""
+        return [str(r[0]) for r in self._fetch("SELECT tag FROM hashtags ORDER BY id")]
+
     def existing_posts(self, post_ids: Iterable[int]) -> set[int]:
         """Which of ``post_ids`` the store holds."""
         sql = "SELECT id FROM posts WHERE id IN ({})"
