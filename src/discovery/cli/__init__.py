@@ -12,7 +12,7 @@ import sys
 from types import FrameType
 
 # First, so that Ctrl-C while the commands below load is one line, not a traceback.
-from ._interrupt import Interrupted  # isort: skip
+from ._interrupt import Interrupted, raise_if_interrupted  # isort: skip
 
 import typer
 
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     previous = signal.signal(signal.SIGINT, _on_sigint)
     try:
+        raise_if_interrupted()
         app(args=argv, prog_name="discovery")
     except DiscoveryError as exc:
         typer.echo(f"error: {display_safe(str(exc))}", err=True)
