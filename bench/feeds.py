@@ -19,6 +19,10 @@ noise, so what a user liked has a taste to find (the latency, not the relevance,
 every post's would not fit in memory; the issue allows the feed window's): a user whose recent
 likes fall outside it has no taste to search with, so the script also prints how many of the
 timed users had one.
+
+BLAS runs on one thread, as in every ``serve`` worker
+(``one_blas_thread_per_worker``: a server's parallelism is its workers); ``--blas-threads 0`` leaves the
+library's own count (two here), whose spinning second thread made the large world's tail.
 """
 
 from __future__ import annotations
@@ -74,7 +78,17 @@ def main() -> None:
     ap.add_argument(
         "--warm", action="store_true", help="warm the engine up first, as serve does per worker"
     )
+    ap.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads (1, default: as a serve worker; 0: all)",
+    )
     args = ap.parse_args()
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.blas_threads, user_api="blas")
     if not args.db.exists():
         from discovery.world import generate_world
 
@@ -104,6 +118,7 @@ def main() -> None:
     )
     print(
         f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+        f", BLAS threads: {args.blas_threads or 'library default'}"
     )
     print("\n| feed | first call | p50 | p90 | p99 | max | CPU p50 | CPU p99 | requests | load |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -61,7 +61,10 @@ def warm_up(engine: Engine) -> WarmUp:
     loaded = engine.artifacts.get("als")
     if loaded is not None:
         aligned = loaded.aligned(snap)
-        _ = aligned.known_users  # the co-likers' factor block
+        # the taste neighbours' index (read from the artifact once) and its rows as accounts,
+        # or without one the co-likers' factor block for brute force
+        indexed = aligned.model.neighbour_index is not None
+        _ = aligned.account_of_row if indexed else aligned.known_users
         _ = aligned.model.gram  # every fold-in's YᵀY
         unknown = np.flatnonzero((aligned.user_row < 0) & (counts[: len(aligned.user_row)] > 0))
         if len(unknown):

@@ -39,6 +39,7 @@ from ..ranking.stats import KIND_WEIGHT
 from ..seed import child_rng
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
+from .als_index import UserIndex, build_user_index
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -134,10 +135,16 @@ class ALSModel:
     regularization: float = 0.1
     alpha: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The HNSW graph over ``user_factors`` (:mod:`.als_index`), serialised; None for a small
+    #: model or without hnswlib.
+    user_index: bytes | None = field(default=None, compare=False, repr=False)
 
     def to_bytes(self) -> bytes:
         """An ``.npz`` (``allow_pickle=False`` readable: keys as unicode arrays)."""
         buf = io.BytesIO()
+        extra: dict[str, Any] = {}
+        if self.user_index is not None:
+            extra["user_index"] = np.frombuffer(self.user_index, np.uint8)
         np.savez_compressed(
             buf,
             user_keys=self.user_keys.astype(str),
@@ -145,6 +152,7 @@ class ALSModel:
             user_factors=self.user_factors.astype(np.float32),
             item_factors=self.item_factors.astype(np.float32),
             params=np.array([self.regularization, self.alpha]),
+            **extra,
         )
         return buf.getvalue()
 
@@ -152,6 +160,7 @@ class ALSModel:
     def from_bytes(cls, data: bytes, meta: dict[str, Any] | None = None) -> ALSModel:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             reg, alpha = (float(v) for v in z["params"])
+            index = z["user_index"].tobytes() if "user_index" in z.files else None
             return cls(
                 z["user_keys"],
                 z["post_keys"],
@@ -160,7 +169,19 @@ class ALSModel:
                 reg,
                 alpha,
                 dict(meta or {}),
+                index,
             )
+
+    @functools.cached_property
+    def neighbour_index(self) -> UserIndex | None:
+        """The loaded user index (once per model), or None: no index, or no hnswlib to read it
+        (the taste neighbours are then found by brute force)."""
+        if self.user_index is None:
+            return None
+        try:
+            return UserIndex(self.user_index, self.user_factors.shape[1], len(self.user_factors))
+        except ImportError:
+            return None
 
     @functools.cached_property
     def gram(self) -> np.ndarray:
@@ -209,6 +230,9 @@ def train_als(
             num_threads=1,
         )
         model.fit(matrix, show_progress=False)
+    fitted = time.perf_counter() - started
+    user_factors = np.asarray(model.user_factors, dtype=np.float32)
+    index = build_user_index(user_factors, seed=int(child_rng(p.seed, "als-index").integers(2**31)))
     meta = {
         "factors": p.factors,
         "iterations": p.iterations,
@@ -222,16 +246,19 @@ def train_als(
         "nonzeros": int(matrix.nnz),
         "trained_on_counter": int(snap.counter),
         "trained_until": int(snap.now if until is None else until),
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": round(fitted, 3),
     }
+    if index is not None:
+        meta["user_index_seconds"] = round(time.perf_counter() - started - fitted, 3)
     return ALSModel(
         np.asarray(user_keys)[users].astype(str),
         np.asarray(post_keys)[posts].astype(str),
-        np.asarray(model.user_factors, dtype=np.float32),
+        user_factors,
         np.asarray(model.item_factors, dtype=np.float32),
         p.regularization,
         p.alpha,
         meta,
+        index,
     )
 
 
@@ -306,6 +333,14 @@ class AlignedALS:
         users = np.flatnonzero(self.user_row >= 0)
         vecs = np.ascontiguousarray(self.model.user_factors[self.user_row[users]])
         return users, vecs, np.linalg.norm(vecs, axis=1)
+
+    @functools.cached_property
+    def account_of_row(self) -> np.ndarray:
+        """The account index of each model user row (-1: an account this snapshot lacks)."""
+        out = np.full(len(self.model.user_factors), -1, np.int64)
+        users = np.flatnonzero(self.user_row >= 0)
+        out[self.user_row[users]] = users
+        return out
 
     def user_vector(self, snap: Snapshot, user: int) -> np.ndarray | None:
         """The user's factors, folded in from their engagement when the model has no row for
