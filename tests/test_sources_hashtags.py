@@ -1,4 +1,5 @@
-"""The hashtag source's per-cluster selection against a plain reference (hypothesis)."""
+"""The hashtag source's per-cluster selection and its one-pass top k against plain references
+(hypothesis)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from discovery.ranking._topk import top_k_of
 from discovery.ranking.sources import best_tagged
 
 
@@ -45,3 +47,24 @@ def test_best_tagged_equals_sorting_the_whole_union(
     assert list(zip(posts.tolist(), tags.tolist(), strict=True)) == _reference(
         slices, likes, ids, k
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 5), min_size=1, max_size=80).flatmap(
+        lambda likes: st.tuples(
+            st.just(np.array(likes, np.int32)),  # int32 as the snapshot's like counts
+            st.permutations(range(len(likes))).map(lambda p: np.array(p, np.int64) * 7 + 3),
+            st.lists(st.integers(0, len(likes) - 1), unique=True).map(
+                lambda p: np.array(p, np.int64)
+            ),
+            st.integers(0, 90),
+        )
+    )
+)
+def test_the_one_pass_top_k_is_the_sorted_prefix(
+    case: tuple[np.ndarray, np.ndarray, np.ndarray, int],
+) -> None:
+    likes, ids, posts, k = case
+    want = sorted(posts.tolist(), key=lambda p: (-int(likes[p]), int(ids[p])))[: max(k, 0)]
+    assert top_k_of(posts, likes, ids, k).tolist() == want

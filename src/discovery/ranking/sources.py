@@ -15,6 +15,7 @@ from .. import setops
 from ..signals.clusters import snapshot_clusters
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
+from ._topk import top_k_of
 from .affinity import hop_distance, user_ppr
 from .candidates import (
     Candidates,
@@ -193,7 +194,8 @@ def best_tagged(
     top ``k`` is among the top ``k`` of every member carrying it (whatever outranks it there
     outranks it in the union), so this is the union's top ``k`` with the same tags — without
     sorting every post of the cluster's window (a large world's popular tag holds 10^5 of
-    them; 9 % of a serving worker's samples went to that sort).
+    them; 9 % of a serving worker's samples went to that sort); each member's top ``k`` in
+    one pass (:func:`._topk.top_k_of`).
 
     >>> best_tagged([(7, np.array([1, 2, 3])), (8, np.array([3, 4]))],
     ...             np.array([0, 5, 1, 9, 9]), np.arange(5), 2)
@@ -202,7 +204,7 @@ def best_tagged(
     found, via = [], []
     for tag, posts in slices:
         if len(posts) > k:
-            posts = posts[top_k_by(likes[posts], ids[posts], k)]
+            posts = top_k_of(posts, likes, ids, k)
         found.append(posts)
         via.append(np.full(len(posts), tag))
     if not found:

@@ -1,0 +1,69 @@
+"""Top ``k`` of a slice of posts by a per-post count, in one pass (numba).
+
+:func:`top_k_of` is :func:`~discovery.ranking.sources.top_k_by` applied to ``values[posts]``
+without gathering them first: the hashtag source asks it for the 60 most liked posts of each
+member tag's window, and a popular tag of the large world holds 10^5 posts in a week. numpy
+gathers the counts and the ids (two random reads of 10^5), partitions, and sorts the pool:
+2.5 ms per 10^5 posts here; this pass keeps a binary heap of the ``k`` best and reads each
+post's count once: 0.9 ms (both measured on a 5M-post array). Hand-written because no numpy or
+scipy call takes a top-k over an indirect index without materialising it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["top_k_of"]
+
+
+@njit(cache=True, nogil=True)
+def _heap(posts, values, ids, k):  # type: ignore[no-untyped-def]
+    # a min-heap on (value, -id): its root is the worst of the best k seen so far
+    hv = np.empty(k, np.int64)
+    hd = np.empty(k, np.int64)
+    hp = np.empty(k, np.int64)
+    n = 0
+    for j in range(posts.shape[0]):
+        p = posts[j]
+        v = np.int64(values[p])
+        d = np.int64(ids[p])
+        if n < k:
+            i = n
+            n += 1
+            while i > 0:  # sift up
+                up = (i - 1) >> 1
+                if hv[up] > v or (hv[up] == v and hd[up] < d):
+                    hv[i], hd[i], hp[i] = hv[up], hd[up], hp[up]
+                    i = up
+                else:
+                    break
+            hv[i], hd[i], hp[i] = v, d, p
+        elif v > hv[0] or (v == hv[0] and d < hd[0]):
+            i = 0
+            while True:  # sift the new root down
+                c = 2 * i + 1
+                if c >= k:
+                    break
+                if c + 1 < k and (hv[c + 1] < hv[c] or (hv[c + 1] == hv[c] and hd[c + 1] > hd[c])):
+                    c += 1
+                if hv[c] < v or (hv[c] == v and hd[c] > d):
+                    hv[i], hd[i], hp[i] = hv[c], hd[c], hp[c]
+                    i = c
+                else:
+                    break
+            hv[i], hd[i], hp[i] = v, d, p
+    return hp[:n], hv[:n], hd[:n]
+
+
+def top_k_of(posts: np.ndarray, values: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` posts of ``posts`` with the largest ``values[post]`` (integer counts; ties:
+    the smaller ``ids[post]``), best first. ``posts`` holds distinct indexes.
+
+    >>> top_k_of(np.array([0, 1, 2, 3]), np.array([5, 9, 9, 1]), np.array([10, 30, 20, 40]), 2)
+    array([2, 1])
+    """
+    if k <= 0 or len(posts) == 0:
+        return np.zeros(0, np.int64)
+    found, v, d = _heap(np.asarray(posts, np.int64), values, ids, int(k))
+    return found[np.lexsort((d, -v))]  # type: ignore[no-any-return]
