@@ -15,7 +15,6 @@ from .. import setops
 from ..signals.clusters import snapshot_clusters
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
-from ._topk import top_k_of
 from .affinity import hop_distance, user_ppr
 from .candidates import (
     Candidates,
@@ -201,6 +200,8 @@ def best_tagged(
     ...             np.array([0, 5, 1, 9, 9]), np.arange(5), 2)
     (array([3, 4]), array([7, 8]))
     """
+    from ._topk import top_k_of  # numba: loaded on first use, not with the engine
+
     found, via = [], []
     for tag, posts in slices:
         if len(posts) > k:
