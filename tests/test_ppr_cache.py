@@ -220,3 +220,29 @@ def test_weighted_graph_equals_the_reference_builder(tmp_path_factory, likes, fo
     )
     got = follow_adjacency(snap, True)
     np.testing.assert_array_equal(got.toarray(), ref.toarray())
+
+
+def _plain_differing_rows(old: sp.csr_matrix, new: sp.csr_matrix) -> list[int]:
+    """The reference: row by row, the stored entries as Python lists."""
+    out = []
+    for u in range(old.shape[0]):
+        a = slice(old.indptr[u], old.indptr[u + 1])
+        b = slice(new.indptr[u], new.indptr[u + 1])
+        if (old.indices[a].tolist(), old.data[a].tolist()) != (
+            new.indices[b].tolist(),
+            new.data[b].tolist(),
+        ):
+            out.append(u)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(edges, edges, st.sampled_from([1.0, 2.0]), st.booleans())
+def test_the_one_pass_differing_rows_match_a_row_by_row_reference(before, after, w, wide):
+    from discovery.ranking._topk import differing_rows
+
+    old, new = sp.csr_matrix(matrix(before)), sp.csr_matrix(matrix(after, w))
+    if wide:  # the adjacency's indices may be 32- or 64-bit on either side
+        new.indices = new.indices.astype(np.int64)
+    assert differing_rows(old, new).tolist() == _plain_differing_rows(old, new)
+    assert differing_rows(old, old.copy()).tolist() == []

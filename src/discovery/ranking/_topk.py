@@ -1,4 +1,5 @@
-"""Top ``k`` of a slice of posts by a per-post count, in one pass (numba).
+"""Two one-pass kernels of the ranking layer (numba): the top ``k`` of a slice of posts by a
+per-post count, and the rows where two sparse matrices differ.
 
 :func:`top_k_of` is :func:`~discovery.ranking.sources.top_k_by` applied to ``values[posts]``
 without gathering them first: the hashtag source asks it for the 60 most liked posts of each
@@ -7,14 +8,22 @@ gathers the counts and the ids (two random reads of 10^5), partitions, and sorts
 2.5 ms per 10^5 posts here; this pass keeps a binary heap of the ``k`` best and reads each
 post's count once: 0.9 ms (both measured on a 5M-post array). Hand-written because no numpy or
 scipy call takes a top-k over an indirect index without materialising it.
+
+:func:`differing_rows` finds the rows of two CSR matrices of the same shape whose stored
+entries differ, for the PageRank cache's staleness bound after a follow-graph rebuild: the
+numpy way builds position arrays for every entry of every row of equal length (20 M on the
+large world: 0.6 s of each rebuild); this pass compares the rows in place and stops at a row's
+first difference.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
-__all__ = ["top_k_of"]
+__all__ = ["differing_rows", "top_k_of"]
 
 
 @njit(cache=True, nogil=True)
@@ -67,3 +76,35 @@ def top_k_of(posts: np.ndarray, values: np.ndarray, ids: np.ndarray, k: int) -> 
         return np.zeros(0, np.int64)
     found, v, d = _heap(np.asarray(posts, np.int64), values, ids, int(k))
     return found[np.lexsort((d, -v))]  # type: ignore[no-any-return]
+
+
+@njit(cache=True, nogil=True)
+def _differing(a_ptr, a_idx, a_val, b_ptr, b_idx, b_val, out):  # type: ignore[no-untyped-def]
+    m = 0
+    for u in range(a_ptr.shape[0] - 1):
+        a0, b0 = a_ptr[u], b_ptr[u]
+        length = a_ptr[u + 1] - a0
+        if length != b_ptr[u + 1] - b0:
+            out[m] = u
+            m += 1
+            continue
+        for j in range(length):
+            if a_idx[a0 + j] != b_idx[b0 + j] or a_val[a0 + j] != b_val[b0 + j]:
+                out[m] = u
+                m += 1
+                break
+    return m
+
+
+def differing_rows(old: Any, new: Any) -> np.ndarray:
+    """Rows (ascending) of CSR matrices ``old`` and ``new`` (same number of rows) whose stored
+    entries differ in number, column or value, compared in stored order.
+
+    >>> import scipy.sparse as sp
+    >>> old = sp.csr_matrix(np.array([[0, 1.0], [2.0, 0], [0, 0]]))
+    >>> differing_rows(old, sp.csr_matrix(np.array([[0, 1.0], [3.0, 0], [1.0, 0]]))).tolist()
+    [1, 2]
+    """
+    out = np.empty(old.shape[0], np.int64)
+    m = _differing(old.indptr, old.indices, old.data, new.indptr, new.indices, new.data, out)
+    return out[:m]

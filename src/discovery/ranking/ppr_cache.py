@@ -34,8 +34,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .. import setops
-
 __all__ = ["GraphLog", "PPRCache", "PPRState", "row_changes", "staleness"]
 
 
@@ -48,17 +46,11 @@ def _entries(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _differing_rows(old: sp.csr_matrix, new: sp.csr_matrix) -> np.ndarray:
-    """Rows whose stored entries differ, by vectorised comparison (cheap O(nnz) compares, no
-    sparse arithmetic over the whole matrix)."""
-    n_old, n_new = np.diff(old.indptr), np.diff(new.indptr)
-    rows = np.flatnonzero(n_old != n_new)
-    same = np.flatnonzero((n_old == n_new) & (n_old > 0))
-    if len(same):
-        a, which = _entries(old, same)
-        b, _ = _entries(new, same)
-        bad = (old.indices[a] != new.indices[b]) | (old.data[a] != new.data[b])
-        rows = setops.union(rows, same[setops.unique(which[bad])])
-    return rows
+    """Rows whose stored entries differ: one numba pass over both matrices
+    (:func:`._topk.differing_rows`; loaded on first use, not with the engine)."""
+    from ._topk import differing_rows
+
+    return differing_rows(old, new)
 
 
 def _probabilities(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
