@@ -239,10 +239,49 @@ def _plain_differing_rows(old: sp.csr_matrix, new: sp.csr_matrix) -> list[int]:
 @settings(max_examples=200, deadline=None)
 @given(edges, edges, st.sampled_from([1.0, 2.0]), st.booleans())
 def test_the_one_pass_differing_rows_match_a_row_by_row_reference(before, after, w, wide):
-    from discovery.ranking._topk import differing_rows
+    from discovery.ranking._kernels import differing_rows
 
     old, new = sp.csr_matrix(matrix(before)), sp.csr_matrix(matrix(after, w))
     if wide:  # the adjacency's indices may be 32- or 64-bit on either side
         new.indices = new.indices.astype(np.int64)
     assert differing_rows(old, new).tolist() == _plain_differing_rows(old, new)
     assert differing_rows(old, old.copy()).tolist() == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(edges, st.lists(st.tuples(st.integers(0, N - 1), st.integers(0, N - 1), st.floats(0.5, 9))))
+def test_edge_weights_are_each_followers_own_pair(follows, pairs):
+    from discovery.ranking._kernels import edge_weights
+
+    f = sp.csr_matrix(matrix(follows))
+    for u in range(N):  # columns within a row need not be sorted
+        f.indices[f.indptr[u] : f.indptr[u + 1]] = f.indices[f.indptr[u] : f.indptr[u + 1]][::-1]
+    eng: dict[tuple[int, int], float] = {}
+    for u, a, w in pairs:
+        eng[(u, a)] = eng.get((u, a), 0.0) + w
+    keys = sorted(eng)
+    user = np.array([k[0] for k in keys], np.int64)
+    author = np.array([k[1] for k in keys], np.int64)
+    got = edge_weights(f, user, author, np.array([eng[k] for k in keys]))
+    rows = np.repeat(np.arange(N), np.diff(f.indptr))
+    want = [eng.get((int(u), int(a)), 0.0) for u, a in zip(rows, f.indices, strict=True)]
+    assert got.tolist() == want
+
+
+def test_the_weighted_follow_graph_is_the_tutorials_interaction_weights(tmp_path):
+    from discovery.graph import interaction_weights
+    from discovery.store.model import KIND_CODE
+
+    build_known_world(tmp_path / "k.db").close()
+    engine = Engine.open(tmp_path / "k.db")
+    snap = engine.snapshot
+    kind = snap.inter_kind
+    w = np.where(kind == KIND_CODE["like"], 1.0, np.where(kind == KIND_CODE["comment"], 2.0, 0.0))
+    author = snap.post_author[snap.inter_post]
+    ok = (w > 0) & (author >= 0)
+    want = interaction_weights(
+        snap.follow_src, snap.follow_dst, snap.inter_user[ok], author[ok], w[ok], snap.n_accounts
+    )
+    got = follow_adjacency(snap, True)
+    assert (got != want).nnz == 0 and got.nnz == want.nnz
+    assert got.data.max() > 1  # the world has engagement on followed accounts

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from discovery.ranking._topk import top_k_of
+from discovery.ranking._kernels import top_k_of
 from discovery.ranking.sources import best_tagged
 
 

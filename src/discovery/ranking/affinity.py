@@ -39,19 +39,13 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
         if not weighted:
             return follows
         # graph.interaction_weights(follows, pairs), computed on the memoised follow matrix:
-        # each edge's weight is 1 + the pair's engagement, found by binary search in O(E log P)
-        user, author, weight = engagement_pairs(snap)
-        n = max(snap.n_accounts, 1)
-        keys = user * n + author  # sorted: engagement_pairs comes from np.unique
-        rows = np.repeat(np.arange(follows.shape[0], dtype=np.int64), np.diff(follows.indptr))
-        edge = rows * n + follows.indices
-        extra = np.zeros(len(edge))
-        if len(keys):
-            pos = np.minimum(np.searchsorted(keys, edge), len(keys) - 1)
-            hit = keys[pos] == edge
-            extra[hit] = weight[pos[hit]]
+        # each edge's weight is 1 + the pair's engagement, found by a binary search among the
+        # follower's own pairs (one numba pass; loaded on first use, not with the engine)
+        from ._kernels import edge_weights
+
+        user, author, weight = engagement_pairs(snap)  # sorted: they come from np.unique
         out = follows.copy()
-        out.data = 1.0 + extra
+        out.data = 1.0 + edge_weights(follows, user, author, weight)
         return out
 
     # the weighted graph reads the engagement pairs, which lag the interaction log

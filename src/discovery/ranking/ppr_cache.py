@@ -47,8 +47,8 @@ def _entries(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _differing_rows(old: sp.csr_matrix, new: sp.csr_matrix) -> np.ndarray:
     """Rows whose stored entries differ: one numba pass over both matrices
-    (:func:`._topk.differing_rows`; loaded on first use, not with the engine)."""
-    from ._topk import differing_rows
+    (:func:`._kernels.differing_rows`; loaded on first use, not with the engine)."""
+    from ._kernels import differing_rows
 
     return differing_rows(old, new)
 

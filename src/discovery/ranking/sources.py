@@ -194,13 +194,13 @@ def best_tagged(
     outranks it in the union), so this is the union's top ``k`` with the same tags — without
     sorting every post of the cluster's window (a large world's popular tag holds 10^5 of
     them; 9 % of a serving worker's samples went to that sort); each member's top ``k`` in
-    one pass (:func:`._topk.top_k_of`).
+    one pass (:func:`._kernels.top_k_of`).
 
     >>> best_tagged([(7, np.array([1, 2, 3])), (8, np.array([3, 4]))],
     ...             np.array([0, 5, 1, 9, 9]), np.arange(5), 2)
     (array([3, 4]), array([7, 8]))
     """
-    from ._topk import top_k_of  # numba: loaded on first use, not with the engine
+    from ._kernels import top_k_of  # numba: loaded on first use, not with the engine
 
     found, via = [], []
     for tag, posts in slices:

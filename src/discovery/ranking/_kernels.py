@@ -1,5 +1,6 @@
-"""Two one-pass kernels of the ranking layer (numba): the top ``k`` of a slice of posts by a
-per-post count, and the rows where two sparse matrices differ.
+"""One-pass kernels of the ranking layer (numba): the top ``k`` of a slice of posts by a
+per-post count, the rows where two sparse matrices differ, and the follow edges' engagement
+weights.
 
 :func:`top_k_of` is :func:`~discovery.ranking.sources.top_k_by` applied to ``values[posts]``
 without gathering them first: the hashtag source asks it for the 60 most liked posts of each
@@ -14,6 +15,11 @@ entries differ, for the PageRank cache's staleness bound after a follow-graph re
 numpy way builds position arrays for every entry of every row of equal length (20 M on the
 large world: 0.6 s of each rebuild); this pass compares the rows in place and stops at a row's
 first difference.
+
+:func:`edge_weights` gives each follow edge ``u → a`` the engagement ``u`` spent on ``a``'s
+posts, for the like-weighted follow graph: a binary search in ``u``'s own (sorted) pairs
+instead of one ``searchsorted`` of 20 M edge keys into every pair and the 20 M-element key
+arrays it needs (1.06 s of each large-world rebuild).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["differing_rows", "top_k_of"]
+__all__ = ["differing_rows", "edge_weights", "top_k_of"]
 
 
 @njit(cache=True, nogil=True)
@@ -108,3 +114,45 @@ def differing_rows(old: Any, new: Any) -> np.ndarray:
     out = np.empty(old.shape[0], np.int64)
     m = _differing(old.indptr, old.indices, old.data, new.indptr, new.indices, new.data, out)
     return out[:m]
+
+
+@njit(cache=True, nogil=True)
+def _edge_weights(indptr, indices, pair_ptr, pair_author, pair_weight, out):  # type: ignore[no-untyped-def]
+    for u in range(indptr.shape[0] - 1):
+        lo, hi = pair_ptr[u], pair_ptr[u + 1]
+        for e in range(indptr[u], indptr[u + 1]):
+            a = indices[e]
+            left, right = lo, hi
+            while left < right:  # the first of u's pairs with author >= a
+                mid = (left + right) >> 1
+                if pair_author[mid] < a:
+                    left = mid + 1
+                else:
+                    right = mid
+            out[e] = pair_weight[left] if left < hi and pair_author[left] == a else 0.0
+
+
+def edge_weights(
+    follows: Any, user: np.ndarray, author: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """For each stored edge of CSR ``follows`` (row ``u``, column ``a``), the ``weight`` of the
+    pair ``(u, a)`` among ``(user, author)`` — sorted by user, then author, each pair once — or
+    0 where ``u`` never engaged with ``a``.
+
+    >>> import scipy.sparse as sp
+    >>> f = sp.csr_matrix(np.array([[0, 1.0, 1.0], [1.0, 0, 0], [0, 1.0, 0]]))
+    >>> edge_weights(f, np.array([0, 2]), np.array([2, 1]), np.array([3.0, 1.0])).tolist()
+    [0.0, 3.0, 0.0, 1.0]
+    """
+    n = follows.shape[0]
+    pair_ptr = np.searchsorted(user, np.arange(n + 1))
+    out = np.empty(len(follows.indices), np.float64)
+    _edge_weights(
+        follows.indptr,
+        follows.indices,
+        pair_ptr,
+        np.asarray(author),
+        np.asarray(weight, np.float64),
+        out,
+    )
+    return out
