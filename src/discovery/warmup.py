@@ -69,6 +69,9 @@ def warm_up(engine: Engine) -> WarmUp:
         unknown = np.flatnonzero((aligned.user_row < 0) & (counts[: len(aligned.user_row)] > 0))
         if len(unknown):
             out.users.append(int(unknown[0]))
+    from .ranking._kernels import warm_kernels  # numba: not loaded with the engine
+
+    warm_kernels()  # what a follow-graph rebuild runs, compiled before it comes
     for user in out.users:
         for kind in PUBLIC_KINDS:
             engine.feed(user, k=10, kind=kind)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["differing_rows", "edge_weights", "top_k_of"]
+__all__ = ["differing_rows", "edge_weights", "top_k_of", "warm_kernels"]
 
 
 @njit(cache=True, nogil=True)
@@ -156,3 +156,14 @@ def edge_weights(
         out,
     )
     return out
+
+
+def warm_kernels() -> None:
+    """Compile (or load from numba's cache) every kernel here on tiny inputs, so the first
+    follow-graph rebuild a server meets does not pay it (the warm-up calls this)."""
+    import scipy.sparse as sp
+
+    one = sp.csr_matrix(np.ones((1, 1)))
+    differing_rows(one, one)
+    edge_weights(one, np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1))
+    top_k_of(np.zeros(1, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int64), 1)
