@@ -291,3 +291,34 @@ def test_the_window_cut_from_the_hourly_block_is_the_exact_window(db: Path) -> N
         checked.add(len(want))
     assert checked == {5}
     assert len(aligned._window) == 1  # one block held at a time
+
+
+def test_a_model_with_a_user_index_finds_the_same_group_through_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trained, saved and loaded with its HNSW index (the threshold lowered to this world), the
+    model answers each user's taste neighbours through the index: the same group as brute
+    force, and the same posts proposed."""
+    pytest.importorskip("hnswlib", reason="the user index needs hnswlib (the embed extra)")
+    from discovery.signals import als_index
+
+    monkeypatch.setattr(als_index, "INDEX_FROM", 1)
+    path = tmp_path / "indexed.db"
+    with Store.open(path) as store:
+        _world(store, order=-1)  # the authors first: model rows are not account indexes
+        _, model = save_als(store, Engine(store, _snap(store)).snapshot)
+    assert model.user_index is not None and model.meta["user_index_seconds"] >= 0
+    engine = Engine.open(path)
+    loaded = engine.artifacts["als"]
+    assert loaded.model.user_index == model.user_index  # through the artifact
+    assert loaded.model.neighbour_index is not None
+    brute = Engine.open(path)
+    plain = brute.artifacts["als"]
+    object.__setattr__(plain.model, "user_index", None)  # the same factors, no index
+    assert plain.model.neighbour_index is None
+    for handle in ("a2", "b7"):
+        got, _ = _source(engine, handle, n=0, neighbours=5)
+        want, _ = _source(brute, handle, n=0, neighbours=5)
+        assert got.tolist() == want.tolist() and len(got)
+        group = "ra" if handle.startswith("a") else "rb"
+        assert _authors(engine, got) == {group}

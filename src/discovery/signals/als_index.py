@@ -46,13 +46,13 @@ def _hnswlib() -> Any:
     return hnswlib
 
 
-def build_user_index(factors: np.ndarray, seed: int, min_rows: int = INDEX_FROM) -> bytes | None:
+def build_user_index(factors: np.ndarray, seed: int, min_rows: int | None = None) -> bytes | None:
     """hnswlib's HNSW graph over ``factors`` (one row per model user, labelled by row) under
-    cosine, serialised; None below ``min_rows`` rows or without hnswlib. One thread and a
-    seeded graph: the same factors and seed give the same bytes."""
+    cosine, serialised; None below ``min_rows`` rows (default :data:`INDEX_FROM`) or without
+    hnswlib. One thread and a seeded graph: the same factors and seed give the same bytes."""
     lib = _hnswlib()
     n = len(factors)
-    if lib is None or n < max(min_rows, 1):
+    if lib is None or n < max(INDEX_FROM if min_rows is None else min_rows, 1):
         return None
     index = lib.Index(space="cosine", dim=int(factors.shape[1]))
     index.init_index(
