@@ -166,3 +166,23 @@ def test_small_models_carry_no_index_and_an_unreadable_one_falls_back_to_brute_f
     plain = AlignedALS(model, np.arange(300), np.zeros(0, np.int64))
     want = [a for a in np.argsort([-_cos(f, factors[7]) for f in factors], kind="stable") if a != 7]
     assert taste_neighbours(plain, 7, factors[7], 5).tolist() == want[:5]
+
+
+@needs_hnswlib
+def test_a_damaged_or_foreign_index_is_set_aside_for_brute_force() -> None:
+    factors = _clustered(400, 8, seed=4)
+    good = _indexed(factors, np.arange(400)).model
+    other = build_user_index(_clustered(400, 8, seed=9), seed=3, min_rows=0)
+    smaller = build_user_index(factors[:300], seed=3, min_rows=0)
+    assert other is not None and smaller is not None and good.user_index is not None
+    half = good.user_index[: len(good.user_index) // 2]
+    for bad in (b"not an index" * 50, half, other, smaller):
+        model = replace(good, user_index=bad)
+        assert model.neighbour_index is None
+        aligned = AlignedALS(model, np.arange(400), np.zeros(0, np.int64))
+        plain = _aligned(factors, np.arange(400))
+        x = factors[11]
+        assert taste_neighbours(aligned, 11, x, 7).tolist() == (
+            taste_neighbours(plain, 11, x, 7).tolist()
+        )
+    assert good.neighbour_index is not None  # the check passes the model's own index

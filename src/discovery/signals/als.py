@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 
 #: The artifact name ALS models are saved under.
 ARTIFACT = "als"
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "WEIGHTINGS",
@@ -174,14 +177,20 @@ class ALSModel:
 
     @functools.cached_property
     def neighbour_index(self) -> UserIndex | None:
-        """The loaded user index (once per model), or None: no index, or no hnswlib to read it
-        (the taste neighbours are then found by brute force)."""
+        """The loaded user index (once per model), or None: no index, no hnswlib to read it, or
+        an index that is damaged or not this model's (logged) — the taste neighbours are then
+        found by brute force."""
         if self.user_index is None:
             return None
         try:
-            return UserIndex(self.user_index, self.user_factors.shape[1], len(self.user_factors))
+            index = UserIndex(self.user_index, self.user_factors.shape[1], len(self.user_factors))
+            index.check(self.user_factors)
         except ImportError:
             return None
+        except (RuntimeError, ValueError) as exc:  # hnswlib: "Index seems to be corrupted"
+            _log.warning("ALS user index unusable, neighbours by brute force: %s", exc)
+            return None
+        return index
 
     @functools.cached_property
     def gram(self) -> np.ndarray:

@@ -84,6 +84,19 @@ class UserIndex:
             self._index.load_index(path, max_elements=size)
         self._index.set_num_threads(1)  # a request's search: a second thread only waits
 
+    def check(self, factors: np.ndarray) -> None:
+        """Raise ``ValueError`` unless this is an index of ``factors``: as many rows, and a
+        non-zero row found again at cosine 1 (an index of other factors, or of another
+        dimension, which hnswlib reads without complaint, fails one or the other)."""
+        count = int(self._index.get_current_count())
+        if count != len(factors) or count != self.size:
+            raise ValueError(f"user index holds {count} rows, the model {len(factors)}")
+        nonzero = np.flatnonzero(np.any(factors != 0, axis=1))
+        if len(nonzero):
+            _, cos = self.search(factors[nonzero[0]], 1)
+            if not (len(cos) and abs(float(cos[0]) - 1.0) < 1e-3):
+                raise ValueError("user index does not find the model's own rows")
+
     def search(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, cosines)`` of (about) the ``k`` rows nearest ``x``, nearest first."""
         k = min(int(k), self.size)
