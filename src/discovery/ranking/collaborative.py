@@ -169,11 +169,11 @@ _SPARE = 8
 
 
 def _indexed(aligned: Any, index: Any, user: int, x: np.ndarray, k: int) -> np.ndarray | None:
-    """:func:`taste_neighbours` through the model's HNSW index; None when the answer, less the
-    user and deleted accounts, is short of ``k`` while the model has more rows (brute force
-    then decides)."""
+    """:func:`taste_neighbours` through the model's HNSW index; None (brute force decides) for
+    ``k <= 0``, a zero vector, or an answer that, less the user and deleted accounts, is short
+    of ``k`` while the model has more rows."""
     if k <= 0 or not np.any(x):
-        return None if k > 0 else np.zeros(0, np.int64)
+        return None
     rows, cos = index.search(x, k + _SPARE)
     accounts = aligned.account_of_row[rows]
     ok = (accounts >= 0) & (accounts != user)
