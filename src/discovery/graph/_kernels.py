@@ -51,16 +51,6 @@ def _pick(cum, lo, hi, target):
 
 
 @njit(cache=True, nogil=True)
-def _enqueue(u, indptr, eps, r, mark, queue, head, size):
-    # Queue u if it is not queued and its residual is above the push threshold.
-    if mark[u] == 1 and r[u] >= eps * max(indptr[u + 1] - indptr[u], 1):
-        queue[(head + size) % queue.shape[0]] = u
-        mark[u] = 2
-        return size + 1
-    return size
-
-
-@njit(cache=True, nogil=True)
 def _touch(u, mark, touched, nt):
     if mark[u] == 0:
         mark[u] = 1
@@ -72,20 +62,30 @@ def _touch(u, mark, touched, nt):
 @njit(cache=True, nogil=True)
 def _push_loop(indptr, indices, weights, v_idx, v_w, alpha, eps, p, r, mark, queue, touched):
     # Forward push until no residual is above threshold; returns (touched count, pushes).
+    # mark: 0 untouched, 1 touched, 2 queued. The FIFO is a ring of n slots (a node is queued
+    # at most once at a time) advanced by compare-and-wrap: an earlier version computed
+    # (head + size) % n in a helper called once per edge, and that integer division and call
+    # made the whole query 3x slower (11.5 -> 3.4 ms on the 1M-account world, same pushes).
     n = queue.shape[0]
     weighted = weights.shape[0] > 0
     nt = 0
     head = 0
+    tail = 0
     size = 0
     for k in range(v_idx.shape[0]):
         r[v_idx[k]] += v_w[k]
         nt = _touch(v_idx[k], mark, touched, nt)
     for k in range(v_idx.shape[0]):
-        size = _enqueue(v_idx[k], indptr, eps, r, mark, queue, head, size)
+        u = v_idx[k]
+        if mark[u] == 1 and r[u] >= eps * max(indptr[u + 1] - indptr[u], 1):
+            mark[u] = 2
+            queue[tail] = u
+            tail = tail + 1 if tail + 1 < n else 0
+            size += 1
     pushes = 0
     while size > 0:
         u = queue[head]
-        head = (head + 1) % n
+        head = head + 1 if head + 1 < n else 0
         size -= 1
         mark[u] = 1
         ru = r[u]
@@ -104,14 +104,28 @@ def _push_loop(indptr, indices, weights, v_idx, v_w, alpha, eps, p, r, mark, que
             share = alpha * ru / total
             for k in range(lo, hi):
                 w = indices[k]
-                r[w] += share * weights[k] if weighted else share
-                nt = _touch(w, mark, touched, nt)
-                size = _enqueue(w, indptr, eps, r, mark, queue, head, size)
+                rw = r[w] + (share * weights[k] if weighted else share)
+                r[w] = rw
+                m = mark[w]
+                if m == 0:
+                    mark[w] = 1
+                    touched[nt] = w
+                    nt += 1
+                    m = 1
+                if m == 1 and rw >= eps * max(indptr[w + 1] - indptr[w], 1):
+                    mark[w] = 2
+                    queue[tail] = w
+                    tail = tail + 1 if tail + 1 < n else 0
+                    size += 1
         else:  # dangling: networkx sends this mass back to the personalization vector
             for k in range(v_idx.shape[0]):
                 w = v_idx[k]
                 r[w] += alpha * ru * v_w[k]
-                size = _enqueue(w, indptr, eps, r, mark, queue, head, size)
+                if mark[w] == 1 and r[w] >= eps * max(indptr[w + 1] - indptr[w], 1):
+                    mark[w] = 2
+                    queue[tail] = w
+                    tail = tail + 1 if tail + 1 < n else 0
+                    size += 1
     return nt, pushes
 
 
