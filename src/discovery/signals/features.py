@@ -51,6 +51,14 @@ user_author_like_rate         the user's likes per impression of this author's p
 user_cluster_like_rate        the same over the posts shown to the user that share a
                               hashtag cluster with the post (counted per shared
                               cluster): their interest in its topic, per exposure
+topic_match, topic_share      ``Σ_k θ̂_u(k)·P(k | post)`` over the interest topics
+                              (:mod:`.topics`: the post's topic from its tags with
+                              its author's mix as prior, the user's from what they
+                              engaged with and posted), and the same over
+                              ``max_k θ̂_u(k)``
+user_topic_like_rate          the user's likes per impression on the post's topics,
+                              soft-counted by ``P(k | post)`` (:func:`.topics.
+                              topic_columns`)
 ============================  ========================================================
 """
 
@@ -73,6 +81,7 @@ from ..snapshot.derived import FOLLOWS_LAG, INTERACTIONS_LAG
 from ..store.model import KIND_CODE
 from .clusters import snapshot_clusters
 from .exposure import beta_rate, exposure_counts, post_labels, user_exposure
+from .topics import topic_columns
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -110,6 +119,9 @@ FEATURES: tuple[str, ...] = (
     "user_cluster_like_rate",
     "user_tag_like_rate",
     "user_tag_click_rate",
+    "topic_match",
+    "topic_share",
+    "user_topic_like_rate",
 )
 #: The window of ``recent_likes``, days.
 RECENT_DAYS = 90.0
@@ -362,6 +374,7 @@ def _rates(ctx: UserContext, posts: np.ndarray) -> dict[str, np.ndarray]:
         "user_cluster_like_rate": beta_rate(liked_c, seen_c, r_u),
         "user_tag_like_rate": beta_rate(liked_t, seen_t, r_u),
         "user_tag_click_rate": beta_rate(clicked_t, seen_t, c_u),
+        **topic_columns(ctx, posts, mine.seen, mine.liked, r_u),
     }
 
 

@@ -1,0 +1,242 @@
+"""Interest topics: what a post is about, and how much a user cares for each topic.
+
+The hashtag cluster interest (:mod:`.clusters`) sees a post only through its own tags, and a
+quarter of the demo world's posts carry no topical tag at all (only ``#love``-style tags, or
+none): for them a tag profile says nothing. People post about what they care for, so an
+author's other posts say what an untagged post is likely about, and a user's *own* posts say
+what they like before they have liked much. This module turns both into two small
+distributions over the *topics* — the hashtag clusters of two or more member tags (a cluster of
+one is a generic tag such as ``#love`` or a tag too rare to group):
+
+- a post's topic, the posterior of a mixture of unigrams (Nigam, McCallum, Thrun & Mitchell,
+  "Text classification from labeled and unlabeled documents using EM", Machine Learning 2000)
+  with the author's topic mix as prior. Each topical tag names its cluster's topic with
+  probability ``1 - ε`` and any of the ``K`` topics with ``ε / K``, so with ``m_k`` of the
+  post's tags in topic ``k``::
+
+      P(k | post) ∝ π_a(k) · R^{m_k},   R = (1 - ε + ε/K) / (ε/K),
+      π_a(k) = (n_ak + β·g_k) / (n_a + β)
+
+  ``n_ak`` the author's posts' tags in topic ``k`` (``n_a`` their sum), ``g`` the topics'
+  share over all posts, ``β`` pseudo-tags of prior. A post without topical tags gets its
+  author's mix; one tag outweighs all but a tiny prior;
+- a user's interest, the recency-weighted mean of the topics of the posts they engaged with
+  (the weights of the hashtag profile, :data:`~discovery.ranking.stats.KIND_WEIGHT`, a click
+  :data:`CLICK_WEIGHT`) and of their own posts (:data:`OWN_WEIGHT` each), shrunk toward ``g``
+  by ``λ`` pseudo-posts::
+
+      θ̂_u(k) = (Σ_e w_e · 2^(-age_e / 60 days) · P(k | p_e) + λ·g_k) / (Σ_e w_e · 2^(…) + λ)
+
+:func:`topic_match` is ``Σ_k θ̂_u(k) · P(k | p)``, the chance that the post's topic is one
+drawn from the user's interests. Measured on the demo world against its ground truth (300
+users, the top 20 of each user's timeline candidates ranked by the default ranker with its
+hashtag interest replaced): true P(like) 0.193 with this match, 0.178 with the tag cosine,
+0.210 with the same estimate made from the posts' true topics (README, "Closed-loop
+simulation").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..ranking.context import UserContext
+from ..ranking.stats import KIND_WEIGHT
+from ..snapshot import Snapshot
+from ..store.model import KIND_CODE
+from .clusters import CLUSTERS_LAG, snapshot_clusters
+from .exposure import beta_rate
+
+__all__ = [
+    "CLICK_WEIGHT",
+    "OWN_WEIGHT",
+    "TopicModel",
+    "post_topics",
+    "topic_columns",
+    "topic_match",
+    "topic_model",
+    "topic_posterior",
+    "user_topics",
+]
+
+#: Weight of a click in a user's interest (a like weighs 1).
+CLICK_WEIGHT = 0.3
+#: Weight of each of the user's own posts in their interest.
+OWN_WEIGHT = 1.0
+#: ``ε``: the chance that a topical tag is not about its cluster's topic (the world's second
+#: topic tags and genuinely ambiguous tags).
+TAG_NOISE = 0.05
+#: ``β``: pseudo-tags of the global topic mix in an author's mix.
+AUTHOR_PRIOR = 1.0
+#: ``λ``: pseudo-posts of the global topic mix in a user's interest.
+USER_PRIOR = 2.0
+_HALF_LIFE = 60 * 86_400
+_WEIGHTS = {KIND_CODE[k]: w for k, w in KIND_WEIGHT.items()} | {KIND_CODE["click"]: CLICK_WEIGHT}
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    """Topic columns of the tags and each author's tag counts per topic (a derived structure).
+
+    ``tag_topic[t]`` is tag ``t``'s topic (``-1``: not topical; tags newer than the build are
+    not topical until the next one), ``author_counts`` accounts × topics (tags of each
+    author's posts per topic; accounts newer than the build have none) and ``share`` the
+    topics' share of all topical tags (``g``).
+    """
+
+    tag_topic: np.ndarray
+    author_counts: sp.csr_matrix
+    share: np.ndarray
+
+    @property
+    def n_topics(self) -> int:
+        return len(self.share)
+
+
+def topic_model(snap: Snapshot) -> TopicModel:
+    """The snapshot's :class:`TopicModel`, rebuilt with the hashtag clusters (same lag)."""
+
+    def build() -> TopicModel:
+        clusters = snapshot_clusters(snap)
+        sizes = np.diff(clusters.indptr)
+        topical = np.flatnonzero(sizes >= 2)
+        column = np.full(clusters.n_clusters, -1, np.int64)
+        column[topical] = np.arange(len(topical))
+        n_tags = len(clusters.label)
+        tag_topic = column[clusters.label] if n_tags else np.zeros(0, np.int64)
+        counts = _tag_counts(snap, np.arange(snap.n_posts), tag_topic, len(topical))
+        authors = snap.post_author
+        rows = np.repeat(authors, np.diff(counts.indptr))
+        keep = rows >= 0
+        author_counts = sp.csr_matrix(
+            (counts.data[keep], (rows[keep], counts.indices[keep])),
+            shape=(snap.n_accounts, len(topical)),
+        )
+        total = np.asarray(counts.sum(axis=0)).ravel() + 1.0  # every topic a little mass
+        return TopicModel(tag_topic, author_counts, total / total.sum())
+
+    return snap.derive("topic_model", build, depends_on=(CLUSTERS_LAG, "hashtag_clusters"))
+
+
+def _tag_counts(snap: Snapshot, posts: np.ndarray, tag_topic: np.ndarray, k: int) -> sp.csr_matrix:
+    """``m[p, k]``: how many of post ``posts[p]``'s tags are in topic ``k`` (CSR)."""
+    x = snap.post_tags_matrix()[posts].tocsr()
+    tags = x.indices
+    topic = np.where(tags < len(tag_topic), tag_topic[np.minimum(tags, len(tag_topic) - 1)], -1)
+    if not len(tag_topic):
+        topic = np.full(len(tags), -1)
+    rows = np.repeat(np.arange(len(posts)), np.diff(x.indptr))
+    ok = (topic >= 0) & (x.data > 0)
+    return sp.csr_matrix(
+        (np.ones(int(ok.sum())), (rows[ok], topic[ok])), shape=(len(posts), max(k, 0))
+    )
+
+
+def post_topics(snap: Snapshot, posts: np.ndarray, model: TopicModel | None = None) -> np.ndarray:
+    """``P(k | post)`` for each of ``posts`` (snapshot indexes): dense, rows sum to 1.
+
+    See the module docstring; an unknown author (or a post without one) has the global mix
+    as prior.
+    """
+    tm = topic_model(snap) if model is None else model
+    posts = np.asarray(posts, dtype=np.int64)
+    k = tm.n_topics
+    if k == 0 or len(posts) == 0:
+        return np.zeros((len(posts), k))
+    authors = snap.post_author[posts]
+    known = (authors >= 0) & (authors < tm.author_counts.shape[0])
+    counts = np.zeros((len(posts), k))
+    if known.any():
+        counts[known] = tm.author_counts[authors[known]].toarray()
+    return topic_posterior(counts, tm.share, _tag_counts(snap, posts, tm.tag_topic, k).toarray())
+
+
+def topic_posterior(
+    author_counts: np.ndarray,
+    share: np.ndarray,
+    tag_counts: np.ndarray,
+    noise: float = TAG_NOISE,
+    prior: float = AUTHOR_PRIOR,
+) -> np.ndarray:
+    """``P(k | post) ∝ π_a(k) · R^{m_k}`` row by row (the module docstring's formula):
+    ``author_counts`` and ``tag_counts`` are posts × topics (``n_ak`` of each post's author,
+    ``m_k`` of the post), ``share`` is ``g``.
+
+    Hand-computed: ``π = ([3, 1] + [.5, .5]) / 5 = [.7, .3]``, ``R = .975 / .025 = 39``, so
+    a post with one tag of topic 1 is ``[.7, .3·39] / 12.4``; without tags, its author's mix.
+
+    >>> topic_posterior(np.array([[3.0, 1.0], [3.0, 1.0]]), np.array([0.5, 0.5]),
+    ...                 np.array([[0.0, 1.0], [0.0, 0.0]])).round(4).tolist()
+    [[0.0565, 0.9435], [0.7, 0.3]]
+    """
+    k = len(share)
+    pi = author_counts + prior * np.asarray(share)[None, :]
+    log_post = np.log(pi / pi.sum(axis=1, keepdims=True))
+    log_post = log_post + tag_counts * np.log((1.0 - noise + noise / k) / (noise / k))
+    log_post -= log_post.max(axis=1, keepdims=True)
+    p = np.exp(log_post)
+    return p / p.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def user_topics(
+    ctx: UserContext, model: TopicModel | None = None, own_weight: float = OWN_WEIGHT
+) -> np.ndarray:
+    """``θ̂_u``: the context user's interest per topic (sums to 1; the global mix when they
+    have neither engaged nor posted); ``own_weight`` is each own post's weight."""
+    snap = ctx.snap
+    tm = topic_model(snap) if model is None else model
+    pos = snap.user_interactions(ctx.user)
+    kinds, posts, times = snap.inter_kind[pos], snap.inter_post[pos], snap.inter_time[pos]
+    weight = np.zeros(len(kinds))
+    for code, kind_weight in _WEIGHTS.items():
+        weight[kinds == code] = kind_weight
+    keep = weight > 0
+    own = snap.author_posts(ctx.user)
+    own = own[~snap.post_removed[own]]
+    rows = np.concatenate([posts[keep], own]).astype(np.int64)
+    w = np.concatenate([weight[keep], np.full(len(own), own_weight)])
+    when = np.concatenate([times[keep], snap.post_taken[own]])
+    w = w * np.minimum(np.exp2(-(snap.now - when) / _HALF_LIFE), 1.0)
+    total = w @ post_topics(snap, rows, tm) if len(rows) else np.zeros(tm.n_topics)
+    return (total + USER_PRIOR * tm.share) / (float(w.sum()) + USER_PRIOR)  # type: ignore[no-any-return]
+
+
+def topic_match(ctx: UserContext, posts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(match, share)`` of ``posts`` for the context user: ``match = Σ_k θ̂_u(k)·P(k | p)``
+    and ``share = match / max_k θ̂_u(k)`` (1 for a post surely on the user's top topic, so
+    trees can compare users with broad and narrow tastes)."""
+    cols = topic_columns(ctx, posts, np.zeros(0, np.int64), np.zeros(0, np.int64), 0.0)
+    return cols["topic_match"], cols["topic_share"]
+
+
+def topic_columns(
+    ctx: UserContext, posts: np.ndarray, seen: np.ndarray, liked: np.ndarray, user_rate: float
+) -> dict[str, np.ndarray]:
+    """The learned ranker's topic features of ``posts``: ``topic_match``, ``topic_share``
+    (:func:`topic_match`) and ``user_topic_like_rate``, the user's likes per impression on
+    the post's topics, soft-counted (``seen`` and ``liked``: the posts they were shown and,
+    of those, liked)::
+
+        rate_k = (Σ_{liked} P(k | p) + n0·r_u) / (Σ_{seen} P(k | p) + n0),
+        user_topic_like_rate = Σ_k P(k | post) · rate_k
+
+    (:func:`~.exposure.beta_rate` with the user's own rate ``r_u`` as prior: a topic they
+    were shown often and never liked sinks below it, which the interest estimate, built
+    from positive signals only, cannot say)."""
+    n = len(posts)
+    tm = topic_model(ctx.snap)
+    if tm.n_topics == 0 or n == 0:
+        zero = np.zeros(n)
+        return {"topic_match": zero, "topic_share": zero, "user_topic_like_rate": zero + user_rate}
+    theta = user_topics(ctx, tm)
+    probs = post_topics(ctx.snap, posts, tm)
+    match = probs @ theta
+    shown = post_topics(ctx.snap, seen, tm).sum(axis=0)
+    hits = post_topics(ctx.snap, liked, tm).sum(axis=0)
+    return {
+        "topic_match": match,
+        "topic_share": match / float(theta.max()),
+        "user_topic_like_rate": probs @ beta_rate(hits, shown, user_rate),
+    }

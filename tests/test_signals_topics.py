@@ -1,0 +1,98 @@
+"""Interest topics: the closed-form posterior by hand, and a generated world whose topics and
+interests are known (``world/truth.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from discovery.engine import Engine
+from discovery.ranking import user_context
+from discovery.settings import Settings
+from discovery.signals.exposure import PRIOR_STRENGTH, exposure_counts, user_exposure
+from discovery.signals.features import hydrate
+from discovery.signals.topics import post_topics, topic_model, topic_posterior, user_topics
+from discovery.world import generate_world
+from discovery.world.truth import load_truth
+
+
+def test_posterior_by_hand() -> None:
+    # K = 3, g = [.5, .25, .25], author counts [0, 2, 0]: π = [.5, 2.25, .25] / 3;
+    # R = (1 - .05 + .05/3) / (.05/3) = 58; two tags of topic 2 → weights π · [1, 1, 58²]
+    share = np.array([0.5, 0.25, 0.25])
+    got = topic_posterior(np.array([[0.0, 2.0, 0.0]]), share, np.array([[0.0, 0.0, 2.0]]))
+    w = np.array([0.5, 2.25, 0.25 * 58.0**2])
+    assert np.allclose(got[0], w / w.sum())
+    # no author (zero counts) and no tags: the global mix; rows always sum to one
+    assert np.allclose(topic_posterior(np.zeros((1, 3)), share, np.zeros((1, 3)))[0], share)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("topics") / "tiny.db"
+    generate_world(path, size="tiny", images=False, seed=11)
+    return path
+
+
+def test_topics_recover_the_worlds_own(world: Path) -> None:
+    """Each post's most likely topic is its true topic when it carries a topical tag, far
+    more often than chance when it carries none (its author's mix decides), and a user's top
+    interest is their true top topic for most people — more often with their own posts."""
+    engine = Engine.open(world)
+    snap, truth = engine.snapshot, load_truth(engine.store)
+    tm = topic_model(snap)
+    assert tm.n_topics == truth.theta.shape[1]  # one cluster per topic of the drawn theme
+    probs = post_topics(snap, np.arange(snap.n_posts))
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    true = truth.post_topic[snap.post_id - 1].astype(np.int64)
+    best = probs.argmax(axis=1)
+    # name each topic column by the true topic of most posts it wins (a bijection here)
+    name = np.array([np.bincount(true[best == c]).argmax() for c in range(tm.n_topics)])
+    assert len(set(name.tolist())) == tm.n_topics
+    tagged = np.asarray(snap.post_tags_matrix()[:, tm.tag_topic >= 0].sum(axis=1)).ravel() > 0
+    assert (name[best[tagged]] == true[tagged]).mean() > 0.95
+    untagged = ~tagged & ~snap.post_removed
+    chance = np.bincount(true[untagged]).max() / untagged.sum()
+    assert (name[best[untagged]] == true[untagged]).mean() > 2.5 * chance
+
+    people = np.flatnonzero(truth.community[snap.account_id - 1] >= 0)
+    right = {1.0: 0, 0.0: 0}
+    for u in people.tolist():
+        ctx = user_context(snap, u, Settings())
+        theta = truth.theta[snap.account_id[u] - 1]
+        for own in right:
+            est = user_topics(ctx, tm, own_weight=own)
+            assert est.sum() == pytest.approx(1.0)
+            right[own] += int(theta[name[est.argmax()]] == theta.max())
+    assert right[1.0] > 0.65 * len(people)
+    assert right[1.0] > right[0.0] + 0.05 * len(people)
+
+
+def test_topic_match_is_a_learned_feature(world: Path) -> None:
+    engine = Engine.open(world)
+    snap = engine.snapshot
+    ctx = user_context(snap, 20, Settings())
+    posts = np.arange(0, snap.n_posts, 7)
+    fm = hydrate(ctx, posts)
+    theta = user_topics(ctx)
+    expect = post_topics(snap, posts) @ theta
+    assert np.allclose(fm.column("topic_match"), expect, atol=1e-6)
+    assert np.allclose(fm.column("topic_share"), expect / theta.max(), atol=1e-6)
+    assert fm.column("topic_share").max() <= 1.0 + 1e-6
+    # the topic like rate, soft-counted over what the user was shown, by plain loops
+    mine = user_exposure(snap, 20)
+    r_u = mine.rate(mine.liked, exposure_counts(snap).like_rate)
+    k = topic_model(snap).n_topics
+    seen_p, liked_p = post_topics(snap, mine.seen), post_topics(snap, mine.liked)
+    rate = [
+        (sum(row[t] for row in liked_p) + PRIOR_STRENGTH * r_u)
+        / (sum(row[t] for row in seen_p) + PRIOR_STRENGTH)
+        for t in range(k)
+    ]
+    expect_rate = [
+        sum(p * r for p, r in zip(row, rate, strict=True)) for row in post_topics(snap, posts)
+    ]
+    assert len(mine.seen) > 20 and len(mine.liked) > 0  # the check below means something
+    assert np.allclose(fm.column("user_topic_like_rate"), expect_rate, atol=1e-6)
