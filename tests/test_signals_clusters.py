@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from discovery.engine import Engine
 from discovery.ranking import user_context
-from discovery.ranking.sources import HashtagSource, top_interests
+from discovery.ranking.sources import HashtagSource, tag_top_memo, top_interests
 from discovery.settings import Settings
 from discovery.signals.clusters import (
     build_clusters,
@@ -242,3 +242,52 @@ def test_interest_page_shows_members_and_a_member_opens_its_cluster(world: Path)
         member = client.get(f"/u/{handle}/interests?tag={row.members[-1]}").text
         assert f"<h2>#{row.tag}</h2>" in member
         assert f"also {' '.join(f'<span>#{m}</span>' for m in row.members)}" in member
+
+
+def test_shared_tag_tops_are_exact_and_move_with_a_like(world: Path, tmp_path: Path) -> None:
+    """Users on one snapshot state share each tag's top posts (``tag_top_memo``): the
+    candidates equal those computed without the memo, and a like that lifts a post into a
+    tag's top shows at once (the memo goes with every change of the interactions)."""
+    source = HashtagSource()
+    source.per_tag = 3  # each tag's top 3, so the tiny world's windows hold more
+    copy = tmp_path / "tiny.db"
+    copy.write_bytes(world.read_bytes())
+    engine = Engine.open(copy, cache=False)
+    snap = engine.snapshot
+    users = [
+        u for u in range(12, snap.n_accounts, 5) if top_interests(user_context(snap, u, Settings()))
+    ]
+    shared = {u: source.candidates(user_context(snap, u, Settings())).posts for u in users}
+    memo = tag_top_memo(snap)
+    assert len(memo) > 0
+    for u in users:  # each alone, the memo emptied first: the same candidates
+        memo.clear()
+        alone = source.candidates(user_context(snap, u, Settings())).posts
+        assert alone.tolist() == shared[u].tolist()
+
+    user = users[0]
+    ctx = user_context(snap, user, Settings())
+    head = top_interests(ctx, 1)[0][0]
+    since = snap.now - Settings().window_days * 86_400
+    carrying = snap.post_tags_matrix()[:, head].tocoo().row
+    window = carrying[
+        (snap.post_taken[carrying] >= since) & (snap.post_taken[carrying] <= snap.now)
+    ]
+    memo = tag_top_memo(snap)
+    source.candidates(ctx)  # the memo holds this user's member tags' tops
+    topped = {p for top in memo.values() for p in top.tolist()}
+    outside = sorted(set(window.tolist()) - topped - set(ctx.seen.tolist()))
+    assert outside, "the tag's window holds posts beyond every member's top"
+    post = outside[0]
+    likers = [a for a in range(snap.n_accounts) if a != user][:200]
+    with engine.store.transaction():
+        engine.store.add_interactions(
+            [
+                (int(snap.account_id[a]), int(snap.post_id[post]), "like", snap.now - 60, None)
+                for a in likers
+            ],
+            update_counts=True,
+        )
+    engine.refresh()
+    after = source.candidates(user_context(engine.snapshot, user, Settings())).posts
+    assert post in after.tolist()

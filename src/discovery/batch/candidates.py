@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import setops
-from ..ranking.affinity import user_ppr
+from ..ranking.affinity import ppr_reached, user_ppr
 from ..ranking.batch import NO_PREFS, FeedRequest, UserPrefs, context_for, recommend
 from ..ranking.context import UserContext
 from ..ranking.evidence import Names
@@ -101,7 +101,7 @@ def _affinity(ctx: UserContext, authors: np.ndarray) -> dict[int, float]:
     account store id."""
     snap = ctx.snap
     ppr = user_ppr(ctx)
-    reached = np.flatnonzero(ppr)
+    reached = ppr_reached(ctx)
     if len(reached) > NEAREST:
         reached = reached[np.argpartition(-ppr[reached], NEAREST - 1)[:NEAREST]]
     accounts = setops.union(setops.union(authors[authors >= 0], ctx.following), reached)

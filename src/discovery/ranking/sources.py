@@ -15,7 +15,7 @@ from .. import setops
 from ..signals.clusters import snapshot_clusters
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
-from .affinity import hop_distance, user_ppr
+from .affinity import hop_distance, ppr_reached, user_ppr
 from .candidates import (
     Candidates,
     Grouped,
@@ -89,7 +89,7 @@ class PPRAuthorsSource:
     def candidates(self, ctx: UserContext) -> Candidates:
         snap = ctx.snap
         ppr = user_ppr(ctx)
-        reached = np.flatnonzero(ppr)  # work on the reached accounts only, not all n
+        reached = ppr_reached(ctx)  # work on the reached accounts only, not all n
         excluded = np.concatenate([[ctx.user], ctx.following, ctx.blocked]).astype(np.int64)
         reached = reached[~np.isin(reached, excluded)]
         k = min(ctx.settings.explore_authors, len(reached))
@@ -167,19 +167,50 @@ class HashtagSource:
         indptr, posts_by_time, times = tag_posts_by_time(snap)
         since = _since(ctx)
         clusters = snapshot_clusters(snap)
+        memo = tag_top_memo(snap)
         evidence: dict[int, tuple[int, int]] = {}
         for head, _ in top_interests(ctx, self.n_tags):
             slices = []
             for tag in clusters.members_of(head).tolist():
                 lo, hi = indptr[tag], indptr[tag + 1]
-                a = lo + np.searchsorted(times[lo:hi], since, "left")
-                b = lo + np.searchsorted(times[lo:hi], ctx.now, "right")
-                slices.append((tag, posts_by_time[a:b]))
+                a = lo + int(np.searchsorted(times[lo:hi], since, "left"))
+                b = lo + int(np.searchsorted(times[lo:hi], ctx.now, "right"))
+                key = (tag, a, b, self.per_tag)
+                top = memo.get(key)
+                if top is None:
+                    top = _top_liked(posts_by_time[a:b], snap, self.per_tag)
+                    if len(memo) < _MEMO_LIMIT:
+                        memo[key] = top
+                slices.append((tag, top))
             posts, tags = best_tagged(slices, snap.post_likes, snap.post_id, self.per_tag)
             for p, t in zip(posts.tolist(), tags.tolist(), strict=True):
                 evidence.setdefault(p, (head, -1 if t == head else t))
         posts = np.array(sorted(evidence), dtype=np.int64)
         return Candidates(self.name, posts, tag_lookup(evidence))
+
+
+#: Entries kept in a snapshot's :func:`tag_top_memo` (about 0.5 KB each).
+_MEMO_LIMIT = 200_000
+
+
+def tag_top_memo(snap: Snapshot) -> dict[tuple[int, int, int, int], np.ndarray]:
+    """``(tag, a, b, k) ->`` the ``k`` most liked of the tag's posts ``a:b`` in time order
+    (:func:`tag_posts_by_time`), shared by every request on this snapshot state.
+
+    Exact, never stale: it is dropped whenever posts, tags or interactions change (like
+    counts move with them). So a batch job or a simulated day, which rank many users on one
+    state, choose each tag's top posts once (users share interests); a live server between
+    events does too, and after each event starts again."""
+    return snap.derive("tag_top_memo", dict, depends_on=("posts", "tags", "interactions"))
+
+
+def _top_liked(posts: np.ndarray, snap: Snapshot, k: int) -> np.ndarray:
+    """The ``k`` most liked of ``posts`` (ties: smaller id), or all of them when fewer."""
+    if len(posts) <= k:
+        return posts
+    from ._kernels import top_k_of  # numba: loaded on first use, not with the engine
+
+    return top_k_of(posts, snap.post_likes, snap.post_id, k)  # type: ignore[no-any-return]
 
 
 def best_tagged(
