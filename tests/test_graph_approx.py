@@ -17,6 +17,7 @@ from discovery.graph import (
     ppr_monte_carlo,
     ppr_push,
     push_pagerank,
+    push_pagerank_support,
     top_k,
     topk_overlap,
 )
@@ -106,6 +107,9 @@ def test_push_kernel_equals_a_plain_reference(case):
         np.testing.assert_allclose(
             push_pagerank(a, seeds, eps=eps), plain_push(a, seeds, eps), rtol=1e-9, atol=1e-15
         )
+        dense, reached = push_pagerank_support(a, seeds, eps=eps)
+        np.testing.assert_array_equal(dense, push_pagerank(a, seeds, eps=eps))
+        np.testing.assert_array_equal(reached, np.flatnonzero(dense))
 
 
 def test_push_on_the_cycle_matches_the_closed_form():

@@ -22,6 +22,7 @@ from .approx import (
     ppr_monte_carlo,
     ppr_push,
     push_pagerank,
+    push_pagerank_support,
     warmup,
 )
 from .build import adjacency_from_edges, interaction_weights, tutorial_graph
@@ -43,6 +44,7 @@ __all__ = [
     "ppr_monte_carlo",
     "ppr_push",
     "push_pagerank",
+    "push_pagerank_support",
     "top_k",
     "topk_overlap",
     "tutorial_graph",

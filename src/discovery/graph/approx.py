@@ -202,6 +202,7 @@ def _serve(
     seed: Any,
     k: int | None,
     normalize: bool,
+    support: bool = False,
 ) -> _Result:
     index = adjacency if isinstance(adjacency, PPRIndex) else PPRIndex(adjacency)
     cumw = index.weights[:0]
@@ -226,7 +227,27 @@ def _serve(
         return top_k(scores, k, nodes=nodes)
     dense = np.zeros(index.n)
     dense[nodes] = scores
+    if support:
+        return dense, np.sort(nodes[scores != 0]).astype(np.int64)
     return dense
+
+
+def push_pagerank_support(
+    adjacency: Any, seeds: Seeds, alpha: float = 0.85, eps: float = 1e-6
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`push_pagerank`'s dense vector and, sorted, the nodes where it is nonzero — known
+    to the push without a scan of the whole vector (~2 ms at a million nodes), for callers
+    that work on the reached nodes only.
+
+    >>> from discovery.graph import adjacency_from_edges
+    >>> path = adjacency_from_edges([0, 1], [1, 2], 4)
+    >>> dense, reached = push_pagerank_support(path, 0, eps=1e-9)
+    >>> reached.tolist(), bool((dense[reached] > 0).all()), float(dense[3])
+    ([0, 1, 2], True, 0.0)
+    """
+    eps = check_positive("eps", eps)
+    out = _serve(adjacency, seeds, alpha, eps, 0, 0, None, normalize=False, support=True)
+    return out  # type: ignore[return-value]
 
 
 def push_pagerank(

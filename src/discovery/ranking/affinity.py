@@ -148,7 +148,9 @@ def _compute_ppr(ctx: UserContext, previous: np.ndarray | None = None) -> np.nda
         return index.pagerank(ctx.user, alpha=s.alpha, tol=1e-5, start=previous)
     if mode == "push":
         # eps 3e-6: top-200 overlap 0.96-0.98 with exact PPR on the large world at ~3.5 ms
-        return np.asarray(graph.push_pagerank(index, ctx.user, alpha=s.alpha, eps=3e-6))
+        vec, reached = graph.push_pagerank_support(index, ctx.user, alpha=s.alpha, eps=3e-6)
+        ctx._cache["ppr_reached"] = reached  # what ppr_reached would scan the vector for
+        return vec
     walk_seed = (s.seed * 1_000_003 + ctx.user) % 2**32  # fora: reproducible per user
     return np.asarray(graph.fora_pagerank(index, ctx.user, alpha=s.alpha, seed=walk_seed))
 
