@@ -96,3 +96,22 @@ def test_topic_match_is_a_learned_feature(world: Path) -> None:
     ]
     assert len(mine.seen) > 20 and len(mine.liked) > 0  # the check below means something
     assert np.allclose(fm.column("user_topic_like_rate"), expect_rate, atol=1e-6)
+
+
+def test_tags_newer_than_the_topics_are_not_topical(world: Path) -> None:
+    """A tag past the built topics (or no topics built at all) counts for no topic."""
+    from discovery.signals.topics import _tag_counts
+
+    snap = Engine.open(world).snapshot
+    posts = np.arange(50)
+    assert _tag_counts(snap, posts, np.zeros(0, np.int64), 0).shape == (50, 0)
+    tm = topic_model(snap)
+    full = _tag_counts(snap, posts, tm.tag_topic, tm.n_topics).toarray()
+    cut = snap.post_tags_matrix()[posts].indices.max()  # the last tag these posts carry
+    shorter = _tag_counts(snap, posts, tm.tag_topic[:cut], tm.n_topics).toarray()
+    carries = np.asarray(snap.post_tags_matrix()[posts][:, cut].todense()).ravel() > 0
+    topic = int(tm.tag_topic[cut])
+    expect = full.copy()
+    if topic >= 0:
+        expect[carries, topic] -= 1
+    assert np.array_equal(shorter, expect)

@@ -124,14 +124,12 @@ def _tag_counts(snap: Snapshot, posts: np.ndarray, tag_topic: np.ndarray, k: int
     """``m[p, k]``: how many of post ``posts[p]``'s tags are in topic ``k`` (CSR)."""
     x = snap.post_tags_matrix()[posts].tocsr()
     tags = x.indices
-    topic = np.where(tags < len(tag_topic), tag_topic[np.minimum(tags, len(tag_topic) - 1)], -1)
-    if not len(tag_topic):
-        topic = np.full(len(tags), -1)
+    topic = np.full(len(tags), -1, np.int64)
+    known = tags < len(tag_topic)  # tags newer than the build (or no build) are not topical
+    topic[known] = tag_topic[tags[known]]
     rows = np.repeat(np.arange(len(posts)), np.diff(x.indptr))
     ok = (topic >= 0) & (x.data > 0)
-    return sp.csr_matrix(
-        (np.ones(int(ok.sum())), (rows[ok], topic[ok])), shape=(len(posts), max(k, 0))
-    )
+    return sp.csr_matrix((np.ones(int(ok.sum())), (rows[ok], topic[ok])), shape=(len(posts), k))
 
 
 def post_topics(snap: Snapshot, posts: np.ndarray, model: TopicModel | None = None) -> np.ndarray:
