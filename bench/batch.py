@@ -47,6 +47,18 @@ def _rows(store: Store, kind: str) -> list[tuple[object, ...]]:
     ]
 
 
+def _machine_cpu_s() -> float:
+    """Busy CPU seconds of the whole machine so far (user + nice + system + irq + softirq of
+    every core, from ``/proc/stat``; 0 where it does not exist): with the driver's own CPU time
+    it tells what share of the cores the workers got."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    busy = sum(int(fields[i]) for i in (0, 1, 2, 5, 6))
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", help="A generated world (copied per run is not needed: runs replace)")
@@ -105,7 +117,7 @@ def main() -> None:
                 else:
                     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
                 startup = time.perf_counter() - t
-            t = time.perf_counter()
+            t, cpu, machine = time.perf_counter(), time.process_time(), _machine_cpu_s()
             summary = run_candidates(
                 store,
                 engine="local" if engine == "local" else "ray",
@@ -115,6 +127,8 @@ def main() -> None:
                 block_size=args.block,
             )
             wall = time.perf_counter() - t
+            driver_cpu = time.process_time() - cpu
+            machine_cpu = _machine_cpu_s() - machine
             if engine != "local":
                 ray.shutdown()
             if cluster is not None:
@@ -127,6 +141,8 @@ def main() -> None:
                 "cluster_start_s": round(startup, 1),
                 "users_per_s": round(len(users) / wall, 1),
                 "rows": summary.rows,
+                "driver_cpu_s": round(driver_cpu, 1),
+                "machine_cpu_s": round(machine_cpu, 1),
                 "same_rows_as_first": rows == reference,
             }
             print(engine, runs[engine], file=sys.stderr, flush=True)

@@ -322,3 +322,35 @@ def test_a_model_with_a_user_index_finds_the_same_group_through_it(
         assert got.tolist() == want.tolist() and len(got)
         group = "ra" if handle.startswith("a") else "rb"
         assert _authors(engine, got) == {group}
+
+
+def test_a_block_primed_in_one_matrix_product_proposes_what_each_request_does(db: Path) -> None:
+    """The batch scores a block of users' windows in one matrix product before their requests
+    (:func:`prime_window_scores`); each request then proposes, with the same scores, what it
+    proposes alone, uses its primed row once, and never a row primed for another vector."""
+    from discovery.ranking.collaborative import _window, prime_window_scores
+
+    engine = Engine.open(db)
+    snap, loaded = engine.snapshot, engine.artifacts["als"]
+    aligned = loaded.aligned(snap)
+    users = [engine.user_index(h) for h in (*GROUP_A, *GROUP_B)]
+
+    def answer(ctx: UserContext) -> tuple[list[int], list[float]]:
+        c = ALSSource(loaded, n=7, neighbours=0).candidates(ctx)
+        why = [c.why(p, int(snap.post_author[p])) for p in c.posts.tolist()]
+        return c.posts.tolist(), [w.score for w in why if isinstance(w, Taste)]
+
+    alone = [answer(user_context(snap, u, Settings())) for u in users]
+    assert all(len(posts) == len(scores) == 7 for posts, scores in alone)
+    contexts = [user_context(snap, u, Settings()) for u in users]
+    prime_window_scores(contexts, loaded)
+    assert len(aligned._primed) == len(users)
+    assert [answer(c) for c in contexts] == alone
+    assert not aligned._primed  # each request took its own row
+    key, win = _window(contexts[0], aligned)[1:]
+    xs = np.stack([aligned.user_vector(snap, u).astype(np.float32) for u in users])
+    noise = rng(1).standard_normal((len(users), len(win.posts))).astype(np.float32)
+    aligned.prime(key, np.asarray(users), xs + np.float32(1e-3), noise)  # other vectors
+    assert [answer(user_context(snap, u, Settings())) for u in users] == alone
+    aligned.prime(key, np.asarray(users), xs, noise)  # the right vectors, scores far off
+    assert [answer(user_context(snap, u, Settings())) for u in users] != alone

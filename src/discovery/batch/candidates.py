@@ -17,6 +17,7 @@ import numpy as np
 from .. import setops
 from ..ranking.affinity import ppr_reached, user_ppr
 from ..ranking.batch import NO_PREFS, FeedRequest, UserPrefs, context_for, recommend
+from ..ranking.collaborative import PRIME_USERS, prime_window_scores
 from ..ranking.context import UserContext
 from ..ranking.evidence import Names
 from ..ranking.precomputed import encode_evidence
@@ -72,9 +73,17 @@ def candidate_block(
     if artifacts and "tag_vectors" in artifacts:  # the clusters the serving engine uses
         use_tag_vectors(snap, artifacts["tag_vectors"])
     names = Names.of(snap)
+    als = (artifacts or {}).get("als")
     out: list[CandidateList] = []
+    contexts: list[UserContext] = []
     for user in users:
-        ctx = context_for(snap, int(user), job.settings, prefs.get(int(user), NO_PREFS))
+        if not contexts:  # the next users' ALS windows, scored in one matrix product
+            contexts = [
+                context_for(snap, int(u), job.settings, prefs.get(int(u), NO_PREFS))
+                for u in users[len(out) : len(out) + PRIME_USERS]
+            ][::-1]
+            prime_window_scores(contexts, als)
+        ctx = contexts.pop()
         picks = recommend(ctx, job.request, artifacts)[1]
         posts = np.fromiter((p.post for p in picks), np.int64, len(picks))
         out.append(

@@ -56,6 +56,7 @@ __all__ = [
     "ALSParams",
     "AlignedALS",
     "LoadedALS",
+    "WindowBlock",
     "align",
     "engagement_matrix",
     "fold_in",
@@ -302,6 +303,23 @@ def fold_in(
 
 
 @dataclass(frozen=True)
+class WindowBlock:
+    """The posts of a candidate window the model has rows for, in time order, with their
+    times, their factor rows as one contiguous block, and the largest Euclidean norm among
+    those rows (what bounds a product's rounding error)."""
+
+    posts: np.ndarray
+    factors: np.ndarray
+    taken: np.ndarray
+    largest: float
+
+    def between(self, since: int, until: int) -> slice:
+        """The rows of the posts taken in ``[since, until]`` (times are sorted)."""
+        lo = int(np.searchsorted(self.taken, since, "left"))
+        return slice(lo, max(lo, int(np.searchsorted(self.taken, until, "right"))))
+
+
+@dataclass(frozen=True)
 class AlignedALS:
     """A model mapped onto one snapshot: the factor row of each account and post index (-1:
     unknown to the model)."""
@@ -309,27 +327,47 @@ class AlignedALS:
     model: ALSModel
     user_row: np.ndarray
     post_row: np.ndarray
-    _window: dict[Any, tuple[np.ndarray, np.ndarray]] = field(
+    _window: dict[Any, WindowBlock] = field(default_factory=dict, compare=False, repr=False)
+    _primed: dict[tuple[Any, int], tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
     def window_block(
-        self, key: Any, posts: Callable[[], np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``(known, factors)``: the posts of a candidate window the model has rows for (in the
-        window's order) and those rows as one contiguous block, kept for the next call with the
-        same ``key`` (the window widened to whole hours changes once an hour, or when posts
-        arrive; gathering 637k rows of the large world's week took 11 ms a request).
-        ``posts()`` lists the window when the key is new."""
+        self, key: Any, posts: Callable[[], np.ndarray], taken: np.ndarray
+    ) -> WindowBlock:
+        """The :class:`WindowBlock` of a candidate window (``posts()``, in time order, lists
+        it when ``key`` is new; ``taken`` is every post's time), kept for the next call with
+        the same ``key``: the window widened to whole hours changes once an hour, or when
+        posts arrive, and gathering 637k rows of the large world's week took 11 ms a
+        request."""
         held = self._window.get(key)
         if held is None:
             window = posts()
             rows = self.post_row[window]
             known = window[rows >= 0]
-            held = (known, np.ascontiguousarray(self.model.item_factors[rows[rows >= 0]]))
+            block = np.ascontiguousarray(self.model.item_factors[rows[rows >= 0]])
+            largest = float(np.sqrt(np.max(np.einsum("ij,ij->i", block, block), initial=0.0)))
+            held = WindowBlock(known, block, taken[known], largest)
             self._window.clear()  # one window at a time: the previous hour's is done
+            self._primed.clear()
             self._window[key] = held
         return held
+
+    def prime(self, key: Any, users: np.ndarray, xs: np.ndarray, scores: np.ndarray) -> None:
+        """Keep ``scores[i]`` (the window block of ``key`` times ``xs[i]``, computed for a
+        block of users in one matrix product) for the next :meth:`primed` of ``users[i]``;
+        replaces what an earlier block left."""
+        self._primed.clear()
+        for i, user in enumerate(users.tolist()):
+            self._primed[(key, user)] = (xs[i], scores[i])
+
+    def primed(self, key: Any, user: int, x: np.ndarray) -> np.ndarray | None:
+        """The window scores :meth:`prime` kept for ``user`` under ``key``, if they were
+        computed from this very factor vector ``x``; else None (the caller multiplies)."""
+        held = self._primed.pop((key, user), None)
+        if held is None or not np.array_equal(held[0], x):
+            return None
+        return held[1]
 
     @functools.cached_property
     def known_users(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
