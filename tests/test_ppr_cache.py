@@ -285,3 +285,25 @@ def test_the_weighted_follow_graph_is_the_tutorials_interaction_weights(tmp_path
     got = follow_adjacency(snap, True)
     assert (got != want).nnz == 0 and got.nnz == want.nnz
     assert got.data.max() > 1  # the world has engagement on followed accounts
+
+
+def test_a_log_without_changes_is_clean_and_its_baselines_exactly_zero():
+    """Until a row changes, ``total`` is all zeros, the log is clean and the cache stores 0 as
+    each vector's baseline without a dot product; the first change makes it dirty, and a
+    vector cached while it was clean is still bounded by the whole change."""
+    log = GraphLog()
+    g0 = sp.csr_matrix(matrix([(0, 1), (1, 2), (2, 0), (3, 4), (4, 3)]))
+    log.update(g0)
+    log.update(sp.csr_matrix(g0.toarray()))  # rebuilt, equal: no row changed
+    assert not log.dirty and not log.total.any() and log.epoch == 2
+    cache = PPRCache(max_bytes=1 << 20)
+    vec = cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: np.full(N, 1.0 / N))
+    assert cache.entries[(0,)][3] == 0.0
+    g1 = sp.csr_matrix(matrix([(0, 1), (1, 2), (1, 0), (2, 0), (3, 4), (4, 3)]))
+    log.update(g1)
+    assert log.dirty and log.total[1] > 0
+    # moved = π·total - 0 = total[1] / N; the bound 0.85/0.15 · that is far above 1e-3
+    again = cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: np.full(N, 2.0 / N))
+    assert again is not vec and cache.misses == 2
+    log.update(sp.csr_matrix((np.ones(1), ([0], [1])), shape=(N + 1, N + 1)))
+    assert not log.dirty and log.generation == 2

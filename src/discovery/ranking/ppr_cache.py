@@ -102,6 +102,10 @@ class GraphLog:
     total: np.ndarray = field(default_factory=lambda: np.zeros(0))
     changed_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     generation: int = 0  # bumped when the node set changes: nothing older can be bounded
+    #: whether any row changed in this generation; while none has, ``total`` is all zeros and
+    #: every ``π·total`` is exactly 0 (a batch over a fixed graph skips a 1M-long dot product
+    #: per user: 0.4 ms on the large world)
+    dirty: bool = False
 
     def update(self, adj: sp.csr_matrix) -> int:
         """Record ``adj`` as the current graph; returns its epoch."""
@@ -112,8 +116,10 @@ class GraphLog:
             rows, delta = row_changes(self.graph, adj)
             self.total[rows] += delta
             self.changed_at[rows] = self.epoch
+            self.dirty = self.dirty or len(rows) > 0
         else:
             self.generation += 1
+            self.dirty = False
             self.total = np.zeros(adj.shape[0])
             self.changed_at = np.zeros(adj.shape[0], dtype=np.int64)
         self.graph = adj
@@ -162,7 +168,7 @@ class PPRCache:
             vec, generation, epoch, base = entry
             previous = vec if generation == log.generation else None
             if generation == log.generation and log.changed_at[seed] <= epoch:
-                moved = float(vec @ log.total) - base
+                moved = _dot(vec, log) - base
                 if alpha / (1.0 - alpha) * moved <= budget:
                     self.entries.move_to_end(key)
                     self.hits += 1
@@ -170,7 +176,7 @@ class PPRCache:
                     return vec
         self.misses += 1
         vec = compute(previous)
-        self.entries[key] = (vec, log.generation, log.epoch, float(vec @ log.total))
+        self.entries[key] = (vec, log.generation, log.epoch, _dot(vec, log))
         self.entries.move_to_end(key)
         while len(self.entries) > max(4, self.max_bytes // max(1, vec.nbytes)):
             self.entries.popitem(last=False)
@@ -183,6 +189,11 @@ class PPRCache:
             "kept": self.kept,
             "misses": self.misses,
         }
+
+
+def _dot(vec: np.ndarray, log: GraphLog) -> float:
+    """``π·total``: exactly 0.0 while nothing changed (``total`` is all zeros)."""
+    return float(vec @ log.total) if log.dirty else 0.0
 
 
 @dataclass
