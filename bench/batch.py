@@ -59,6 +59,23 @@ def _machine_cpu_s() -> float:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+def _steady(arrivals: list[tuple[float, int, float, float]]) -> dict[str, float]:
+    """When the first block came back (the fixed part: loading, the object store, each
+    worker's first indexes) and, per user after it, the wall time, the driver's CPU time and
+    the machine's busy CPU time: slopes from the end of the first quarter of the run (which
+    leaves out the workers' start) to its end."""
+    if len(arrivals) < 8:
+        return {}
+    (t0, u0, c0, m0), (t1, u1, c1, m1) = arrivals[len(arrivals) // 4], arrivals[-1]
+    users = max(u1 - u0, 1)
+    return {
+        "first_block_s": round(arrivals[0][0], 1),
+        "steady_ms_per_user": round((t1 - t0) / users * 1e3, 2),
+        "steady_driver_cpu_ms_per_user": round((c1 - c0) / users * 1e3, 2),
+        "steady_machine_cpu_ms_per_user": round((m1 - m0) / users * 1e3, 2),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", help="A generated world (copied per run is not needed: runs replace)")
@@ -118,6 +135,12 @@ def main() -> None:
                     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
                 startup = time.perf_counter() - t
             t, cpu, machine = time.perf_counter(), time.process_time(), _machine_cpu_s()
+            # (seconds since the start, users done, the driver's CPU seconds, the machine's)
+            arrivals: list[tuple[float, int, float, float]] = []
+
+            def progress(done: int, total: int, t: float = t, at: list = arrivals) -> None:
+                at.append((time.perf_counter() - t, done, time.process_time(), _machine_cpu_s()))
+
             summary = run_candidates(
                 store,
                 engine="local" if engine == "local" else "ray",
@@ -125,6 +148,7 @@ def main() -> None:
                 users=users,
                 request=request,
                 block_size=args.block,
+                progress=progress,
             )
             wall = time.perf_counter() - t
             driver_cpu = time.process_time() - cpu
@@ -141,6 +165,7 @@ def main() -> None:
                 "cluster_start_s": round(startup, 1),
                 "users_per_s": round(len(users) / wall, 1),
                 "rows": summary.rows,
+                **_steady(arrivals),
                 "driver_cpu_s": round(driver_cpu, 1),
                 "machine_cpu_s": round(machine_cpu, 1),
                 "same_rows_as_first": rows == reference,
