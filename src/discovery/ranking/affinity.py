@@ -14,7 +14,7 @@ from .. import graph
 from ..snapshot import INTERACTIONS_LAG, Snapshot
 from ..store.model import KIND_CODE
 from .context import UserContext
-from .ppr_cache import PPRCache, PPRState
+from .ppr_cache import PPRCache, PPRState, _entries
 
 __all__ = [
     "author_ppr",
@@ -178,8 +178,8 @@ def hop_distance(ctx: UserContext, accounts: np.ndarray) -> np.ndarray:
     if "hop2" not in ctx._cache:
         m = ctx.snap.follow_matrix()
         two = np.zeros(ctx.snap.n_accounts, dtype=bool)
-        if len(ctx.following):
-            two[m[ctx.following].indices] = True
+        if len(ctx.following):  # the followed rows' entries, without scipy's row slicing
+            two[m.indices[_entries(m, ctx.following)[0]]] = True
         ctx._cache["hop2"] = two
     out = np.full(len(accounts), 3, dtype=np.int8)
     out[ctx._cache["hop2"][accounts]] = 2

@@ -18,7 +18,7 @@ from .context import UserContext
 from .evidence import Evidence
 from .filters import Filtered
 
-__all__ = ["Candidate", "Pick", "Pool", "evidence_of"]
+__all__ = ["Candidate", "Pick", "Pool", "evidence_of", "evidence_of_all"]
 
 
 def evidence_of(
@@ -33,6 +33,26 @@ def evidence_of(
             found = c.why(post, author)
             if found is not None:
                 out[c.source] = found
+    return out
+
+
+def evidence_of_all(
+    ctx: UserContext, proposals: Iterable[Candidates], posts: np.ndarray
+) -> list[dict[str, Evidence]]:
+    """:func:`evidence_of` for each of ``posts``, the same dicts (keys in the proposals'
+    order), with one membership test per source for all posts instead of one per post."""
+    plist = posts.tolist()
+    authors = ctx.snap.post_author[posts].tolist()
+    out: list[dict[str, Evidence]] = [{} for _ in plist]
+    for c in proposals:
+        if not len(c.posts) or not plist:
+            continue
+        for i in np.flatnonzero(np.isin(posts, c.posts)).tolist():
+            found = out[i]
+            if c.source not in found:
+                why = c.why(plist[i], authors[i])
+                if why is not None:
+                    found[c.source] = why
     return out
 
 
@@ -98,3 +118,21 @@ class Pool:
             factors={name: float(v[i]) for name, v in self.factors.items()},
             evidence=evidence_of(ctx, self.proposals, p) if evidence is None else evidence,
         )
+
+    def picks(self, ctx: UserContext, rows: list[int]) -> list[Pick]:
+        """``[self.pick(ctx, i) for i in rows]``, with the factors and the evidence gathered
+        for all rows at once (a feed's 200 picks of the batch cost ~1 ms less a user)."""
+        at = np.asarray(rows, dtype=np.int64)
+        posts = self.posts[at]
+        scores = self.scores[at].tolist()
+        columns = {name: v[at].tolist() for name, v in self.factors.items()}
+        evidence = evidence_of_all(ctx, self.proposals, posts)
+        return [
+            Pick(
+                post=p,
+                score=float(scores[j]),
+                factors={name: float(col[j]) for name, col in columns.items()},
+                evidence=evidence[j],
+            )
+            for j, p in enumerate(posts.tolist())
+        ]

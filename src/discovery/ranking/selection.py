@@ -37,7 +37,7 @@ class ByScore:
         pool, snap = run.pool(kind), run.ctx.snap
         order = order_by_score(pool.scores, snap.post_id[pool.posts])
         chosen = diversify(order, snap.post_author[pool.posts], k, budget=budget)
-        return [pool.pick(run.ctx, i) for i in chosen]
+        return pool.picks(run.ctx, [int(i) for i in chosen])
 
 
 @dataclass(frozen=True)
