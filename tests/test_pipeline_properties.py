@@ -177,3 +177,24 @@ def test_two_pages_of_ten_are_one_feed_of_twenty(world, kind):
             assert whole == first + second
         finally:
             engine.store.close()
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(random_worlds(max_posts=60), st.sampled_from(["timeline", "explore", "interests"]))
+def test_a_pages_picks_built_at_once_are_the_picks_built_one_by_one(world, kind):
+    """``Pool.picks`` (every row's factors and evidence gathered at once) gives the picks
+    ``Pool.pick`` builds row by row: the same posts, scores, factors and evidence, the
+    evidence's sources in the same order."""
+    with tempfile.TemporaryDirectory() as folder:
+        engine = _engine(world, folder, 2)
+        try:
+            ctx = engine.context("me")
+            pool = Pipeline(ctx, get_ranker("default", engine.settings)).pool(kind)
+            rows = list(range(len(pool)))[::-1]
+            at_once = pool.picks(ctx, rows)
+            one_by_one = [pool.pick(ctx, i) for i in rows]
+            assert at_once == one_by_one
+            assert [list(p.evidence) for p in at_once] == [list(p.evidence) for p in one_by_one]
+            assert [list(p.factors) for p in at_once] == [list(p.factors) for p in one_by_one]
+        finally:
+            engine.store.close()

@@ -124,15 +124,17 @@ class Pool:
         for all rows at once (a feed's 200 picks of the batch cost ~1 ms less a user)."""
         at = np.asarray(rows, dtype=np.int64)
         posts = self.posts[at]
-        scores = self.scores[at].tolist()
-        columns = {name: v[at].tolist() for name, v in self.factors.items()}
+        names = list(self.factors)
+        columns = [np.asarray(v[at], dtype=np.float64).tolist() for v in self.factors.values()]
+        factors = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
         evidence = evidence_of_all(ctx, self.proposals, posts)
         return [
-            Pick(
-                post=p,
-                score=float(scores[j]),
-                factors={name: float(col[j]) for name, col in columns.items()},
-                evidence=evidence[j],
+            Pick(post=p, score=score, factors=f, evidence=ev)
+            for p, score, f, ev in zip(
+                posts.tolist(),
+                np.asarray(self.scores[at], dtype=np.float64).tolist(),
+                factors if names else [{} for _ in rows],
+                evidence,
+                strict=True,
             )
-            for j, p in enumerate(posts.tolist())
         ]

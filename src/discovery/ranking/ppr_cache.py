@@ -40,7 +40,7 @@ __all__ = ["GraphLog", "PPRCache", "PPRState", "row_changes", "staleness"]
 def _entries(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions in ``m.data`` of the entries of ``rows`` (in row order) and, for each, the
     position of its row in ``rows``."""
-    lens = np.diff(m.indptr)[rows]
+    lens = m.indptr[rows + 1] - m.indptr[rows]  # not np.diff of all 1M rows for a few
     offset = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
     return np.repeat(m.indptr[rows], lens) + offset, np.repeat(np.arange(len(rows)), lens)
 
