@@ -13,7 +13,12 @@ import scipy.sparse as sp
 
 from discovery.engine import Engine
 from discovery.ranking import user_context
-from discovery.ranking.sources import HashtagSource, tag_top_memo, top_interests
+from discovery.ranking.sources import (
+    HashtagSource,
+    cluster_top_memo,
+    tag_top_memo,
+    top_interests,
+)
 from discovery.settings import Settings
 from discovery.signals.clusters import (
     build_clusters,
@@ -258,12 +263,21 @@ def test_shared_tag_tops_are_exact_and_move_with_a_like(world: Path, tmp_path: P
         u for u in range(12, snap.n_accounts, 5) if top_interests(user_context(snap, u, Settings()))
     ]
     shared = {u: source.candidates(user_context(snap, u, Settings())).posts for u in users}
-    memo = tag_top_memo(snap)
-    assert len(memo) > 0
-    for u in users:  # each alone, the memo emptied first: the same candidates
+    memo, by_head = tag_top_memo(snap), cluster_top_memo(snap)
+    assert len(memo) > 0 and len(by_head) > 0
+    for u in users:  # each alone, the memos emptied first: the same candidates
         memo.clear()
+        by_head.clear()
         alone = source.candidates(user_context(snap, u, Settings())).posts
         assert alone.tolist() == shared[u].tolist()
+    # an entry made with another clustering is never taken for this one
+    for key, (_, posts, tags) in list(by_head.items()):
+        by_head[key] = (object(), posts[:0], tags[:0])
+    for u in users:
+        assert (
+            source.candidates(user_context(snap, u, Settings())).posts.tolist()
+            == shared[u].tolist()
+        )
 
     user = users[0]
     ctx = user_context(snap, user, Settings())

@@ -167,22 +167,30 @@ class HashtagSource:
         indptr, posts_by_time, times = tag_posts_by_time(snap)
         since = _since(ctx)
         clusters = snapshot_clusters(snap)
-        memo = tag_top_memo(snap)
+        memo, by_head = tag_top_memo(snap), cluster_top_memo(snap)
         evidence: dict[int, tuple[int, int]] = {}
         for head, _ in top_interests(ctx, self.n_tags):
-            slices = []
-            for tag in clusters.members_of(head).tolist():
-                lo, hi = indptr[tag], indptr[tag + 1]
-                a = lo + int(np.searchsorted(times[lo:hi], since, "left"))
-                b = lo + int(np.searchsorted(times[lo:hi], ctx.now, "right"))
-                key = (tag, a, b, self.per_tag)
-                top = memo.get(key)
-                if top is None:
-                    top = _top_liked(posts_by_time[a:b], snap, self.per_tag)
-                    if len(memo) < _MEMO_LIMIT:
-                        memo[key] = top
-                slices.append((tag, top))
-            posts, tags = best_tagged(slices, snap.post_likes, snap.post_id, self.per_tag)
+            # the cluster's best posts depend on its members (the clusters object, held with
+            # the entry so that a swapped clustering never matches) and the window
+            held = by_head.get((head, since, int(ctx.now), self.per_tag))
+            if held is not None and held[0] is clusters:
+                posts, tags = held[1], held[2]
+            else:
+                slices = []
+                for tag in clusters.members_of(head).tolist():
+                    lo, hi = indptr[tag], indptr[tag + 1]
+                    a = lo + int(np.searchsorted(times[lo:hi], since, "left"))
+                    b = lo + int(np.searchsorted(times[lo:hi], ctx.now, "right"))
+                    key = (tag, a, b, self.per_tag)
+                    top = memo.get(key)
+                    if top is None:
+                        top = _top_liked(posts_by_time[a:b], snap, self.per_tag)
+                        if len(memo) < _MEMO_LIMIT:
+                            memo[key] = top
+                    slices.append((tag, top))
+                posts, tags = best_tagged(slices, snap.post_likes, snap.post_id, self.per_tag)
+                if len(by_head) < _MEMO_LIMIT:
+                    by_head[(head, since, int(ctx.now), self.per_tag)] = (clusters, posts, tags)
             for p, t in zip(posts.tolist(), tags.tolist(), strict=True):
                 evidence.setdefault(p, (head, -1 if t == head else t))
         posts = np.array(sorted(evidence), dtype=np.int64)
@@ -202,6 +210,15 @@ def tag_top_memo(snap: Snapshot) -> dict[tuple[int, int, int, int], np.ndarray]:
     state, choose each tag's top posts once (users share interests); a live server between
     events does too, and after each event starts again."""
     return snap.derive("tag_top_memo", dict, depends_on=("posts", "tags", "interactions"))
+
+
+def cluster_top_memo(snap: Snapshot) -> dict[tuple[int, int, int, int], tuple[Any, ...]]:
+    """``(head, since, now, k) -> (clusters, posts, tags)``: an interest cluster's ``k`` best
+    posts in a window and the member tag that reached each (:func:`best_tagged`), shared by
+    the requests on this snapshot state that rank at the same clock (a batch job, a simulated
+    day). Exact as :func:`tag_top_memo` is, and an entry counts only for the clusters object
+    it was computed with."""
+    return snap.derive("cluster_top_memo", dict, depends_on=("posts", "tags", "interactions"))
 
 
 def _top_liked(posts: np.ndarray, snap: Snapshot, k: int) -> np.ndarray:
