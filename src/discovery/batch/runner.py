@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,12 +106,12 @@ def _ray_blocks(
     try:
         box = [ray.put(_bare(snap)), ray.put(dict(artifacts))]
         task = ray.remote(num_cpus=1, max_retries=3)(_remote_block)
-        refs = [
+        refs = deque(
             task.remote(box, block, job, {u: prefs[u] for u in block if u in prefs})
             for block in blocks
-        ]
-        for r in refs:  # in block order, so the output does not depend on scheduling
-            yield ray.get(r)
+        )
+        while refs:  # in block order, so the output does not depend on scheduling
+            yield ray.get(refs.popleft())  # a block's rows leave the object store once read
     finally:
         if started:
             ray.shutdown()
