@@ -346,7 +346,8 @@ class AlignedALS:
             rows = self.post_row[window]
             known = window[rows >= 0]
             block = np.ascontiguousarray(self.model.item_factors[rows[rows >= 0]])
-            largest = float(np.sqrt(np.max(np.einsum("ij,ij->i", block, block), initial=0.0)))
+            squares = np.einsum("ij,ij->i", block, block, dtype=np.float64)  # not rounded down
+            largest = float(np.sqrt(np.max(squares, initial=0.0)))
             held = WindowBlock(known, block, taken[known], largest)
             self._window.clear()  # one window at a time: the previous hour's is done
             self._primed.clear()
