@@ -164,37 +164,46 @@ class HashtagSource:
 
     def candidates(self, ctx: UserContext) -> Candidates:
         snap = ctx.snap
-        indptr, posts_by_time, times = tag_posts_by_time(snap)
         since = _since(ctx)
         clusters = snapshot_clusters(snap)
-        memo, by_head = tag_top_memo(snap), cluster_top_memo(snap)
+        by_head = cluster_top_memo(snap)
         evidence: dict[int, tuple[int, int]] = {}
         for head, _ in top_interests(ctx, self.n_tags):
             # the cluster's best posts depend on its members (the clusters object, held with
             # the entry so that a swapped clustering never matches) and the window
-            held = by_head.get((head, since, int(ctx.now), self.per_tag))
-            if held is not None and held[0] is clusters:
-                posts, tags = held[1], held[2]
-            else:
-                slices = []
-                for tag in clusters.members_of(head).tolist():
-                    lo, hi = indptr[tag], indptr[tag + 1]
-                    a = lo + int(np.searchsorted(times[lo:hi], since, "left"))
-                    b = lo + int(np.searchsorted(times[lo:hi], ctx.now, "right"))
-                    key = (tag, a, b, self.per_tag)
-                    top = memo.get(key)
-                    if top is None:
-                        top = _top_liked(posts_by_time[a:b], snap, self.per_tag)
-                        if len(memo) < _MEMO_LIMIT:
-                            memo[key] = top
-                    slices.append((tag, top))
-                posts, tags = best_tagged(slices, snap.post_likes, snap.post_id, self.per_tag)
+            key = (head, since, int(ctx.now), self.per_tag)
+            held = by_head.get(key)
+            if held is None or held[0] is not clusters:
+                held = (clusters, *self._cluster_top(snap, clusters, head, since, ctx.now))
                 if len(by_head) < _MEMO_LIMIT:
-                    by_head[(head, since, int(ctx.now), self.per_tag)] = (clusters, posts, tags)
+                    by_head[key] = held
+            posts, tags = held[1], held[2]
             for p, t in zip(posts.tolist(), tags.tolist(), strict=True):
                 evidence.setdefault(p, (head, -1 if t == head else t))
         posts = np.array(sorted(evidence), dtype=np.int64)
         return Candidates(self.name, posts, tag_lookup(evidence))
+
+    def _cluster_top(
+        self, snap: Snapshot, clusters: Any, head: int, since: int, now: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The cluster's ``per_tag`` best posts in ``[since, now]`` and the member tag that
+        reached each (:func:`best_tagged`), each member's window top taken from (or added to)
+        :func:`tag_top_memo`."""
+        indptr, posts_by_time, times = tag_posts_by_time(snap)
+        memo = tag_top_memo(snap)
+        slices = []
+        for tag in clusters.members_of(head).tolist():
+            lo, hi = indptr[tag], indptr[tag + 1]
+            a = lo + int(np.searchsorted(times[lo:hi], since, "left"))
+            b = lo + int(np.searchsorted(times[lo:hi], now, "right"))
+            key = (tag, a, b, self.per_tag)
+            top = memo.get(key)
+            if top is None:
+                top = _top_liked(posts_by_time[a:b], snap, self.per_tag)
+                if len(memo) < _MEMO_LIMIT:
+                    memo[key] = top
+            slices.append((tag, top))
+        return best_tagged(slices, snap.post_likes, snap.post_id, self.per_tag)
 
 
 #: Entries kept in a snapshot's :func:`tag_top_memo` (about 0.5 KB each).
