@@ -34,6 +34,7 @@ from .ranking.similar import similar_posts
 from .settings import Settings
 from .signals.clusters import snapshot_clusters, use_tag_vectors
 from .snapshot import Snapshot, load_snapshot, refresh_snapshot
+from .snapshot.rebuild import Rebuilder
 from .store import NotFound, Store, StoreError, to_iso
 
 __all__ = ["FEED_KINDS", "Engine"]
@@ -78,6 +79,8 @@ class Engine:
         self.vectors = VectorCache()
         #: ``(user, snapshot counter) -> (read at, computed at, list)`` (:meth:`_stored_list`).
         self._lists: dict[tuple[int, int], tuple[float, float, StoredList | None]] = {}
+        #: Rebuilds lag-stale structures off the request path once :meth:`rebuild_beside` ran.
+        self.rebuilder: Rebuilder | None = None
 
     @classmethod
     def open(
@@ -104,7 +107,19 @@ class Engine:
             refresh_snapshot(self.store, self.snapshot)
             if self.snapshot.counter != before:
                 self.wall_clock = self.store.clock() == "wall"
+            if self.rebuilder is not None:
+                self.rebuilder.poke(self.snapshot)
             return self.snapshot.counter != before
+
+    def rebuild_beside(self) -> Rebuilder:
+        """From now on, rebuild the structures whose lag ran out on a background thread and
+        swap them in, instead of on the first request that needs them (a server's choice: see
+        :mod:`discovery.snapshot.rebuild`). Returns the :class:`Rebuilder`."""
+        with self._lock:
+            if self.rebuilder is None:
+                self.snapshot.derived.beside = True
+                self.rebuilder = Rebuilder(self._lock)
+            return self.rebuilder
 
     def ppr_cache_stats(self) -> dict[str, int]:
         """PPR look-ups since the snapshot was loaded: ``hit`` (vector of the current graph),

@@ -35,7 +35,7 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
     """The follow graph, optionally with the tutorial's first improvement: edge weights raised
     by the follower's likes (1) and comments (2) on the followed account's posts."""
 
-    def build() -> sp.csr_matrix:
+    def build(snap: Snapshot) -> sp.csr_matrix:
         follows = snap.follow_matrix()
         if not weighted:
             return follows
@@ -51,7 +51,7 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
 
     # the weighted graph reads the engagement pairs, which lag the interaction log
     deps = ("follow_graph", "engagement_pairs") if weighted else ("follow_graph",)
-    return snap.derive(f"adjacency_w{int(weighted)}", build, depends_on=deps)
+    return snap.derive_of(f"adjacency_w{int(weighted)}", build, depends_on=deps)
 
 
 def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -59,7 +59,7 @@ def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
     from the follows, so a follow rebuilds the weighted graph from these pairs, not from the
     whole interaction log."""
 
-    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def build(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         kind = snap.inter_kind
         w = np.zeros(len(kind))
         w[kind == KIND_CODE["like"]] = 1.0
@@ -72,7 +72,7 @@ def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
         total = np.bincount(inverse, weights=w[keep], minlength=len(pairs))
         return pairs // snap.n_accounts, pairs % snap.n_accounts, total
 
-    return snap.derive(
+    return snap.derive_of(
         "engagement_pairs", build, depends_on=("accounts", "posts", INTERACTIONS_LAG)
     )
 
@@ -139,8 +139,10 @@ def _compute_ppr(ctx: UserContext, previous: np.ndarray | None = None) -> np.nda
         vec[nodes] = scores
         return vec
     w = int(s.weighted_edges)
-    index = snap.derive(
-        f"ppr_index_w{w}", lambda: graph.PPRIndex(adj), depends_on=(f"adjacency_w{w}",)
+    index = snap.derive_of(
+        f"ppr_index_w{w}",
+        lambda s: graph.PPRIndex(follow_adjacency(s, bool(w))),
+        depends_on=(f"adjacency_w{w}",),
     )
     if mode == "exact":
         # L1 error <= tol·α/(1-α) ≈ 6e-5: far below ppr_stale_l1 and anything a ranking can

@@ -51,16 +51,16 @@ class PostStats:
 def follower_counts(snap: Snapshot) -> np.ndarray:
     """Followers per account (float), memoised until the follows change."""
 
-    def build() -> np.ndarray:
+    def build(snap: Snapshot) -> np.ndarray:
         return np.bincount(snap.follow_dst, minlength=snap.n_accounts).astype(np.float64)
 
-    return snap.derive("follower_counts", build, depends_on=("accounts", FOLLOWS_LAG))
+    return snap.derive_of("follower_counts", build, depends_on=("accounts", FOLLOWS_LAG))
 
 
 def post_stats(snap: Snapshot) -> PostStats:
     """Compute (once per snapshot, memoised on it) the shared statistics."""
 
-    def build() -> PostStats:
+    def build(snap: Snapshot) -> PostStats:
         n_acc, n_posts = snap.n_accounts, snap.n_posts
         in_degree = np.bincount(snap.follow_dst, minlength=n_acc).astype(np.float64)
         kind = snap.inter_kind
@@ -84,4 +84,4 @@ def post_stats(snap: Snapshot) -> PostStats:
         return PostStats(in_degree, clicks, likes, idf, df, eng_mean, mean_in, n_live)
 
     deps = ("accounts", "posts", "tags", INTERACTIONS_LAG)  # in_degree: as of the build
-    return snap.derive("post_stats", build, depends_on=deps)
+    return snap.derive_of("post_stats", build, depends_on=deps)

@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+    from ..snapshot.rebuild import RebuildStats
+
 __all__ = ["CONTENT_TYPE", "Metrics", "MetricsMiddleware"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -83,6 +85,24 @@ class Metrics:
             ["origin"],
             registry=r,
         )
+        self.rebuilds = Gauge(
+            "discovery_snapshot_rebuilds",
+            "Rebuilds of lag-stale structures beside the serving ones since start, by state:"
+            " done (swapped in), failed (dropped, rebuilt on use), running (0 or 1).",
+            ["state"],
+            registry=r,
+        )
+        self.rebuild_seconds = Gauge(
+            "discovery_snapshot_rebuild_last_seconds",
+            "Wall time of the last rebuild beside the serving structures (the requests were"
+            " answered meanwhile).",
+            registry=r,
+        )
+        self.stale = Gauge(
+            "discovery_snapshot_stale_structures",
+            "Derived structures past their lag, serving until their rebuild is swapped in.",
+            registry=r,
+        )
         self.impressions = Gauge(
             "discovery_impression_rows",
             "Impression rows of served pages since start, by state: written (to the log),"
@@ -101,6 +121,7 @@ class Metrics:
         ppr: dict[str, int] | None = None,
         candidates: dict[str, int] | None = None,
         impressions: dict[str, int] | None = None,
+        rebuilds: RebuildStats | None = None,
     ) -> bytes:
         for outcome, n in (ppr or {}).items():
             self.ppr_cache.labels(outcome).set(n)
@@ -108,6 +129,11 @@ class Metrics:
             self.candidates.labels(origin).set(n)
         for state, n in (impressions or {}).items():
             self.impressions.labels(state).set(n)
+        if rebuilds is not None:
+            for state in ("done", "failed", "running"):
+                self.rebuilds.labels(state).set(getattr(rebuilds, state))
+            self.rebuild_seconds.set(rebuilds.last_seconds)
+            self.stale.set(rebuilds.stale)
         self.snapshot_age.set(age)
         self.snapshot_lag.set(lag)
         self.snapshot_counter.set(counter)

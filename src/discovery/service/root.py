@@ -89,6 +89,7 @@ def metrics(service: Svc) -> Response:
         ppr=service.engine.ppr_cache_stats(),
         candidates=dict(service.engine.candidate_counts),
         impressions=service.impressions.counts(),
+        rebuilds=service.rebuild_stats(),
     )
     return Response(body, media_type=CONTENT_TYPE)
 

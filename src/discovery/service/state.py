@@ -22,6 +22,11 @@ never waits for a refresh (WAL readers and the writer do not block each other). 
 acknowledged with a 2xx is reflected by the next read. On PostgreSQL a follower thread also
 ``LISTEN``s for commits and catches up as soon as another worker or host writes.
 
+Structures that may lag the store (the follow graph and what is built on it, the statistics of
+the interaction log) are rebuilt beside the serving ones once their lag runs out, on the
+engine's rebuild thread (:mod:`discovery.snapshot.rebuild`), so no request waits for seconds of
+rebuilding behind the engine's lock.
+
 Route handlers run the engine work on worker threads through two capacity limiters: one for
 reads (they queue on the engine lock anyway) and one for writes, so a burst of feed requests
 cannot starve event ingestion of threads.
@@ -42,6 +47,7 @@ import anyio.to_thread
 
 from ..engine import Engine
 from ..settings import Settings
+from ..snapshot.rebuild import RebuildStats
 from ..store import Store
 from ..store.events import read_consistently
 from ..store.experiments import ImpressionRow
@@ -74,6 +80,7 @@ class Service:
         if not self.closed:
             return
         self.engine = Engine.open(self.db, settings=self.settings)
+        self.engine.rebuild_beside()
         self.writer = Store.open(self.db, create=False)
         self.auth_store = Store.open(self.db, create=False)
         self.refreshed_at = time.time()
@@ -113,6 +120,8 @@ class Service:
             self._stop_following.set()
             self._follower.join(5)
         self.impressions.close()  # what was served is written before the writer closes
+        if self.engine.rebuilder is not None:
+            self.engine.rebuilder.wait(30)  # it reads the arrays, never the stores
         with self.write_lock, self.auth_lock, self.engine._lock:
             for store in (self.engine.store, self.writer, self.auth_store):
                 store.close()
@@ -123,6 +132,11 @@ class Service:
         """Write transactions the snapshot has not caught up with yet."""
         with self.engine._lock:
             return self.engine.store.change_counter - self.engine.snapshot.counter
+
+    def rebuild_stats(self) -> RebuildStats:
+        """The rebuild thread's counts for ``/metrics`` (see :mod:`discovery.snapshot.rebuild`)."""
+        with self.engine._lock:
+            return self.engine.rebuild_beside().stats(self.engine.snapshot)
 
     def catch_up(self) -> None:
         """Refresh the snapshot if the store moved (writes are held off meanwhile)."""

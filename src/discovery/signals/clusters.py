@@ -250,7 +250,7 @@ def snapshot_clusters(snap: Snapshot) -> TagClusters:
     """The hashtag clusters of a snapshot (a derived structure, built on first use), with the
     name vectors given to :func:`use_tag_vectors` when there are any."""
 
-    def build() -> TagClusters:
+    def build(snap: Snapshot) -> TagClusters:
         text = snap.derived.get(TEXT_KEY)
         names = snap.tag_name
         vectors = None if text is None else text.rows(names)
@@ -258,4 +258,4 @@ def snapshot_clusters(snap: Snapshot) -> TagClusters:
             vectors = None
         return build_clusters(snap.post_tags_matrix(), tag_vectors=vectors)
 
-    return snap.derive("hashtag_clusters", build, depends_on=(CLUSTERS_LAG,))
+    return snap.derive_of("hashtag_clusters", build, depends_on=(CLUSTERS_LAG,))

@@ -122,9 +122,7 @@ def _counts(snap: Snapshot) -> ExposureCounts:
 
 def exposure_counts(snap: Snapshot) -> ExposureCounts:
     """:class:`ExposureCounts` of the snapshot (memoised; may lag the log like post stats)."""
-    return snap.derive(
-        "exposure_counts", lambda: _counts(snap), depends_on=("posts", INTERACTIONS_LAG)
-    )
+    return snap.derive_of("exposure_counts", _counts, depends_on=("posts", INTERACTIONS_LAG))
 
 
 @dataclass(frozen=True)
@@ -180,7 +178,7 @@ def post_labels(snap: Snapshot, by: str) -> sp.csr_matrix:
     the post carries the tag (a tag of the cluster); removed posts carry none (memoised)."""
     from .clusters import snapshot_clusters
 
-    def build() -> sp.csr_matrix:
+    def build(snap: Snapshot) -> sp.csr_matrix:
         m = snap.post_tags_matrix()
         if by == "clusters":
             m = m @ snapshot_clusters(snap).membership(snap.n_tags)
@@ -189,7 +187,7 @@ def post_labels(snap: Snapshot, by: str) -> sp.csr_matrix:
         return m
 
     keys = ("posts", "tags", "hashtag_clusters") if by == "clusters" else ("posts", "tags")
-    return snap.derive(f"post_{by}_labels", build, depends_on=keys)  # type: ignore[no-any-return]
+    return snap.derive_of(f"post_{by}_labels", build, depends_on=keys)  # type: ignore[no-any-return]
 
 
 def user_exposure(snap: Snapshot, user: int) -> UserExposure:

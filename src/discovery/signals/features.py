@@ -273,7 +273,7 @@ def _embedding_sim(ctx: UserContext, posts: np.ndarray, vectors: Any) -> np.ndar
 def _author_stats(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     """Posts per account and mean likes per post (memoised; may lag the likes by 2 %)."""
 
-    def build() -> tuple[np.ndarray, np.ndarray]:
+    def build(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         a = snap.post_author
         ok = a >= 0
         n = np.bincount(a[ok], minlength=snap.n_accounts).astype(np.float64)
@@ -281,7 +281,7 @@ def _author_stats(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
         likes = np.bincount(a[ok], weights=w, minlength=snap.n_accounts).astype(np.float64)
         return n, np.divide(likes, n, out=np.zeros_like(likes), where=n > 0)
 
-    return snap.derive(
+    return snap.derive_of(
         "author_stats", build, depends_on=("accounts", "posts", INTERACTIONS_LAG, FOLLOWS_LAG)
     )
 
@@ -290,7 +290,7 @@ def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
     """Users × posts 0/1 (engaged in any way but an impression or a hide), columns scaled to
     unit length; memoised."""
 
-    def build() -> sp.csc_matrix:
+    def build(snap: Snapshot) -> sp.csc_matrix:
         m = ~np.isin(snap.inter_kind, _NOT_ENGAGED)
         pairs = sp.csc_matrix(
             (np.ones(int(m.sum())), (snap.inter_user[m], snap.inter_post[m])),
@@ -301,7 +301,7 @@ def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
         scaled = pairs @ sp.diags(np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0))
         return sp.csc_matrix(scaled)  # column slices are what every feed reads
 
-    return snap.derive("engaged_columns", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
+    return snap.derive_of("engaged_columns", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
 
 
 def _item_cosine(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
@@ -339,11 +339,11 @@ def column_affinity(cols: sp.csc_matrix, mine: np.ndarray, posts: np.ndarray) ->
 def _recent_likes(snap: Snapshot, days: float = RECENT_DAYS) -> np.ndarray:
     """Likes per post in ``(now - days, now]`` (memoised like :func:`_author_stats`)."""
 
-    def build() -> np.ndarray:
+    def build(snap: Snapshot) -> np.ndarray:
         m = (snap.inter_kind == KIND_CODE["like"]) & (snap.inter_time > snap.now - days * 86_400)
         return np.bincount(snap.inter_post[m], minlength=snap.n_posts).astype(np.float64)
 
-    return snap.derive("recent_likes", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
+    return snap.derive_of("recent_likes", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
 
 
 def _rates(ctx: UserContext, posts: np.ndarray) -> dict[str, np.ndarray]:

@@ -98,7 +98,7 @@ class TopicModel:
 def topic_model(snap: Snapshot) -> TopicModel:
     """The snapshot's :class:`TopicModel`, rebuilt with the hashtag clusters (same lag)."""
 
-    def build() -> TopicModel:
+    def build(snap: Snapshot) -> TopicModel:
         clusters = snapshot_clusters(snap)
         sizes = np.diff(clusters.indptr)
         topical = np.flatnonzero(sizes >= 2)
@@ -117,7 +117,7 @@ def topic_model(snap: Snapshot) -> TopicModel:
         total = np.asarray(counts.sum(axis=0)).ravel() + 1.0  # every topic a little mass
         return TopicModel(tag_topic, author_counts, total / total.sum())
 
-    return snap.derive("topic_model", build, depends_on=(CLUSTERS_LAG, "hashtag_clusters"))
+    return snap.derive_of("topic_model", build, depends_on=(CLUSTERS_LAG, "hashtag_clusters"))
 
 
 def _tag_counts(snap: Snapshot, posts: np.ndarray, tag_topic: np.ndarray, k: int) -> sp.csr_matrix:

@@ -163,6 +163,29 @@ class Snapshot:
         """
         return self._derived.get_or_build(key, build, depends_on, self._clock)
 
+    def derive_of(
+        self, key: str, build: Callable[[Snapshot], T], *, depends_on: Iterable[Dependency]
+    ) -> T:
+        """:meth:`derive`, with ``build`` a function of the snapshot, called as ``build(self)``.
+
+        A lagging structure registered this way can be rebuilt *beside* the serving one, on a
+        frozen copy of the snapshot (:mod:`.rebuild`), instead of on the first request that
+        finds its lag run out; so ``build`` must read nothing but the snapshot it is given.
+
+        >>> snap = Snapshot.empty()
+        >>> snap.derive_of("n_posts", lambda s: s.n_posts, depends_on=("posts",))
+        0
+        """
+        return self._derived.get_or_build(
+            key, lambda: build(self), depends_on, self._clock, rebuild=build
+        )
+
+    def frozen(self) -> Snapshot:
+        """A copy that shares these arrays as they stand, with an empty registry: catch-ups
+        of this snapshot append past the shared views' ends or replace them, so the copy keeps
+        its rows (counts updated in place show through). What a rebuild beside reads."""
+        return replace(self)
+
     @property
     def derived(self) -> Derived:
         """The registry behind :meth:`derive`: what is built (``keys()``, ``get(key)``,
@@ -243,9 +266,9 @@ class Snapshot:
     def follow_graph(self) -> FollowGraph:
         """The follow matrix with the overlay of changes since its build (lags by
         :data:`~.derived.FOLLOWS_LAG`)."""
-        return self.derive(
+        return self.derive_of(
             "follow_graph",
-            lambda: FollowGraph.build(self.follow_src, self.follow_dst, self.n_accounts),
+            lambda s: FollowGraph.build(s.follow_src, s.follow_dst, s.n_accounts),
             depends_on=("accounts", FOLLOWS_LAG),
         )
 
@@ -256,9 +279,9 @@ class Snapshot:
 
     def followers_matrix(self) -> sp.csr_matrix:
         """Transpose of :meth:`follow_matrix` in CSR (row = account, columns = its followers)."""
-        return self.derive(
+        return self.derive_of(
             "followers_matrix",
-            lambda: self.follow_matrix().T.tocsr(),
+            lambda s: s.follow_matrix().T.tocsr(),
             depends_on=("follow_graph",),
         )
 

@@ -15,6 +15,13 @@ An input is one of
 
 The registry keeps no knowledge of particular keys: a new index declares its inputs where it is
 built, and is invalidated exactly when they change.
+
+A structure registered with a *rebuild* function of the snapshot
+(:meth:`Snapshot.derive_of <discovery.snapshot.Snapshot.derive_of>`) may instead be rebuilt
+beside the serving one when only its lag ran out: with :attr:`Derived.beside` set (a server),
+such an entry is marked stale and keeps serving until :mod:`.rebuild` swaps in its successor,
+built on a frozen copy of the snapshot off the request path. A change of a table it reads
+exactly still drops it at once.
 """
 
 from __future__ import annotations
@@ -77,12 +84,14 @@ Dependency = str | Lag
 
 
 @dataclass
-class _Entry:
+class Entry:
     value: Any
     tables: frozenset[str]
     lags: tuple[Lag, ...]
     marks: tuple[tuple[int, int], ...]  # per lag: (change count, rows) when built
     keys: frozenset[str]  # derived inputs
+    rebuild: Callable[[Any], Any] | None = None  # of a snapshot: what .rebuild runs beside
+    stale: bool = False  # its lag ran out; serving until a rebuild beside replaces it
 
 
 class Derived:
@@ -108,7 +117,14 @@ class Derived:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, Entry] = {}
+        #: Keep lag-stale entries that have a rebuild function, marked stale, instead of
+        #: dropping them (a server that rebuilds them beside: :mod:`.rebuild`).
+        self.beside = False
+        #: Per table, how many catch-ups changed it (:meth:`invalidate`) and how many changed
+        #: rows in place (:meth:`drop_reading`): what a rebuild beside checks its inputs by.
+        self.versions: dict[str, int] = dict.fromkeys(TABLES, 0)
+        self.rewrites: dict[str, int] = dict.fromkeys(TABLES, 0)
 
     def get_or_build(
         self,
@@ -116,6 +132,7 @@ class Derived:
         build: Callable[[], T],
         depends_on: Iterable[Dependency],
         clock: Callable[[str], tuple[int, int]],
+        rebuild: Callable[[Any], T] | None = None,
     ) -> T:
         entry = self._entries.get(key)
         if entry is not None:
@@ -124,8 +141,12 @@ class Derived:
         value = build()
         if keys <= self._entries.keys():  # else built on an input dropped meanwhile: not kept
             marks = tuple(clock(lag.table) for lag in lags)
-            self._entries[key] = _Entry(value, tables, lags, marks, keys)
+            self._entries[key] = Entry(value, tables, lags, marks, keys, rebuild)
         return value
+
+    def stale(self) -> list[str]:
+        """Keys kept past their lag, waiting for a rebuild beside (see :attr:`beside`)."""
+        return [k for k, e in self._entries.items() if e.stale]
 
     def get(self, key: str) -> Any:
         """The structure under ``key`` if it is built, else None (never builds)."""
@@ -158,17 +179,24 @@ class Derived:
     ) -> list[str]:
         """Drop what the tables in ``changed`` make stale: structures that depend on one of them,
         lagging ones past their tolerance, and (transitively) what was built on those."""
+        for table in changed:
+            self.versions[table] = self.versions.get(table, 0) + 1
         now: dict[str, tuple[int, int]] = {}
         stale = set()
         for key, e in list(self._entries.items()):
             if not e.tables.isdisjoint(changed):
                 stale.add(key)
                 continue
+            if e.stale:
+                continue
             for lag, (built, rows) in zip(e.lags, e.marks, strict=True):
                 if lag.table not in now:
                     now[lag.table] = clock(lag.table)
                 if lag.stale(now[lag.table][0] - built, rows):
-                    stale.add(key)
+                    if self.beside and e.rebuild is not None:
+                        e.stale = True  # keeps serving; .rebuild replaces it
+                    else:
+                        stale.add(key)
                     break
         return self._drop(stale)
 
@@ -176,6 +204,7 @@ class Derived:
         """Drop every structure that reads ``table`` at all, lagging ones included (and what
         was built on them): for rows changed in place — a withdrawn interaction — which a
         lag's count of appended rows cannot see."""
+        self.rewrites[table] = self.rewrites.get(table, 0) + 1
         stale = {
             k
             for k, e in self._entries.items()
@@ -183,12 +212,28 @@ class Derived:
         }
         return self._drop(stale)
 
-    def _drop(self, stale: set[str]) -> list[str]:
-        grew = bool(stale)
+    def with_dependents(self, keys: Collection[str]) -> set[str]:
+        """``keys`` and every structure built on one of them, transitively."""
+        out = set(keys)
+        grew = bool(out)
         while grew:  # a few dozen entries: a fixpoint is cheaper than a reverse index
-            more = {k for k, e in list(self._entries.items()) if k not in stale and e.keys & stale}
-            stale |= more
+            more = {k for k, e in list(self._entries.items()) if k not in out and e.keys & out}
+            out |= more
             grew = bool(more)
+        return out
+
+    # what .rebuild reads and writes: entries as objects (identity tells "unchanged")
+    def entry(self, key: str) -> Entry | None:
+        return self._entries.get(key)
+
+    def entries(self) -> dict[str, Entry]:
+        return dict(self._entries)
+
+    def put(self, key: str, entry: Entry) -> None:
+        self._entries[key] = entry
+
+    def _drop(self, stale: set[str]) -> list[str]:
+        stale = self.with_dependents(stale)
         dropped = [k for k in self._entries if k in stale]
         for k in dropped:
             del self._entries[k]

@@ -1,0 +1,220 @@
+"""Rebuild lag-stale derived structures beside the serving ones, then swap them in.
+
+On the million-account world the follow-graph structures take 0.6–1.8 s to rebuild and those
+built on the interaction log ~15 s (the adjacency, exposure counts, engaged columns, …). Built
+on the request that first found their lag run out, they held the engine's lock that long, and an
+open loop of 100 feeds/s piled hundreds of requests behind it (``bench/README.md``, "Serving
+from the lists"). A server therefore sets :attr:`Derived.beside <.derived.Derived.beside>`: a
+structure registered with :meth:`Snapshot.derive_of <.arrays.Snapshot.derive_of>` whose lag ran
+out is marked stale and keeps serving, and a :class:`Rebuilder` thread
+
+1. takes, under the engine's lock, a frozen copy of the snapshot (:meth:`Snapshot.frozen`: it
+   shares the arrays, O(1)) with every entry that is not stale nor built on a stale one, and
+   notes the tables' versions and lag clocks (:func:`begin`);
+2. rebuilds, without the lock, each stale entry and what was built on it, on that copy
+   (:meth:`Job.build`) — requests keep being answered meanwhile;
+3. swaps in, under the lock again, each rebuilt entry whose inputs did not change exactly in
+   between (:meth:`Job.finish`).
+
+What is swapped in is the structure a rebuild at the copy's moment makes, with its lag clock
+set to that moment, so it lags the store by less than its declared tolerance plus one rebuild's
+time. An entry whose table changed exactly meanwhile (a new post, a withdrawn like) is not
+installed: the registry drops it as it would have without a rebuild beside, and the next use
+builds it. A value that tracks changes since its build (the follow graph's overlay of a user's
+own follows) takes over what the old one noted through its ``adopt(old)`` method.
+
+Batch jobs, evaluations and simulations never set ``beside``: their results stay exactly those
+of a rebuild on use.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .derived import TABLES, Dependency, Entry
+
+if TYPE_CHECKING:
+    from .arrays import Snapshot
+
+__all__ = ["Job", "RebuildStats", "Rebuilder", "begin"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One rebuild beside: the frozen copy, the live entries it replaces and what the live
+    registry looked like when it started."""
+
+    copy: Snapshot
+    targets: dict[str, Entry]  # live entries (stale ones and those built on them) at the start
+    clocks: dict[str, tuple[int, int]]  # per table, the live lag clock at the start
+    versions: dict[str, int]
+    rewrites: dict[str, int]
+    installed: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    def build(self) -> None:
+        """Build every target that has a rebuild function on the copy (what a target reads
+        that is not built yet is built there too, through the copy's own registry)."""
+        for key, entry in self.targets.items():
+            if entry.rebuild is not None and key not in self.copy.derived:
+                depends: list[Dependency] = [*entry.tables, *entry.lags, *entry.keys]
+                self.copy.derive_of(key, entry.rebuild, depends_on=depends)
+
+    def finish(self, snap: Snapshot) -> None:
+        """Swap the rebuilt entries into ``snap`` (caller holds its engine's lock); drop the
+        targets that could not be: see the module docstring."""
+        live, built = snap.derived, self.copy.derived
+        ok: set[str] = set()
+        pending = [k for k, old in self.targets.items() if live.entry(k) is old]
+        progress = True
+        while progress:  # dependencies first: a few keys, so passes until nothing moves
+            progress = False
+            for key in list(pending):
+                new = built.entry(key)
+                if new is None or not self._unchanged(live, new):
+                    continue
+                if all(k in ok or live.entry(k) is built.entry(k) for k in new.keys):
+                    ok.add(key)
+                    pending.remove(key)
+                    progress = True
+        for key in ok:
+            old, new = self.targets[key], built.entry(key)
+            assert new is not None
+            adopt = getattr(new.value, "adopt", None)
+            if callable(adopt):
+                adopt(old.value)
+            marks = tuple(self.clocks[lag.table] for lag in new.lags)
+            live.put(key, Entry(new.value, new.tables, new.lags, marks, new.keys, new.rebuild))
+        # what could not be swapped goes, as without a rebuild beside; so does what a request
+        # built meanwhile on an entry that was just replaced
+        stale = set(pending) | (live.with_dependents(ok) - ok)
+        self.dropped = [k for k in stale if k in live]
+        for key in self.dropped:
+            live.drop(key)
+        self.installed = sorted(ok)
+        snap.invalidate(())  # lags measured from the copy may have run out again meanwhile
+
+    def abandon(self, snap: Snapshot) -> None:
+        """Drop the targets still in place (a failed build): the next use rebuilds them."""
+        for key, old in self.targets.items():
+            if snap.derived.entry(key) is old:
+                snap.derived.drop(key)
+
+    def _unchanged(self, live: Any, new: Entry) -> bool:
+        """No table ``new`` reads exactly changed, and no table it reads had rows rewritten,
+        since the copy was taken."""
+        return all(live.versions.get(t, 0) == self.versions.get(t, 0) for t in new.tables) and all(
+            live.rewrites.get(t, 0) == self.rewrites.get(t, 0)
+            for t in (*new.tables, *(lag.table for lag in new.lags))
+        )
+
+
+def begin(snap: Snapshot) -> Job | None:
+    """Start a rebuild of ``snap``'s stale entries (caller holds its engine's lock); None when
+    nothing is stale."""
+    live = snap.derived
+    stale = live.stale()
+    if not stale:
+        return None
+    targets = live.with_dependents(stale)
+    copy = snap.frozen()
+    entries = live.entries()
+    for key, entry in entries.items():
+        if key not in targets:
+            copy.derived.put(key, entry)  # shared, read by the builders as they are
+    clocks = {table: snap._clock(table) for table in TABLES}
+    return Job(
+        copy,
+        {k: entries[k] for k in entries if k in targets},
+        clocks,
+        dict(live.versions),
+        dict(live.rewrites),
+    )
+
+
+@dataclass(frozen=True)
+class RebuildStats:
+    """What ``/metrics`` reports of a :class:`Rebuilder`."""
+
+    done: int  # rebuilds swapped in
+    failed: int  # builds that raised (their targets dropped, rebuilt on use)
+    running: int  # 0 or 1
+    last_seconds: float  # wall time of the last rebuild, start to swap
+    stale: int  # entries past their lag, serving until swapped
+
+
+class Rebuilder:
+    """Runs :class:`Job` s one at a time on a daemon thread (see the module docstring).
+
+    ``lock`` is the engine's: :meth:`poke` is called with it held (after a catch-up), and the
+    thread takes it only to swap.
+    """
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self._thread: threading.Thread | None = None
+        self.done = 0
+        self.failed = 0
+        self.last_seconds = 0.0
+        self.last_installed: list[str] = []
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def poke(self, snap: Snapshot) -> bool:
+        """Start a rebuild of ``snap``'s stale entries unless one runs; True when started."""
+        if self.running:
+            return False
+        job = begin(snap)
+        if job is None:
+            return False
+        self._thread = threading.Thread(
+            target=self._run, args=(snap, job), name="discovery-rebuild", daemon=True
+        )
+        self._thread.start()
+        return True
+
+    def stats(self, snap: Snapshot) -> RebuildStats:
+        """Counts so far, and ``snap``'s stale entries (caller holds the engine's lock)."""
+        n = len(snap.derived.stale())
+        return RebuildStats(self.done, self.failed, int(self.running), self.last_seconds, n)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the running rebuild (and any it chained); True when none runs."""
+        while (thread := self._thread) is not None and thread.is_alive():
+            thread.join(timeout)
+            if thread.is_alive():
+                return False
+            if self._thread is thread:
+                break
+        return not self.running
+
+    def _run(self, snap: Snapshot, job: Job) -> None:
+        started = time.perf_counter()
+        try:
+            job.build()
+        except Exception:  # a bug or memory: serve as without a rebuild beside
+            log.exception("rebuilding %s beside the snapshot failed", sorted(job.targets))
+            with self._lock:
+                job.abandon(snap)
+                self.failed += 1
+            return
+        with self._lock:
+            job.finish(snap)
+            self.done += 1
+            self.last_seconds = time.perf_counter() - started
+            self.last_installed = job.installed
+            # entries whose lag ran out while this one was building: the next job, at once
+            next_job = begin(snap)
+            if next_job is not None:
+                self._thread = threading.Thread(
+                    target=self._run, args=(snap, next_job), name="discovery-rebuild", daemon=True
+                )
+                self._thread.start()
