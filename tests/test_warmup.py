@@ -9,7 +9,9 @@ import pytest
 
 from discovery.engine import Engine
 from discovery.ranking.feedkinds import PUBLIC_KINDS
+from discovery.signals.features import served_features
 from discovery.snapshot import load_snapshot
+from discovery.snapshot.load import GROWING
 from discovery.store import Store
 from discovery.warmup import warm_up
 from discovery.world import generate_world
@@ -41,10 +43,15 @@ def test_after_the_warm_up_no_feed_builds_a_structure(world: Path) -> None:
     assert "known_users" in aligned.__dict__ and "gram" in aligned.model.__dict__
     if len(done.users) > 1:  # the second served account is one the model does not know
         assert aligned.user_row[done.users[1]] < 0
+    # the columns catch-ups append to already have room (the first catch-up copies nothing)
+    assert set(GROWING) <= snap.columns.buffers.keys()
+    for name in GROWING:
+        assert np.shares_memory(getattr(snap, name)[:1], snap.columns.buffers[name][:1]), name
     built = set(snap.derived.keys())
     for user in np.flatnonzero(counts)[:: max(1, len(np.flatnonzero(counts)) // 15)].tolist():
-        for kind in PUBLIC_KINDS:
-            engine.feed(int(user), k=10, kind=kind)
+        engine.user_index(str(snap.handle[user]))  # as a request names the user
+        for kind in PUBLIC_KINDS:  # and the features its impressions log
+            served_features(engine, int(user), engine.feed(int(user), k=10, kind=kind).items)
         engine.interests(int(user))
     assert set(snap.derived.keys()) == built, set(snap.derived.keys()) - built
 

@@ -11,7 +11,11 @@ accepts requests; ``bench/feeds.py`` warms before it times.
 
 The warm-up serves every feed kind once to the account with the most interactions (the one
 most likely to reach every structure: follows, likes, interests), and once to an account the
-ALS model does not know, then touches the model's cached parts. Nothing is written: no
+ALS model does not know, computes the features the impression log records for each of those
+feeds (exposure counts, engaged columns, topics: 13 s on the first request of a large-world
+worker before they were warmed too) and looks each account up by handle, as requests name them,
+then touches the model's cached parts. It also gives the columns catch-ups append to their spare
+room (:func:`~discovery.snapshot.load.reserve_growth`), a copy the first catch-up made before. Nothing is written: no
 impression is logged and no state is marked, and what ``/metrics`` reports (the feeds served
 from stored lists or online, the PageRank cache's hits) does not count it.
 """
@@ -72,9 +76,14 @@ def warm_up(engine: Engine) -> WarmUp:
     from .ranking._kernels import warm_kernels  # numba: not loaded with the engine
 
     warm_kernels()  # what a follow-graph rebuild runs, compiled before it comes
+    from .signals.features import served_features  # the impression log's features
+    from .snapshot.load import reserve_growth
+
+    reserve_growth(snap)  # the first catch-up's copy of the appendable columns, made now
     for user in out.users:
+        engine.user_index(str(snap.handle[user]))  # requests name users by handle
         for kind in PUBLIC_KINDS:
-            engine.feed(user, k=10, kind=kind)
+            served_features(engine, user, engine.feed(user, k=10, kind=kind).items)
         engine.interests(user, k=10)
     engine.candidate_counts.update(served)
     cache.hits, cache.kept, cache.misses = looked_up  # nor the PageRank cache's hit rate
