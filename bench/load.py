@@ -15,7 +15,9 @@ Starts the server as a subprocess on a free port (optionally under ``nice``), th
   and a few follows, on random accounts and posts, each with a unique id.
 
 It samples the server's resident memory (``/proc/PID/status``) every second and prints p50/p99
-latency, requests/s, events/s, errors and memory; ``--json`` writes the raw summary.
+latency, requests/s, events/s, errors, memory and the share of the run some task stalled on CPU,
+I/O or memory (Linux PSI); ``--json`` writes the raw summary, with the answering worker's own
+feed latency histogram and snapshot refresh and rebuild metrics.
 
 Run: ``python bench/load.py --db demo.db --duration 60`` (the demo world: ``discovery generate
 --size demo``). Latencies are measured by the client, so they include HTTP and client time.
@@ -56,6 +58,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def pressure_stalled() -> dict[str, float]:
+    """Seconds some task was stalled on CPU, I/O and memory since boot (Linux PSI,
+    ``/proc/pressure/*``, the ``some`` line's ``total`` in µs); {} where PSI is absent."""
+    out = {}
+    for res in ("cpu", "io", "memory"):
+        try:
+            line = Path(f"/proc/pressure/{res}").read_text().splitlines()[0]
+        except OSError:
+            continue
+        out[res] = int(line.rsplit("total=", 1)[1]) / 1e6
+    return out
 
 
 def rss_mb(pid: int) -> float:
@@ -344,13 +359,17 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
                 else None,
                 "warmup_errors": rec.errors,
             }
-        cpu0, own0 = cpu_seconds(pid), time.process_time()
+        cpu0, own0, stalled0 = cpu_seconds(pid), time.process_time(), pressure_stalled()
         start = time.monotonic()
         rec, elapsed = await load(args, client, handles, posts, rnd, args.duration, memory, pid)
         cpu = {
             "server_cpu_cores": round((cpu_seconds(pid) - cpu0) / elapsed, 2),
             "client_cpu_cores": round((time.process_time() - own0) / elapsed, 2),
             "per_minute": per_minute(rec, start),
+            # share of the run in which some task waited for a CPU, for I/O, for memory
+            "stalled_share": {
+                k: round((v - stalled0[k]) / elapsed, 3) for k, v in pressure_stalled().items()
+            },
         }
         try:  # a worker may still be busy (an index rebuild): the run's figures stand anyway
             async with client.get("/metrics", timeout=aiohttp.ClientTimeout(total=300)) as r:
@@ -392,7 +411,10 @@ def summarize(
     half = mem[len(mem) // 2 :] if len(mem) > 4 else mem
     slope = float(np.polyfit(half[:, 0], half[:, 1], 1)[0] * 60) if len(half) > 2 else 0.0
     refresh = [
-        line for line in metrics.splitlines() if line.startswith("discovery_snapshot_refresh")
+        line
+        for line in metrics.splitlines()
+        if line.startswith(("discovery_snapshot_re", "discovery_snapshot_stale"))
+        or (line.startswith("discovery_http_request_duration") and "/feed" in line)
     ]
     return {
         "db": str(args.db),
