@@ -228,3 +228,34 @@ def test_an_engine_that_rebuilds_beside_settles_on_what_rebuilding_on_use_serves
             got = [(i.post_id, i.score) for i in engine.feed(user, kind=kind).items]
             want = [(i.post_id, i.score) for i in on_use.feed(user, kind=kind).items]
             assert got == want, (user, kind)
+
+
+def test_a_server_rebuilds_beside_and_reports_it_in_metrics(tmp_path):
+    """Through the HTTP API: follows past the lag, the next feed marks the follow structures
+    stale and starts the rebuild; once it is swapped in, ``/metrics`` counts it and no
+    structure is left stale, and the feed reflects the new follow at once either way."""
+    import warnings
+
+    from discovery.service import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+
+    db = tmp_path / "w.db"
+    build_known_world(db).close()
+    app = create_app(db)
+    with TestClient(app) as client:
+        engine = app.state.service.engine
+        assert engine.snapshot.derived.beside and engine.rebuilder is not None
+        graph = engine.snapshot.follow_graph()
+        events = [{"id": "f1", "user": "me", "kind": "follow", "target": "cy"}]
+        assert client.post("/v1/events", json=events).status_code == 200
+        timeline = client.get("/v1/users/me/feed", params={"kind": "timeline", "limit": 50})
+        assert 201 in [item["post_id"] for item in timeline.json()["items"]]  # cy's post
+        assert engine.rebuilder.wait(60)
+        assert engine.snapshot.follow_graph() is not graph
+        metrics = client.get("/metrics").text
+        assert 'discovery_snapshot_rebuilds{state="done"} 1.0' in metrics
+        assert 'discovery_snapshot_rebuilds{state="failed"} 0.0' in metrics
+        assert "discovery_snapshot_stale_structures 0.0" in metrics
