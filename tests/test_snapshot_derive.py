@@ -233,7 +233,7 @@ def test_catch_ups_through_the_store_rebuild_only_what_they_touch(tmp_path):
     assert not follow & {"post_ids", "post_tags", "by_time", "post_stats", "ppr_state"}
     post = step(lambda: store.add_posts([(900, 2, NOW + 3, "#hiking", "photo", None, 0, 0)]))
     assert {"post_ids", "post_tags", "by_time", "post_stats", "tag_posts_by_time"} <= post
-    assert not post & {"follow_graph", "follower_counts", "ppr_state"}
+    assert not post & {"follow_graph", "follower_counts", "ppr_state", "adjacency_w1"}
     # no structure is immortal: every one reaches a table through its declared inputs
     for key in snap.derived:
         assert _tables(snap, key), key
@@ -247,3 +247,30 @@ def _tables(snap: Snapshot, key: str) -> set[str]:
         elif dep in snap.derived:
             out |= _tables(snap, dep)
     return out
+
+
+def test_a_new_post_keeps_the_engagement_pairs_and_a_deleted_liked_one_drops_them(tmp_path):
+    """The like pairs (and the weighted graph built on them) do not read the posts table: a new
+    post has no likes yet, and deleting a liked post withdraws its likes, which drops them. In
+    both cases the pairs in use equal those of a freshly loaded snapshot."""
+    from discovery.ranking.affinity import engagement_pairs, follow_adjacency
+
+    store = build_known_world(tmp_path / "w.db")
+    snap = load_snapshot(store, cache=False)
+    pairs, weighted = engagement_pairs(snap), follow_adjacency(snap, True)
+
+    def same_as_fresh() -> None:
+        fresh = engagement_pairs(load_snapshot(store, cache=False))
+        for mine, theirs in zip(engagement_pairs(snap), fresh, strict=True):
+            np.testing.assert_array_equal(mine, theirs)
+
+    with store.transaction():
+        store.add_posts([(900, 2, NOW + 3, "#hiking", "photo", None, 0, 0)])
+    refresh_snapshot(store, snap)
+    assert engagement_pairs(snap) is pairs and follow_adjacency(snap, True) is weighted
+    same_as_fresh()
+    with store.transaction():
+        store.remove_posts([501])  # liked by me: the pair me -> ana loses a like
+    refresh_snapshot(store, snap)
+    assert engagement_pairs(snap) is not pairs
+    same_as_fresh()
