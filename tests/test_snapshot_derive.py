@@ -274,3 +274,31 @@ def test_a_new_post_keeps_the_engagement_pairs_and_a_deleted_liked_one_drops_the
     refresh_snapshot(store, snap)
     assert engagement_pairs(snap) is not pairs
     same_as_fresh()
+
+
+def test_new_posts_and_accounts_read_zero_exposure_without_recounting_the_log(tmp_path):
+    """The exposure counts read the interaction log only: a new account's new post pads them
+    with zeros (equal to a fresh snapshot's counts), and the counts themselves stay built."""
+    from discovery.signals.exposure import exposure_counts
+
+    store = build_known_world(tmp_path / "w.db")
+    with store.transaction():  # impressions, so that the counts are not all zeros
+        store.add_interactions([(1, 101, "impression", NOW - 5, None)])
+        store.add_interactions([(2, 101, "impression", NOW - 5, None)])
+    snap = load_snapshot(store, cache=False)
+    base = exposure_counts(snap)
+    assert base.post_seen.sum() >= 2
+    with store.transaction():
+        store.add_accounts([(999, "newbie", "", "person", NOW)])
+        store.add_posts([(900, 999, NOW + 3, "#hiking", "photo", None, 0, 0)])
+    refresh_snapshot(store, snap)
+    assert snap.derived.get("exposure_counts") is base  # not recounted
+    padded, fresh = exposure_counts(snap), exposure_counts(load_snapshot(store, cache=False))
+    for name in ("post_seen", "post_liked", "post_hidden", "post_clicked"):
+        assert len(getattr(padded, name)) == snap.n_posts, name
+        np.testing.assert_array_equal(getattr(padded, name), getattr(fresh, name))
+    for name in ("author_seen", "author_liked"):
+        np.testing.assert_array_equal(getattr(padded, name), getattr(fresh, name))
+    new = snap.posts.lookup(np.array([900]))[0]
+    assert padded.post_seen[new] == 0  # and the new author's rate is the prior
+    assert padded.author_like_rate(np.array([snap.n_accounts - 1])).tolist() == [padded.like_rate]
