@@ -121,10 +121,6 @@ class Derived:
         #: Keep lag-stale entries that have a rebuild function, marked stale, instead of
         #: dropping them (a server that rebuilds them beside: :mod:`.rebuild`).
         self.beside = False
-        #: Per table, how many catch-ups changed it (:meth:`invalidate`) and how many changed
-        #: rows in place (:meth:`drop_reading`): what a rebuild beside checks its inputs by.
-        self.versions: dict[str, int] = dict.fromkeys(TABLES, 0)
-        self.rewrites: dict[str, int] = dict.fromkeys(TABLES, 0)
 
     def get_or_build(
         self,
@@ -179,8 +175,6 @@ class Derived:
     ) -> list[str]:
         """Drop what the tables in ``changed`` make stale: structures that depend on one of them,
         lagging ones past their tolerance, and (transitively) what was built on those."""
-        for table in changed:
-            self.versions[table] = self.versions.get(table, 0) + 1
         now: dict[str, tuple[int, int]] = {}
         stale = set()
         for key, e in list(self._entries.items()):
@@ -204,7 +198,6 @@ class Derived:
         """Drop every structure that reads ``table`` at all, lagging ones included (and what
         was built on them): for rows changed in place — a withdrawn interaction — which a
         lag's count of appended rows cannot see."""
-        self.rewrites[table] = self.rewrites.get(table, 0) + 1
         stale = {
             k
             for k, e in self._entries.items()

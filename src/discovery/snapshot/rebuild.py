@@ -10,7 +10,7 @@ out is marked stale and keeps serving, and a :class:`Rebuilder` thread
 
 1. takes, under the engine's lock, a frozen copy of the snapshot (:meth:`Snapshot.frozen`: it
    shares the arrays, O(1)) with every entry that is not stale nor built on a stale one, and
-   notes the tables' versions and lag clocks (:func:`begin`);
+   notes the lag clocks (:func:`begin`);
 2. rebuilds, without the lock, each stale entry and what was built on it, on that copy
    (:meth:`Job.build`) — requests keep being answered meanwhile;
 3. swaps in, under the lock again, each rebuilt entry whose inputs did not change exactly in
@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .derived import TABLES, Dependency, Entry
 
@@ -53,8 +53,6 @@ class Job:
     copy: Snapshot
     targets: dict[str, Entry]  # live entries (stale ones and those built on them) at the start
     clocks: dict[str, tuple[int, int]]  # per table, the live lag clock at the start
-    versions: dict[str, int]
-    rewrites: dict[str, int]
     installed: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
 
@@ -68,7 +66,12 @@ class Job:
 
     def finish(self, snap: Snapshot) -> None:
         """Swap the rebuilt entries into ``snap`` (caller holds its engine's lock); drop the
-        targets that could not be: see the module docstring."""
+        targets that could not be: see the module docstring.
+
+        A target is swapped only while its live entry is still the one the copy was taken
+        beside (a catch-up that changed one of its tables exactly, or rewrote rows it reads,
+        dropped it: the registry's own rules), and only when each structure it was built on is
+        the live one too, shared with the copy or swapped in with it."""
         live, built = snap.derived, self.copy.derived
         ok: set[str] = set()
         pending = [k for k, old in self.targets.items() if live.entry(k) is old]
@@ -77,7 +80,7 @@ class Job:
             progress = False
             for key in list(pending):
                 new = built.entry(key)
-                if new is None or not self._unchanged(live, new):
+                if new is None:
                     continue
                 if all(k in ok or live.entry(k) is built.entry(k) for k in new.keys):
                     ok.add(key)
@@ -106,14 +109,6 @@ class Job:
             if snap.derived.entry(key) is old:
                 snap.derived.drop(key)
 
-    def _unchanged(self, live: Any, new: Entry) -> bool:
-        """No table ``new`` reads exactly changed, and no table it reads had rows rewritten,
-        since the copy was taken."""
-        return all(live.versions.get(t, 0) == self.versions.get(t, 0) for t in new.tables) and all(
-            live.rewrites.get(t, 0) == self.rewrites.get(t, 0)
-            for t in (*new.tables, *(lag.table for lag in new.lags))
-        )
-
 
 def begin(snap: Snapshot) -> Job | None:
     """Start a rebuild of ``snap``'s stale entries (caller holds its engine's lock); None when
@@ -129,13 +124,7 @@ def begin(snap: Snapshot) -> Job | None:
         if key not in targets:
             copy.derived.put(key, entry)  # shared, read by the builders as they are
     clocks = {table: snap._clock(table) for table in TABLES}
-    return Job(
-        copy,
-        {k: entries[k] for k in entries if k in targets},
-        clocks,
-        dict(live.versions),
-        dict(live.rewrites),
-    )
+    return Job(copy, {k: entries[k] for k in entries if k in targets}, clocks)
 
 
 @dataclass(frozen=True)
