@@ -14,10 +14,11 @@ most likely to reach every structure: follows, likes, interests), and once to an
 ALS model does not know, computes the features the impression log records for each of those
 feeds (exposure counts, engaged columns, topics: 13 s on the first request of a large-world
 worker before they were warmed too) and looks each account up by handle, as requests name them,
-then touches the model's cached parts. It also gives the columns catch-ups append to their spare
-room (:func:`~discovery.snapshot.load.reserve_growth`), a copy the first catch-up made before. Nothing is written: no
-impression is logged and no state is marked, and what ``/metrics`` reports (the feeds served
-from stored lists or online, the PageRank cache's hits) does not count it.
+then touches the model's cached parts. It also gives the columns catch-ups append to their
+spare room (:func:`~discovery.snapshot.load.reserve_growth`), a copy the first catch-up made
+before. Nothing is written: no impression is logged and no state is marked, and what
+``/metrics`` reports (the feeds served from stored lists or online, the PageRank cache's hits)
+does not count it.
 """
 
 from __future__ import annotations

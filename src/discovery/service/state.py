@@ -135,8 +135,10 @@ class Service:
 
     def rebuild_stats(self) -> RebuildStats:
         """The rebuild thread's counts for ``/metrics`` (see :mod:`discovery.snapshot.rebuild`)."""
+        rebuilder = self.engine.rebuilder
+        assert rebuilder is not None  # open() turns rebuilding beside on
         with self.engine._lock:
-            return self.engine.rebuild_beside().stats(self.engine.snapshot)
+            return rebuilder.stats(self.engine.snapshot)
 
     def catch_up(self) -> None:
         """Refresh the snapshot if the store moved (writes are held off meanwhile)."""
