@@ -27,6 +27,7 @@ from .candidates import (
 from .context import UserContext
 from .evidence import FOLLOWED, POPULAR
 from .registry import Registry
+from .time_index import posts_by_time, tag_posts_by_time
 
 __all__ = [
     "SOURCES",
@@ -56,11 +57,9 @@ def _since(ctx: UserContext) -> int:
 
 def window_posts(snap: Snapshot, since: int, until: int) -> np.ndarray:
     """Post indexes with ``since <= taken_at <= until`` (binary search on a memoised order)."""
-    by_time = lambda: np.argsort(snap.post_taken, kind="stable")  # noqa: E731
-    order = snap.derive("by_time", by_time, depends_on=("posts",))
-    taken = snap.derive("taken_sorted", lambda: snap.post_taken[order], depends_on=("by_time",))
+    order, taken = posts_by_time(snap)
     lo, hi = np.searchsorted(taken, since, "left"), np.searchsorted(taken, until, "right")
-    return order[lo:hi]  # type: ignore[no-any-return]
+    return order[lo:hi]
 
 
 def _recent(snap: Snapshot, posts: np.ndarray, since: int, until: int) -> np.ndarray:
@@ -189,17 +188,15 @@ class HashtagSource:
         """The cluster's ``per_tag`` best posts in ``[since, now]`` and the member tag that
         reached each (:func:`best_tagged`), each member's window top taken from (or added to)
         :func:`tag_top_memo`."""
-        indptr, posts_by_time, times = tag_posts_by_time(snap)
+        index = tag_posts_by_time(snap)
         memo = tag_top_memo(snap)
         slices = []
         for tag in clusters.members_of(head).tolist():
-            lo, hi = indptr[tag], indptr[tag + 1]
-            a = lo + int(np.searchsorted(times[lo:hi], since, "left"))
-            b = lo + int(np.searchsorted(times[lo:hi], now, "right"))
-            key = (tag, a, b, self.per_tag)
+            window, where = index.window(tag, since, now)
+            key = (tag, *where, self.per_tag)
             top = memo.get(key)
             if top is None:
-                top = _top_liked(posts_by_time[a:b], snap, self.per_tag)
+                top = _top_liked(window, snap, self.per_tag)
                 if len(memo) < _MEMO_LIMIT:
                     memo[key] = top
             slices.append((tag, top))
@@ -210,8 +207,9 @@ class HashtagSource:
 _MEMO_LIMIT = 200_000
 
 
-def tag_top_memo(snap: Snapshot) -> dict[tuple[int, int, int, int], np.ndarray]:
-    """``(tag, a, b, k) ->`` the ``k`` most liked of the tag's posts ``a:b`` in time order
+def tag_top_memo(snap: Snapshot) -> dict[tuple[int, ...], np.ndarray]:
+    """``(tag, a, b, c, d, k) ->`` the ``k`` most liked of the tag's posts ``a:b`` (and ``c:d``
+    of the index's tail) in time order
     (:func:`tag_posts_by_time`), shared by every request on this snapshot state.
 
     Exact, never stale: it is dropped whenever posts, tags or interactions change (like
@@ -285,21 +283,6 @@ def top_k_by(values: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
     cut = np.partition(values, len(values) - k)[len(values) - k]
     pool = np.flatnonzero(values >= cut)
     return pool[np.lexsort((ids[pool], -values[pool]))][:k]
-
-
-def tag_posts_by_time(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hashtag → posts index with each tag's posts in time order, so a time window of one tag
-    is two binary searches (memoised per snapshot): ``(indptr, posts, taken)``."""
-
-    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        by_time = lambda: np.argsort(snap.post_taken, kind="stable")  # noqa: E731
-        order = snap.derive("by_time", by_time, depends_on=("posts",))
-        by_tag = snap.post_tags_matrix()[order].tocsc()  # rows in time order: sorted per column
-        by_tag.sort_indices()
-        posts = order[by_tag.indices]
-        return by_tag.indptr, posts, snap.post_taken[posts]
-
-    return snap.derive("tag_posts_by_time", build, depends_on=("by_time", "post_tags"))
 
 
 class PopularSource:

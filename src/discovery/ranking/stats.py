@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..snapshot import FOLLOWS_LAG, INTERACTIONS_LAG, Snapshot
+from ..snapshot import FOLLOWS_LAG, INTERACTIONS_LAG, Grows, Sizes, Snapshot
+from ..snapshot.grow import pad
 from ..store.model import KIND_CODE
 
 __all__ = ["PostStats", "follower_counts", "post_stats"]
@@ -33,7 +34,7 @@ class PostStats:
         BM25), ``max(0, log((N - df + 0.5) / (df + 0.5)))``: a tag on half the posts or more
         (#love, #instagood) says nothing and weighs 0; rare topical tags weigh most.
     eng_mean : mean of ``(likes + 2 comments) / (followers + 1)`` over posts, the prior of the
-        smoothed engagement rate.
+        smoothed engagement rate (``rate_sum``: the sum, which a new post adds to).
     n_live : posts in the catalogue; ``df``, ``idf`` and ``eng_mean`` leave deleted posts out,
         so they equal what a store that never held them gives.
     """
@@ -46,6 +47,7 @@ class PostStats:
     eng_mean: float
     mean_in_degree: float
     n_live: int  # posts in the catalogue (deleted ones excluded)
+    rate_sum: float = 0.0
 
 
 def follower_counts(snap: Snapshot) -> np.ndarray:
@@ -58,7 +60,8 @@ def follower_counts(snap: Snapshot) -> np.ndarray:
 
 
 def post_stats(snap: Snapshot) -> PostStats:
-    """Compute (once per snapshot, memoised on it) the shared statistics."""
+    """Compute (once per snapshot, memoised on it) the shared statistics; a new post is
+    added to them (its tags' ``df``, every ``idf``, ``n_live`` and the engagement prior)."""
 
     def build(snap: Snapshot) -> PostStats:
         n_acc, n_posts = snap.n_accounts, snap.n_posts
@@ -68,20 +71,50 @@ def post_stats(snap: Snapshot) -> PostStats:
         likes = np.bincount(snap.inter_post[kind == KIND_CODE["like"]], minlength=n_posts)
         # Deleted posts are out of the catalogue: the statistics match a store without them.
         live = ~snap.post_removed
-        n_live = int(live.sum())
         tagged = live[snap.tag_post]
         df = np.bincount(snap.tag_id[tagged], minlength=snap.n_tags).astype(np.float64)
-        idf = np.maximum(0.0, np.log((n_live - df + 0.5) / (df + 0.5)))
-        if n_live:
-            reach = np.where(
-                snap.post_author >= 0, in_degree[np.maximum(snap.post_author, 0)], in_degree.mean()
-            )
-            rate = (snap.post_likes + 2.0 * snap.post_comments) / (reach + 1.0)
-            eng_mean = float(max(rate[live].mean(), 1e-6))
-        else:
-            eng_mean = 1e-3
-        mean_in = float(in_degree.mean()) if n_acc else 0.0
-        return PostStats(in_degree, clicks, likes, idf, df, eng_mean, mean_in, n_live)
+        rates = _rates(snap, in_degree, 0)[live]
+        return _finish(in_degree, clicks, likes, df, int(live.sum()), float(rates.sum()))
 
-    deps = ("accounts", "posts", "tags", INTERACTIONS_LAG)  # in_degree: as of the build
-    return snap.derive_of("post_stats", build, depends_on=deps)
+    def extend(st: PostStats, snap: Snapshot, since: Sizes) -> PostStats | None:
+        links = slice(since.tag_links, None)
+        if snap.tag_post[links].min(initial=since.posts) < since.posts:
+            return None  # a hashtag added to an old post
+        live = ~snap.post_removed[since.posts :]
+        tagged = ~snap.post_removed[snap.tag_post[links]]
+        df = pad(st.df, snap.n_tags) + np.bincount(
+            snap.tag_id[links][tagged], minlength=snap.n_tags
+        )
+        rates = _rates(snap, st.in_degree, since.posts)[live]
+        n = snap.n_posts  # no interaction with a new post is counted: the log lags as built
+        return _finish(
+            st.in_degree, pad(st.clicks, n), pad(st.inter_likes, n), df,
+            st.n_live + int(live.sum()), st.rate_sum + float(rates.sum()),
+        )  # fmt: skip
+
+    deps = ("accounts", Grows("posts"), Grows("tags"), INTERACTIONS_LAG)  # in_degree: as built
+    return snap.derive_of("post_stats", build, depends_on=deps, extend=extend)
+
+
+def _rates(snap: Snapshot, in_degree: np.ndarray, first: int) -> np.ndarray:
+    """``(likes + 2 comments) / (followers + 1)`` of the posts from ``first`` on (posts
+    without an author: the mean follower count)."""
+    author = snap.post_author[first:]
+    if len(in_degree) == 0:  # no accounts: no post has an author
+        return (snap.post_likes[first:] + 2.0 * snap.post_comments[first:]) / 1.0
+    reach = np.where(author >= 0, in_degree[np.maximum(author, 0)], in_degree.mean())
+    return (snap.post_likes[first:] + 2.0 * snap.post_comments[first:]) / (reach + 1.0)
+
+
+def _finish(
+    in_degree: np.ndarray,
+    clicks: np.ndarray,
+    likes: np.ndarray,
+    df: np.ndarray,
+    n_live: int,
+    rate_sum: float,
+) -> PostStats:
+    idf = np.maximum(0.0, np.log((n_live - df + 0.5) / (df + 0.5)))
+    eng_mean = max(rate_sum / n_live, 1e-6) if n_live else 1e-3
+    mean_in = float(in_degree.mean()) if len(in_degree) else 0.0
+    return PostStats(in_degree, clicks, likes, idf, df, eng_mean, mean_in, n_live, rate_sum)

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from ..ranking.stats import KIND_WEIGHT
 from ..seed import child_rng
-from ..snapshot import Snapshot
+from ..snapshot import Grows, IdIndex, Sizes, Snapshot
 from ..store.model import KIND_CODE
 from .als_index import UserIndex, build_user_index
 
@@ -442,11 +442,22 @@ class LoadedALS:
     def aligned(self, snap: Snapshot) -> AlignedALS:
         # keyed by the model object too: in-memory models (one per harness fold and setting)
         # share a version, and one snapshot may see several of them
-        return snap.derive(
+
+        def extend(al: AlignedALS, snap: Snapshot, since: Sizes) -> AlignedALS:
+            rows = self._post_rows.lookup(snap.post_id[since.posts :])  # -1: not in the model
+            return AlignedALS(al.model, al.user_row, np.concatenate([al.post_row, rows]))
+
+        return snap.derive_of(
             f"als@{self.version}:{id(self.model)}",
-            lambda: align(self.model, snap, self.user_ids, self.post_ids),
-            depends_on=("accounts", "posts"),
+            lambda s: align(self.model, s, self.user_ids, self.post_ids),
+            depends_on=("accounts", Grows("posts")),
+            extend=extend,
         )
+
+    @functools.cached_property
+    def _post_rows(self) -> IdIndex:
+        """The model's rows by post id (what a new post is looked up in)."""
+        return IdIndex.build(self.post_ids)
 
 
 def save_als(store: Store, snap: Snapshot, params: ALSParams | None = None) -> tuple[int, ALSModel]:

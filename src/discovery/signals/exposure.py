@@ -29,8 +29,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import setops
-from ..snapshot import Snapshot
+from ..snapshot import Grows, Sizes, Snapshot, grow
 from ..snapshot.derived import INTERACTIONS_LAG
+from ..snapshot.grow import stack_rows
 from ..store.model import KIND_CODE
 
 __all__ = [
@@ -83,8 +84,8 @@ class ExposureCounts:
         ([1.0, 1.0, 0.0], [1.0, 0.0])
         """
 
-        def pad(a: np.ndarray, n: int) -> np.ndarray:
-            return np.concatenate([a, np.zeros(max(n - len(a), 0), a.dtype)])
+        def pad(a: np.ndarray, n: int) -> np.ndarray:  # appended: amortised O(rows added)
+            return a if len(a) >= n else grow.pad(a, n)
 
         return ExposureCounts(
             pad(self.post_seen, n_posts), pad(self.post_liked, n_posts),
@@ -143,17 +144,22 @@ def exposure_counts(snap: Snapshot) -> ExposureCounts:
 
     The counts read the interaction log only: a post or account added since they were built
     reads zeros — exact, none of its impressions can be older than it — through a copy padded
-    to the snapshot's size (a cheap structure of its own, rebuilt per new post; the counts took
+    to the snapshot's size (a structure of its own that grows with the posts; the counts took
     5–7 s on the large world, on the page after every new post). A deleted post's interactions
     are withdrawn, which drops the counts at once."""
-    counts = snap.derive_of("exposure_counts", _counts, depends_on=(INTERACTIONS_LAG,))
+    counts = _logged(snap)
     if len(counts.post_seen) == snap.n_posts and len(counts.author_seen) == snap.n_accounts:
         return counts
-    return snap.derive(  # type: ignore[no-any-return]
+    return snap.derive_of(  # type: ignore[no-any-return]
         "exposure_counts_padded",
-        lambda: counts.padded(snap.n_posts, snap.n_accounts),
-        depends_on=("posts", "accounts", "exposure_counts"),
+        lambda s: _logged(s).padded(s.n_posts, s.n_accounts),
+        depends_on=(Grows("posts"), "accounts", "exposure_counts"),
+        extend=lambda padded, s, since: padded.padded(s.n_posts, s.n_accounts),
     )
+
+
+def _logged(snap: Snapshot) -> ExposureCounts:
+    return snap.derive_of("exposure_counts", _counts, depends_on=(INTERACTIONS_LAG,))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -209,16 +215,22 @@ def post_labels(snap: Snapshot, by: str) -> sp.csr_matrix:
     the post carries the tag (a tag of the cluster); removed posts carry none (memoised)."""
     from .clusters import snapshot_clusters
 
-    def build(snap: Snapshot) -> sp.csr_matrix:
-        m = snap.post_tags_matrix()
+    def rows(snap: Snapshot, first: int) -> sp.csr_matrix:
+        m = snap.post_tags_matrix()[first:]
         if by == "clusters":
             m = m @ snapshot_clusters(snap).membership(snap.n_tags)
         m = sp.csr_matrix(m, copy=True)
         m.eliminate_zeros()  # a removed post's tags are stored zeros
         return m
 
-    keys = ("posts", "tags", "hashtag_clusters") if by == "clusters" else ("posts", "tags")
-    return snap.derive_of(f"post_{by}_labels", build, depends_on=keys)  # type: ignore[no-any-return]
+    def extend(m: sp.csr_matrix, snap: Snapshot, since: Sizes) -> sp.csr_matrix:
+        new = rows(snap, since.posts)  # the matrix's own extension declines a changed old row
+        return stack_rows(m, new)
+
+    keys: tuple[str | Grows, ...] = (Grows("posts"), Grows("tags"), "post_tags")
+    if by == "clusters":
+        keys += ("hashtag_clusters",)
+    return snap.derive_of(f"post_{by}_labels", lambda s: rows(s, 0), depends_on=keys, extend=extend)  # type: ignore[no-any-return]
 
 
 def user_exposure(snap: Snapshot, user: int) -> UserExposure:

@@ -76,8 +76,9 @@ from ..ranking.candidates import Candidates
 from ..ranking.context import UserContext
 from ..ranking.rankers import DefaultRanker
 from ..ranking.stats import follower_counts
-from ..snapshot import Snapshot
+from ..snapshot import Grows, Sizes, Snapshot
 from ..snapshot.derived import FOLLOWS_LAG, INTERACTIONS_LAG
+from ..snapshot.grow import pad, pad_columns
 from ..store.model import KIND_CODE
 from .clusters import snapshot_clusters
 from .exposure import beta_rate, exposure_counts, post_labels, user_exposure
@@ -166,7 +167,7 @@ def hydrate(
     authors = snap.post_author[posts]
     has = authors >= 0
     a = np.maximum(authors, 0)
-    n_posts, mean_likes = _author_stats(snap)
+    n_posts, mean_likes, _ = _author_stats(snap)
     cols["author_followers"] = np.where(has, np.log1p(follower_counts(snap)[a]), 0.0)
     cols["author_posts"] = np.where(has, np.log1p(n_posts[a]), 0.0)
     cols["author_mean_likes"] = np.where(has, np.log1p(mean_likes[a]), 0.0)
@@ -270,25 +271,38 @@ def _embedding_sim(ctx: UserContext, posts: np.ndarray, vectors: Any) -> np.ndar
     return out
 
 
-def _author_stats(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
-    """Posts per account and mean likes per post (memoised; may lag the likes by 2 %)."""
+def _author_stats(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Posts per account, mean likes per post and their sum (memoised; may lag the likes by
+    2 %; a new post is added to its author's)."""
 
-    def build(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
-        a = snap.post_author
+    def add(n: np.ndarray, likes: np.ndarray, snap: Snapshot, first: int) -> tuple[np.ndarray, ...]:
+        a = snap.post_author[first:]
         ok = a >= 0
-        n = np.bincount(a[ok], minlength=snap.n_accounts).astype(np.float64)
-        w = snap.post_likes[ok].astype(np.float64)
-        likes = np.bincount(a[ok], weights=w, minlength=snap.n_accounts).astype(np.float64)
-        return n, np.divide(likes, n, out=np.zeros_like(likes), where=n > 0)
+        n = n + np.bincount(a[ok], minlength=snap.n_accounts)
+        w = snap.post_likes[first:][ok].astype(np.float64)
+        likes = likes + np.bincount(a[ok], weights=w, minlength=snap.n_accounts)
+        return n, np.divide(likes, n, out=np.zeros_like(likes), where=n > 0), likes
 
-    return snap.derive_of(
-        "author_stats", build, depends_on=("accounts", "posts", INTERACTIONS_LAG, FOLLOWS_LAG)
+    def build(snap: Snapshot) -> tuple[np.ndarray, ...]:
+        zeros = np.zeros(snap.n_accounts)
+        return add(zeros, zeros, snap, 0)
+
+    def extend(
+        value: tuple[np.ndarray, ...], snap: Snapshot, since: Sizes
+    ) -> tuple[np.ndarray, ...]:
+        return add(value[0], value[2], snap, since.posts)
+
+    return snap.derive_of(  # type: ignore[return-value]
+        "author_stats",
+        build,
+        depends_on=("accounts", Grows("posts"), INTERACTIONS_LAG, FOLLOWS_LAG),
+        extend=extend,
     )
 
 
 def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
     """Users × posts 0/1 (engaged in any way but an impression or a hide), columns scaled to
-    unit length; memoised."""
+    unit length; memoised (a new post: an empty column, as the lagging log has it)."""
 
     def build(snap: Snapshot) -> sp.csc_matrix:
         m = ~np.isin(snap.inter_kind, _NOT_ENGAGED)
@@ -301,7 +315,12 @@ def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
         scaled = pairs @ sp.diags(np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0))
         return sp.csc_matrix(scaled)  # column slices are what every feed reads
 
-    return snap.derive_of("engaged_columns", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
+    return snap.derive_of(  # type: ignore[no-any-return]
+        "engaged_columns",
+        build,
+        depends_on=(Grows("posts"), INTERACTIONS_LAG),
+        extend=lambda m, snap, since: pad_columns(m, snap.n_posts),
+    )
 
 
 def _item_cosine(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
@@ -343,7 +362,12 @@ def _recent_likes(snap: Snapshot, days: float = RECENT_DAYS) -> np.ndarray:
         m = (snap.inter_kind == KIND_CODE["like"]) & (snap.inter_time > snap.now - days * 86_400)
         return np.bincount(snap.inter_post[m], minlength=snap.n_posts).astype(np.float64)
 
-    return snap.derive_of("recent_likes", build, depends_on=("posts", INTERACTIONS_LAG))  # type: ignore[no-any-return]
+    return snap.derive_of(  # type: ignore[no-any-return]
+        "recent_likes",
+        build,
+        depends_on=(Grows("posts"), INTERACTIONS_LAG),
+        extend=lambda likes, snap, since: pad(likes, snap.n_posts),
+    )
 
 
 def _rates(ctx: UserContext, posts: np.ndarray) -> dict[str, np.ndarray]:

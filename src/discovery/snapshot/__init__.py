@@ -1,7 +1,15 @@
 """In-memory snapshot of the store: numpy arrays and scipy.sparse indexes for the hot path."""
 
-from .arrays import IdIndex, Snapshot
-from .derived import FOLLOW_REBUILD_SHARE, FOLLOWS_LAG, INTERACTIONS_LAG, TABLES, Derived, Lag
+from .arrays import IdIndex, Sizes, Snapshot
+from .derived import (
+    FOLLOW_REBUILD_SHARE,
+    FOLLOWS_LAG,
+    INTERACTIONS_LAG,
+    TABLES,
+    Derived,
+    Grows,
+    Lag,
+)
 from .load import cache_path, load_snapshot, refresh_snapshot
 
 __all__ = [
@@ -10,8 +18,10 @@ __all__ = [
     "INTERACTIONS_LAG",
     "TABLES",
     "Derived",
+    "Grows",
     "IdIndex",
     "Lag",
+    "Sizes",
     "Snapshot",
     "cache_path",
     "load_snapshot",

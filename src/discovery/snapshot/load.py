@@ -180,6 +180,8 @@ def _append(
         gone = gone[gone >= 0]
         if len(gone):
             changed.add("posts")
+            snap.columns.edited("posts")
+            snap.columns.edited("tags")
             snap.post_removed = snap.post_removed.copy()  # copy-on-write: rare, and shared
             snap.post_removed[gone] = True
             _withdraw(snap, np.isin(snap.inter_post, gone))  # their interactions went too
@@ -212,6 +214,7 @@ def _append(
                 column[back] = values
                 setattr(snap, name, column)
             changed.add("posts")
+            snap.columns.edited("posts")
     new = p[~upd]
     if len(new):
         changed.add("posts")
@@ -224,7 +227,6 @@ def _append(
         _extend(snap, "post_comments", new["comments"])
         _extend(snap, "post_media", new["media"])
         _extend(snap, "post_removed", np.zeros(len(new), dtype=bool))
-        snap.derived.drop("post_ids")  # the id index must include the new posts
     posts = snap.posts
 
     # hashtags: vocabulary ids are dense from 1, so the tag index is id - 1
@@ -233,6 +235,8 @@ def _append(
         changed.add("tags")
     if tags:  # ids normally have no gaps; a gap (rolled-back writer) becomes an empty name
         names = [str(x) for x in snap.tag_name] + [""] * (tags[-1][0] - snap.n_tags)
+        if tags[0][0] <= snap.n_tags:  # a gap filled: a name changed in place
+            snap.columns.edited("tags")
         for hid, tag in tags:
             names[hid - 1] = tag
         snap.tag_name = _strings(names)
@@ -245,6 +249,7 @@ def _append(
         )
         snap.tag_post, snap.tag_id = snap.tag_post[keep], snap.tag_id[keep]
         changed.add("tags")
+        snap.columns.edited("tags")
     pt = ch.post_hashtags
     pidx = posts.lookup(pt["p"])
     ok = pidx >= 0

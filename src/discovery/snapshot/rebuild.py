@@ -32,10 +32,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from .derived import TABLES, Dependency, Entry
+from .derived import TABLES, Dependency, Entry, Grows
 
 if TYPE_CHECKING:
     from .arrays import Snapshot
@@ -62,7 +62,8 @@ class Job:
         for key, entry in self.targets.items():
             if entry.rebuild is not None and key not in self.copy.derived:
                 depends: list[Dependency] = [*entry.tables, *entry.lags, *entry.keys]
-                self.copy.derive_of(key, entry.rebuild, depends_on=depends)
+                depends += [Grows(t) for t in entry.grows]
+                self.copy.derive_of(key, entry.rebuild, depends_on=depends, extend=entry.extend)
 
     def finish(self, snap: Snapshot) -> None:
         """Swap the rebuilt entries into ``snap`` (caller holds its engine's lock); drop the
@@ -71,10 +72,12 @@ class Job:
         A target is swapped only while its live entry is still the one the copy was taken
         beside (a catch-up that changed one of its tables exactly, or rewrote rows it reads,
         dropped it: the registry's own rules), and only when each structure it was built on is
-        the live one too, shared with the copy or swapped in with it."""
+        the live one too, shared with the copy or swapped in with it. "The one" is the same
+        build: a growing structure extended meanwhile, here or on the copy, still is (the
+        swapped-in value takes the rows appended since the copy on its next use)."""
         live, built = snap.derived, self.copy.derived
         ok: set[str] = set()
-        pending = [k for k, old in self.targets.items() if live.entry(k) is old]
+        pending = [k for k, old in self.targets.items() if _same(live.entry(k), old)]
         progress = True
         while progress:  # dependencies first: a few keys, so passes until nothing moves
             progress = False
@@ -82,7 +85,7 @@ class Job:
                 new = built.entry(key)
                 if new is None:
                     continue
-                if all(k in ok or live.entry(k) is built.entry(k) for k in new.keys):
+                if all(k in ok or _same(live.entry(k), built.entry(k)) for k in new.keys):
                     ok.add(key)
                     pending.remove(key)
                     progress = True
@@ -93,7 +96,7 @@ class Job:
             if callable(adopt):
                 adopt(old.value)
             marks = tuple(self.clocks[lag.table] for lag in new.lags)
-            live.put(key, Entry(new.value, new.tables, new.lags, marks, new.keys, new.rebuild))
+            live.put(key, replace(new, marks=marks))
         # what could not be swapped goes, as without a rebuild beside; so does what a request
         # built meanwhile on an entry that was just replaced
         stale = set(pending) | (live.with_dependents(ok) - ok)
@@ -106,8 +109,13 @@ class Job:
     def abandon(self, snap: Snapshot) -> None:
         """Drop the targets still in place (a failed build): the next use rebuilds them."""
         for key, old in self.targets.items():
-            if snap.derived.entry(key) is old:
+            if _same(snap.derived.entry(key), old):
                 snap.derived.drop(key)
+
+
+def _same(a: Entry | None, b: Entry | None) -> bool:
+    """The same build of a structure, extended or not (:attr:`Entry.origin`)."""
+    return a is not None and b is not None and a.origin == b.origin
 
 
 def begin(snap: Snapshot) -> Job | None:

@@ -113,11 +113,19 @@ class Columns:
         (views made by ``as_of`` or a memory-mapped cache are copied before the first update).
     follow_edits : follow edges added or removed by catch-ups so far — the clock of
         :data:`~.derived.FOLLOWS_LAG` (edges can be removed, so the length does not tell).
+    edits : per table, catch-ups that changed its rows in place (a deleted post, a hashtag
+        link removed): what drops a :class:`~.derived.Grows` structure, which takes in only
+        appended rows.
     """
 
     buffers: dict[str, np.ndarray] = field(default_factory=dict)
     owns_counts: bool = False
     follow_edits: int = 0
+    edits: dict[str, int] = field(default_factory=dict)
+
+    def edited(self, table: str) -> None:
+        """Note that a catch-up changed rows of ``table`` in place."""
+        self.edits[table] = self.edits.get(table, 0) + 1
 
     def reserve(self, name: str, cur: np.ndarray) -> np.ndarray:
         """``cur`` in a buffer with 25 % spare (a copy, once): what the first :meth:`append`
