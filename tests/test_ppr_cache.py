@@ -4,6 +4,7 @@ engine keeps a vector a far-away follow cannot move but recomputes the follower'
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,17 +107,37 @@ def test_cache_keeps_within_budget_and_recomputes_past_it():
     assert cache.get((0,), 0, log, 0.85, 10.0, compute(g3)) is not fresh and len(calls) == 3
 
 
-def test_new_nodes_start_a_new_generation_and_the_cache_recomputes():
+def test_new_nodes_pad_cached_vectors_with_their_exact_zeros():
+    """Accounts added are isolated nodes: no vector reaches them, so a cached vector padded
+    with zeros is the new graph's PPR, and the log keeps its generation; a node set that
+    shrinks (another graph) starts a new one."""
     log = GraphLog()
-    g0 = sp.csr_matrix(matrix([(0, 1), (1, 0)]))
+    g0 = sp.csr_matrix(matrix([(0, 1), (1, 2), (2, 0), (3, 4)]))
     log.update(g0)
     cache = PPRCache(max_bytes=1 << 20)
-    first = cache.get((0,), 0, log, 0.85, 1.0, lambda previous: np.ones(N) / N)
-    bigger = sp.csr_matrix((np.ones(2), ([0, 1], [1, 0])), shape=(N + 1, N + 1))
+    first = cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: ppr(g0))
+    bigger = sp.csr_matrix(
+        (g0.data, g0.indices, np.r_[g0.indptr, g0.indptr[-1:]]), shape=(N + 1, N + 1)
+    )
     log.update(bigger)
-    assert log.generation == 2 and log.total.shape == (N + 1,)
-    second = cache.get((0,), 0, log, 0.85, 1.0, lambda previous: np.ones(N + 1) / (N + 1))
-    assert second is not first and cache.misses == 2
+    assert log.generation == 1 and log.total.shape == (N + 1,)
+    second = cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: pytest.fail("recomputed"))
+    assert len(second) == N + 1 and cache.misses == 1 and np.array_equal(second[:N], first)
+    np.testing.assert_allclose(second, ppr(bigger), atol=1e-9)
+    # the grown graph's rows change later: bounded as usual
+    g2 = bigger.tolil()
+    g2[N, 0] = 1.0  # the new account follows 0: no vector seeded at 0 moves
+    log.update(sp.csr_matrix(g2))
+    assert cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: pytest.fail("moved")) is second
+    smaller = sp.csr_matrix(matrix([(0, 1)])[: N - 1, : N - 1])
+    log.update(smaller)
+    assert log.generation == 2
+    third = cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: ppr(smaller))
+    assert len(third) == N - 1 and cache.misses == 2
+
+
+def ppr(g: sp.csr_matrix) -> np.ndarray:
+    return personalized_pagerank(g, 0, alpha=0.85, tol=1e-12)
 
 
 def test_engine_keeps_far_vectors_and_recomputes_the_followers_own(tmp_path):
@@ -305,5 +326,5 @@ def test_a_log_without_changes_is_clean_and_its_baselines_exactly_zero():
     # moved = π·total - 0 = total[1] / N; the bound 0.85/0.15 · that is far above 1e-3
     again = cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: np.full(N, 2.0 / N))
     assert again is not vec and cache.misses == 2
-    log.update(sp.csr_matrix((np.ones(1), ([0], [1])), shape=(N + 1, N + 1)))
+    log.update(sp.csr_matrix((np.ones(1), ([0], [1])), shape=(N - 1, N - 1)))  # another graph
     assert not log.dirty and log.generation == 2

@@ -13,13 +13,16 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from discovery import graph
 from discovery.engine import Engine
 from discovery.ranking import time_index
-from discovery.ranking.stats import post_stats
+from discovery.ranking.affinity import engagement_pairs, follow_adjacency
+from discovery.ranking.ppr_cache import PPRState
+from discovery.ranking.stats import follower_counts, post_stats
 from discovery.ranking.time_index import posts_by_time, tag_posts_by_time
 from discovery.signals.als import LoadedALS, align
 from discovery.signals.clusters import snapshot_clusters
-from discovery.signals.exposure import post_labels
+from discovery.signals.exposure import exposure_counts, post_labels
 from discovery.signals.features import _author_stats, _engaged_columns, _recent_likes
 from discovery.snapshot import Derived, Grows, Snapshot, load_snapshot, refresh_snapshot
 from discovery.snapshot.grow import append, merge_sorted
@@ -163,6 +166,8 @@ def test_two_appends_to_one_view_do_not_overwrite_each_other():
 # ----------------------------------------------------- every post structure, through the store
 NEW_TAGS = ("hiking", "food", "brandnew", "sunset", "zzz")
 GROWN = (
+    *("account_ids", "handles", "by_user", "follow_graph", "followers_matrix"),
+    *("follower_counts", "engagement_pairs", "adjacency_w1", "ppr_index_w1", "ppr_state"),
     *("post_ids", "by_time", "post_tags", "by_author", "post_stats", "tag_posts_by_time"),
     *("author_stats", "engaged_columns", "recent_likes", "post_tags_labels"),
     "post_clusters_labels",
@@ -177,10 +182,12 @@ def template(tmp_path_factory) -> Path:
 
 
 def _use(engine: Engine, als: LoadedALS) -> None:
-    """Everything a page reads of the post structures."""
+    """Everything a page reads of the post and account structures."""
     snap = engine.snapshot
     for kind in ("explore", "timeline", "interests", "blend"):
         engine.feed("me", kind=kind)
+    engine.feed(str(snap.handle[-1]), kind="blend")  # the newest account's (by handle)
+    snap.followers_matrix(), follower_counts(snap), engagement_pairs(snap)
     snap.posts, posts_by_time(snap), tag_posts_by_time(snap), snap.author_posts(0)
     _author_stats(snap), _engaged_columns(snap), _recent_likes(snap), als.aligned(snap)
     post_labels(snap, "tags"), post_labels(snap, "clusters")
@@ -200,17 +207,20 @@ def _same(a, b) -> None:
 
 
 def _arrays(value) -> tuple:
-    """The arrays a structure holds, in a fixed order."""
+    """The arrays a structure holds, in a fixed order (the PPR cache and the follow graph's
+    overlay are mutable by design: catch-ups note into them)."""
     if isinstance(value, tuple):
         return tuple(a for v in value for a in _arrays(v))
     if sp.issparse(value):
         return (value.indptr, value.indices, value.data)
     if isinstance(value, np.ndarray):
         return (value,)
-    if dataclasses.is_dataclass(value):
-        parts = [getattr(value, f.name) for f in dataclasses.fields(value)]
-        return tuple(a for v in parts if isinstance(v, np.ndarray | tuple) for a in _arrays(v))
-    raise TypeError(type(value))
+    if isinstance(value, dict):
+        return (np.array([f"{k}={v}" for k, v in value.items()]),)
+    if isinstance(value, PPRState) or not dataclasses.is_dataclass(value):
+        return ()
+    parts = [getattr(value, f.name) for f in dataclasses.fields(value) if f.name != "overlay"]
+    return tuple(a for v in parts if not isinstance(v, float | int) for a in _arrays(v))
 
 
 def _copy(value) -> tuple:
@@ -218,8 +228,20 @@ def _copy(value) -> tuple:
 
 
 def _check(live: Snapshot, fresh: Snapshot, als: LoadedALS) -> None:
-    ix, fx = live.posts, fresh.posts
-    _same((ix.ids, ix.order, ix.sorted_ids), (fx.ids, fx.order, fx.sorted_ids))
+    for ix, fx in ((live.posts, fresh.posts), (live.accounts, fresh.accounts)):
+        _same((ix.ids, ix.order, ix.sorted_ids), (fx.ids, fx.order, fx.sorted_ids))
+    for handle in fresh.handle.tolist():
+        assert live.account_index(handle) == fresh.account_index(handle)
+    for user in range(fresh.n_accounts):
+        _same(live.user_interactions(user), fresh.user_interactions(user))
+    _same(live.follow_matrix(), fresh.follow_matrix())  # no follows in these streams
+    _same(live.followers_matrix(), fresh.followers_matrix())
+    for f in (follower_counts, engagement_pairs, lambda s: follow_adjacency(s, True)):
+        _same(f(live), f(fresh))
+    for w in ("ppr_index_w1",):
+        a, b = live.derived.get(w), graph.PPRIndex(follow_adjacency(fresh, True))
+        for field in ("n", "nnz", "indptr", "indices", "dangling", "_inv_out", "weights"):
+            _same(getattr(a, field), getattr(b, field))
     for f in (posts_by_time, _author_stats, _engaged_columns, _recent_likes):
         _same(f(live), f(fresh))
     built = tag_posts_by_time(fresh)
@@ -240,6 +262,8 @@ def _check(live: Snapshot, fresh: Snapshot, als: LoadedALS) -> None:
     expected = sp.csr_matrix(fresh.post_tags_matrix() @ clusters)
     expected.eliminate_zeros()
     assert (post_labels(live, "clusters") != expected).nnz == 0
+    _same(exposure_counts(live).post_seen, exposure_counts(fresh).post_seen)
+    _same(exposure_counts(live).author_liked, exposure_counts(fresh).author_liked)
     got, want = als.aligned(live), align(als.model, fresh, als.user_ids, als.post_ids)
     _same((got.user_row, got.post_row), (want.user_row, want.post_row))
 
@@ -258,6 +282,7 @@ step = st.one_of(
         ),
     ),
     st.tuples(st.just("tag_old"), st.sampled_from((101, 302, 601))),
+    st.tuples(st.just("account"), st.booleans()),  # a sign-up, posting at once or not
     st.tuples(st.just("delete"), st.sampled_from((104, 603))),
 )
 
@@ -277,8 +302,10 @@ def test_post_structures_grown_through_catch_ups_equal_a_fresh_load(template, tm
     store = Store.open(path)
     engine = Engine(store, load_snapshot(store, cache=False))
     snap = engine.snapshot
-    # a model trained on a store ahead of the snapshot: it knows posts 9000 and 9002
-    als = LoadedALS(object(), 1, np.array([1, 2], np.int64), np.array([9002, 101, 9000]))  # type: ignore[arg-type]
+    # a model trained on a store ahead of the snapshot: it knows posts 9000 and 9002, and
+    # the account that signs up first
+    users = np.array([1, 2, 100 + snap.n_accounts], np.int64)
+    als = LoadedALS(object(), 1, users, np.array([9002, 101, 9000]))  # type: ignore[arg-type]
     _use(engine, als)
     grown = (*GROWN, f"als@1:{id(als.model)}")
     origins = {k: snap.derived.entry(k).origin for k in grown}
@@ -294,6 +321,12 @@ def test_post_structures_grown_through_catch_ups_equal_a_fresh_load(template, tm
                     rows.append((pid, author, NOW + hours * H, caption, "photo", None, 1, 0))
                     pid += 1
                 store.add_posts(rows)
+            elif kind == "account":
+                aid = 100 + snap.n_accounts
+                store.add_accounts([(aid, f"new{aid}", "New", "person", NOW)])
+                if arg:
+                    store.add_posts([(pid, aid, NOW - H, "hello #hiking", "photo", None, 0, 0)])
+                    pid += 1
             elif kind == "tag_old":
                 store.add_post_tags([(arg, "brandnew")])
             else:
@@ -307,10 +340,11 @@ def test_post_structures_grown_through_catch_ups_equal_a_fresh_load(template, tm
     if all(kind == "post" for kind, _ in steps):  # extended all along, never rebuilt
         assert {k: snap.derived.entry(k).origin for k in grown} == origins
     other = Engine(store, load_snapshot(store, cache=False))
-    for kind in ("explore", "timeline", "blend"):
-        mine = [(i.post_id, round(i.score, 9)) for i in engine.feed("me", kind=kind).items]
-        theirs = [(i.post_id, round(i.score, 9)) for i in other.feed("me", kind=kind).items]
-        assert mine == theirs, kind
+    for who in ("me", str(snap.handle[-1])):
+        for kind in ("explore", "timeline", "blend"):
+            mine = [(i.post_id, round(i.score, 9)) for i in engine.feed(who, kind=kind).items]
+            theirs = [(i.post_id, round(i.score, 9)) for i in other.feed(who, kind=kind).items]
+            assert mine == theirs, (who, kind)
     store.close()
 
 
@@ -360,3 +394,22 @@ def test_a_rebuild_beside_swaps_in_a_structure_that_grew_meanwhile(template, tmp
     a, b = post_stats(snap), post_stats(fresh)
     assert a.n_live == b.n_live and np.array_equal(a.idf, b.idf)
     store.close()
+
+
+def test_the_author_index_keeps_authorless_posts_last_as_accounts_are_added(template):
+    """Posts without an author (a Last.fm artist) sit in a group after every account's: a new
+    account's empty group goes before it."""
+    store = Store.open(template)
+    snap = load_snapshot(store, cache=False)
+    store.close()
+    snap.post_author = snap.post_author.copy()
+    snap.post_author[[2, 5]] = -1
+    snap._by_author()
+    for _ in range(2):
+        n = snap.n_accounts
+        snap.account_id = np.append(snap.account_id, 1000 + n)
+        snap.handle = np.append(snap.handle, f"new{n}")
+        snap.account_kind = np.append(snap.account_kind, np.int8(0))
+        order, indptr = snap._by_author()
+        _same((order, indptr), snap.frozen()._by_author())
+        assert sorted(order[indptr[-2] :].tolist()) == [2, 5]

@@ -105,6 +105,34 @@ class PPRIndex:
             (pt.data, pt.indices.astype(dtype), pt.indptr.astype(dtype)), shape=pt.shape
         )
 
+    def with_nodes(self, n: int) -> PPRIndex:
+        """This index with nodes ``self.n … n - 1`` added without edges (dangling): what
+        building it on the adjacency padded to ``n`` gives, sharing the edge arrays (a new
+        account on the large world: 0.7–1.4 s of rebuild otherwise).
+
+        >>> from discovery.graph import adjacency_from_edges
+        >>> grown = PPRIndex(adjacency_from_edges([0, 1], [1, 0], 2)).with_nodes(3)
+        >>> grown.n, grown.dangling.tolist(), [round(float(s), 3) for s in grown.pagerank(0)]
+        (3, [2], [0.541, 0.459, 0.0])
+        """
+        if n <= self.n:
+            return self
+        new = object.__new__(PPRIndex)
+        new.__dict__.update(self.__dict__)
+        old = self.n
+        new.n = n
+        new.indptr = np.concatenate([self.indptr, np.full(n - old, self.indptr[-1])])
+        new.dangling = np.concatenate([self.dangling, np.arange(old, n, dtype=np.int64)])
+        new._inv_out = np.concatenate([self._inv_out, np.zeros(n - old)])
+        pt = self._transition_t  # new nodes have no in- nor out-edges: empty rows of P^T too
+        if pt is not None:
+            indptr = np.concatenate([pt.indptr, np.full(n - old, pt.indptr[-1], pt.indptr.dtype)])
+            pt = sp.csr_array((pt.data, pt.indices, indptr), shape=(n, n))
+        new._transition_t = pt
+        new._transition_lock, new._lock = threading.Lock(), threading.Lock()
+        new._workspaces = []  # sized by n
+        return new
+
     def __repr__(self) -> str:
         kind = "unweighted" if self.uniform else "weighted"
         return f"PPRIndex(n={self.n}, nnz={self.nnz}, {kind}, dangling={self.dangling.size})"

@@ -11,7 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import graph
-from ..snapshot import INTERACTIONS_LAG, Snapshot
+from ..snapshot import INTERACTIONS_LAG, Grows, Sizes, Snapshot
+from ..snapshot.grow import square
 from ..store.model import KIND_CODE
 from .context import UserContext
 from .ppr_cache import PPRCache, PPRState, _entries
@@ -49,9 +50,14 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
         out.data = 1.0 + edge_weights(follows, user, author, weight)
         return out
 
+    def extend(m: sp.csr_matrix, snap: Snapshot, since: Sizes) -> sp.csr_matrix:
+        return square(m, snap.n_accounts) if weighted else snap.follow_matrix()
+
     # the weighted graph reads the engagement pairs, which lag the interaction log
     deps = ("follow_graph", "engagement_pairs") if weighted else ("follow_graph",)
-    return snap.derive_of(f"adjacency_w{int(weighted)}", build, depends_on=deps)
+    return snap.derive_of(
+        f"adjacency_w{int(weighted)}", build, depends_on=(*deps, Grows("accounts")), extend=extend
+    )
 
 
 def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,7 +81,13 @@ def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
     # not the posts: a new post has no likes in the log yet (those that come lag with the log),
     # and a deleted one's are withdrawn, which drops this at once (``drop_reading``); so a post
     # keeps the pairs, the weighted graph and its PageRank index (3.5-4 s on the large world)
-    return snap.derive_of("engagement_pairs", build, depends_on=("accounts", INTERACTIONS_LAG))
+    # a new account has no pairs as of the build, and the pairs do not depend on the count
+    return snap.derive_of(
+        "engagement_pairs",
+        build,
+        depends_on=(Grows("accounts"), INTERACTIONS_LAG),
+        extend=lambda pairs, snap, since: pairs,
+    )
 
 
 def user_ppr(ctx: UserContext) -> np.ndarray:
@@ -122,9 +134,13 @@ def author_ppr(ctx: UserContext, accounts: np.ndarray) -> np.ndarray:
 
 def ppr_state(snap: Snapshot) -> PPRState:
     """The snapshot's PPR vectors and graph logs: kept across catch-ups (each vector carries its
-    own staleness bound), started afresh when accounts are added (vectors change length)."""
-    return snap.derive(
-        "ppr_state", lambda: PPRState(PPRCache(_LRU_BYTES)), depends_on=("accounts",)
+    own staleness bound), and as accounts are added (a new account is an isolated node: each
+    vector is padded with its zeros, exactly)."""
+    return snap.derive_of(  # the same state as accounts are added: see GraphLog.update
+        "ppr_state",
+        lambda s: PPRState(PPRCache(_LRU_BYTES)),
+        depends_on=(Grows("accounts"),),
+        extend=lambda state, s, since: state,
     )
 
 
@@ -143,7 +159,8 @@ def _compute_ppr(ctx: UserContext, previous: np.ndarray | None = None) -> np.nda
     index = snap.derive_of(
         f"ppr_index_w{w}",
         lambda s: graph.PPRIndex(follow_adjacency(s, bool(w))),
-        depends_on=(f"adjacency_w{w}",),
+        depends_on=(f"adjacency_w{w}", Grows("accounts")),
+        extend=lambda index, s, since: index.with_nodes(s.n_accounts),
     )
     if mode == "exact":
         # L1 error <= tol·α/(1-α) ≈ 6e-5: far below ppr_stale_l1 and anything a ranking can

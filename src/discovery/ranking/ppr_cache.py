@@ -101,7 +101,8 @@ class GraphLog:
     graph: sp.csr_matrix | None = None
     total: np.ndarray = field(default_factory=lambda: np.zeros(0))
     changed_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    generation: int = 0  # bumped when the node set changes: nothing older can be bounded
+    generation: int = 0  # bumped when the node set is replaced: nothing older can be bounded
+    # (accounts added keep it: a new node has no edges, so no vector reaches it)
     #: whether any row changed in this generation; while none has, ``total`` is all zeros and
     #: every ``π·total`` is exactly 0 (a batch over a fixed graph skips a 1M-long dot product
     #: per user: 0.4 ms on the large world)
@@ -112,6 +113,14 @@ class GraphLog:
         if self.graph is adj:
             return self.epoch
         self.epoch += 1
+        old = self.graph
+        if old is not None and old.shape[0] < adj.shape[0] and adj.shape[0] == adj.shape[1]:
+            # accounts added: isolated nodes, which no vector reaches (their PPR is 0, exactly)
+            old = _with_rows(old, adj.shape[0])
+            self.total = np.concatenate([self.total, np.zeros(adj.shape[0] - len(self.total))])
+            grown = np.zeros(adj.shape[0] - len(self.changed_at), dtype=np.int64)
+            self.changed_at = np.concatenate([self.changed_at, grown])
+            self.graph = old
         if self.graph is not None and self.graph.shape == adj.shape:
             rows, delta = row_changes(self.graph, adj)
             self.total[rows] += delta
@@ -124,6 +133,12 @@ class GraphLog:
             self.changed_at = np.zeros(adj.shape[0], dtype=np.int64)
         self.graph = adj
         return self.epoch
+
+
+def _with_rows(m: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """``m`` (square) with empty rows and columns up to ``n``."""
+    indptr = np.concatenate([m.indptr, np.full(n - m.shape[0], m.indptr[-1], m.indptr.dtype)])
+    return sp.csr_matrix((m.data, m.indices, indptr), shape=(n, n))
 
 
 def staleness(vec: np.ndarray, alpha: float, moved: np.ndarray) -> float:
@@ -166,6 +181,9 @@ class PPRCache:
         previous = None
         if entry is not None:
             vec, generation, epoch, base = entry
+            if len(vec) < len(log.total):  # accounts added since: they hold no mass
+                vec = np.concatenate([vec, np.zeros(len(log.total) - len(vec))])
+                self.entries[key] = (vec, generation, epoch, base)
             previous = vec if generation == log.generation else None
             if generation == log.generation and log.changed_at[seed] <= epoch:
                 moved = _dot(vec, log) - base

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,7 +56,12 @@ def follower_counts(snap: Snapshot) -> np.ndarray:
     def build(snap: Snapshot) -> np.ndarray:
         return np.bincount(snap.follow_dst, minlength=snap.n_accounts).astype(np.float64)
 
-    return snap.derive_of("follower_counts", build, depends_on=("accounts", FOLLOWS_LAG))
+    return snap.derive_of(
+        "follower_counts",
+        build,
+        depends_on=(Grows("accounts"), FOLLOWS_LAG),
+        extend=lambda counts, snap, since: pad(counts, snap.n_accounts),
+    )
 
 
 def post_stats(snap: Snapshot) -> PostStats:
@@ -80,6 +85,10 @@ def post_stats(snap: Snapshot) -> PostStats:
         links = slice(since.tag_links, None)
         if snap.tag_post[links].min(initial=since.posts) < since.posts:
             return None  # a hashtag added to an old post
+        if snap.n_accounts > since.accounts:  # a new account follows and is followed by none
+            if (snap.post_author[: since.posts] < 0).any():
+                return None  # posts without an author reach the mean follower count, now lower
+            st = replace(st, in_degree=pad(st.in_degree, snap.n_accounts))
         live = ~snap.post_removed[since.posts :]
         tagged = ~snap.post_removed[snap.tag_post[links]]
         df = pad(st.df, snap.n_tags) + np.bincount(
@@ -92,7 +101,12 @@ def post_stats(snap: Snapshot) -> PostStats:
             st.n_live + int(live.sum()), st.rate_sum + float(rates.sum()),
         )  # fmt: skip
 
-    deps = ("accounts", Grows("posts"), Grows("tags"), INTERACTIONS_LAG)  # in_degree: as built
+    deps = (
+        Grows("accounts"),
+        Grows("posts"),
+        Grows("tags"),
+        INTERACTIONS_LAG,
+    )  # in_degree: as built
     return snap.derive_of("post_stats", build, depends_on=deps, extend=extend)
 
 

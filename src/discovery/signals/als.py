@@ -444,15 +444,26 @@ class LoadedALS:
         # share a version, and one snapshot may see several of them
 
         def extend(al: AlignedALS, snap: Snapshot, since: Sizes) -> AlignedALS:
-            rows = self._post_rows.lookup(snap.post_id[since.posts :])  # -1: not in the model
-            return AlignedALS(al.model, al.user_row, np.concatenate([al.post_row, rows]))
+            # -1: not in the model
+            users = self._user_rows.lookup(snap.account_id[since.accounts :])
+            posts = self._post_rows.lookup(snap.post_id[since.posts :])
+            return AlignedALS(
+                al.model,
+                np.concatenate([al.user_row, users]),
+                np.concatenate([al.post_row, posts]),
+            )
 
         return snap.derive_of(
             f"als@{self.version}:{id(self.model)}",
             lambda s: align(self.model, s, self.user_ids, self.post_ids),
-            depends_on=("accounts", Grows("posts")),
+            depends_on=(Grows("accounts"), Grows("posts")),
             extend=extend,
         )
+
+    @functools.cached_property
+    def _user_rows(self) -> IdIndex:
+        """The model's rows by account id (what a new account is looked up in)."""
+        return IdIndex.build(self.user_ids)
 
     @functools.cached_property
     def _post_rows(self) -> IdIndex:

@@ -153,7 +153,7 @@ def exposure_counts(snap: Snapshot) -> ExposureCounts:
     return snap.derive_of(  # type: ignore[no-any-return]
         "exposure_counts_padded",
         lambda s: _logged(s).padded(s.n_posts, s.n_accounts),
-        depends_on=(Grows("posts"), "accounts", "exposure_counts"),
+        depends_on=(Grows("posts"), Grows("accounts"), "exposure_counts"),
         extend=lambda padded, s, since: padded.padded(s.n_posts, s.n_accounts),
     )
 

@@ -290,19 +290,21 @@ def _author_stats(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     def extend(
         value: tuple[np.ndarray, ...], snap: Snapshot, since: Sizes
     ) -> tuple[np.ndarray, ...]:
-        return add(value[0], value[2], snap, since.posts)
+        n = snap.n_accounts  # a new account has no posts as of the build
+        return add(pad(value[0], n), pad(value[2], n), snap, since.posts)
 
     return snap.derive_of(  # type: ignore[return-value]
         "author_stats",
         build,
-        depends_on=("accounts", Grows("posts"), INTERACTIONS_LAG, FOLLOWS_LAG),
+        depends_on=(Grows("accounts"), Grows("posts"), INTERACTIONS_LAG, FOLLOWS_LAG),
         extend=extend,
     )
 
 
 def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
     """Users × posts 0/1 (engaged in any way but an impression or a hide), columns scaled to
-    unit length; memoised (a new post: an empty column, as the lagging log has it)."""
+    unit length; memoised (a new post: an empty column, a new account an empty row, as the
+    lagging log has them)."""
 
     def build(snap: Snapshot) -> sp.csc_matrix:
         m = ~np.isin(snap.inter_kind, _NOT_ENGAGED)
@@ -318,8 +320,8 @@ def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
     return snap.derive_of(  # type: ignore[no-any-return]
         "engaged_columns",
         build,
-        depends_on=(Grows("posts"), INTERACTIONS_LAG),
-        extend=lambda m, snap, since: pad_columns(m, snap.n_posts),
+        depends_on=(Grows("accounts"), Grows("posts"), INTERACTIONS_LAG),
+        extend=lambda m, snap, since: pad_columns(m, snap.n_posts, rows=snap.n_accounts),
     )
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .derived import FOLLOWS_LAG, Dependency, Derived, Grows
-from .grow import Sizes, merge_sorted, stack_rows
+from .grow import Sizes, merge_sorted, pad, square, stack_rows
 from .state import Columns, FollowGraph
 
 __all__ = ["IdIndex", "Sizes", "Snapshot"]
@@ -278,8 +278,11 @@ class Snapshot:
     # ------------------------------------------------------- id lookups
     @property
     def accounts(self) -> IdIndex:
-        return self.derive(
-            "account_ids", lambda: IdIndex.build(self.account_id), depends_on=("accounts",)
+        return self.derive_of(
+            "account_ids",
+            lambda s: IdIndex.build(s.account_id),
+            depends_on=(Grows("accounts"),),
+            extend=lambda index, s, since: index.extended(s.account_id),
         )
 
     @property
@@ -293,12 +296,24 @@ class Snapshot:
 
     def account_index(self, handle: str) -> int:
         """Dense index of a handle ('@' optional); ``-1`` when unknown."""
-        table = self.derive(
-            "handles",
-            lambda: {str(h): i for i, h in enumerate(self.handle)},
-            depends_on=("accounts",),
+
+        def build(s: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
+            return {str(h): i for i, h in enumerate(s.handle)}, {}
+
+        def extend(
+            value: tuple[dict[str, int], dict[str, int]], s: Snapshot, since: Sizes
+        ) -> tuple[dict[str, int], dict[str, int]] | None:
+            base, added = value  # new accounts in a small dict beside the large one
+            if len(added) > 10_000:
+                return None
+            more = {str(h): since.accounts + i for i, h in enumerate(s.handle[since.accounts :])}
+            return base, {**added, **more}
+
+        base, added = self.derive_of(
+            "handles", build, depends_on=(Grows("accounts"),), extend=extend
         )
-        return int(table.get(handle.lstrip("@"), -1))
+        key = handle.lstrip("@")
+        return int(added.get(key, base.get(key, -1)))
 
     def tag_index(self, tag: str) -> int:
         table = self.derive(
@@ -315,7 +330,8 @@ class Snapshot:
         return self.derive_of(
             "follow_graph",
             lambda s: FollowGraph.build(s.follow_src, s.follow_dst, s.n_accounts),
-            depends_on=("accounts", FOLLOWS_LAG),
+            depends_on=(Grows("accounts"), FOLLOWS_LAG),
+            extend=lambda graph, s, since: graph.with_nodes(s.n_accounts),
         )
 
     def follow_matrix(self) -> sp.csr_matrix:
@@ -328,7 +344,8 @@ class Snapshot:
         return self.derive_of(
             "followers_matrix",
             lambda s: s.follow_matrix().T.tocsr(),
-            depends_on=("follow_graph",),
+            depends_on=("follow_graph", Grows("accounts")),
+            extend=lambda m, s, since: square(m, s.n_accounts),
         )
 
     def following(self, user: int) -> np.ndarray:
@@ -377,8 +394,14 @@ class Snapshot:
             return order, indptr
 
         # interactions are not an input: the tail appended since the build is scanned, until
-        # it gets long (checked here, on use, rather than by a Lag at every catch-up)
-        order, indptr = self.derive("by_user", build, depends_on=("accounts",))
+        # it gets long (checked here, on use, rather than by a Lag at every catch-up); a new
+        # account has none in the index, and its own are in that tail
+        order, indptr = self.derive_of(
+            "by_user",
+            lambda s: build(),
+            depends_on=(Grows("accounts"),),
+            extend=lambda v, s, since: (v[0], pad(v[1], s.n_accounts + 1, v[1][-1])),
+        )
         base = len(order)
         if len(self.inter_user) > base + max(50_000, base // 20):
             self._derived.drop("by_user")  # the unindexed tail got long: index everything
@@ -434,15 +457,18 @@ class Snapshot:
         def extend(
             value: tuple[np.ndarray, np.ndarray], snap: Snapshot, since: Sizes
         ) -> tuple[np.ndarray, np.ndarray]:
-            order, indptr = value  # a new post goes last in its author's group
-            a = authors(snap, since.posts)
+            order, indptr = value
+            if snap.n_accounts > since.accounts:  # empty groups, before the authorless one
+                grown = np.full(snap.n_accounts - since.accounts, indptr[-2])
+                indptr = np.concatenate([indptr[:-1], grown, indptr[-1:]])
+            a = authors(snap, since.posts)  # a new post goes last in its author's group
             mine = np.argsort(a, kind="stable")
             counts = np.bincount(a, minlength=snap.n_accounts + 1)
             order = np.insert(order, indptr[a[mine] + 1], mine + since.posts)
             return order, indptr + np.concatenate([[0], np.cumsum(counts)])
 
         return self.derive_of(
-            "by_author", build, depends_on=("accounts", Grows("posts")), extend=extend
+            "by_author", build, depends_on=(Grows("accounts"), Grows("posts")), extend=extend
         )
 
     @classmethod

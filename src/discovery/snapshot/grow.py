@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Sizes", "append", "merge_sorted", "pad", "pad_columns", "stack_rows"]
+__all__ = ["Sizes", "append", "merge_sorted", "pad", "pad_columns", "square", "stack_rows"]
 
 #: id(buffer) -> rows of it handed out so far (an entry goes with its buffer).
 _FILLED: dict[int, int] = {}
@@ -113,11 +113,25 @@ def pad(values: np.ndarray, n: int, fill: float = 0) -> np.ndarray:
     return append(values, np.full(n - len(values), fill, dtype=values.dtype))
 
 
-def pad_columns(m: sp.csc_matrix, n: int) -> sp.csc_matrix:
-    """``m`` with empty columns up to ``n`` (sharing its entries).
+def pad_columns(m: sp.csc_matrix, n: int, rows: int | None = None) -> sp.csc_matrix:
+    """CSC ``m`` with empty columns up to ``n`` (and empty rows up to ``rows``), sharing its
+    entries.
 
-    >>> pad_columns(sp.csc_matrix(np.eye(2)), 3).toarray().tolist()
-    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    >>> pad_columns(sp.csc_matrix(np.eye(2)), 3, rows=3).toarray().tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
     """
     indptr = pad(m.indptr, n + 1, m.indptr[-1])
-    return sp.csc_matrix((m.data, m.indices, indptr), shape=(m.shape[0], n))
+    shape = (max(m.shape[0], rows or 0), n)
+    return sp.csc_matrix((m.data, m.indices, indptr), shape=shape)
+
+
+def square(m: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """Square CSR ``m`` with empty rows and columns up to ``n`` (accounts added; sharing its
+    entries).
+
+    >>> square(sp.csr_matrix(np.eye(2)), 3).toarray().tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+    """
+    if n <= m.shape[0]:
+        return m
+    return sp.csr_matrix((m.data, m.indices, pad(m.indptr, n + 1, m.indptr[-1])), shape=(n, n))

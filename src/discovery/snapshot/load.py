@@ -344,6 +344,7 @@ def _refresh(store: Store, snap: Snapshot) -> Snapshot:
             snap.account_kind = snap.account_kind.copy()
             snap.account_kind[where[moved]] = kinds[moved]
             changed.add("accounts")
+            snap.columns.edited("accounts")
     if new.any():
         snap.account_id = np.concatenate([snap.account_id, ids[new]]).astype(np.int64)
         snap.handle = np.concatenate(
@@ -352,7 +353,6 @@ def _refresh(store: Store, snap: Snapshot) -> Snapshot:
         snap.account_kind = np.concatenate([snap.account_kind, ch.accounts["kind"][new]]).astype(
             np.int8
         )
-        snap.derived.drop("account_ids")
         changed.add("accounts")
     _append(ch, snap, snap.accounts, changed=changed)
     return snap

@@ -42,6 +42,20 @@ class FollowGraph:
         m.sum_duplicates()
         return cls(m)
 
+    def with_nodes(self, n: int) -> FollowGraph:
+        """The graph with accounts up to ``n`` (new ones follow nobody as of the build), the
+        same overlay object: what catch-ups note goes on being noted in both.
+
+        >>> g = FollowGraph.build(np.array([0]), np.array([1]), 2).with_nodes(3)
+        >>> g.matrix.shape, g.following(2).tolist()
+        ((3, 3), [])
+        """
+        m = self.matrix
+        if n <= m.shape[0]:
+            return self
+        indptr = np.concatenate([m.indptr, np.full(n - m.shape[0], m.indptr[-1], m.indptr.dtype)])
+        return FollowGraph(sp.csr_matrix((m.data, m.indices, indptr), shape=(n, n)), self.overlay)
+
     def note(self, src: np.ndarray, dst: np.ndarray, added: bool) -> None:
         """Record follow edges added (or removed) after the build."""
         for s, d in zip(src.tolist(), dst.tolist(), strict=True):
