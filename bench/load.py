@@ -12,7 +12,10 @@ Starts the server as a subprocess on a free port (optionally under ``nice``), th
   (no coordinated omission); more than 256 in flight counts as an error instead of a request;
 - an open-loop event poster sending batches of ``--batch`` events at ``--event-rate`` events/s
   (at most 4 batches in flight): mostly impressions and views, some likes, clicks, hides, saves
-  and a few follows, on random accounts and posts, each with a unique id.
+  and a few follows, on random accounts and posts, each with a unique id;
+- with ``--post-rate`` / ``--signup-rate``, a writer beside the server, as a connector is: new
+  posts (by random accounts, with hashtags) and new accounts written straight to the store at
+  those rates a second, which every worker's catch-up then takes in.
 
 It samples the server's resident memory (``/proc/PID/status``) every second and prints p50/p99
 latency, requests/s, events/s, errors, memory and the share of the run some task stalled on CPU,
@@ -146,6 +149,8 @@ class Recorder:
         self.feed_done: list[float] = []  # monotonic time each feed answer arrived
         self.event_latency: list[float] = []
         self.events_acked = 0
+        self.posts_written = 0
+        self.signups_written = 0
         self.errors: dict[str, int] = {}
 
     def error(self, what: str) -> None:
@@ -280,6 +285,59 @@ async def event_poster(
     await asyncio.gather(*in_flight)
 
 
+async def content_writer(
+    db: Path, handles: list[str], rec: Recorder, stop: float, post_rate: float, signup_rate: float
+) -> None:
+    """New posts and accounts written to the store on a fixed schedule, from a thread (a
+    connector's transactions), beside the server's own event writes."""
+    from discovery.store import Store
+
+    rnd = random.Random(7)
+    store = Store.open(db, create=False)
+    try:
+        conn = store.conn  # type: ignore[attr-defined]  # the large world is a SQLite file
+        post = int(conn.execute("SELECT max(id) FROM posts").fetchone()[0] or 0) + 1
+        account = int(conn.execute("SELECT max(id) FROM accounts").fetchone()[0] or 0) + 1
+        authors = [int(r[0]) for r in conn.execute("SELECT id FROM accounts LIMIT 100000")]
+        tags = ("food", "dinner", "travel", "sunset", "cats", "hiking", "coffee", "art")
+        t0 = time.monotonic()
+        n_posts = n_signups = 0
+        while (now := time.monotonic()) < stop:
+            due_posts = int((now - t0) * post_rate) - n_posts
+            due_signups = int((now - t0) * signup_rate) - n_signups
+            if due_posts > 0 or due_signups > 0:
+                posts = []
+                for _ in range(max(due_posts, 0)):
+                    caption = "new " + " ".join(f"#{t}" for t in rnd.sample(tags, 2))
+                    posts.append((post, rnd.choice(authors), int(time.time()), caption, "photo",
+                                  None, 0, 0))  # fmt: skip
+                    post += 1
+                accounts = []
+                for _ in range(max(due_signups, 0)):
+                    accounts.append(
+                        (account, f"signup_{account}", "New", "person", int(time.time()))
+                    )
+                    account += 1
+
+                try:
+                    await asyncio.to_thread(_write, store, accounts, posts)
+                    n_posts, n_signups = n_posts + len(posts), n_signups + len(accounts)
+                    rec.posts_written += len(posts)
+                    rec.signups_written += len(accounts)
+                except Exception as exc:  # a locked database: counted, as a connector would retry
+                    rec.error(f"content writer: {type(exc).__name__}")
+                    n_posts, n_signups = n_posts + len(posts), n_signups + len(accounts)
+            await asyncio.sleep(0.05)
+    finally:
+        store.close()
+
+
+def _write(store: Any, accounts: list[tuple[Any, ...]], posts: list[tuple[Any, ...]]) -> None:
+    with store.transaction():
+        store.add_accounts(accounts)
+        store.add_posts(posts)
+
+
 async def sample_memory(pid: int, out: list[tuple[float, float]], stop: float) -> None:
     t0 = time.monotonic()
     while time.monotonic() < stop:
@@ -325,6 +383,8 @@ async def load(
         tasks.append(
             event_poster(client, handles, posts, rec, stop, args.event_rate, args.batch, rnd)
         )
+    if args.post_rate > 0 or args.signup_rate > 0:
+        tasks.append(content_writer(args.db, handles, rec, stop, args.post_rate, args.signup_rate))
     if memory is not None:
         tasks.append(sample_memory(pid, memory, stop))
     await asyncio.gather(*tasks)
@@ -434,6 +494,8 @@ def summarize(
         "feed_p99_ms": round(float(np.percentile(feed, 99)), 1) if len(feed) else None,
         "event_batches": len(ev),
         "events_per_s": round(rec.events_acked / elapsed, 1),
+        "posts_written": rec.posts_written,
+        "signups_written": rec.signups_written,
         "event_batch_p50_ms": round(float(np.percentile(ev, 50)), 1) if len(ev) else None,
         "event_batch_p99_ms": round(float(np.percentile(ev, 99)), 1) if len(ev) else None,
         "errors": rec.errors,
@@ -456,6 +518,12 @@ def main() -> None:
     )
     parser.add_argument("--event-rate", type=float, default=2000.0, help="events/s (0: none)")
     parser.add_argument("--batch", type=int, default=100, help="events per POST")
+    parser.add_argument(
+        "--post-rate", type=float, default=0.0, help="new posts/s written to the store (0: none)"
+    )
+    parser.add_argument(
+        "--signup-rate", type=float, default=0.0, help="new accounts/s written to the store"
+    )
     parser.add_argument("--nice", type=int, default=10, help="nice level of the server (0: none)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1, help="serve --workers N")

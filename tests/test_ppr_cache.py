@@ -121,6 +121,7 @@ def test_new_nodes_pad_cached_vectors_with_their_exact_zeros():
     )
     log.update(bigger)
     assert log.generation == 1 and log.total.shape == (N + 1,)
+    assert log.graph is bigger and not log.dirty  # shared entries: no pass over the edges
     second = cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: pytest.fail("recomputed"))
     assert len(second) == N + 1 and cache.misses == 1 and np.array_equal(second[:N], first)
     np.testing.assert_allclose(second, ppr(bigger), atol=1e-9)
@@ -129,6 +130,13 @@ def test_new_nodes_pad_cached_vectors_with_their_exact_zeros():
     g2[N, 0] = 1.0  # the new account follows 0: no vector seeded at 0 moves
     log.update(sp.csr_matrix(g2))
     assert cache.get((0,), 0, log, 0.85, 1e-3, lambda previous: pytest.fail("moved")) is second
+    # grown and changed at once (a copy, not sharing): the changed row is counted
+    other = GraphLog()
+    other.update(g0)
+    changed = sp.csr_matrix(matrix([(0, 1), (1, 2), (1, 0), (2, 0), (3, 4)]))
+    other.update(sp.csr_matrix(np.pad(changed.toarray(), ((0, 1), (0, 1)))))
+    assert other.generation == 1 and other.dirty and other.total[1] > 0
+    assert other.total[[0, 2, 3, N]].tolist() == [0, 0, 0, 0]
     smaller = sp.csr_matrix(matrix([(0, 1)])[: N - 1, : N - 1])
     log.update(smaller)
     assert log.generation == 2

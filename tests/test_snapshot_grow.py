@@ -227,6 +227,14 @@ def _copy(value) -> tuple:
     return tuple(np.array(a, copy=True) for a in _arrays(value))
 
 
+def _same_authors(live: Snapshot, fresh: Snapshot) -> None:
+    """The author index answers as one built from scratch, for each author and all at once."""
+    everyone = np.arange(fresh.n_accounts)
+    for author in everyone.tolist():
+        _same(live.author_posts(author), fresh.author_posts(author))
+    _same(live.authors_posts(everyone[::-1]), fresh.authors_posts(everyone[::-1]))
+
+
 def _check(live: Snapshot, fresh: Snapshot, als: LoadedALS) -> None:
     for ix, fx in ((live.posts, fresh.posts), (live.accounts, fresh.accounts)):
         _same((ix.ids, ix.order, ix.sorted_ids), (fx.ids, fx.order, fx.sorted_ids))
@@ -242,8 +250,10 @@ def _check(live: Snapshot, fresh: Snapshot, als: LoadedALS) -> None:
         a, b = live.derived.get(w), graph.PPRIndex(follow_adjacency(fresh, True))
         for field in ("n", "nnz", "indptr", "indices", "dangling", "_inv_out", "weights"):
             _same(getattr(a, field), getattr(b, field))
-    for f in (posts_by_time, _author_stats, _engaged_columns, _recent_likes):
+    for f in (posts_by_time, _engaged_columns, _recent_likes):
         _same(f(live), f(fresh))
+    everyone = np.arange(fresh.n_accounts)
+    _same(_author_stats(live).at(everyone), _author_stats(fresh).at(everyone))
     built = tag_posts_by_time(fresh)
     assert len(built.tail_tag) == 0
     _same(tag_posts_by_time(live).merged(), (built.indptr, built.posts, built.taken))
@@ -252,7 +262,7 @@ def _check(live: Snapshot, fresh: Snapshot, als: LoadedALS) -> None:
             got = tag_posts_by_time(live).window(tag, since, until)[0]
             assert sorted(got.tolist()) == sorted(built.window(tag, since, until)[0].tolist())
     _same(live.post_tags_matrix(), fresh.post_tags_matrix())
-    _same(live._by_author(), fresh._by_author())
+    _same_authors(live, fresh)
     a, b = post_stats(live), post_stats(fresh)
     for field in ("in_degree", "clicks", "inter_likes", "idf", "df", "n_live"):
         _same(getattr(a, field), getattr(b, field))
@@ -396,20 +406,29 @@ def test_a_rebuild_beside_swaps_in_a_structure_that_grew_meanwhile(template, tmp
     store.close()
 
 
-def test_the_author_index_keeps_authorless_posts_last_as_accounts_are_added(template):
-    """Posts without an author (a Last.fm artist) sit in a group after every account's: a new
-    account's empty group goes before it."""
+def test_the_author_index_keeps_authorless_posts_out_as_accounts_and_posts_are_added(template):
+    """Posts without an author (a Last.fm artist) belong to no account's group, before and
+    after accounts and posts are added (some without an author); the index's tail is rebuilt
+    into it past its limit."""
     store = Store.open(template)
     snap = load_snapshot(store, cache=False)
     store.close()
     snap.post_author = snap.post_author.copy()
     snap.post_author[[2, 5]] = -1
     snap._by_author()
-    for _ in range(2):
+    for i in range(3):
         n = snap.n_accounts
         snap.account_id = np.append(snap.account_id, 1000 + n)
         snap.handle = np.append(snap.handle, f"new{n}")
         snap.account_kind = np.append(snap.account_kind, np.int8(0))
-        order, indptr = snap._by_author()
-        _same((order, indptr), snap.frozen()._by_author())
-        assert sorted(order[indptr[-2] :].tolist()) == [2, 5]
+        snap.post_id = np.append(snap.post_id, 5000 + i * 2 + np.arange(2))
+        snap.post_author = np.append(snap.post_author, np.array([n, -1], np.int32))
+        for name in ("post_taken", "post_likes", "post_comments", "post_media", "post_removed"):
+            column = getattr(snap, name)
+            setattr(snap, name, np.append(column, column[:2]))
+        _same_authors(snap, snap.frozen())
+        index = snap._by_author()
+        assert len(index.tail_post) == 2 * (i + 1)  # extended, not rebuilt
+        found = snap.authors_posts(np.arange(snap.n_accounts))[0]
+        authorless = np.flatnonzero(snap.post_author < 0)
+        assert not np.isin(authorless, found).any() and len(found) == snap.n_posts - len(authorless)

@@ -116,11 +116,13 @@ class GraphLog:
         old = self.graph
         if old is not None and old.shape[0] < adj.shape[0] and adj.shape[0] == adj.shape[1]:
             # accounts added: isolated nodes, which no vector reaches (their PPR is 0, exactly)
-            old = _with_rows(old, adj.shape[0])
             self.total = np.concatenate([self.total, np.zeros(adj.shape[0] - len(self.total))])
             grown = np.zeros(adj.shape[0] - len(self.changed_at), dtype=np.int64)
             self.changed_at = np.concatenate([self.changed_at, grown])
-            self.graph = old
+            if _extends(adj, old):  # the same entries, rows added: nothing to compare
+                self.graph = adj
+                return self.epoch
+            self.graph = _with_rows(old, adj.shape[0])
         if self.graph is not None and self.graph.shape == adj.shape:
             rows, delta = row_changes(self.graph, adj)
             self.total[rows] += delta
@@ -133,6 +135,24 @@ class GraphLog:
             self.changed_at = np.zeros(adj.shape[0], dtype=np.int64)
         self.graph = adj
         return self.epoch
+
+
+def _extends(new: sp.csr_matrix, old: sp.csr_matrix) -> bool:
+    """Whether ``new`` is ``old`` with empty rows added, sharing its entries (what a sign-up's
+    extension of the adjacency makes): O(rows) instead of a pass over every edge, which took
+    0.2–0.4 s on the large world."""
+
+    def same(a: np.ndarray, b: np.ndarray) -> bool:
+        return len(a) == len(b) and (len(a) == 0 or a.ctypes.data == b.ctypes.data)
+
+    n = old.shape[0]
+    return (
+        new.nnz == old.nnz
+        and same(new.indices[: new.nnz], old.indices[: old.nnz])
+        and same(new.data[: new.nnz], old.data[: old.nnz])
+        and np.array_equal(new.indptr[: n + 1], old.indptr)
+        and bool((new.indptr[n:] == old.indptr[-1]).all())
+    )
 
 
 def _with_rows(m: sp.csr_matrix, n: int) -> sp.csr_matrix:

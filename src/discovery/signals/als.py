@@ -39,6 +39,7 @@ import scipy.sparse as sp
 from ..ranking.stats import KIND_WEIGHT
 from ..seed import child_rng
 from ..snapshot import Grows, IdIndex, Sizes, Snapshot
+from ..snapshot.grow import append
 from ..store.model import KIND_CODE
 from .als_index import UserIndex, build_user_index
 
@@ -447,11 +448,7 @@ class LoadedALS:
             # -1: not in the model
             users = self._user_rows.lookup(snap.account_id[since.accounts :])
             posts = self._post_rows.lookup(snap.post_id[since.posts :])
-            return AlignedALS(
-                al.model,
-                np.concatenate([al.user_row, users]),
-                np.concatenate([al.post_row, posts]),
-            )
+            return AlignedALS(al.model, append(al.user_row, users), append(al.post_row, posts))
 
         return snap.derive_of(
             f"als@{self.version}:{id(self.model)}",

@@ -167,10 +167,10 @@ def hydrate(
     authors = snap.post_author[posts]
     has = authors >= 0
     a = np.maximum(authors, 0)
-    n_posts, mean_likes, _ = _author_stats(snap)
+    n_posts, mean_likes = _author_stats(snap).at(a)
     cols["author_followers"] = np.where(has, np.log1p(follower_counts(snap)[a]), 0.0)
-    cols["author_posts"] = np.where(has, np.log1p(n_posts[a]), 0.0)
-    cols["author_mean_likes"] = np.where(has, np.log1p(mean_likes[a]), 0.0)
+    cols["author_posts"] = np.where(has, np.log1p(n_posts), 0.0)
+    cols["author_mean_likes"] = np.where(has, np.log1p(mean_likes), 0.0)
     cols["follows_author"] = np.where(has, ctx.follows_mask()[a], False).astype(np.float64)
     hidden = np.array([ctx.hidden_authors.get(int(x), 0) for x in authors.tolist()], np.float64)
     cols["author_hidden"] = hidden
@@ -271,29 +271,51 @@ def _embedding_sim(ctx: UserContext, posts: np.ndarray, vectors: Any) -> np.ndar
     return out
 
 
-def _author_stats(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Posts per account, mean likes per post and their sum (memoised; may lag the likes by
-    2 %; a new post is added to its author's)."""
+@dataclass(frozen=True)
+class AuthorStats:
+    """Posts per account and their likes, as built, and the posts added since per author
+    (``added``: author -> (posts, likes)): a new post adds to a small dict, not to copies of
+    three million-long arrays."""
 
-    def add(n: np.ndarray, likes: np.ndarray, snap: Snapshot, first: int) -> tuple[np.ndarray, ...]:
-        a = snap.post_author[first:]
+    posts: np.ndarray
+    likes: np.ndarray
+    added: dict[int, tuple[int, float]]
+
+    def at(self, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(posts, mean likes per post)`` of ``authors`` (account indexes >= 0)."""
+        a = np.asarray(authors, dtype=np.int64)
+        inside = a < len(self.posts)
+        n = np.where(inside, self.posts[np.where(inside, a, 0)], 0.0)
+        likes = np.where(inside, self.likes[np.where(inside, a, 0)], 0.0)
+        if self.added:
+            more = np.array([self.added.get(int(x), (0, 0.0)) for x in a.tolist()]).reshape(-1, 2)
+            n, likes = n + more[:, 0], likes + more[:, 1]
+        return n, np.divide(likes, n, out=np.zeros_like(likes), where=n > 0)
+
+
+def _author_stats(snap: Snapshot) -> AuthorStats:
+    """Posts per account and mean likes per post (memoised; may lag the likes by 2 %; a new
+    post is added to its author's)."""
+
+    def build(snap: Snapshot) -> AuthorStats:
+        a = snap.post_author
         ok = a >= 0
-        n = n + np.bincount(a[ok], minlength=snap.n_accounts)
-        w = snap.post_likes[first:][ok].astype(np.float64)
-        likes = likes + np.bincount(a[ok], weights=w, minlength=snap.n_accounts)
-        return n, np.divide(likes, n, out=np.zeros_like(likes), where=n > 0), likes
+        n = np.bincount(a[ok], minlength=snap.n_accounts).astype(np.float64)
+        w = snap.post_likes[ok].astype(np.float64)
+        return AuthorStats(n, np.bincount(a[ok], weights=w, minlength=snap.n_accounts), {})
 
-    def build(snap: Snapshot) -> tuple[np.ndarray, ...]:
-        zeros = np.zeros(snap.n_accounts)
-        return add(zeros, zeros, snap, 0)
+    def extend(st: AuthorStats, snap: Snapshot, since: Sizes) -> AuthorStats | None:
+        added = dict(st.added)
+        new = slice(since.posts, None)
+        for a, likes in zip(
+            snap.post_author[new].tolist(), snap.post_likes[new].tolist(), strict=True
+        ):
+            if a >= 0:
+                n, total = added.get(a, (0, 0.0))
+                added[a] = (n + 1, total + likes)
+        return None if len(added) > 10_000 else AuthorStats(st.posts, st.likes, added)
 
-    def extend(
-        value: tuple[np.ndarray, ...], snap: Snapshot, since: Sizes
-    ) -> tuple[np.ndarray, ...]:
-        n = snap.n_accounts  # a new account has no posts as of the build
-        return add(pad(value[0], n), pad(value[2], n), snap, since.posts)
-
-    return snap.derive_of(  # type: ignore[return-value]
+    return snap.derive_of(  # type: ignore[no-any-return]
         "author_stats",
         build,
         depends_on=(Grows("accounts"), Grows("posts"), INTERACTIONS_LAG, FOLLOWS_LAG),

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from .derived import FOLLOWS_LAG, Dependency, Derived, Grows
 from .grow import Sizes, merge_sorted, pad, square, stack_rows
-from .state import Columns, FollowGraph
+from .state import AuthorPosts, Columns, FollowGraph, _gather
 
 __all__ = ["IdIndex", "Sizes", "Snapshot"]
 
@@ -66,23 +66,6 @@ class IdIndex:
             return self
         order, sorted_ids = merge_sorted(self.order, self.sorted_ids, ids[len(self.ids) :])
         return IdIndex(ids, order, sorted_ids)
-
-
-def _gather(
-    order: np.ndarray, indptr: np.ndarray, keys: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate ``order[indptr[k]:indptr[k + 1]]`` for every key, with the key's position.
-
-    >>> _gather(np.array([5, 6, 7]), np.array([0, 2, 3]), np.array([1, 0]))
-    (array([7, 5, 6]), array([0, 1, 1]))
-    """
-    if len(keys) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    starts, ends = indptr[keys], indptr[keys + 1]
-    lengths = ends - starts
-    owner = np.repeat(np.arange(len(keys)), lengths)
-    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return order[np.repeat(starts, lengths) + offsets], owner
 
 
 @dataclass
@@ -431,44 +414,28 @@ class Snapshot:
         return pos, owner
 
     def authors_posts(self, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Post indexes of many authors at once, with the owner of each (position in
+        """Post indexes of many (distinct) authors at once, with the owner of each (position in
         ``authors``)."""
-        order, indptr = self._by_author()
-        return _gather(order, indptr, np.asarray(authors, dtype=np.int64))
+        return self._by_author().gather(np.asarray(authors, dtype=np.int64))
 
     def author_posts(self, author: int) -> np.ndarray:
         """Post indexes of one author."""
-        order, indptr = self._by_author()
-        return order[indptr[author] : indptr[author + 1]]
+        return self._by_author().of(author)
 
-    def _by_author(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(order, indptr)``: post indexes grouped by author in index order, the group of
-        account ``a`` at ``indptr[a]:indptr[a + 1]`` (posts without an author last)."""
+    def _by_author(self) -> AuthorPosts:
+        """Post indexes grouped by author (a new post goes to the index's tail, rebuilt with it
+        past 20,000 posts or 1 %)."""
 
-        def authors(snap: Snapshot, first: int) -> np.ndarray:
-            a = snap.post_author[first:]
-            return np.where(a < 0, snap.n_accounts, a)
-
-        def build(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
-            a = authors(snap, 0)
-            counts = np.bincount(a, minlength=snap.n_accounts + 1)
-            return np.argsort(a, kind="stable"), np.concatenate([[0], np.cumsum(counts)])
-
-        def extend(
-            value: tuple[np.ndarray, np.ndarray], snap: Snapshot, since: Sizes
-        ) -> tuple[np.ndarray, np.ndarray]:
-            order, indptr = value
-            if snap.n_accounts > since.accounts:  # empty groups, before the authorless one
-                grown = np.full(snap.n_accounts - since.accounts, indptr[-2])
-                indptr = np.concatenate([indptr[:-1], grown, indptr[-1:]])
-            a = authors(snap, since.posts)  # a new post goes last in its author's group
-            mine = np.argsort(a, kind="stable")
-            counts = np.bincount(a, minlength=snap.n_accounts + 1)
-            order = np.insert(order, indptr[a[mine] + 1], mine + since.posts)
-            return order, indptr + np.concatenate([[0], np.cumsum(counts)])
+        def extend(value: AuthorPosts, snap: Snapshot, since: Sizes) -> AuthorPosts | None:
+            if len(value.tail_post) + snap.n_posts - since.posts > max(20_000, snap.n_posts // 100):
+                return None
+            return value.grown(snap.post_author[since.posts :], since.posts)
 
         return self.derive_of(
-            "by_author", build, depends_on=(Grows("accounts"), Grows("posts")), extend=extend
+            "by_author",
+            lambda s: AuthorPosts.build(s.post_author, s.n_accounts),
+            depends_on=(Grows("accounts"), Grows("posts")),
+            extend=extend,
         )
 
     @classmethod

@@ -169,3 +169,85 @@ class Columns:
             self.buffers[name] = buf
         buf[n : n + m] = values.astype(cur.dtype, copy=False)
         return buf[: n + m]
+
+
+@dataclass(frozen=True)
+class AuthorPosts:
+    """Post indexes grouped by author, in index order: account ``a``'s (``a`` below the
+    ``accounts`` counted at the build) at ``order[indptr[a]:indptr[a + 1]]``, posts without an
+    author in the group after them; the posts added since the build in a tail sorted by
+    ``(author, post)`` (-1: no author), so a new post costs the tail, not an insert into the
+    large world's 5 M-entry order.
+
+    >>> ix = AuthorPosts.build(np.array([1, 0, 1, -1]), 2).grown(np.array([0, 2]), 4)
+    >>> ix.of(0).tolist(), ix.of(1).tolist(), ix.of(2).tolist()
+    ([1, 4], [0, 2], [5])
+    >>> ix.gather(np.array([2, 0]))
+    (array([5, 1, 4]), array([0, 1, 1]))
+    """
+
+    order: np.ndarray
+    indptr: np.ndarray
+    accounts: int
+    tail_author: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    tail_post: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @classmethod
+    def build(cls, authors: np.ndarray, accounts: int) -> AuthorPosts:
+        key = np.where(authors < 0, accounts, authors)
+        counts = np.bincount(key, minlength=accounts + 1)
+        return cls(
+            np.argsort(key, kind="stable"), np.concatenate([[0], np.cumsum(counts)]), accounts
+        )
+
+    def grown(self, authors: np.ndarray, first: int) -> AuthorPosts:
+        """With the posts ``first, first + 1, …`` by ``authors`` added to the tail."""
+        author = np.concatenate([self.tail_author, np.asarray(authors, np.int64)])
+        post = np.concatenate([self.tail_post, np.arange(first, first + len(authors))])
+        by = np.lexsort((post, author))
+        return AuthorPosts(self.order, self.indptr, self.accounts, author[by], post[by])
+
+    def of(self, author: int) -> np.ndarray:
+        """Post indexes of one author, in index order."""
+        base = (
+            self.order[self.indptr[author] : self.indptr[author + 1]]
+            if 0 <= author < self.accounts
+            else self.order[:0]
+        )
+        if not len(self.tail_author):
+            return base
+        lo, hi = np.searchsorted(self.tail_author, [author, author + 1])
+        return np.concatenate([base, self.tail_post[lo:hi]]) if hi > lo else base
+
+    def gather(self, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Post indexes of many authors (distinct) at once, grouped by author in their order,
+        with the owner of each (position in ``authors``)."""
+        authors = np.asarray(authors, dtype=np.int64)
+        known = np.flatnonzero((authors >= 0) & (authors < self.accounts))
+        pos, owner = _gather(self.order, self.indptr, authors[known])
+        owner = known[owner]
+        hit = np.isin(self.tail_author, authors) if len(self.tail_author) else None
+        if hit is None or not hit.any():
+            return pos, owner
+        by = np.argsort(authors, kind="stable")
+        mine = by[np.searchsorted(authors[by], self.tail_author[hit])]
+        pos, owner = np.concatenate([pos, self.tail_post[hit]]), np.concatenate([owner, mine])
+        keep = np.argsort(owner, kind="stable")  # each author's: the index's, then the tail's
+        return pos[keep], owner[keep]
+
+
+def _gather(
+    order: np.ndarray, indptr: np.ndarray, keys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate ``order[indptr[k]:indptr[k + 1]]`` for every key, with the key's position.
+
+    >>> _gather(np.array([5, 6, 7]), np.array([0, 2, 3]), np.array([1, 0]))
+    (array([7, 5, 6]), array([0, 1, 1]))
+    """
+    if len(keys) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts, ends = indptr[keys], indptr[keys + 1]
+    lengths = ends - starts
+    owner = np.repeat(np.arange(len(keys)), lengths)
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return order[np.repeat(starts, lengths) + offsets], owner
