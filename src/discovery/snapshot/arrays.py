@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from .derived import FOLLOWS_LAG, Dependency, Derived, Grows
 from .grow import Sizes, merge_sorted, pad, square, stack_rows
-from .state import AuthorPosts, Columns, FollowGraph, _gather
+from .state import AuthorPosts, Columns, FollowGraph, gather_groups
 
 __all__ = ["IdIndex", "Sizes", "Snapshot"]
 
@@ -370,9 +370,9 @@ class Snapshot:
     def user_interactions(self, user: int) -> np.ndarray:
         """Positions in the interaction arrays of ``user``'s interactions, in store order."""
 
-        def build() -> tuple[np.ndarray, np.ndarray]:
-            order = np.argsort(self.inter_user, kind="stable")
-            counts = np.bincount(self.inter_user, minlength=self.n_accounts)
+        def build(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+            order = np.argsort(snap.inter_user, kind="stable")
+            counts = np.bincount(snap.inter_user, minlength=snap.n_accounts)
             indptr = np.concatenate([[0], np.cumsum(counts)])
             return order, indptr
 
@@ -381,7 +381,7 @@ class Snapshot:
         # account has none in the index, and its own are in that tail
         order, indptr = self.derive_of(
             "by_user",
-            lambda s: build(),
+            build,
             depends_on=(Grows("accounts"),),
             extend=lambda v, s, since: (v[0], pad(v[1], s.n_accounts + 1, v[1][-1])),
         )
@@ -404,7 +404,7 @@ class Snapshot:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         self.user_interactions(int(users[0]))  # builds (or rebuilds) the index
         order, indptr = self._derived.get("by_user")
-        pos, owner = _gather(order, indptr, np.minimum(users, len(indptr) - 2))
+        pos, owner = gather_groups(order, indptr, np.minimum(users, len(indptr) - 2))
         base = len(order)
         if len(self.inter_user) > base:
             tail = base + np.flatnonzero(np.isin(self.inter_user[base:], users))

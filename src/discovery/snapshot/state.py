@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Columns", "FollowGraph"]
+__all__ = ["AuthorPosts", "Columns", "FollowGraph", "gather_groups"]
 
 
 @dataclass
@@ -224,7 +224,7 @@ class AuthorPosts:
         with the owner of each (position in ``authors``)."""
         authors = np.asarray(authors, dtype=np.int64)
         known = np.flatnonzero((authors >= 0) & (authors < self.accounts))
-        pos, owner = _gather(self.order, self.indptr, authors[known])
+        pos, owner = gather_groups(self.order, self.indptr, authors[known])
         owner = known[owner]
         hit = np.isin(self.tail_author, authors) if len(self.tail_author) else None
         if hit is None or not hit.any():
@@ -236,12 +236,12 @@ class AuthorPosts:
         return pos[keep], owner[keep]
 
 
-def _gather(
+def gather_groups(
     order: np.ndarray, indptr: np.ndarray, keys: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate ``order[indptr[k]:indptr[k + 1]]`` for every key, with the key's position.
 
-    >>> _gather(np.array([5, 6, 7]), np.array([0, 2, 3]), np.array([1, 0]))
+    >>> gather_groups(np.array([5, 6, 7]), np.array([0, 2, 3]), np.array([1, 0]))
     (array([7, 5, 6]), array([0, 1, 1]))
     """
     if len(keys) == 0:
