@@ -42,7 +42,7 @@ def page(engine: Engine, user: int) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def post_once(
+def write_once(
     engine: Engine, author: int, n: int, rebuild: bool, what: str = "post"
 ) -> dict[str, Any]:
     """Write one post (or account), catch up, (drop what grows with it,) and time the pages
@@ -87,7 +87,7 @@ def main() -> None:
     rounds: list[dict[str, Any]] = []
     blocks = [way for way in ("extend", "rebuild", "extend") for _ in range(args.posts)]
     for n, way in enumerate(blocks):
-        row = post_once(engine, users[n % len(users)], n, way == "rebuild", args.what)
+        row = write_once(engine, users[n % len(users)], n, way == "rebuild", args.what)
         times = [page(engine, u) for u in users]
         row.update(way=way, first_page_ms=times[0], then_p50_ms=statistics.median(times[1:]))
         rounds.append(row)

@@ -114,8 +114,8 @@ def _rates(snap: Snapshot, in_degree: np.ndarray, first: int) -> np.ndarray:
     """``(likes + 2 comments) / (followers + 1)`` of the posts from ``first`` on (posts
     without an author: the mean follower count)."""
     author = snap.post_author[first:]
-    if len(in_degree) == 0:  # no accounts: no post has an author
-        return (snap.post_likes[first:] + 2.0 * snap.post_comments[first:]) / 1.0
+    if len(in_degree) == 0:  # no accounts: no post has an author, and no follower (reach 0)
+        return snap.post_likes[first:] + 2.0 * snap.post_comments[first:]
     reach = np.where(author >= 0, in_degree[np.maximum(author, 0)], in_degree.mean())
     return (snap.post_likes[first:] + 2.0 * snap.post_comments[first:]) / (reach + 1.0)
 
