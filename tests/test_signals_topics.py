@@ -4,16 +4,26 @@ interests are known (``world/truth.py``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from discovery.engine import Engine
 from discovery.ranking import user_context
 from discovery.settings import Settings
+from discovery.signals import topics
 from discovery.signals.exposure import PRIOR_STRENGTH, exposure_counts, user_exposure
 from discovery.signals.features import hydrate
-from discovery.signals.topics import post_topics, topic_model, topic_posterior, user_topics
+from discovery.signals.topics import (
+    engaged_mix,
+    post_topics,
+    topic_model,
+    topic_posterior,
+    user_topics,
+)
+from discovery.store.model import KIND_CODE
 from discovery.world import generate_world
 from discovery.world.truth import load_truth
 
@@ -27,6 +37,23 @@ def test_posterior_by_hand() -> None:
     assert np.allclose(got[0], w / w.sum())
     # no author (zero counts) and no tags: the global mix; rows always sum to one
     assert np.allclose(topic_posterior(np.zeros((1, 3)), share, np.zeros((1, 3)))[0], share)
+
+
+def test_engaged_mix_by_hand() -> None:
+    # posts: 0 two tags of topic 0, 1 one tag of each, 2 untagged. Account 0 liked post 0
+    # (weight 1) and clicked post 1 (0.3): e = [1, 0] + 0.3·[.5, .5] = [1.15, .15], over
+    # 1.3. Account 1 was shown post 0 (an impression weighs 0) and liked the untagged post:
+    # nothing. Account 2 did nothing.
+    counts = sp.csr_matrix(np.array([[2.0, 0.0], [1.0, 1.0], [0.0, 0.0]]))
+    kind = [KIND_CODE[k] for k in ("like", "click", "impression", "like")]
+    snap = SimpleNamespace(
+        n_accounts=3,
+        inter_kind=np.array(kind),
+        inter_user=np.array([0, 0, 1, 1]),
+        inter_post=np.array([0, 1, 0, 2]),
+    )
+    got = engaged_mix(snap, counts).toarray()  # type: ignore[arg-type]
+    assert np.allclose(got, [[1.15 / 1.3, 0.15 / 1.3], [0.0, 0.0], [0.0, 0.0]])
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +82,8 @@ def test_topics_recover_the_worlds_own(world: Path) -> None:
     assert (name[best[tagged]] == true[tagged]).mean() > 0.95
     untagged = ~tagged & ~snap.post_removed
     chance = np.bincount(true[untagged]).max() / untagged.sum()
-    assert (name[best[untagged]] == true[untagged]).mean() > 2.5 * chance
+    accuracy = (name[best[untagged]] == true[untagged]).mean()
+    assert accuracy > 3.4 * chance  # 3.6× here; 3.2× from the author's own tags alone
 
     people = np.flatnonzero(truth.community[snap.account_id - 1] >= 0)
     right = {1.0: 0, 0.0: 0}
@@ -115,3 +143,23 @@ def test_tags_newer_than_the_topics_are_not_topical(world: Path) -> None:
     if topic >= 0:
         expect[carries, topic] -= 1
     assert np.array_equal(shorter, expect)
+
+
+def test_engagement_names_untagged_posts(world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An author's engagement, as pseudo-tags of their mix, names the true topic of their
+    untagged posts more often than their own tags alone (0.44 against 0.39 on this world)."""
+
+    def untagged_accuracy() -> float:
+        engine = Engine.open(world)  # a fresh snapshot: a fresh topic model
+        snap, truth = engine.snapshot, load_truth(engine.store)
+        tm = topic_model(snap)
+        best = post_topics(snap, np.arange(snap.n_posts)).argmax(axis=1)
+        true = truth.post_topic[snap.post_id - 1].astype(np.int64)
+        name = np.array([np.bincount(true[best == c]).argmax() for c in range(tm.n_topics)])
+        tags = snap.post_tags_matrix()[:, tm.tag_topic >= 0]
+        untagged = (np.asarray(tags.sum(axis=1)).ravel() == 0) & ~snap.post_removed
+        return float((name[best[untagged]] == true[untagged]).mean())
+
+    with_engagement = untagged_accuracy()
+    monkeypatch.setattr(topics, "ENGAGED_PRIOR", 0.0)
+    assert with_engagement > untagged_accuracy() + 0.03

@@ -19,7 +19,17 @@ one is a generic tag such as ``#love`` or a tag too rare to group):
 
   ``n_ak`` the author's posts' tags in topic ``k`` (``n_a`` their sum), ``g`` the topics'
   share over all posts, ``β`` pseudo-tags of prior. A post without topical tags gets its
-  author's mix; one tag outweighs all but a tiny prior;
+  author's mix; one tag outweighs all but a tiny prior. The author's own tags are not their
+  only trace: what they engage with is drawn from the same interests they post about, so
+  their engagement with tagged posts counts as ``γ`` more pseudo-tags (Jamali & Ester's
+  homophily prior, "A matrix factorization technique with trust propagation", RecSys 2010,
+  taken inside one person rather than across a tie)::
+
+      n_ak ← n_ak + γ · e_ak / e_a,   e_ak = Σ_{engaged p} w_e · m_pk / m_p
+
+  (``w_e`` the weights below; ``e_ak / e_a`` is 0 for someone who never engaged with a tagged
+  post). On the demo world it names the true topic of an untagged post 47 % of the time
+  against 30 % from the author's tags alone (a tenth of authors never tag);
 - a user's interest, the recency-weighted mean of the topics of the posts they engaged with
   (the weights of the hashtag profile, :data:`~discovery.ranking.stats.KIND_WEIGHT`, a click
   :data:`CLICK_WEIGHT`) and of their own posts (:data:`OWN_WEIGHT` each), shrunk toward ``g``
@@ -45,14 +55,17 @@ import scipy.sparse as sp
 from ..ranking.context import UserContext
 from ..ranking.stats import KIND_WEIGHT
 from ..snapshot import Snapshot
+from ..snapshot.derived import INTERACTIONS_LAG
 from ..store.model import KIND_CODE
 from .clusters import CLUSTERS_LAG, snapshot_clusters
 from .exposure import beta_rate
 
 __all__ = [
     "CLICK_WEIGHT",
+    "ENGAGED_PRIOR",
     "OWN_WEIGHT",
     "TopicModel",
+    "engaged_mix",
     "post_topics",
     "topic_columns",
     "topic_match",
@@ -70,6 +83,10 @@ OWN_WEIGHT = 1.0
 TAG_NOISE = 0.05
 #: ``β``: pseudo-tags of the global topic mix in an author's mix.
 AUTHOR_PRIOR = 1.0
+#: ``γ``: pseudo-tags of an author's engagement mix in their posting mix (γ from 1 to 30 gave
+#: the same untagged-post accuracy on the demo world, 46-47 %; 3 lets an author's own tags
+#: decide once they have tagged a few posts).
+ENGAGED_PRIOR = 3.0
 #: ``λ``: pseudo-posts of the global topic mix in a user's interest.
 USER_PRIOR = 2.0
 _HALF_LIFE = 60 * 86_400
@@ -82,8 +99,8 @@ class TopicModel:
 
     ``tag_topic[t]`` is tag ``t``'s topic (``-1``: not topical; tags newer than the build are
     not topical until the next one), ``author_counts`` accounts × topics (tags of each
-    author's posts per topic; accounts newer than the build have none) and ``share`` the
-    topics' share of all topical tags (``g``).
+    author's posts per topic plus ``γ`` pseudo-tags of their engagement mix; accounts newer
+    than the build have none) and ``share`` the topics' share of all topical tags (``g``).
     """
 
     tag_topic: np.ndarray
@@ -114,10 +131,33 @@ def topic_model(snap: Snapshot) -> TopicModel:
             (counts.data[keep], (rows[keep], counts.indices[keep])),
             shape=(snap.n_accounts, len(topical)),
         )
+        author_counts = (author_counts + ENGAGED_PRIOR * engaged_mix(snap, counts)).tocsr()
         total = np.asarray(counts.sum(axis=0)).ravel() + 1.0  # every topic a little mass
         return TopicModel(tag_topic, author_counts, total / total.sum())
 
-    return snap.derive_of("topic_model", build, depends_on=(CLUSTERS_LAG, "hashtag_clusters"))
+    return snap.derive_of(
+        "topic_model", build, depends_on=(CLUSTERS_LAG, INTERACTIONS_LAG, "hashtag_clusters")
+    )
+
+
+def engaged_mix(snap: Snapshot, counts: sp.csr_matrix) -> sp.csr_matrix:
+    """``e_ak / e_a``: accounts × topics, each account's engagement spread over the topics
+    of the tagged posts it engaged with (``counts``: every post's topical tags per topic, as
+    :func:`_tag_counts` gives them); rows sum to 1, or hold nothing.
+
+    Weights are the interest weights (a like 1, a click :data:`CLICK_WEIGHT`, ...), without
+    the recency decay: the prior describes what someone posts about, not this week's mood."""
+    weight = np.zeros(len(snap.inter_kind))
+    for code, kind_weight in _WEIGHTS.items():
+        weight[snap.inter_kind == code] = kind_weight
+    spread = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1.0)) @ counts
+    keep = weight > 0
+    engaged = sp.csr_matrix(
+        (weight[keep], (snap.inter_user[keep], snap.inter_post[keep])),
+        shape=(snap.n_accounts, counts.shape[0]),
+    )
+    mix = (engaged @ spread).tocsr()
+    return (sp.diags(1.0 / np.maximum(np.asarray(mix.sum(axis=1)).ravel(), 1e-12)) @ mix).tocsr()
 
 
 def _tag_counts(snap: Snapshot, posts: np.ndarray, tag_topic: np.ndarray, k: int) -> sp.csr_matrix:
