@@ -16,12 +16,14 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from discovery.engine import Engine
 from discovery.ranking import DefaultRanker, user_context
 from discovery.settings import Settings
 from discovery.signals.features import FEATURES, hydrate
 from discovery.snapshot import load_snapshot
 from discovery.store import Store
 from discovery.store.records import AccountRecord, PostRecord
+from worlds import build_known_world
 
 NOW = 1_700_000_000
 DAY = 86_400
@@ -183,3 +185,28 @@ def test_column_affinity_equals_the_scipy_expression(rows: int, n: int, data: An
         else np.zeros(len(posts))
     )
     np.testing.assert_allclose(column_affinity(cols, mine, posts), want, rtol=1e-12, atol=1e-12)
+
+
+def test_author_follows_user_by_hand(tmp_path: Path) -> None:
+    """Reciprocity: 1 where the post's author follows the user. cy (4) follows ana (2), and
+    ana cy; natgeo (5) follows nobody. After ana unfollows cy and natgeo follows cy, the
+    column follows at the next catch-up (the overlay of edges changed since the matrix was
+    built, which it reads on a larger world, is checked in ``FollowGraph.follow_user``'s
+    doctest)."""
+    build_known_world(tmp_path / "k.db").close()
+    engine = Engine.open(tmp_path / "k.db")
+    posts_of = {101: "ana", 102: "ana", 202: "natgeo", 301: "zed"}
+
+    def column() -> dict[str, float]:
+        snap = engine.snapshot
+        cy = int(snap.accounts.lookup(np.array([4]))[0])
+        posts = snap.posts.lookup(np.array(list(posts_of)))
+        fm = hydrate(user_context(snap, cy, Settings()), posts)
+        return dict(zip(posts_of.values(), fm.column("author_follows_user").tolist(), strict=True))
+
+    assert column() == {"ana": 1.0, "natgeo": 0.0, "zed": 0.0}
+    with engine.store.transaction():
+        engine.store.remove_follows([(2, 4)])
+        engine.store.add_follows([(5, 4, NOW)])
+    assert engine.refresh()
+    assert column() == {"ana": 0.0, "natgeo": 1.0, "zed": 0.0}

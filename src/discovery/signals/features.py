@@ -23,8 +23,9 @@ embedding_sim                 cosine of the post's embedding with the mean embed
                               the user's last 50 liked/saved posts (0 without vectors)
 author_followers, author_     ``ln(1 + ·)`` of the author's followers, posts, and mean
 posts, author_mean_likes      likes per post
-follows_author, author_       whether the user follows the author; how many of the
-hidden                        author's posts they hid
+follows_author, author_       whether the user follows the author, and the author the
+follows_user, author_hidden   user (reciprocity: a mutual follow is a closer tie); how
+                              many of the author's posts they hid
 age_hours, likes, comments    ``ln(1 + ·)`` of the post's age in hours and its counts
 recent_likes                  ``ln(1 + ·)`` of the post's likes in the last 90 days
 cluster_match                 the share of the user's interest weight (by hashtag
@@ -104,6 +105,7 @@ FEATURES: tuple[str, ...] = (
     "author_posts",
     "author_mean_likes",
     "follows_author",
+    "author_follows_user",
     "author_hidden",
     "age_hours",
     "likes",
@@ -172,6 +174,8 @@ def hydrate(
     cols["author_posts"] = np.where(has, np.log1p(n_posts), 0.0)
     cols["author_mean_likes"] = np.where(has, np.log1p(mean_likes), 0.0)
     cols["follows_author"] = np.where(has, ctx.follows_mask()[a], False).astype(np.float64)
+    back = snap.follow_graph().follow_user(a, ctx.user)
+    cols["author_follows_user"] = (has & back).astype(np.float64)
     hidden = np.array([ctx.hidden_authors.get(int(x), 0) for x in authors.tolist()], np.float64)
     cols["author_hidden"] = hidden
     age = np.maximum(ctx.now - snap.post_taken[posts], 0) / 3600.0

@@ -100,6 +100,28 @@ class FollowGraph:
                 now.discard(dst)
         return np.array(sorted(now), dtype=row.dtype)
 
+    def follow_user(self, accounts: np.ndarray, user: int) -> np.ndarray:
+        """Whether each of ``accounts`` follows ``user`` now (vectorised: one column of the
+        matrix, then the overlay of the accounts that changed a follow since the build).
+
+        >>> g = FollowGraph.build(np.array([1, 2]), np.array([0, 0]), 4)
+        >>> g.note(np.array([2, 3]), np.array([0, 0]), added=False)
+        >>> g.note(np.array([3]), np.array([0]), added=True)
+        >>> g.follow_user(np.array([1, 2, 3, 0, 1]), 0).tolist()
+        [True, False, True, False, True]
+        """
+        m = self.matrix
+        accounts = np.asarray(accounts, dtype=np.int64)
+        out = np.zeros(len(accounts), dtype=bool)
+        inside = (accounts >= 0) & (accounts < m.shape[0])
+        if inside.any() and 0 <= user < m.shape[1]:
+            out[inside] = m[accounts[inside], user].toarray().ravel() > 0
+        for a in np.unique(accounts).tolist():  # single lookups: a catch-up may be noting
+            on = self.overlay.get(a, {}).get(user)
+            if on is not None:
+                out[accounts == a] = on
+        return out
+
     def contains(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """Whether each edge ``(src[i], dst[i])`` exists now (a row lookup per edge: for the few
         edges of a catch-up, not for bulk)."""
