@@ -12,6 +12,7 @@ from cli_run import run_cli
 from discovery.simulation import SimConfig, run, scratch_copy
 from discovery.simulation.behaviour import session_rank
 from discovery.simulation.replay import weighted_pick
+from discovery.simulation.report import markdown
 from discovery.simulation.summary import summarize
 from discovery.simulation.users import assign_arms
 from discovery.store import Store
@@ -204,3 +205,20 @@ def test_interleaving_finds_the_better_arm_in_fewer_users(tiny: Path, tmp_path: 
     assert test["wins"] > test["losses"] and test["p_value"] < 0.05
     inter, ab = test["interleaving"]["needed"], test["ab_split"]["needed"]
     assert inter is not None and (ab is None or inter <= ab), test
+
+
+def test_expected_likes_against_the_timeline(simulated) -> None:  # type: ignore[no-untyped-def]
+    """The noise-free companion of the first target: each engine arm's expected likes per
+    impression and per user over the timeline's, point estimate the ratio of the totals and
+    inside its own interval; reference arms are not challengers."""
+    _, log, body = simulated
+    total = {name: arm["total"] for name, arm in body["arms"].items()}
+    expected = body["expected_versus_timeline"]
+    assert set(expected) == {n for n in ARMS if n not in ("timeline", "oracle", "random", "replay")}
+    for name, row in expected.items():
+        for key in ("utility_rate", "utility"):
+            point, lo, hi = row[key]
+            assert point == pytest.approx(total[name][key][0] / total["timeline"][key][0], rel=1e-3)
+            assert lo <= point <= hi
+    v = expected["blend"]["utility_rate"]
+    assert f"| blend | {v[0]:.2f} ({v[1]:.2f}–{v[2]:.2f}) |" in markdown(summarize(log))

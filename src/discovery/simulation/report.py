@@ -80,6 +80,17 @@ def markdown(summary: Summary, command: str = "") -> str:
                 f" | {t['target']} | {met} |"
             )
         lines.append("")
+    if "expected_versus_timeline" in b:
+        lines += [
+            "Without sampling noise: expected likes (the sum of the world's P(like) over the"
+            " same impressions), arm / timeline:",
+            "",
+            "| arm | per impression | per user |",
+            "|---|---|---|",
+        ]
+        for a, v in b["expected_versus_timeline"].items():
+            lines.append(f"| {a} | {_cell(v['utility_rate'], 2)} | {_cell(v['utility'], 2)} |")
+        lines.append("")
     if "replay_check" in b:
         r, h = b["replay_check"], b["history"]
         lines += [

@@ -13,10 +13,13 @@ from ..store import to_iso
 from .loop import SimLog
 from .metrics import METRICS, Interval, Measures, arm_measures, measure, ratio_between
 
-__all__ = ["TARGETS", "Summary", "engine_arm", "summarize"]
+__all__ = ["EXPECTED", "TARGETS", "Summary", "engine_arm", "summarize"]
 
 #: Issue 13 §4: a challenger against the timeline (metric, lowest ratio; hides: highest).
 TARGETS = (("engagement_rate", 1.2, ">="), ("oon_likes", 2.0, ">="), ("hide_rate", 1.0, "<="))
+#: The expected-likes measures each challenger is also compared on: per impression (the first
+#: target without sampling noise) and per user.
+EXPECTED = ("utility_rate", "utility")
 #: Reference arms: never challengers.
 _REFERENCES = ("timeline", "oracle", "random", "replay")
 _NOT_ENGINE = ("oracle", "random", "replay")
@@ -89,6 +92,16 @@ def summarize(log: SimLog) -> Summary:
             if name not in _REFERENCES
         }
         body["targets"] = _targets(body["versus_timeline"], arms)
+        # the first target without the draw of each like: the sum of P(like) over the same
+        # impressions (the world's utility), so two arms' ratio carries only who saw what
+        body["expected_versus_timeline"] = {
+            name: {
+                key: _iv(ratio_between(m, total["timeline"], key, cfg.seed, cfg.samples, name))
+                for key in EXPECTED
+            }
+            for name, m in total.items()
+            if name not in _REFERENCES
+        }
     if "replay" in total:
         body["replay_check"] = _replay_check(log, total["replay"])
     for name in log.teams:
