@@ -222,3 +222,58 @@ def test_expected_likes_against_the_timeline(simulated) -> None:  # type: ignore
             assert lo <= point <= hi
     v = expected["blend"]["utility_rate"]
     assert f"| blend | {v[0]:.2f} ({v[1]:.2f}–{v[2]:.2f}) |" in markdown(summarize(log))
+
+
+def test_paired_shadow_timeline(tiny: Path, tmp_path: Path) -> None:
+    """An arm that serves the default timeline under another name is its own shadow: ratio
+    exactly 1 with no spread. The blend's users get a shadow every session they open, and its
+    terms match a plain per-row reference of the module's formula."""
+    from discovery.simulation.behaviour import Served
+    from discovery.simulation.config import attention
+    from discovery.simulation.paired import expected_engagement
+    from discovery.world.interactions import responses
+
+    same = "timeline:max_per_author=2"  # the default value: the very same lists
+    with Store.open(tiny, create=False) as src:
+        store = scratch_copy(src, tmp_path)
+    log = run(store, SimConfig(days=2, arms=("timeline", same, "blend"), samples=50, users=90))
+    body = summarize(log).body
+    assert set(body["paired_timeline"]) == {same, "blend"}
+    assert body["paired_timeline"][same] == {"impression": [1.0] * 3, "user": [1.0] * 3}
+    pair = log.paired["blend"]
+    blend = log.arm == 2
+    assert (pair.shadow_looks[~blend] == 0).all() and (pair.arm_looks[~blend] == 0).all()
+    assert ((pair.arm_looks > 0) == (pair.shadow_looks > 0))[blend].all()
+    store.close()
+
+    from discovery.simulation.world import load_world
+
+    with Store.open(tiny, create=False) as src:
+        world = load_world(src)
+    truth = world.truth
+    # two sessions: user 3 sees posts 5, 6 (author of 5) and 5 again after; user 4 sees 7
+    p5 = 5
+    same_author = int(np.flatnonzero(truth.post_author == truth.post_author[p5])[1])
+    served = Served(
+        session=np.array([0, 0, 0, 1]), user=np.array([3, 3, 3, 4]),
+        post=np.array([p5, same_author, 7, 7]), position=np.array([0, 1, 2, 0]),
+        at=np.full(4, truth.now), sure=np.zeros(4, bool),
+    )  # fmt: skip
+    shown = np.array([(4 << 32) | 7], dtype=np.int64)  # user 4 was shown post 7 before
+    got, looks = expected_engagement(world, served, shown, fatigue=0.5)
+    want = []
+    for i in range(4):
+        u, p = served.user[i : i + 1], served.post[i : i + 1]
+        earlier = sum(
+            1 for j in range(i) if served.session[j] == served.session[i]
+            and truth.post_author[served.post[j]] == truth.post_author[p[0]]
+        )  # fmt: skip
+        pr = responses(truth, truth.post_quality, u, p, served.at[i : i + 1], world.max_theta,
+                       np.array([-0.5 * earlier]))  # fmt: skip
+        e = float(pr.like[0] * (1 + pr.comment[0] + pr.save[0] + truth.params.share))
+        repeat = served.user[i] == 4 and served.post[i] == 7
+        want.append(attention(3)[served.position[i]] * (0.0 if repeat else e))
+    assert got.tolist() == pytest.approx(want)
+    assert looks.tolist() == pytest.approx(attention(3)[served.position].tolist())
+    assert got[3] == 0.0  # a repeat draws nothing
+    assert expected_engagement(world, served, shown, fatigue=0.0)[0][1] > got[1]  # fatigue

@@ -33,6 +33,7 @@ from ..store.model import KIND_CODE
 from .arms import Day, make_arm
 from .behaviour import Responded, Served, respond
 from .config import SimConfig
+from .paired import Paired
 from .posting import post_day
 from .users import assign_arms, daily_opens, participants, session_times
 from .world import load_world
@@ -67,8 +68,11 @@ class SimLog:
     post_topic: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
     new_posts: int = 0
     teams: dict[str, dict[tuple[int, int, int], int]] = field(default_factory=dict)
-    #: CPU seconds by phase (serve:<arm>, respond, write, refresh): for bench/, not the report
+    #: CPU seconds by phase (serve:<arm>, shadow, respond, write, refresh): for bench/, not
+    #: the report
     cpu: dict[str, float] = field(default_factory=dict)
+    #: Per engine arm but the timeline, its lists against its users' shadow timelines
+    paired: dict[str, Paired] = field(default_factory=dict)
 
 
 def _history(snap, truth, users: np.ndarray) -> tuple[History, np.ndarray]:  # type: ignore[no-untyped-def]
@@ -127,6 +131,7 @@ def run(
         today, arm_today = users[opens], arm_of[opens]
         times = session_times(len(today), start, cfg.seed, d)
         served = _serve(arms, day, today, arm_today, times, log.cpu)
+        _shadow(log, arms, day, served, today, np.flatnonzero(opens), arm_today, times, world)
         tick = time.process_time()
         resp = respond(
             world, served, shown, cfg.fatigue, child_rng(cfg.seed, "simulation", "look", d)
@@ -161,26 +166,73 @@ def _charge(cpu: dict[str, float], phase: str, since: float) -> float:
 
 
 def _serve(arms, day: Day, users, arm_of, times, cpu) -> Served:  # type: ignore[no-untyped-def]
-    session, user, post, position, at, sure = [], [], [], [], [], []
+    parts = []
     for a, arm in enumerate(arms):
         sel = np.flatnonzero(arm_of == a)
         tick = time.process_time()
         feeds = arm.serve(day, users[sel], times[sel])
         _charge(cpu, f"serve:{arm.name}", tick)
-        for s, feed in zip(sel.tolist(), feeds, strict=True):
-            k = len(feed)
-            session.append(np.full(k, s))
-            user.append(np.full(k, users[s]))
-            post.append(np.asarray(feed, np.int64))
-            position.append(np.arange(k))
-            at.append(times[s] + 4 * np.arange(k))  # a few seconds per item looked at
-            sure.append(np.full(k, arm.looks_at_all))
+        parts.append(_rows(sel, users, times, feeds, arm.looks_at_all))
+    return _concat(parts)
 
-    def cat(xs):
-        return np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, np.int64)
 
-    looked = np.concatenate(sure).astype(bool) if sure else np.zeros(0, bool)
-    return Served(cat(session), cat(user), cat(post), cat(position), cat(at), looked)
+def _rows(sel, users, times, feeds, sure: bool) -> Served:  # type: ignore[no-untyped-def]
+    """The served rows of sessions ``sel`` (indexes into today's ``users`` and ``times``)."""
+    k = np.array([len(f) for f in feeds], dtype=np.int64)
+    session = np.repeat(np.asarray(sel, np.int64), k)
+    position = np.arange(len(session)) - np.repeat(np.cumsum(k) - k, k)
+    posts = [np.asarray(f, np.int64) for f in feeds]
+    post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+    at = np.asarray(times, np.int64)[session] + 4 * position  # a few seconds per item looked at
+    user = np.asarray(users, np.int64)[session]
+    return Served(session, user, post, position, at, np.full(len(session), sure))
+
+
+def _concat(parts: list[Served]) -> Served:
+    def cat(name: str, dtype: type) -> np.ndarray:
+        xs = [getattr(p, name) for p in parts]
+        return np.concatenate(xs).astype(dtype) if xs else np.zeros(0, dtype)
+
+    return Served(
+        cat("session", np.int64), cat("user", np.int64), cat("post", np.int64),
+        cat("position", np.int64), cat("at", np.int64), cat("sure", bool),
+    )  # fmt: skip
+
+
+def _subset(served: Served, keep: np.ndarray) -> Served:
+    return Served(
+        served.session[keep], served.user[keep], served.post[keep], served.position[keep],
+        served.at[keep], served.sure[keep],
+    )  # fmt: skip
+
+
+def _shadow(log: SimLog, arms, day: Day, served: Served, today, who, arm_of, times, world) -> None:  # type: ignore[no-untyped-def]
+    """Score each engine arm's lists and, for the same sessions, the default timeline (its
+    users' *shadow*, never shown: :mod:`.paired`); ``who`` maps today's sessions to
+    participants."""
+    from .arms import EngineArm
+    from .paired import Paired, expected_engagement
+
+    timeline = make_arm("timeline")
+    for a, arm in enumerate(arms):
+        if not isinstance(arm, EngineArm) or arm.name == "timeline":
+            continue
+        pair = log.paired.setdefault(arm.name, Paired.empty(len(log.users)))
+        sel = np.flatnonzero(arm_of == a)
+        rows = _subset(served, np.isin(served.session, sel))
+        pair.add(
+            who[rows.session],
+            expected_engagement(world, rows, day.shown_before, day.fatigue),
+            False,
+        )
+        tick = time.process_time()
+        shadow = _rows(sel, today, times, timeline.serve(day, today[sel], times[sel]), False)
+        _charge(log.cpu, "shadow", tick)
+        pair.add(
+            who[shadow.session],
+            expected_engagement(world, shadow, day.shown_before, day.fatigue),
+            True,
+        )
 
 
 def _follows(world, resp: Responded, liked: dict[int, int], after: int):  # type: ignore[no-untyped-def]

@@ -91,6 +91,20 @@ def markdown(summary: Summary, command: str = "") -> str:
         for a, v in b["expected_versus_timeline"].items():
             lines.append(f"| {a} | {_cell(v['utility_rate'], 2)} | {_cell(v['utility'], 2)} |")
         lines.append("")
+    if "paired_timeline" in b:
+        lines += [
+            "## Paired against the timeline (same users, same moments)",
+            "",
+            "Each session of an engine arm is also scored against the default timeline that"
+            " user would have been served at that moment (never shown), both by their expected"
+            " engagements under the world's model, with no draw (`simulation/paired.py`):",
+            "",
+            "| arm | engagements / impression | engagements / user |",
+            "|---|---|---|",
+        ]
+        for a, v in b["paired_timeline"].items():
+            lines.append(f"| {a} | {_cell(v['impression'], 3)} | {_cell(v['user'], 3)} |")
+        lines.append("")
     if "replay_check" in b:
         r, h = b["replay_check"], b["history"]
         lines += [

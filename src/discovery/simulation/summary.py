@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..store import to_iso
 from .loop import SimLog
 from .metrics import METRICS, Interval, Measures, arm_measures, measure, ratio_between
@@ -102,6 +104,8 @@ def summarize(log: SimLog) -> Summary:
             for name, m in total.items()
             if name not in _REFERENCES
         }
+    if log.paired:
+        body["paired_timeline"] = _paired(log)
     if "replay" in total:
         body["replay_check"] = _replay_check(log, total["replay"])
     for name in log.teams:
@@ -111,6 +115,21 @@ def summarize(log: SimLog) -> Summary:
     if engine:
         body["best_engine"] = max(engine, key=lambda n: arms[n]["total"]["utility"][0] or 0.0)
     return Summary(body)
+
+
+def _paired(log: SimLog) -> dict[str, dict[str, list[float | None]]]:
+    """Each engine arm over its own users' shadow timelines (:mod:`.paired`)."""
+    from ..seed import child_rng
+    from .paired import paired_ratio
+
+    cfg, out = log.config, {}
+    for name, pair in log.paired.items():
+        mine = pair.of(np.flatnonzero(log.arm == list(cfg.arms).index(name)))
+        out[name] = {
+            per: _iv(paired_ratio(mine, per, child_rng(cfg.seed, "paired", name, per), cfg.samples))
+            for per in ("impression", "user")
+        }
+    return out
 
 
 def engine_arm(name: str) -> bool:
