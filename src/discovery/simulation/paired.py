@@ -1,7 +1,7 @@
 """The timeline a participant would have been served, at the same moment: a paired comparison.
 
 Arms hold different people, and people differ far more than rankers do: on the demo world two
-splits of the same 2,000 users into arms put one arm 2 % and then 25 % above the timeline on
+splits of the same 2,000 users into arms put one arm 2 % and then 29 % above the timeline on
 the first day, before any feedback (the README, "Closed-loop simulation"). So for every session
 of an engine arm the loop also asks the engine for the default timeline the same user would
 have been served at the same time (its *shadow*, never shown and never logged), and scores
