@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
+
 __all__ = ["AuthorPosts", "Columns", "FollowGraph", "gather_groups"]
 
 
@@ -116,7 +118,7 @@ class FollowGraph:
         inside = (accounts >= 0) & (accounts < m.shape[0])
         if inside.any() and 0 <= user < m.shape[1]:
             out[inside] = m[accounts[inside], user].toarray().ravel() > 0
-        for a in np.unique(accounts).tolist():  # single lookups: a catch-up may be noting
+        for a in setops.unique(accounts).tolist():  # single lookups: a catch-up may be noting
             on = self.overlay.get(a, {}).get(user)
             if on is not None:
                 out[accounts == a] = on
