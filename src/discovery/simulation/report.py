@@ -81,30 +81,21 @@ def markdown(summary: Summary, command: str = "") -> str:
             )
         lines.append("")
     if "expected_versus_timeline" in b:
-        lines += [
-            "Without sampling noise: expected likes (the sum of the world's P(like) over the"
-            " same impressions), arm / timeline:",
-            "",
-            "| arm | per impression | per user |",
-            "|---|---|---|",
-        ]
-        for a, v in b["expected_versus_timeline"].items():
-            lines.append(f"| {a} | {_cell(v['utility_rate'], 2)} | {_cell(v['utility'], 2)} |")
-        lines.append("")
+        lines += _ratio_table(
+            ["Without sampling noise: expected likes (the sum of the world's P(like) over the"
+             " same impressions), arm / timeline:"],
+            ("per impression", "per user"), b["expected_versus_timeline"],
+            ("utility_rate", "utility"), 2,
+        )  # fmt: skip
     if "paired_timeline" in b:
-        lines += [
-            "## Paired against the timeline (same users, same moments)",
-            "",
-            "Each session of an engine arm is also scored against the default timeline that"
-            " user would have been served at that moment (never shown), both by their expected"
-            " engagements under the world's model, with no draw (`simulation/paired.py`):",
-            "",
-            "| arm | engagements / impression | engagements / user |",
-            "|---|---|---|",
-        ]
-        for a, v in b["paired_timeline"].items():
-            lines.append(f"| {a} | {_cell(v['impression'], 3)} | {_cell(v['user'], 3)} |")
-        lines.append("")
+        lines += _ratio_table(
+            ["## Paired against the timeline (same users, same moments)", "",
+             "Each session of an engine arm is also scored against the default timeline that"
+             " user would have been served at that moment (never shown), both by their expected"
+             " engagements under the world's model, with no draw (`simulation/paired.py`):"],
+            ("engagements / impression", "engagements / user"), b["paired_timeline"],
+            ("impression", "user"), 3,
+        )  # fmt: skip
     if "replay_check" in b:
         r, h = b["replay_check"], b["history"]
         lines += [
@@ -145,6 +136,17 @@ def markdown(summary: Summary, command: str = "") -> str:
     lines += [f"![{LABELS[k]}]({k}.png)" for k in METRICS]
     lines.append("")
     return "\n".join(lines)
+
+
+def _ratio_table(
+    intro: list[str], header: tuple[str, str], rows: dict[str, Any], keys: tuple[str, str],
+    digits: int,
+) -> list[str]:  # fmt: skip
+    """Markdown lines: ``intro``, then one row per arm of two ratios with their intervals."""
+    lines = [*intro, "", f"| arm | {header[0]} | {header[1]} |", "|---|---|---|"]
+    for arm, v in rows.items():
+        lines.append(f"| {arm} | {_cell(v[keys[0]], digits)} | {_cell(v[keys[1]], digits)} |")
+    return [*lines, ""]
 
 
 def _curves(ax: Any, summary: Summary, key: str) -> None:
