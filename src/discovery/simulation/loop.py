@@ -6,7 +6,8 @@ Each simulated day ``d`` (starting at the world's ``now``):
    (:meth:`discovery.Engine.refresh`: incremental, so yesterday's likes, hides and follows
    move today's feeds);
 2. each participant opens the app with their activity's probability, at an hour of the
-   world's diurnal profile, and is served ``k`` posts by their arm;
+   world's diurnal profile, and is served ``k`` posts by their arm (and, in an engine arm, the
+   default timeline of that moment is asked for too and scored, never shown: :mod:`.paired`);
 3. responses are drawn (:mod:`.behaviour`); a user follows an author after liking
    ``follow_after`` of their posts in the run;
 4. every impression, click, like, comment, save, share, hide and follow is written by
@@ -211,7 +212,7 @@ def _shadow(log: SimLog, arms, day: Day, served: Served, today, who, arm_of, tim
     users' *shadow*, never shown: :mod:`.paired`); ``who`` maps today's sessions to
     participants."""
     from .arms import EngineArm
-    from .paired import Paired, expected_engagement
+    from .paired import expected_engagement
 
     timeline = make_arm("timeline")
     for a, arm in enumerate(arms):
