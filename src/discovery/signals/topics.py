@@ -55,13 +55,14 @@ import scipy.sparse as sp
 from ..ranking.context import UserContext
 from ..ranking.stats import KIND_WEIGHT
 from ..snapshot import Snapshot
-from ..snapshot.derived import INTERACTIONS_LAG
+from ..snapshot.derived import Lag
 from ..store.model import KIND_CODE
 from .clusters import CLUSTERS_LAG, snapshot_clusters
 from .exposure import beta_rate
 
 __all__ = [
     "CLICK_WEIGHT",
+    "ENGAGED_LAG",
     "ENGAGED_PRIOR",
     "OWN_WEIGHT",
     "TopicModel",
@@ -87,6 +88,11 @@ AUTHOR_PRIOR = 1.0
 #: the same untagged-post accuracy on the demo world, 46-47 %; 3 lets an author's own tags
 #: decide once they have tagged a few posts).
 ENGAGED_PRIOR = 3.0
+#: The engagement prior is rebuilt once the interaction log grew by a quarter: it describes
+#: what people post about, which moves slowly, and every served impression is logged with
+#: the topic features (``features.served_features``), so a lag of 2 % would rebuild it every
+#: few minutes under a live event stream.
+ENGAGED_LAG = Lag("interactions", share=0.25, slack=10_000)
 #: ``λ``: pseudo-posts of the global topic mix in a user's interest.
 USER_PRIOR = 2.0
 _HALF_LIFE = 60 * 86_400
@@ -136,7 +142,7 @@ def topic_model(snap: Snapshot) -> TopicModel:
         return TopicModel(tag_topic, author_counts, total / total.sum())
 
     return snap.derive_of(
-        "topic_model", build, depends_on=(CLUSTERS_LAG, INTERACTIONS_LAG, "hashtag_clusters")
+        "topic_model", build, depends_on=(CLUSTERS_LAG, ENGAGED_LAG, "hashtag_clusters")
     )
 
 
@@ -147,13 +153,13 @@ def engaged_mix(snap: Snapshot, counts: sp.csr_matrix) -> sp.csr_matrix:
 
     Weights are the interest weights (a like 1, a click :data:`CLICK_WEIGHT`, ...), without
     the recency decay: the prior describes what someone posts about, not this week's mood."""
-    weight = np.zeros(len(snap.inter_kind))
-    for code, kind_weight in _WEIGHTS.items():
-        weight[snap.inter_kind == code] = kind_weight
+    codes = np.array(list(_WEIGHTS), dtype=snap.inter_kind.dtype)
+    keep = np.flatnonzero(np.isin(snap.inter_kind, codes))  # impressions, the bulk, are not
+    lookup = np.zeros(int(codes.max()) + 1)
+    lookup[codes] = list(_WEIGHTS.values())
     spread = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1.0)) @ counts
-    keep = weight > 0
     engaged = sp.csr_matrix(
-        (weight[keep], (snap.inter_user[keep], snap.inter_post[keep])),
+        (lookup[snap.inter_kind[keep]], (snap.inter_user[keep], snap.inter_post[keep])),
         shape=(snap.n_accounts, counts.shape[0]),
     )
     mix = (engaged @ spread).tocsr()
