@@ -212,7 +212,17 @@ def test_expected_likes_against_the_timeline(simulated) -> None:  # type: ignore
     impression and per user over the timeline's, point estimate the ratio of the totals and
     inside its own interval; reference arms are not challengers."""
     _, log, body = simulated
-    total = {name: arm["total"] for name, arm in body["arms"].items()}
+    # the reference, from the impressions themselves: per arm, P(like) summed and counted
+    sums = {name: np.zeros(2) for name in ARMS}
+    for _, r in log.impressions:
+        arm_of = log.arm[np.searchsorted(log.users, r.user)]
+        for a, name in enumerate(ARMS):
+            sums[name] += [r.utility[arm_of == a].sum(), (arm_of == a).sum()]
+    users = {name: (log.arm == a).sum() for a, name in enumerate(ARMS)}
+    total = {
+        name: {"utility_rate": [u / n], "utility": [u / users[name]]}
+        for name, (u, n) in sums.items()
+    }
     expected = body["expected_versus_timeline"]
     assert set(expected) == {n for n in ARMS if n not in ("timeline", "oracle", "random", "replay")}
     for name, row in expected.items():
