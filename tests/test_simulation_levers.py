@@ -17,7 +17,13 @@ from discovery.ranking.context import passed_over
 from discovery.settings import Settings
 from discovery.simulation import SimConfig, run, scratch_copy
 from discovery.simulation.arms import make_arm
-from discovery.simulation.learn import _training_users, train_on_simulation
+from discovery.simulation.learn import (
+    RUN_META,
+    _training_users,
+    examples_from_log,
+    examples_from_run,
+    train_on_simulation,
+)
 from discovery.snapshot import load_snapshot
 from discovery.store import Store
 from discovery.store.events import EventRow, record_events
@@ -123,11 +129,21 @@ def test_learned_ranker_trained_on_one_seed_serves_another(tiny: Path, tmp_path:
     try:
         cfg = SimConfig(days=3, arms=("blend", "oracle", "random"), samples=20, seed=1)
         log = run(store, cfg)
-        who = _training_users(log, None, 0, 1)
+        who = _training_users(log.config.arms, log.users, log.arm, None, 0, 1)
         assert set(who.tolist()) == set(log.users[log.arm != 1].tolist())  # arm 1: oracle
         model = train_on_simulation(store, log, users=0, rounds=20, seed=1)
+        kept = examples_from_run(store)
     finally:
         store.close()
+    # the kept store gives the very lists the log gave: the same impressions, features, labels
+    with Store.open(tmp_path / "tune" / "simulated.db", create=False) as again:
+        logged = examples_from_log(again, log)
+        run_meta = json.loads(again.get_meta(RUN_META) or "{}")
+    assert len(kept) == len(logged) == model.meta["rows"]
+    for field in ("values", "labels", "lists", "times"):
+        assert np.array_equal(getattr(kept, field), getattr(logged, field)), field
+    assert run_meta["users"] == log.users.tolist() and run_meta["arm"] == log.arm.tolist()
+    assert run_meta["arms"] == ["blend", "oracle", "random"] and run_meta["start"] == log.start
     assert model.meta["lists"] > 0 and model.meta["trained_from"] == "simulation seed 1"
     assert model.meta["objective"] == "engage"
     with Store.open(tiny, create=False) as src:
@@ -176,3 +192,63 @@ def test_cli_trains_on_one_seed_and_serves_on_another(  # type: ignore[no-untype
 def test_bad_ranker_arguments_print_one_line(capsys, tiny: Path, args, message) -> None:  # type: ignore[no-untyped-def]
     code, _out, err = run_cli(capsys, "--db", str(tiny), "simulate", "--days", "1", *args)
     assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def _rows(out: str) -> int:
+    """The training rows a ``--train-ranker`` run printed."""
+    return int(out.split(" rows,")[0].split()[-1].replace(",", ""))
+
+
+def test_cli_trains_on_earlier_kept_runs_too(  # type: ignore[no-untyped-def]
+    tiny: Path, tmp_path: Path, capsys
+) -> None:
+    """``--train-with`` adds a kept run's lists to the current run's: the rows add up."""
+    common = ("--db", str(tiny), "simulate", "--days", "2", "--arms", "blend,oracle,random")
+    common += ("--samples", "20", "--train-ranker")
+    code, out, err = run_cli(capsys, *common, "--seed", "1", "--keep", str(tmp_path / "a"))
+    assert code == 0, err
+    first = _rows(out)
+    code, out, err = run_cli(capsys, *common, "--seed", "2", "--keep", str(tmp_path / "b"))
+    assert code == 0, err
+    alone = _rows(out)
+    code, out, err = run_cli(
+        capsys, *common, "--seed", "2", "--keep", str(tmp_path / "c"),
+        "--train-with", str(tmp_path / "a"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "from the run's and 1 earlier run's impressions" in out
+    assert first > 0 and alone > 0 and _rows(out) == first + alone
+
+
+def test_bad_train_with_prints_one_line(capsys, tiny: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database\n" * 100)
+    other = tmp_path / "other.db"
+    generate_world(other, "tiny", images=False, now=NOW, seed=7)
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    with Store.open(tiny, create=False) as src:
+        scratch_copy(src, unfinished).close()  # a copy that never ran
+    with Store.open(other, create=False) as src:
+        store = scratch_copy(src, tmp_path / "elsewhere")
+    try:
+        run(store, SimConfig(days=1, arms=("timeline",), samples=20))
+    finally:
+        store.close()
+    cases = [
+        ((str(tmp_path),), "add it"),  # without --train-ranker
+        (("/nonexistent",), "no such kept run"),
+        (("x" * 5000,), "no such kept run"),
+        ((str(junk),), "junk.db"),
+        ((str(tiny),), "not a finished simulation run"),
+        ((str(unfinished),), "not a finished simulation run"),
+        ((str(tmp_path / "elsewhere"),), "a run of another world"),
+    ]
+    for n, (paths, message) in enumerate(cases):
+        train = () if n == 0 else ("--train-ranker", "--keep", str(tmp_path / f"k{n}"))
+        args = [a for p in paths for a in ("--train-with", p)]
+        code, _out, err = run_cli(
+            capsys, "--db", str(tiny), "simulate", "--days", "1", *train, *args
+        )
+        assert code == 1 and message in err and len(err.strip().splitlines()) == 1, (n, err)
+        assert not (tmp_path / f"k{n}" / "simulated.db").exists()  # refused before the run

@@ -50,6 +50,12 @@ def simulate_command(
         help="After the run, train the learned ranker on the impressions of its non-reference"
         " arms and save it in the kept database (needs --keep).",
     ),
+    train_with: list[Path] = typer.Option(
+        [],
+        "--train-with",
+        help="With --train-ranker: also train on this earlier kept run's impressions (its"
+        " --keep folder or simulated.db; repeatable). Runs of the same world only.",
+    ),
     interleave: str = typer.Option(
         "",
         "--interleave",
@@ -76,8 +82,11 @@ def simulate_command(
         raise InputError(f"--keep: {keep / 'simulated.db'} exists; name an empty folder")
     if train_ranker and keep is None:
         raise InputError("--train-ranker saves the model in the kept database: add --keep DIR")
+    if train_with and not train_ranker:
+        raise InputError("--train-with adds earlier runs to --train-ranker's lists: add it")
     model = _ranker_from(ranker_from) if ranker_from is not None else None
     source = state.open_store()
+    earlier = [_kept_run(path, source) for path in train_with]
     folder = keep if keep is not None else Path(tempfile.mkdtemp(prefix="discovery-sim-"))
     started = time.perf_counter()
     try:
@@ -106,7 +115,7 @@ def simulate_command(
                 log = run(store, cfg, progress, artifacts=arts)
                 if train_ranker:
                     bar.update(task, description="training the ranker")
-                    trained = _train(store, log)
+                    trained = _train(store, log, earlier)
             finally:
                 store.close()
         summary = summarize(log)
@@ -169,17 +178,44 @@ def _ranker_from(path: Path):  # type: ignore[no-untyped-def]
     return model
 
 
-def _train(store, log) -> str:  # type: ignore[no-untyped-def]
-    from ..signals.learned import save_ranker
-    from ..simulation.learn import train_on_simulation
+def _kept_run(path: Path, source) -> Path:  # type: ignore[no-untyped-def]
+    """The database of a kept run of ``source``'s world (one line if it is not one)."""
+    from ..simulation.learn import RUN_META
+    from ..store import Store
 
     try:
-        model = train_on_simulation(store, log)
+        db = path / "simulated.db" if path.is_dir() else path
+        found = db.is_file()
+    except OSError:  # a name too long for the file system
+        found = False
+    if not found:
+        raise InputError(f"--train-with: {path}: no such kept run (simulate --keep DIR)")
+    with Store.open(db, create=False) as kept:
+        if kept.get_meta(RUN_META) is None:
+            raise InputError(f"--train-with: {path}: not a finished simulation run")
+        if kept.get_meta("world") != source.get_meta("world"):
+            raise InputError(f"--train-with: {path}: a run of another world")
+    return db
+
+
+def _train(store, log, earlier: list[Path]) -> str:  # type: ignore[no-untyped-def]
+    from ..signals.learned import save_ranker
+    from ..simulation.learn import examples_from_run, train_on_simulation
+    from ..store import Store
+
+    also = []
+    for db in earlier:
+        with Store.open(db, create=False) as kept:
+            also.append(examples_from_run(kept))
+    try:
+        model = train_on_simulation(store, log, also=also)
     except ValueError as exc:  # nothing engaged with in the run: no lists to learn from
         raise InputError(f"--train-ranker: {exc}") from None
     version = save_ranker(store, model)
     m = model.meta
+    n = len(earlier)
+    whose = "the run's" + (f" and {n} earlier runs'" if n > 1 else " and 1 earlier run's" * n)
     return (
-        f"ranker version {version} ({m['objective']}) from the run's impressions: {m['lists']:,}"
-        f" lists, {m['rows']:,} rows, {m['trees']} trees"
+        f"ranker version {version} ({m['objective']}) from {whose} impressions:"
+        f" {m['lists']:,} lists, {m['rows']:,} rows, {m['trees']} trees"
     )

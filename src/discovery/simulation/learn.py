@@ -9,6 +9,12 @@ horizon); :func:`train_on_simulation` fits and returns the model. The ``oracle``
 out by default: it chose with the ground truth, a policy no server has (``random`` is kept: a
 uniform slice is how a real system logs unbiased exposure).
 
+A run records who took part in which arm in its store (:data:`RUN_META`, :func:`record_run`),
+so the impressions of a *kept* run can train a later model beside the current run's
+(:func:`examples_from_run`, ``discovery simulate --train-with``): the labels are likes drawn
+from probabilities near 0.1, and on the demo world the model is limited by how many of them it
+sees, not by its features (README, "Closed-loop simulation").
+
 Features are hydrated without an ALS model (``als_score`` is 0), as the simulator's engine
 serves them when the world has no trained ALS; a model trained with per-cut ALS scores would
 meet zeros at serving time.
@@ -22,32 +28,64 @@ ranker's (a LambdaRank score may be negative, and scaling a negative score by 0.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..seed import child_rng
 
 if TYPE_CHECKING:
     from ..store import Store
     from .loop import SimLog
 
-__all__ = ["REFERENCE_ARMS", "examples_from_log", "train_on_simulation"]
+__all__ = [
+    "REFERENCE_ARMS",
+    "RUN_META",
+    "examples_from_log",
+    "examples_from_run",
+    "record_run",
+    "train_on_simulation",
+]
 
 DAY = 86_400
 #: Arms whose lists are not a policy a server could run, left out of training by default.
 REFERENCE_ARMS = ("oracle", "replay")
+#: Meta key of a run's store: its arms, start, participants and their arm numbers.
+RUN_META = "simulation"
 
 
-def _training_users(log: SimLog, arms: Sequence[str] | None, users: int, seed: int) -> np.ndarray:
-    names = log.config.arms
+def record_run(store: Store, log: SimLog) -> None:
+    """Write who took part in which arm of ``log``'s run into its store (:data:`RUN_META`)."""
+    body = {
+        "arms": list(log.config.arms),
+        "seed": log.config.seed,
+        "start": log.start,
+        "users": log.users.tolist(),
+        "arm": log.arm.tolist(),
+    }
+    with store.transaction():
+        store.set_meta(RUN_META, json.dumps(body, separators=(",", ":")))
+
+
+def _training_users(
+    names: Sequence[str],
+    participants: np.ndarray,
+    arm: np.ndarray,
+    arms: Sequence[str] | None,
+    users: int,
+    seed: int,
+) -> np.ndarray:
+    """The participants (world indexes, sorted) of ``arms`` (default: every arm but the
+    references), or ``users`` of them sampled (0: all)."""
     chosen = [n for n in names if n.split(":")[0] not in REFERENCE_ARMS] if arms is None else arms
     unknown = [a for a in chosen if a not in names]
     if unknown:
         raise ValueError(f"arms not in the run: {unknown}")
-    index = [names.index(a) for a in chosen]
-    pool = np.sort(log.users[np.isin(log.arm, index)])
+    index = [list(names).index(a) for a in chosen]
+    pool = np.sort(participants[np.isin(arm, index)])
     if users and len(pool) > users:
         pool = np.sort(child_rng(seed, "simulation", "ranker-users").choice(pool, users, False))
     return pool
@@ -70,7 +108,7 @@ def examples_from_log(
     from ..signals.training import examples_from_impressions
     from ..snapshot import load_snapshot
 
-    who = _training_users(log, arms, users, seed)
+    who = _training_users(log.config.arms, log.users, log.arm, arms, users, seed)
     parts = [(r.user[np.isin(r.user, who)], r.post[np.isin(r.user, who)], r.at[np.isin(r.user, who)])
              for _, r in log.impressions]  # fmt: skip
     u = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
@@ -82,6 +120,34 @@ def examples_from_log(
     return examples_from_impressions(snap, su, sp, t.astype(np.int64), horizon, als=False)
 
 
+def examples_from_run(kept: Store, *, horizon: int = DAY) -> Any:
+    """The training lists of a kept run's store (one :func:`record_run` wrote to), as
+    :func:`examples_from_log` gives them for that run's log with its default arms: the
+    impressions its store holds from the run's start on, of its non-reference participants.
+
+    Raises :class:`InputError` for a store that holds no finished run."""
+    from ..signals.training import examples_from_impressions
+    from ..snapshot import load_snapshot
+    from ..store.model import KIND_CODE
+
+    raw = kept.get_meta(RUN_META)
+    if raw is None:
+        raise InputError(f"{kept.url}: not a kept simulation run (simulate --keep DIR)")
+    run = json.loads(raw)
+    who = _training_users(
+        run["arms"], np.asarray(run["users"], np.int64), np.asarray(run["arm"], np.int64),
+        None, 0, 0,
+    )  # fmt: skip
+    snap = load_snapshot(kept, cache=False)
+    sel = (snap.inter_kind == KIND_CODE["impression"]) & (snap.inter_time >= run["start"])
+    u, p, t = snap.inter_user[sel], snap.inter_post[sel], snap.inter_time[sel]
+    mine = np.isin(snap.account_id[u].astype(np.int64) - 1, who)
+    return examples_from_impressions(
+        snap, u[mine].astype(np.int64), p[mine].astype(np.int64), t[mine].astype(np.int64),
+        horizon, als=False,
+    )  # fmt: skip
+
+
 def train_on_simulation(
     store: Store,
     log: SimLog,
@@ -91,13 +157,17 @@ def train_on_simulation(
     objective: str = "engage",
     rounds: int = 300,
     seed: int = 42,
+    also: Sequence[Any] = (),
 ) -> Any:
     """Fit the learned ranker (:class:`~discovery.signals.learned.LearnedModel`) on a run's
-    impressions; ``objective`` is one of :data:`discovery.signals.learned.OBJECTIVES`."""
-    from ..signals.learned import RankerParams, train_ranker
+    impressions and the training lists ``also`` (:func:`examples_from_run` of earlier kept
+    runs); ``objective`` is one of :data:`discovery.signals.learned.OBJECTIVES`."""
+    from ..signals.learned import Examples, RankerParams, train_ranker
 
-    examples = examples_from_log(store, log, arms, users=users, seed=seed)
+    examples = Examples.concat([examples_from_log(store, log, arms, users=users, seed=seed), *also])
     model = train_ranker(examples, RankerParams(objective=objective, rounds=rounds, seed=seed))
-    model.meta["trained_from"] = f"simulation seed {log.config.seed}"
+    model.meta["trained_from"] = f"simulation seed {log.config.seed}" + (
+        f" and {len(also)} earlier run{'s' if len(also) > 1 else ''}" if also else ""
+    )
     model.meta["objective"] = objective
     return model

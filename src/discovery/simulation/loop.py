@@ -34,6 +34,7 @@ from ..store.model import KIND_CODE
 from .arms import Day, make_arm
 from .behaviour import Responded, Served, respond
 from .config import SimConfig
+from .learn import record_run
 from .paired import Paired
 from .posting import post_day
 from .users import assign_arms, daily_opens, participants, session_times
@@ -157,6 +158,7 @@ def run(
             progress(d + 1, cfg.days)
     log.post_topic = world.truth.post_topic
     log.teams = {a.name: a.teams for a in arms if hasattr(a, "teams")}
+    record_run(store, log)  # a kept run's impressions can train a later model
     return log
 
 
