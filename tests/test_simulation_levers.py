@@ -15,6 +15,7 @@ from discovery.errors import InputError
 from discovery.ranking import Pipeline, get_ranker
 from discovery.ranking.context import passed_over
 from discovery.settings import Settings
+from discovery.signals.training import examples_from_impressions
 from discovery.simulation import SimConfig, run, scratch_copy
 from discovery.simulation.arms import make_arm
 from discovery.simulation.learn import (
@@ -135,13 +136,25 @@ def test_learned_ranker_trained_on_one_seed_serves_another(tiny: Path, tmp_path:
         kept = examples_from_run(store)
     finally:
         store.close()
-    # the kept store gives the very lists the log gave: the same impressions, features, labels
+    # the store holds exactly the impressions the log measured: lists built from the log's own
+    # records (the oracle's users left out) are the kept run's, row for row
     with Store.open(tmp_path / "tune" / "simulated.db", create=False) as again:
-        logged = examples_from_log(again, log)
+        snap = load_snapshot(again, cache=False)
         run_meta = json.loads(again.get_meta(RUN_META) or "{}")
-    assert len(kept) == len(logged) == model.meta["rows"]
+        logged = examples_from_log(again, log)
+    rows = [r for _, r in log.impressions]
+    u = np.concatenate([r.user for r in rows])
+    p = np.concatenate([r.post for r in rows])
+    t = np.concatenate([r.at for r in rows])
+    mine = log.arm[np.searchsorted(log.users, u)] != 1
+    reference = examples_from_impressions(
+        snap, snap.accounts.lookup(u[mine] + 1), snap.posts.lookup(p[mine] + 1), t[mine],
+        86_400, als=False,
+    )  # fmt: skip
+    assert len(kept) == len(logged) == len(reference) == model.meta["rows"] > 0
     for field in ("values", "labels", "lists", "times"):
-        assert np.array_equal(getattr(kept, field), getattr(logged, field)), field
+        assert np.array_equal(getattr(kept, field), getattr(reference, field)), field
+        assert np.array_equal(getattr(logged, field), getattr(reference, field)), field
     assert run_meta["users"] == log.users.tolist() and run_meta["arm"] == log.arm.tolist()
     assert run_meta["arms"] == ["blend", "oracle", "random"] and run_meta["start"] == log.start
     assert model.meta["lists"] > 0 and model.meta["trained_from"] == "simulation seed 1"

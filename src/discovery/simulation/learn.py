@@ -91,6 +91,23 @@ def _training_users(
     return pool
 
 
+def _examples(store: Store, who: np.ndarray, start: int, horizon: int) -> Any:
+    """Training lists of the impressions ``store`` holds from ``start`` on, of the users
+    ``who`` (world indexes): every impression the run served went through the event path."""
+    from ..signals.training import examples_from_impressions
+    from ..snapshot import load_snapshot
+    from ..store.model import KIND_CODE
+
+    snap = load_snapshot(store, cache=False)
+    sel = (snap.inter_kind == KIND_CODE["impression"]) & (snap.inter_time >= start)
+    u, p, t = snap.inter_user[sel], snap.inter_post[sel], snap.inter_time[sel]
+    mine = np.isin(snap.account_id[u].astype(np.int64) - 1, who)
+    return examples_from_impressions(
+        snap, u[mine].astype(np.int64), p[mine].astype(np.int64), t[mine].astype(np.int64),
+        horizon, als=False,
+    )  # fmt: skip
+
+
 def examples_from_log(
     store: Store,
     log: SimLog,
@@ -105,47 +122,22 @@ def examples_from_log(
     of them sampled (0: all).
 
     ``store`` is the run's scratch store, after the run."""
-    from ..signals.training import examples_from_impressions
-    from ..snapshot import load_snapshot
-
     who = _training_users(log.config.arms, log.users, log.arm, arms, users, seed)
-    parts = [(r.user[np.isin(r.user, who)], r.post[np.isin(r.user, who)], r.at[np.isin(r.user, who)])
-             for _, r in log.impressions]  # fmt: skip
-    u = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    p = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
-    t = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
-    snap = load_snapshot(store, cache=False)
-    su = snap.accounts.lookup(u.astype(np.int64) + 1)
-    sp = snap.posts.lookup(p.astype(np.int64) + 1)
-    return examples_from_impressions(snap, su, sp, t.astype(np.int64), horizon, als=False)
+    return _examples(store, who, log.start, horizon)
 
 
 def examples_from_run(kept: Store, *, horizon: int = DAY) -> Any:
     """The training lists of a kept run's store (one :func:`record_run` wrote to), as
-    :func:`examples_from_log` gives them for that run's log with its default arms: the
-    impressions its store holds from the run's start on, of its non-reference participants.
+    :func:`examples_from_log` gives them for that run's log with its default arms.
 
     Raises :class:`InputError` for a store that holds no finished run."""
-    from ..signals.training import examples_from_impressions
-    from ..snapshot import load_snapshot
-    from ..store.model import KIND_CODE
-
     raw = kept.get_meta(RUN_META)
     if raw is None:
         raise InputError(f"{kept.url}: not a kept simulation run (simulate --keep DIR)")
     run = json.loads(raw)
-    who = _training_users(
-        run["arms"], np.asarray(run["users"], np.int64), np.asarray(run["arm"], np.int64),
-        None, 0, 0,
-    )  # fmt: skip
-    snap = load_snapshot(kept, cache=False)
-    sel = (snap.inter_kind == KIND_CODE["impression"]) & (snap.inter_time >= run["start"])
-    u, p, t = snap.inter_user[sel], snap.inter_post[sel], snap.inter_time[sel]
-    mine = np.isin(snap.account_id[u].astype(np.int64) - 1, who)
-    return examples_from_impressions(
-        snap, u[mine].astype(np.int64), p[mine].astype(np.int64), t[mine].astype(np.int64),
-        horizon, als=False,
-    )  # fmt: skip
+    users, arm = np.asarray(run["users"], np.int64), np.asarray(run["arm"], np.int64)
+    who = _training_users(run["arms"], users, arm, None, 0, 0)
+    return _examples(kept, who, int(run["start"]), horizon)
 
 
 def train_on_simulation(
