@@ -242,12 +242,14 @@ def test_bad_train_with_prints_one_line(capsys, tiny: Path, tmp_path: Path) -> N
     unfinished.mkdir()
     with Store.open(tiny, create=False) as src:
         scratch_copy(src, unfinished).close()  # a copy that never ran
-    with Store.open(other, create=False) as src:
-        store = scratch_copy(src, tmp_path / "elsewhere")
-    try:
-        run(store, SimConfig(days=1, arms=("timeline",), samples=20))
-    finally:
-        store.close()
+    kept = tmp_path / "kept"
+    for world, folder in ((other, tmp_path / "elsewhere"), (tiny, kept)):
+        with Store.open(world, create=False) as src:
+            store = scratch_copy(src, folder)
+        try:
+            run(store, SimConfig(days=1, arms=("timeline",), samples=20))
+        finally:
+            store.close()
     cases = [
         ((str(tmp_path),), "add it"),  # without --train-ranker
         (("/nonexistent",), "no such kept run"),
@@ -256,6 +258,7 @@ def test_bad_train_with_prints_one_line(capsys, tiny: Path, tmp_path: Path) -> N
         ((str(tiny),), "not a finished simulation run"),
         ((str(unfinished),), "not a finished simulation run"),
         ((str(tmp_path / "elsewhere"),), "a run of another world"),
+        ((str(kept), str(kept / "simulated.db")), "named twice"),
     ]
     for n, (paths, message) in enumerate(cases):
         train = () if n == 0 else ("--train-ranker", "--keep", str(tmp_path / f"k{n}"))

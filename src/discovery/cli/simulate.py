@@ -87,6 +87,8 @@ def simulate_command(
     model = _ranker_from(ranker_from) if ranker_from is not None else None
     source = state.open_store()
     earlier = [_kept_run(path, source) for path in train_with]
+    if len({db.resolve() for db in earlier}) < len(earlier):
+        raise InputError("--train-with: a run is named twice (its lists would count twice)")
     folder = keep if keep is not None else Path(tempfile.mkdtemp(prefix="discovery-sim-"))
     started = time.perf_counter()
     try:
