@@ -254,6 +254,7 @@ def test_bad_train_with_prints_one_line(capsys, tiny: Path, tmp_path: Path) -> N
         ((str(tmp_path),), "add it"),  # without --train-ranker
         (("/nonexistent",), "no such kept run"),
         (("x" * 5000,), "no such kept run"),
+        (("[red]run\u202e</b>",), "[red]run\\u202e</b>: no such kept run"),  # shown, not obeyed
         ((str(junk),), "junk.db"),
         ((str(tiny),), "not a finished simulation run"),
         ((str(unfinished),), "not a finished simulation run"),
