@@ -15,9 +15,12 @@ from discovery.errors import InputError
 from discovery.ranking import Pipeline, get_ranker
 from discovery.ranking.context import passed_over
 from discovery.settings import Settings
+from discovery.signals.fatigue import session_author_rank
+from discovery.signals.learned import load_ranker
 from discovery.signals.training import examples_from_impressions
 from discovery.simulation import SimConfig, run, scratch_copy
 from discovery.simulation.arms import make_arm
+from discovery.simulation.behaviour import session_rank
 from discovery.simulation.learn import (
     RUN_META,
     _training_users,
@@ -152,9 +155,22 @@ def test_learned_ranker_trained_on_one_seed_serves_another(tiny: Path, tmp_path:
         86_400, als=False,
     )  # fmt: skip
     assert len(kept) == len(logged) == len(reference) == model.meta["rows"] > 0
-    for field in ("values", "labels", "lists", "times"):
+    for field in ("values", "labels", "lists", "times", "author_rank"):
         assert np.array_equal(getattr(kept, field), getattr(reference, field)), field
         assert np.array_equal(getattr(logged, field), getattr(reference, field)), field
+    # sessions found by the 30-minute rule are the log's own wherever a user opened the app
+    # once that day: the author ranks the fatigue is fitted on are the ones the users felt
+    s = np.concatenate([r.session + 1_000_000 * d for d, r in log.impressions])
+    felt = session_rank(
+        s, np.concatenate([r.author for r in rows]), np.concatenate([r.position for r in rows])
+    )
+    found = session_author_rank(u, np.concatenate([r.author for r in rows]), t)
+    day_user = (t // 86_400) * 10**6 + u
+    _, first = np.unique(day_user, return_index=True)
+    sessions = np.array([len(np.unique(s[day_user == k])) for k in day_user[first]])
+    alone = np.isin(day_user, day_user[first][sessions == 1])
+    assert alone.mean() > 0.5 and (felt[alone] > 0).any()
+    assert np.array_equal(found[alone], felt[alone])
     assert run_meta["users"] == log.users.tolist() and run_meta["arm"] == log.arm.tolist()
     assert run_meta["arms"] == ["blend", "oracle", "random"] and run_meta["start"] == log.start
     assert model.meta["lists"] > 0 and model.meta["trained_from"] == "simulation seed 1"
@@ -185,6 +201,10 @@ def test_cli_trains_on_one_seed_and_serves_on_another(  # type: ignore[no-untype
     )  # fmt: skip
     assert code == 0, err
     assert "ranker version 1 (engage) from the run's impressions" in out
+    # the fatigue fitted beside the model is printed with it, from the meta it is saved in
+    with Store.open(tune / "simulated.db", create=False) as kept:
+        meta = load_ranker(kept).meta  # type: ignore[union-attr]
+    assert f"{meta['fatigue_repeats']:,} repeats" in " ".join(out.split())
     code, out, err = run_cli(
         capsys, "--db", str(tiny), "simulate", "--days", "1", "--users", "60", "--json",
         "--arms", "blend,blend:ranker=learned", "--ranker-from", str(tune / "simulated.db"),

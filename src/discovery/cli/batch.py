@@ -188,6 +188,7 @@ def train_ranker(
     """Fit the learned ranker on one Ray worker (the lists built here, the fit there) and
     save it as the next `ranker` artifact: the model `discovery train ranker` fits."""
     from ..batch.jobs import ray_train_ranker
+    from ..signals.fatigue import describe
     from ..signals.learned import RankerParams
     from .train import ranker_examples
 
@@ -201,6 +202,6 @@ def train_ranker(
     m = model.meta
     console.print(
         f"ranker version {version} (on Ray) from {kind}: {m['lists']:,} lists,"
-        f" {m['rows']:,} rows, {m['trees']} trees",
+        f" {m['rows']:,} rows, {m['trees']} trees{describe(m)}",
         markup=False,
     )

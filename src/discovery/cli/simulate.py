@@ -201,6 +201,7 @@ def _kept_run(path: Path, source) -> Path:  # type: ignore[no-untyped-def]
 
 
 def _train(store, log, earlier: list[Path]) -> str:  # type: ignore[no-untyped-def]
+    from ..signals.fatigue import describe
     from ..signals.learned import save_ranker
     from ..simulation.learn import examples_from_run, train_on_simulation
     from ..store import Store
@@ -219,5 +220,5 @@ def _train(store, log, earlier: list[Path]) -> str:  # type: ignore[no-untyped-d
     whose = "the run's" + (f" and {n} earlier runs'" if n > 1 else " and 1 earlier run's" * n)
     return (
         f"ranker version {version} ({m['objective']}) from {whose} impressions:"
-        f" {m['lists']:,} lists, {m['rows']:,} rows, {m['trees']} trees"
+        f" {m['lists']:,} lists, {m['rows']:,} rows, {m['trees']} trees{describe(m)}"
     )

@@ -147,6 +147,7 @@ def train_ranker_command(
     served lists and what followed them — hidden, ignored, liked, commented or saved — with
     the latest fifth of the lists held out by time for early stopping, and save it as the
     next version of the `ranker` artifact. Feeds use it with --ranker learned."""
+    from ..signals.fatigue import describe
     from ..signals.learned import RankerParams, save_ranker, train_ranker
 
     if source not in ("auto", "log", "impressions", "candidates"):
@@ -171,7 +172,8 @@ def train_ranker_command(
     valid = "-" if m["valid_ndcg10"] is None else f"{m['valid_ndcg10']:.3f}"
     console.print(
         f"ranker version {version} from {kind}: {m['lists']:,} lists, {m['rows']:,} rows, "
-        f"{m['trees']} trees, validation NDCG@10 {valid}, {m['seconds']:.1f} s"
+        f"{m['trees']} trees, validation NDCG@10 {valid}, {m['seconds']:.1f} s{describe(m)}",
+        markup=False,
     )
 
 

@@ -3,8 +3,10 @@
 Scores are the model's output on the features :func:`discovery.signals.features.hydrate`
 builds (the same function the training lists were built with); the factors of each pick are
 those features by name plus ``learned``, the score, so the impression log records what the
-model saw. Without a trained model the factory hands out the default ranker: the engine never
-fails for want of training.
+model saw. The model's author fatigue (fitted beside it, :mod:`discovery.signals.fatigue`)
+orders its pages: an author's second post in a page counts ``fatigue`` logits less. Without a
+trained model the factory hands out the default ranker: the engine never fails for want of
+training.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class LearnedRanker:
 
     def __init__(self, model: Any, artifacts: Mapping[str, Any]) -> None:
         self.model, self.artifacts = model, artifacts
+        #: Logits the j-th post of one author in a page loses (fitted with the model:
+        #: :mod:`discovery.signals.fatigue`); the selections order by it.
+        self.fatigue = float(model.meta.get("author_fatigue") or 0.0)
 
     def features(
         self,

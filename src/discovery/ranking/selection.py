@@ -17,7 +17,7 @@ import numpy as np
 from ..signals.clusters import snapshot_clusters
 from .diversity import AuthorBudget, diversify
 from .evidence import Evidence, InterestTag
-from .mix import order_by_score, random_order
+from .mix import fatigue_order, order_by_score, random_order
 from .picks import Pick, Pool, evidence_of
 from .reasons import primary_source
 from .sources import top_interests
@@ -31,11 +31,13 @@ __all__ = ["Blend", "ByScore", "InterestRow", "RandomMix", "RoundRobin", "best_p
 
 @dataclass(frozen=True)
 class ByScore:
-    """Best score first (ties: post id), under the author rule."""
+    """Best score first (ties: post id; under a ranker's author fatigue, the order of
+    :func:`~discovery.ranking.mix.fatigue_order`), under the author rule."""
 
     def choose(self, run: Pipeline, kind: FeedKind, k: int, budget: AuthorBudget) -> list[Pick]:
         pool, snap = run.pool(kind), run.ctx.snap
-        order = order_by_score(pool.scores, snap.post_id[pool.posts])
+        authors, ids = snap.post_author[pool.posts], snap.post_id[pool.posts]
+        order = fatigue_order(pool.scores, authors, ids, getattr(run.ranker, "fatigue", 0.0))
         chosen = diversify(order, snap.post_author[pool.posts], k, budget=budget)
         return pool.picks(run.ctx, [int(i) for i in chosen])
 
@@ -45,7 +47,8 @@ class Blend:
     """The parts' pools merged by score, one item per post (carrying the evidence of every
     source that proposed it), the ``scaled`` parts' scores multiplied by ``explore_scale``
     first (with an ``explore_scale`` factor), each primary source at most
-    ``ceil(source_cap · k)`` items of a page, under the author rule."""
+    ``ceil(source_cap · k)`` items of a page, under the author rule (a ranker's author
+    fatigue orders the merged posts as :func:`~discovery.ranking.mix.fatigue_order` does)."""
 
     scaled: tuple[str, ...] = ("explore",)
 
@@ -58,13 +61,12 @@ class Blend:
         offset = np.concatenate([np.arange(len(pl)) for pl in pools])
         proposals = [c for pl in pools for c in pl.proposals]
 
-        def first_occurrences() -> Iterator[int]:
-            taken: set[int] = set()  # the same post from a later pool, with a lower score
-            for j in order_by_score(scores, snap.post_id[posts]):
-                p = int(posts[j])
-                if p not in taken:
-                    taken.add(p)
-                    yield int(j)
+        # each post once: the same post from a later pool has a lower score
+        best = order_by_score(scores, snap.post_id[posts])
+        first = best[np.sort(np.unique(posts[best], return_index=True)[1])]
+        fatigue = getattr(run.ranker, "fatigue", 0.0)
+        ids = snap.post_id[posts[first]]
+        first = first[fatigue_order(scores[first], snap.post_author[posts[first]], ids, fatigue)]
 
         def group(j: int) -> str:
             p = int(posts[j])
@@ -72,7 +74,7 @@ class Blend:
 
         cap = max(1, math.ceil(ctx.settings.source_cap * k))
         chosen = diversify(
-            first_occurrences(),
+            first,
             snap.post_author[posts],
             k,
             budget=budget,

@@ -16,6 +16,10 @@ per post from what the user did within ``horizon`` afterwards: 0 hid it, 1 nothi
   many engagements and no hides (a hide costs ``1 + λ`` ignores). Lists with no engagement
   still train it (their hides count).
 
+With ``engage`` and lists from impressions (which know their sessions), the author fatigue
+is fitted on the validation lists' out-of-sample scores and saved in the model's meta
+(:mod:`.fatigue`); the learned ranker's pages spend it.
+
 Lists are split by time: the latest ``valid_share`` of them validate (early stopping on
 NDCG@10 over the lists with an engaged post; ``engage`` on its own weighted loss over every
 list of that time), never a random split, which would train on the
@@ -34,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..store.model import KIND_CODE
+from .fatigue import fit_fatigue
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -66,6 +71,9 @@ class Examples:
     labels: np.ndarray  # int
     lists: np.ndarray  # list id per row, non-decreasing
     times: np.ndarray  # served-at per row
+    #: Per row, earlier posts of its author in the session it was first shown in
+    #: (:func:`~.fatigue.session_author_rank`); None where no session is known (a cut).
+    author_rank: np.ndarray | None = None
 
     @classmethod
     def concat(cls, parts: list[Examples]) -> Examples:
@@ -74,12 +82,16 @@ class Examples:
         for p in parts:
             ids.append(p.lists + offset)
             offset += int(p.lists.max()) + 1 if len(p.lists) else 0
+        ranks = [p.author_rank for p in parts if len(p)]
         return cls(
             names,
             np.vstack([p.values for p in parts]),
             np.concatenate([p.labels for p in parts]),
             np.concatenate(ids),
             np.concatenate([p.times for p in parts]),
+            None
+            if any(r is None for r in ranks)
+            else np.concatenate([*ranks, np.zeros(0, np.int64)]),
         )
 
     def __len__(self) -> int:
@@ -277,6 +289,12 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
         "label_counts": {str(g): int((labels == g).sum()) for g in range(4)},
         "seconds": round(time.perf_counter() - started, 3),
     }
+    if engage and n_valid and examples.author_rank is not None:
+        # out of sample: the validation lists only chose the number of trees
+        at = np.concatenate([rows[i] for i in valid])
+        pred = np.asarray(booster.predict(examples.values[at], num_threads=1), np.float64)
+        fit = fit_fatigue(pred, labels[at] >= 2, examples.author_rank[at])
+        meta |= fit.as_meta()
     return LearnedModel(booster.model_to_string(), tuple(examples.names), meta, 0, booster)
 
 

@@ -25,6 +25,7 @@ from ..ranking import DefaultRanker, Pipeline, user_context
 from ..settings import Settings
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE, POSITIVE_KINDS
+from .fatigue import session_author_rank
 from .features import FEATURES, hydrate
 from .learned import Examples, grade_labels
 
@@ -157,7 +158,16 @@ def examples_from_impressions(
     """Lists of shown posts (snapshot indexes ``users[i]`` saw ``posts[i]`` at ``times[i]``),
     one per user and day, features on the snapshot as of the day's start."""
     s = settings or Settings()
-    days = (np.asarray(times) // DAY).astype(np.int64)
+    users, posts = np.asarray(users, np.int64), np.asarray(posts, np.int64)
+    times = np.asarray(times, np.int64)
+    days = times // DAY
+    # the session rank of each (user, day, post) at its first showing that day
+    ranks = session_author_rank(users, snap.post_author[posts], times)
+    first = np.lexsort((times, posts, users, days))
+    key = np.stack([days, users, posts])[:, first]
+    new = np.ones(len(first), dtype=bool)
+    new[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
+    shown = (days[first][new], (users[first][new] << 32) | posts[first][new], ranks[first][new])
     parts: list[Examples] = []
     uniq = setops.unique(days)
     for n, day in enumerate(uniq.tolist()):
@@ -170,7 +180,12 @@ def examples_from_impressions(
             for u in setops.unique(users[sel]).tolist()
         }
         p, v, o = _lists(view, per_user, at, s, artifacts)
-        parts.append(_pack(snap, p, v, o, at, horizon))
+        part = _pack(snap, p, v, o, at, horizon)
+        if len(part):
+            on_day = shown[0] == day
+            keys = (np.concatenate(o) << 32) | np.concatenate(p)
+            part.author_rank = shown[2][on_day][np.searchsorted(shown[1][on_day], keys)]
+        parts.append(part)
         if progress is not None:
             progress(n + 1, len(uniq))
     parts = [p for p in parts if len(p)]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..signals.fatigue import group_rank
 from .config import attention
 
 __all__ = ["Responded", "Served", "respond", "session_rank"]
@@ -69,15 +70,7 @@ def session_rank(session: np.ndarray, author: np.ndarray, position: np.ndarray) 
     >>> session_rank(np.array([0, 0, 0, 1]), np.array([5, 5, 6, 5]), np.array([0, 3, 1, 0])).tolist()
     [0, 1, 0, 0]
     """
-    n = len(session)
-    order = np.lexsort((position, author, session))
-    s, a = session[order], author[order]
-    start = np.ones(n, dtype=bool)
-    start[1:] = (s[1:] != s[:-1]) | (a[1:] != a[:-1])
-    first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n) - first
-    return rank
+    return group_rank(session, author, order=position)
 
 
 def respond(
