@@ -17,8 +17,8 @@ divided, summed over the people, by the same score of their default timeline. Pr
   the learned ranker's features), and to one and three likes drawn from P(like) on the same
   rows (what the labels cost).
 
-Nothing is written to ``--db``. Figures of 2026-12-03 are in the README, "Why 1.2× is still
-missed".
+Nothing is written to ``--db``. Figures of 2026-12-03 are in the README, "What limits it";
+a model's fitted author fatigue (its meta) orders its learned blend as the engine does.
 """
 
 from __future__ import annotations

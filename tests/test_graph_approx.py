@@ -129,7 +129,24 @@ def test_push_work_arrays_are_reset_sparsely_and_reused(world):
     np.testing.assert_array_equal(first, again)
     assert index._workspaces, "the index keeps its scratch arrays"
     for ws in index._workspaces:
-        assert not ws.p.any() and not ws.r.any() and not ws.mark.any()
+        state = ws.state(index.indptr, 1e-6)  # push-only queries use the packed state
+        assert not ws.p.any() and not state[:, [0, 2, 3]].any()
+        assert (state[:, 1] == 1e-6 * np.maximum(np.diff(index.indptr), 1)).all()
+
+
+@FAST
+@given(graphs())
+def test_packed_push_is_bit_identical_to_the_split_kernel(case):
+    """The served index's packed kernel (``graph/_packed.py``) against the kernel with split
+    arrays (``ppr_push``, no index): the same pushes, so the same bits."""
+    n, edges, seeds = case
+    index = PPRIndex(build(n, edges))
+    weights = index.weights if index.weights.size else None
+    for eps in (1e-2, 1e-5, 1e-9, 1e-2):  # thresholds rewritten when eps changes, and back
+        nodes, scores = ppr_push(index.indptr, index.indices, weights, seeds, eps=eps)
+        split = np.zeros(n)
+        split[nodes] = scores
+        np.testing.assert_array_equal(push_pagerank(index, seeds, eps=eps), split)
 
 
 def test_push_is_local(world):

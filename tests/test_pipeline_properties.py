@@ -198,3 +198,32 @@ def test_a_pages_picks_built_at_once_are_the_picks_built_one_by_one(world, kind)
             assert [list(p.factors) for p in at_once] == [list(p.factors) for p in one_by_one]
         finally:
             engine.store.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-1, 5), max_size=40),
+    st.integers(0, 45),
+    st.integers(1, 3),
+    st.integers(0, 25),
+    st.dictionaries(st.integers(0, 5), st.integers(0, 3), max_size=3),
+)
+def test_the_array_fast_path_picks_what_the_general_loop_picks(  # type: ignore[no-untyped-def]
+    authors, k, cap, position, open_counts
+):
+    """``diversify`` on an array order (``_plain``) against the general loop it replaces (a
+    list order), from any point of a block with any counts already in it."""
+    from discovery.ranking.diversity import diversify
+
+    a = np.array(authors, dtype=np.int64)
+    order = np.random.default_rng(len(authors) + k).permutation(len(authors))
+
+    def budget() -> AuthorBudget:
+        counts = {x: min(c, cap) for x, c in open_counts.items()} if position % BLOCK else {}
+        return AuthorBudget(cap, position=position, counts=counts)
+
+    b1, b2 = budget(), budget()
+    fast = diversify(order, a, k, cap, budget=b1)
+    plain = diversify(order.tolist(), a, k, cap, budget=b2)
+    assert fast == plain
+    assert (b1.position, b1.counts) == (b2.position, b2.counts)

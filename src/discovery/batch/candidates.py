@@ -84,7 +84,7 @@ def candidate_block(
             ][::-1]
             prime_window_scores(contexts, als)
         ctx = contexts.pop()
-        picks = recommend(ctx, job.request, artifacts)[1]
+        picks = recommend(ctx, job.request, artifacts, factors=False)[1]  # a list keeps none
         posts = np.fromiter((p.post for p in picks), np.int64, len(picks))
         out.append(
             CandidateList.build(
@@ -105,16 +105,15 @@ def candidate_block(
     return out
 
 
-def _affinity(ctx: UserContext, authors: np.ndarray) -> dict[int, float]:
-    """The user's PageRank at ``authors``, the followed accounts and the nearest ones, by
-    account store id."""
+def _affinity(ctx: UserContext, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The user's PageRank at ``authors``, the followed accounts and the nearest ones: account
+    store ids, sorted, and the values."""
     snap = ctx.snap
     ppr = user_ppr(ctx)
     reached = ppr_reached(ctx)
     if len(reached) > NEAREST:
         reached = reached[np.argpartition(-ppr[reached], NEAREST - 1)[:NEAREST]]
     accounts = setops.union(setops.union(authors[authors >= 0], ctx.following), reached)
-    return {
-        int(a): float(v)
-        for a, v in zip(snap.account_id[accounts].tolist(), ppr[accounts].tolist(), strict=True)
-    }
+    ids = np.asarray(snap.account_id[accounts], np.int64)
+    order = np.argsort(ids, kind="stable")
+    return ids[order], np.asarray(ppr[accounts], np.float64)[order]

@@ -48,14 +48,33 @@ _Result = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 class _Workspace:
-    """Scratch arrays for one query at a time; the kernel leaves them zeroed for the next."""
+    """Scratch arrays for one query at a time; the kernel leaves them zeroed for the next.
+    Push-only queries use the packed node state of :mod:`._packed` (built on first use, its
+    thresholds for the last ``eps``), the others ``r`` and ``mark``."""
 
     def __init__(self, n: int) -> None:
+        self.n = n
         self.p = np.zeros(n)
-        self.r = np.zeros(n)
-        self.mark = np.zeros(n, dtype=np.uint8)
         self.queue = np.empty(max(n, 1), dtype=np.int64)
         self.touched = np.empty(max(n, 1), dtype=np.int64)
+        self._split: tuple[np.ndarray, np.ndarray] | None = None
+        self._state: np.ndarray | None = None
+        self._eps = -1.0
+
+    def split(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._split is None:
+            self._split = (np.zeros(self.n), np.zeros(self.n, dtype=np.uint8))
+        return self._split
+
+    def state(self, ip: np.ndarray, eps: float) -> np.ndarray:
+        from ._packed import thresholds
+
+        if self._state is None:
+            self._state = np.zeros((self.n, 4))
+        if eps != self._eps:
+            thresholds(ip, eps, self._state)
+            self._eps = eps
+        return self._state
 
 
 def _run(
@@ -77,10 +96,19 @@ def _run(
     alpha = check_alpha(alpha)
     gen = seed if isinstance(seed, np.random.Generator) else child_rng(seed, "ppr-walks")
     state = np.array([gen.integers(0, 2**64, dtype=np.uint64)], dtype=np.uint64)
+    if ws is not None and n_walks == 0 and ip.size == ws.n + 1:  # a served index's query
+        from ._packed import push_packed
+
+        st = ws.state(ip, eps)
+        nodes, vals, _pushes, _left = push_packed(
+            ip, ix, w, v_idx, v_w, alpha, ws.p, st, ws.queue, ws.touched
+        )
+        return nodes, vals
     ws = ws or _Workspace(n)
+    r, mark = ws.split()
     nodes, vals, _pushes, _walks, _left = _kernels.approximate(
         ip, ix, w, cumw, v_idx, v_w, alpha, eps, n_walks, state,
-        ws.p, ws.r, ws.mark, ws.queue, ws.touched,
+        ws.p, r, mark, ws.queue, ws.touched,
     )  # fmt: skip
     return nodes, vals
 

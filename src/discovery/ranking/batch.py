@@ -90,11 +90,14 @@ def recommend(
     ctx: UserContext,
     request: FeedRequest,
     artifacts: Mapping[str, Any] | None = None,
+    *,
+    factors: bool = True,
 ) -> tuple[str, list[Pick]]:
-    """One feed for the user of ``ctx``: the ranker's name and the picks, best first."""
+    """One feed for the user of ``ctx``: the ranker's name and the picks, best first (without
+    ``factors``, the picks of a score-ordered kind carry none)."""
     request.check()
     rk = get_ranker(request.ranker, ctx.settings, artifacts or {})
-    run = Pipeline(ctx, rk, artifacts)
+    run = Pipeline(ctx, rk, artifacts, factors=factors)
     return rk.name, run.picks("random" if request.mix == "random" else request.kind, request.k)
 
 

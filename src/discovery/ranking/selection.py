@@ -39,7 +39,7 @@ class ByScore:
         authors, ids = snap.post_author[pool.posts], snap.post_id[pool.posts]
         order = fatigue_order(pool.scores, authors, ids, getattr(run.ranker, "fatigue", 0.0))
         chosen = diversify(order, snap.post_author[pool.posts], k, budget=budget)
-        return pool.picks(run.ctx, [int(i) for i in chosen])
+        return pool.picks(run.ctx, [int(i) for i in chosen], factors=run.factors)
 
 
 @dataclass(frozen=True)

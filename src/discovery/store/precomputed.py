@@ -84,9 +84,10 @@ class CandidateList:
         evidence: Sequence[dict[str, Any]],
         counter: int,
         computed_at: int,
-        ppr: Mapping[int, float] | None = None,
+        ppr: Mapping[int, float] | tuple[np.ndarray, np.ndarray] | None = None,
     ) -> CandidateList:
-        """``ppr`` maps account store ids to the user's PageRank (optional)."""
+        """``ppr`` maps account store ids to the user's PageRank (optional), or is the pair
+        (unique ids sorted, values)."""
         p = np.asarray(posts, dtype=_I64).reshape(-1)
         s = np.asarray(scores, dtype=_F64).reshape(-1)
         if not len(p) == len(s) == len(sources) == len(evidence):
@@ -103,7 +104,7 @@ class CandidateList:
             json.dumps(list(evidence), sort_keys=True, separators=(",", ":")),
             int(counter),
             int(computed_at),
-            *_ppr_arrays(ppr or {}),
+            *(ppr if isinstance(ppr, tuple) else _ppr_arrays(ppr or {})),
         )
 
     def __len__(self) -> int:
