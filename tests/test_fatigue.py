@@ -24,15 +24,19 @@ from discovery.world import generate_world
 from discovery.world.config import NOW
 
 
-def _greedy(scores: list[float], authors: list[int], ids: list[int], f: float) -> list[int]:
-    """The plain greedy: each step takes the largest logit minus ``f`` times the author's
-    posts taken so far (unknown authors never tire), ties by post id."""
+def _greedy(
+    scores: list[float], authors: list[int], ids: list[int], f: float, link: str = "logit"
+) -> list[int]:
+    """The plain greedy: each step takes the largest logit (or log) minus ``f`` times the
+    author's posts taken so far (unknown authors never tire), ties by post id."""
     left, taken, out = set(range(len(scores))), dict[int, int](), []
     while left:
 
         def key(i: int) -> tuple[float, int]:
-            s = min(max(scores[i], 1e-9), 1 - 1e-9)
             j = taken.get(authors[i], 0) if authors[i] >= 0 else 0
+            if link == "log":
+                return (-(float(np.log(max(scores[i], 1e-300))) - f * j), ids[i])
+            s = min(max(scores[i], 1e-9), 1 - 1e-9)
             return (-(float(np.log(s / (1 - s))) - f * j), ids[i])
 
         best = min(left, key=key)
@@ -55,10 +59,25 @@ def test_fatigue_order_is_the_greedy(items: list[tuple[float, int]], f: float) -
     scores = [s for s, _ in items]
     authors = [a for _, a in items]
     ids = list(range(100, 100 + len(items)))[::-1]  # ids in the other order than positions
-    got = fatigue_order(np.array(scores), np.array(authors), np.array(ids), f).tolist()
-    assert got == _greedy(scores, authors, ids, f)
-    if f == 0:
-        assert got == order_by_score(np.array(scores), np.array(ids)).tolist()
+    for link in ("logit", "log"):
+        got = fatigue_order(np.array(scores), np.array(authors), np.array(ids), f, link).tolist()
+        assert got == _greedy(scores, authors, ids, f, link)
+        if f == 0:
+            assert got == order_by_score(np.array(scores), np.array(ids)).tolist()
+
+
+def test_an_author_discount_multiplies_each_further_post() -> None:
+    """By hand, d = 0.5: A's posts score 8, 5, 3, B's 4, 2 and a post of no known author 0.9
+    (never discounted). Taken greedily, each earlier post of the author halving the score:
+    A8; then A5 (5 · 0.5 = 2.5) against B4 (4): B4; then A5 (2.5) against B2 (2 · 0.5 = 1):
+    A5; then A3 (3 · 0.25 = 0.75), B2 (1) and the 0.9: B2, the 0.9, A3."""
+    scores = np.array([8.0, 5.0, 3.0, 4.0, 2.0, 0.9])
+    authors = np.array([1, 1, 1, 2, 2, -1])
+    ids = np.arange(10, 16)
+    got = fatigue_order(scores, authors, ids, -np.log(0.5), link="log").tolist()
+    assert got == [0, 3, 1, 4, 5, 2]
+    with pytest.raises(ValueError, match="link"):
+        fatigue_order(scores, authors, ids, 1.0, link="probit")
 
 
 def _ranks_by_loop(users: list[int], authors: list[int], times: list[int], gap: int) -> list[int]:

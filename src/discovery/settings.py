@@ -65,6 +65,14 @@ class Settings:
         100,
         "At most this many posts of one author in every block of 10 items (1–10, 11–20, …).",
     )
+    author_discount: float = _f(
+        1.0,
+        0.05,
+        1.0,
+        "The default ranker's pages: each earlier post of the same author multiplies a post's"
+        " score by this when the order is chosen (1: off; a trained ranker uses its fitted"
+        " author fatigue instead).",
+    )
     explore_authors: int = _f(200, 10, 5000, "Top-PPR accounts whose posts explore considers.")
     als_candidates: int = _f(
         200,

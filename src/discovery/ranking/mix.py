@@ -22,31 +22,49 @@ def order_by_score(scores: np.ndarray, post_ids: np.ndarray) -> np.ndarray:
 
 
 def fatigue_order(
-    scores: np.ndarray, authors: np.ndarray, post_ids: np.ndarray, fatigue: float
+    scores: np.ndarray,
+    authors: np.ndarray,
+    post_ids: np.ndarray,
+    fatigue: float,
+    link: str = "logit",
 ) -> np.ndarray:
     """Positions in the order that greedily maximises expected engagement when the
-    :math:`j`-th post of one author (0 for the first) loses ``fatigue`` logits
-    (:mod:`discovery.signals.fatigue`); ``scores`` are probabilities.
+    :math:`j`-th post of one author (0 for the first) loses ``fatigue`` on the ``link`` scale:
+    logits when ``scores`` are probabilities (a trained ranker's fitted fatigue,
+    :mod:`discovery.signals.fatigue`), or ``link="log"`` for positive scores, where losing
+    :math:`f = -\\ln d` is multiplying the score by :math:`d` per earlier post (the default
+    ranker's ``author_discount``).
 
-    The greedy step takes the largest :math:`\\operatorname{logit} s - f \\cdot c_a`, with
+    The greedy step takes the largest :math:`g(s) - f \\cdot c_a` (:math:`g` the link), with
     :math:`c_a` the author's posts taken so far. An author's posts are taken in their own score
     order, so the one of own rank :math:`j` is taken at :math:`c_a = j`, and each author's
-    adjusted scores :math:`\\operatorname{logit} s_j - f j` fall with :math:`j`: merging the
-    authors greedily is sorting every post by its adjusted score. Ties by post id; with
-    ``fatigue`` 0, :func:`order_by_score`. Authors below 0 (unknown) are never tired of.
+    adjusted scores :math:`g(s_j) - f j` fall with :math:`j`: merging the authors greedily is
+    sorting every post by its adjusted score. Ties by post id; with ``fatigue`` 0,
+    :func:`order_by_score`. Authors below 0 (unknown) are never tired of.
 
     >>> fatigue_order(np.array([0.5, 0.4, 0.3]), np.array([7, 7, 8]), np.array([1, 2, 3]), 1.0).tolist()
     [0, 2, 1]
+    >>> d = 0.8   # 0.4 · 0.8 = 0.32 > 0.3: the author's second post stays second
+    >>> fatigue_order(np.array([0.5, 0.4, 0.3]), np.array([7, 7, 8]), np.array([1, 2, 3]),
+    ...               -np.log(d), link="log").tolist()
+    [0, 1, 2]
     """
+    if link not in ("logit", "log"):
+        raise ValueError(f"link must be 'logit' or 'log', not {link!r}")
     if fatigue <= 0 or len(scores) == 0:
         return order_by_score(scores, post_ids)
-    s = np.clip(np.asarray(scores, np.float64), 1e-9, 1 - 1e-9)
+    if link == "logit":
+        s = np.clip(np.asarray(scores, np.float64), 1e-9, 1 - 1e-9)
+        adjusted = np.log(s / (1 - s))
+    else:
+        s = np.maximum(np.asarray(scores, np.float64), 1e-300)
+        adjusted = np.log(s)
     by_own = order_by_score(s, post_ids)  # each author's posts, best first
     place = np.empty(len(s), np.int64)
     place[by_own] = np.arange(len(s))
     authors = np.asarray(authors, np.int64)
     j = np.where(authors >= 0, group_rank(authors, order=place), 0)
-    return np.lexsort((post_ids, -(np.log(s / (1 - s)) - fatigue * j)))
+    return np.lexsort((post_ids, -(adjusted - fatigue * j)))
 
 
 def random_order(pools: Sequence[Sequence[int]], k: int, seed: int) -> list[int]:

@@ -29,6 +29,19 @@ if TYPE_CHECKING:
 __all__ = ["Blend", "ByScore", "InterestRow", "RandomMix", "RoundRobin", "best_per_interest"]
 
 
+def page_fatigue(run: Pipeline) -> tuple[float, str]:
+    """How much an author's further posts on a page lose, and on which scale: a trained
+    ranker's fitted fatigue in logits; the default ranker's ``author_discount`` ``d`` as
+    ``-ln d`` on the log of its scores (each earlier post multiplies a score by ``d``); none
+    for the tutorial's formula, kept exactly."""
+    fatigue = getattr(run.ranker, "fatigue", None)
+    if fatigue is not None:
+        return float(fatigue), "logit"
+    if run.ranker.name == "default":
+        return -math.log(run.ctx.settings.author_discount), "log"
+    return 0.0, "log"
+
+
 @dataclass(frozen=True)
 class ByScore:
     """Best score first (ties: post id; under a ranker's author fatigue, the order of
@@ -37,7 +50,7 @@ class ByScore:
     def choose(self, run: Pipeline, kind: FeedKind, k: int, budget: AuthorBudget) -> list[Pick]:
         pool, snap = run.pool(kind), run.ctx.snap
         authors, ids = snap.post_author[pool.posts], snap.post_id[pool.posts]
-        order = fatigue_order(pool.scores, authors, ids, getattr(run.ranker, "fatigue", 0.0))
+        order = fatigue_order(pool.scores, authors, ids, *page_fatigue(run))
         chosen = diversify(order, snap.post_author[pool.posts], k, budget=budget)
         return pool.picks(run.ctx, [int(i) for i in chosen], factors=run.factors)
 
@@ -64,9 +77,9 @@ class Blend:
         # each post once: the same post from a later pool has a lower score
         best = order_by_score(scores, snap.post_id[posts])
         first = best[np.sort(np.unique(posts[best], return_index=True)[1])]
-        fatigue = getattr(run.ranker, "fatigue", 0.0)
         ids = snap.post_id[posts[first]]
-        first = first[fatigue_order(scores[first], snap.post_author[posts[first]], ids, fatigue)]
+        authors = snap.post_author[posts[first]]
+        first = first[fatigue_order(scores[first], authors, ids, *page_fatigue(run))]
 
         def group(j: int) -> str:
             p = int(posts[j])
