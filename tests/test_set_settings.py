@@ -80,3 +80,20 @@ def test_serve_applies_its_settings_to_every_request(db: Path) -> None:
     )
     assert r.exit_code == 0, (r.output, r.exception)
     assert '"post_id":401' in r.output.replace(" ", "")
+
+
+def test_the_author_discount_reorders_only_and_refuses_hostile_values(db: Path) -> None:
+    base = cli_ids(db)
+    assert cli_ids(db, "--set", "author_discount=1") == base  # 1 is off
+    assert sorted(cli_ids(db, "--set", "author_discount=0.05")) == sorted(base)  # order only
+    for bad in ("0", "nan", "inf", "1e400", str(2**63), "-1", "abc", "x" * 10_000_000):
+        r = CliRunner().invoke(
+            cli, ["--db", str(db), "feed", "me", "--set", f"author_discount={bad}"]
+        )
+        assert r.exit_code == 1 and "author_discount" in str(r.exception), bad[:20]
+    with TestClient(create_app(db)) as c:
+        url = "/v1/users/me/feed?kind=timeline"
+        for bad in ("0", "nan", "1e400", str(2**63), "%E2%80%AE<b>"):
+            r = c.get(f"{url}&set=author_discount={bad}")
+            assert r.status_code == 422 and "author_discount" in r.text, bad
+        assert [i["post_id"] for i in c.get(url).json()["items"]] == base  # the database unharmed
