@@ -129,9 +129,16 @@ def test_push_work_arrays_are_reset_sparsely_and_reused(world):
     np.testing.assert_array_equal(first, again)
     assert index._workspaces, "the index keeps its scratch arrays"
     for ws in index._workspaces:
-        state = ws.state(index.indptr, 1e-6)  # push-only queries use the packed state
-        assert not ws.p.any() and not state[:, [0, 2, 3]].any()
+        # push-only queries use the packed state: residual, threshold, mark, total out-weight
+        state = ws.state(index.indptr, index.weights, 1e-6)
+        assert not ws.p.any() and not state[:, [0, 2]].any()
         assert (state[:, 1] == 1e-6 * np.maximum(np.diff(index.indptr), 1)).all()
+        ip, w = index.indptr.tolist(), index.weights.tolist()
+        for u in range(index.n):  # left to right from 0.0, as the push sums (no fsum, no numpy)
+            total = 0.0
+            for x in w[ip[u] : ip[u + 1]] if w else [1.0] * (ip[u + 1] - ip[u]):
+                total += x
+            assert state[u, 3] == total
 
 
 @FAST

@@ -6,7 +6,9 @@ places of memory: the residual (8 MB at a million nodes), the mark (1 MB) and th
 degree (``indptr``, 8 MB). On the million-account world the push is bound by those reads
 (~40 ns an edge, ~120,000 edges a query). Here ``state[u]`` is one 32-byte row — residual,
 threshold :math:`\\epsilon \\max(\\mathrm{outdeg}(u), 1)`, mark, padding — so an edge reads one
-cache line (columns 0, 1, 2; literals in the kernel). Same pushes in the same order with the same arithmetic (the threshold is the same
+cache line (columns 0, 1, 2, 3; literals in the kernel). Column 3 holds the node's total
+out-weight, summed once per index in the kernel's own order (:func:`row_totals`), instead of
+once per push. Same pushes in the same order with the same arithmetic (the threshold is the same
 product, computed once per ``eps``): the result is bit-identical to ``approximate`` with no
 walks (tested with hypothesis). numba has no struct-of-arrays layout switch and scipy no push,
 hence the hand-written kernel.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["push_packed", "thresholds"]
+__all__ = ["push_packed", "row_totals", "thresholds"]
 
 
 def thresholds(indptr: np.ndarray, eps: float, out: np.ndarray) -> None:
@@ -27,9 +29,27 @@ def thresholds(indptr: np.ndarray, eps: float, out: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
+def row_totals(indptr, weights, out):
+    """Write each node's total out-weight into column 3 of the state: the weights summed left
+    to right from 0.0 (the push's own sum, so its shares are bit-identical), or the
+    out-degree when ``weights`` is empty (unweighted)."""
+    weighted = weights.shape[0] > 0
+    for u in range(indptr.shape[0] - 1):
+        lo = indptr[u]
+        hi = indptr[u + 1]
+        if weighted:
+            total = 0.0
+            for k in range(lo, hi):
+                total += weights[k]
+            out[u, 3] = total
+        else:
+            out[u, 3] = np.float64(hi - lo)
+
+
+@njit(cache=True, nogil=True)
 def push_packed(indptr, indices, weights, v_idx, v_w, alpha, p, state, queue, touched):
     """Forward push until no residual reaches its threshold; ``state`` (n × 4 float64) holds
-    the thresholds and zeros elsewhere, ``p`` zeros, and both are left so. Returns (nodes,
+    the thresholds and the totals (:func:`row_totals`) and zeros elsewhere, ``p`` zeros, and both are left so. Returns (nodes,
     estimates, pushes, residual left), as :func:`~discovery.graph._kernels.approximate`."""
     n = queue.shape[0]
     weighted = weights.shape[0] > 0
@@ -63,12 +83,7 @@ def push_packed(indptr, indices, weights, v_idx, v_w, alpha, p, state, queue, to
         pushes += 1
         lo = indptr[u]
         hi = indptr[u + 1]
-        total = 0.0
-        if weighted:
-            for k in range(lo, hi):
-                total += weights[k]
-        else:
-            total = np.float64(hi - lo)
+        total = state[u, 3]
         if total > 0.0:
             share = alpha * ru / total
             for k in range(lo, hi):

@@ -66,11 +66,12 @@ class _Workspace:
             self._split = (np.zeros(self.n), np.zeros(self.n, dtype=np.uint8))
         return self._split
 
-    def state(self, ip: np.ndarray, eps: float) -> np.ndarray:
-        from ._packed import thresholds
+    def state(self, ip: np.ndarray, w: np.ndarray, eps: float) -> np.ndarray:
+        from ._packed import row_totals, thresholds
 
-        if self._state is None:
+        if self._state is None:  # a workspace serves one index: its weights never change
             self._state = np.zeros((self.n, 4))
+            row_totals(ip, w, self._state)
         if eps != self._eps:
             thresholds(ip, eps, self._state)
             self._eps = eps
@@ -99,7 +100,7 @@ def _run(
     if ws is not None and n_walks == 0 and ip.size == ws.n + 1:  # a served index's query
         from ._packed import push_packed
 
-        st = ws.state(ip, eps)
+        st = ws.state(ip, w, eps)
         nodes, vals, _pushes, _left = push_packed(
             ip, ix, w, v_idx, v_w, alpha, ws.p, st, ws.queue, ws.touched
         )

