@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import setops
-from ..ranking.affinity import ppr_reached, user_ppr
+from ..ranking.affinity import user_ppr
 from ..ranking.batch import NO_PREFS, FeedRequest, UserPrefs, context_for, recommend
 from ..ranking.collaborative import PRIME_USERS, prime_window_scores
 from ..ranking.context import UserContext
@@ -93,9 +93,8 @@ def candidate_block(
                 snap.post_id[posts],
                 np.round(np.fromiter((p.score for p in picks), np.float64, len(picks)), 12),
                 [p.sources for p in picks],
-                [
-                    {n: encode_evidence(ev, names) for n, ev in sorted(p.evidence.items())}
-                    for p in picks
+                [  # keys sorted where the list is encoded
+                    {n: encode_evidence(ev, names) for n, ev in p.evidence.items()} for p in picks
                 ],
                 job.counter,
                 job.computed_at,
@@ -110,9 +109,9 @@ def _affinity(ctx: UserContext, authors: np.ndarray) -> tuple[np.ndarray, np.nda
     store ids, sorted, and the values."""
     snap = ctx.snap
     ppr = user_ppr(ctx)
-    reached = ppr_reached(ctx)
+    reached = ppr.nodes  # the accounts it reaches, sorted, with ppr.values
     if len(reached) > NEAREST:
-        reached = reached[np.argpartition(-ppr[reached], NEAREST - 1)[:NEAREST]]
+        reached = reached[np.argpartition(-ppr.values, NEAREST - 1)[:NEAREST]]
     accounts = setops.union(setops.union(authors[authors >= 0], ctx.following), reached)
     ids = np.asarray(snap.account_id[accounts], np.int64)
     order = np.argsort(ids, kind="stable")

@@ -22,7 +22,7 @@ from .approx import (
     ppr_monte_carlo,
     ppr_push,
     push_pagerank,
-    push_pagerank_support,
+    push_pagerank_sparse,
     warmup,
 )
 from .build import adjacency_from_edges, interaction_weights, tutorial_graph
@@ -44,7 +44,7 @@ __all__ = [
     "ppr_monte_carlo",
     "ppr_push",
     "push_pagerank",
-    "push_pagerank_support",
+    "push_pagerank_sparse",
     "top_k",
     "topk_overlap",
     "tutorial_graph",

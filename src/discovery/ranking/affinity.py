@@ -16,13 +16,13 @@ from ..snapshot.grow import square
 from ..store.model import KIND_CODE
 from .context import UserContext
 from .ppr_cache import PPRCache, PPRState, _entries
+from .ppr_vector import PPRVector
 
 __all__ = [
     "author_ppr",
     "engagement_pairs",
     "follow_adjacency",
     "hop_distance",
-    "ppr_reached",
     "ppr_state",
     "tutorial_ppr",
     "user_ppr",
@@ -90,8 +90,9 @@ def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
     )
 
 
-def user_ppr(ctx: UserContext) -> np.ndarray:
-    """Dense PPR vector (sums to 1) seeded at the user, by ``settings.ppr_mode``.
+def user_ppr(ctx: UserContext) -> PPRVector:
+    """PPR (sums to 1) seeded at the user, by ``settings.ppr_mode``: a :class:`PPRVector`
+    (``vec[accounts]`` as a dense vector would answer it, without its million zeros).
 
     Vectors are kept in a per-snapshot LRU (:class:`~.ppr_cache.PPRCache`): a user paging
     through a feed, or the blend asking for timeline and explore, pays once, and a follow
@@ -105,20 +106,11 @@ def user_ppr(ctx: UserContext) -> np.ndarray:
     log = state.log(s.weighted_edges)
     log.update(adj)
     key = (ctx.user, s.ppr_mode, s.alpha, s.weighted_edges, s.seed)
-    vec = state.cache.get(
+    vec: PPRVector = state.cache.get(
         key, ctx.user, log, s.alpha, s.ppr_stale_l1, lambda v: _compute_ppr(ctx, v)
     )
     ctx._cache["ppr"] = vec
     return vec
-
-
-def ppr_reached(ctx: UserContext) -> np.ndarray:
-    """The accounts :func:`user_ppr` gives mass to, sorted, once per request: a scan of the
-    dense vector costs ~2 ms on a million accounts, and explore's ``ppr_authors`` source and
-    the batch job's stored affinities both start from it."""
-    if "ppr_reached" not in ctx._cache:
-        ctx._cache["ppr_reached"] = np.flatnonzero(user_ppr(ctx))
-    return ctx._cache["ppr_reached"]  # type: ignore[no-any-return]
 
 
 def author_ppr(ctx: UserContext, accounts: np.ndarray) -> np.ndarray:
@@ -129,7 +121,7 @@ def author_ppr(ctx: UserContext, accounts: np.ndarray) -> np.ndarray:
     stored = ctx.precomputed
     if stored is not None and len(getattr(stored, "ppr_accounts", ())):
         return np.asarray(stored.ppr_of(accounts))
-    return user_ppr(ctx)[accounts]
+    return user_ppr(ctx)[np.asarray(accounts, np.int64)]
 
 
 def ppr_state(snap: Snapshot) -> PPRState:
@@ -144,7 +136,7 @@ def ppr_state(snap: Snapshot) -> PPRState:
     )
 
 
-def _compute_ppr(ctx: UserContext, previous: np.ndarray | None = None) -> np.ndarray:
+def _compute_ppr(ctx: UserContext, previous: PPRVector | None = None) -> PPRVector:
     snap, s = ctx.snap, ctx.settings
     adj = follow_adjacency(snap, s.weighted_edges)
     mode = s.ppr_mode
@@ -152,9 +144,7 @@ def _compute_ppr(ctx: UserContext, previous: np.ndarray | None = None) -> np.nda
         mode = "exact" if snap.n_accounts <= EXACT_LIMIT else "push"
     if mode == "ego":
         nodes, scores = graph.ego_pagerank(adj, ctx.user, depth=2, alpha=s.alpha)
-        vec = np.zeros(snap.n_accounts)
-        vec[nodes] = scores
-        return vec
+        return PPRVector.of(nodes, scores, snap.n_accounts)
     w = int(s.weighted_edges)
     index = snap.derive_of(
         f"ppr_index_w{w}",
@@ -165,14 +155,15 @@ def _compute_ppr(ctx: UserContext, previous: np.ndarray | None = None) -> np.nda
     if mode == "exact":
         # L1 error <= tol·α/(1-α) ≈ 6e-5: far below ppr_stale_l1 and anything a ranking can
         # see; from the previous vector of a slightly changed graph when the cache had one
-        return index.pagerank(ctx.user, alpha=s.alpha, tol=1e-5, start=previous)
+        start = None if previous is None else previous.padded(snap.n_accounts).dense()
+        return PPRVector.from_dense(index.pagerank(ctx.user, alpha=s.alpha, tol=1e-5, start=start))
     if mode == "push":
         # eps 3e-6: top-200 overlap 0.96-0.98 with exact PPR on the large world at ~3.5 ms
-        vec, reached = graph.push_pagerank_support(index, ctx.user, alpha=s.alpha, eps=3e-6)
-        ctx._cache["ppr_reached"] = reached  # what ppr_reached would scan the vector for
-        return vec
+        nodes, values = graph.push_pagerank_sparse(index, ctx.user, alpha=s.alpha, eps=3e-6)
+        return PPRVector(nodes, values, snap.n_accounts)
     walk_seed = (s.seed * 1_000_003 + ctx.user) % 2**32  # fora: reproducible per user
-    return np.asarray(graph.fora_pagerank(index, ctx.user, alpha=s.alpha, seed=walk_seed))
+    vec = graph.fora_pagerank(index, ctx.user, alpha=s.alpha, seed=walk_seed)
+    return PPRVector.from_dense(np.asarray(vec))
 
 
 def tutorial_ppr(ctx: UserContext) -> np.ndarray:

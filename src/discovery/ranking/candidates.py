@@ -6,8 +6,10 @@ the source's arrays and becomes a typed record (:mod:`.evidence`) only when aske
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -62,13 +64,26 @@ class Grouped(Mapping[int, list[int]]):
 
     def __init__(self, keys: np.ndarray, starts: np.ndarray, values: np.ndarray) -> None:
         self._keys, self._starts, self._values = keys, starts, values
+        self._lists: tuple[list[int], list[int]] | None = None
+
+    def get(self, key: int, default: Any = None) -> Any:
+        """``self[key]``, or ``default``: a binary search in Python lists, made on the first
+        look-up (a batch list asks for ~200 posts, most of them absent; numpy's scalar
+        search and ``Mapping.get``'s KeyError each cost more than the search)."""
+        if self._lists is None:
+            self._lists = (self._keys.tolist(), self._starts.tolist())
+        keys, starts = self._lists
+        i = bisect_left(keys, key)
+        if i >= len(keys) or keys[i] != key:
+            return default
+        end = starts[i + 1] if i + 1 < len(starts) else len(self._values)
+        return self._values[starts[i] : end].tolist()  # type: ignore[no-any-return]
 
     def __getitem__(self, key: int) -> list[int]:
-        i = int(np.searchsorted(self._keys, key))
-        if i >= len(self._keys) or self._keys[i] != key:
+        found = self.get(key)
+        if found is None:
             raise KeyError(key)
-        end = self._starts[i + 1] if i + 1 < len(self._starts) else len(self._values)
-        return [int(v) for v in self._values[self._starts[i] : end]]
+        return found  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[int]:
         return iter(int(k) for k in self._keys)

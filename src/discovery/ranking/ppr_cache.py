@@ -161,7 +161,7 @@ def _with_rows(m: sp.csr_matrix, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((m.data, m.indices, indptr), shape=(n, n))
 
 
-def staleness(vec: np.ndarray, alpha: float, moved: np.ndarray) -> float:
+def staleness(vec: Any, alpha: float, moved: np.ndarray) -> float:
     """The module's bound on ``‖π_now - vec‖₁`` when row ``u`` of the transition matrix moved
     by ``moved[u]`` (L1, summed over changes) since ``vec`` was exact.
 
@@ -174,14 +174,14 @@ def staleness(vec: np.ndarray, alpha: float, moved: np.ndarray) -> float:
 @dataclass
 class PPRCache:
     """LRU of PPR vectors, each with the graph totals it was computed at (as ``π·t₀``).
+    Vectors are dense arrays or :class:`~.ppr_vector.PPRVector` (what ranking keeps): anything
+    with ``len``, ``nbytes`` and ``vec @ dense``.
 
-    A vector is reused while its bound stays within ``budget``, unless the seed's own row
-    changed (the user followed or unfollowed someone): that one is always recomputed."""
+        A vector is reused while its bound stays within ``budget``, unless the seed's own row
+        changed (the user followed or unfollowed someone): that one is always recomputed."""
 
     max_bytes: int
-    entries: OrderedDict[tuple, tuple[np.ndarray, int, int, float]] = field(
-        default_factory=OrderedDict
-    )
+    entries: OrderedDict[tuple, tuple[Any, int, int, float]] = field(default_factory=OrderedDict)
     hits: int = 0
     kept: int = 0  # hits on a vector of an older graph, within the staleness budget
     misses: int = 0
@@ -193,8 +193,8 @@ class PPRCache:
         log: GraphLog,
         alpha: float,
         budget: float,
-        compute: Callable[[np.ndarray | None], np.ndarray],
-    ) -> np.ndarray:
+        compute: Callable[[Any], Any],
+    ) -> Any:
         """The cached vector of ``key`` (seeded at ``seed``) if still within ``budget``, else
         ``compute(previous)``, where ``previous`` is the stale vector (a warm start) or None."""
         entry = self.entries.get(key)
@@ -202,7 +202,7 @@ class PPRCache:
         if entry is not None:
             vec, generation, epoch, base = entry
             if len(vec) < len(log.total):  # accounts added since: they hold no mass
-                vec = np.concatenate([vec, np.zeros(len(log.total) - len(vec))])
+                vec = _padded(vec, len(log.total))
                 self.entries[key] = (vec, generation, epoch, base)
             previous = vec if generation == log.generation else None
             if generation == log.generation and log.changed_at[seed] <= epoch:
@@ -229,7 +229,15 @@ class PPRCache:
         }
 
 
-def _dot(vec: np.ndarray, log: GraphLog) -> float:
+def _padded(vec: Any, n: int) -> Any:
+    """``vec`` over ``n`` accounts: a dense array with zeros appended, or a
+    :class:`~.ppr_vector.PPRVector` with a larger ``n``."""
+    if isinstance(vec, np.ndarray):
+        return np.concatenate([vec, np.zeros(n - len(vec))])
+    return vec.padded(n)
+
+
+def _dot(vec: Any, log: GraphLog) -> float:
     """``π·total``: exactly 0.0 while nothing changed (``total`` is all zeros)."""
     return float(vec @ log.total) if log.dirty else 0.0
 

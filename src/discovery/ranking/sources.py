@@ -15,7 +15,7 @@ from .. import setops
 from ..signals.clusters import snapshot_clusters
 from ..snapshot import Snapshot
 from ..store.model import KIND_CODE
-from .affinity import hop_distance, ppr_reached, user_ppr
+from .affinity import hop_distance, user_ppr
 from .candidates import (
     Candidates,
     Grouped,
@@ -87,17 +87,18 @@ class PPRAuthorsSource:
 
     def candidates(self, ctx: UserContext) -> Candidates:
         snap = ctx.snap
-        ppr = user_ppr(ctx)
-        reached = ppr_reached(ctx)  # work on the reached accounts only, not all n
+        ppr = user_ppr(ctx)  # the reached accounts only (its support), not all n
         excluded = np.concatenate([[ctx.user], ctx.following, ctx.blocked]).astype(np.int64)
-        reached = reached[~np.isin(reached, excluded)]
+        keep = ~np.isin(ppr.nodes, excluded)
+        reached, values = ppr.nodes[keep], ppr.values[keep]
         k = min(ctx.settings.explore_authors, len(reached))
         if k == 0:
             return Candidates(self.name, np.zeros(0, np.int64))
-        top = reached[top_k_by(ppr[reached], reached, k)]
+        best = top_k_by(values, reached, k)
+        top = reached[best]
         hops = hop_distance(ctx, top)
         cand = _recent(snap, snap.authors_posts(top)[0], _since(ctx), ctx.now)
-        return Candidates(self.name, cand, ppr_lookup(top, ppr[top], hops))
+        return Candidates(self.name, cand, ppr_lookup(top, values[best], hops))
 
 
 class LikedByFollowedSource:
