@@ -5,10 +5,10 @@
 places of memory: the residual (8 MB at a million nodes), the mark (1 MB) and the target's
 degree (``indptr``, 8 MB). On the million-account world the push is bound by those reads
 (~40 ns an edge, ~120,000 edges a query). Here ``state[u]`` is one 32-byte row — residual,
-threshold :math:`\\epsilon \\max(\\mathrm{outdeg}(u), 1)`, mark, padding — so an edge reads one
-cache line (columns 0, 1, 2, 3; literals in the kernel). Column 3 holds the node's total
-out-weight, summed once per index in the kernel's own order (:func:`row_totals`), instead of
-once per push. Same pushes in the same order with the same arithmetic (the threshold is the same
+threshold :math:`\\epsilon \\max(\\mathrm{outdeg}(u), 1)`, mark, total out-weight — so an edge
+reads one cache line (columns 0, 1, 2; literals in the kernel), and a push reads its node's
+total from column 3 (:func:`row_totals`, summed once per index in the push's own order)
+instead of summing the weights again. Same pushes in the same order with the same arithmetic (the threshold is the same
 product, computed once per ``eps``): the result is bit-identical to ``approximate`` with no
 walks (tested with hypothesis). numba has no struct-of-arrays layout switch and scipy no push,
 hence the hand-written kernel.
@@ -49,8 +49,9 @@ def row_totals(indptr, weights, out):
 @njit(cache=True, nogil=True)
 def push_packed(indptr, indices, weights, v_idx, v_w, alpha, p, state, queue, touched):
     """Forward push until no residual reaches its threshold; ``state`` (n × 4 float64) holds
-    the thresholds and the totals (:func:`row_totals`) and zeros elsewhere, ``p`` zeros, and both are left so. Returns (nodes,
-    estimates, pushes, residual left), as :func:`~discovery.graph._kernels.approximate`."""
+    the thresholds and the totals (:func:`row_totals`) and zeros elsewhere, ``p`` zeros, and
+    both are left so. Returns (nodes, estimates, pushes, residual left), as
+    :func:`~discovery.graph._kernels.approximate`."""
     n = queue.shape[0]
     weighted = weights.shape[0] > 0
     nt = 0

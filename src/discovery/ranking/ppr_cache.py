@@ -174,11 +174,11 @@ def staleness(vec: Any, alpha: float, moved: np.ndarray) -> float:
 @dataclass
 class PPRCache:
     """LRU of PPR vectors, each with the graph totals it was computed at (as ``π·t₀``).
-    Vectors are dense arrays or :class:`~.ppr_vector.PPRVector` (what ranking keeps): anything
-    with ``len``, ``nbytes`` and ``vec @ dense``.
 
-        A vector is reused while its bound stays within ``budget``, unless the seed's own row
-        changed (the user followed or unfollowed someone): that one is always recomputed."""
+    A vector is reused while its bound stays within ``budget``, unless the seed's own row
+    changed (the user followed or unfollowed someone): that one is always recomputed. Vectors
+    are dense arrays or :class:`~.ppr_vector.PPRVector` (what ranking keeps): anything with
+    ``len``, ``nbytes`` and ``vec @ dense``."""
 
     max_bytes: int
     entries: OrderedDict[tuple, tuple[Any, int, int, float]] = field(default_factory=OrderedDict)
