@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from discovery.engine import Engine
 from discovery.ranking import user_context
@@ -20,6 +22,7 @@ from discovery.ranking.sources import (
     top_interests,
 )
 from discovery.settings import Settings
+from discovery.signals._kernels import pair_counts
 from discovery.signals.clusters import (
     build_clusters,
     ppmi_similarity,
@@ -65,6 +68,29 @@ def test_ppmi_similarity_matches_the_plain_reference() -> None:
         x = (gen.random((30, 7)) < 0.3).astype(int)
         got = ppmi_similarity(sp.csr_matrix(x), np.arange(7))
         assert np.allclose(got, _reference_similarity(x))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 40),
+    st.integers(1, 9),
+    st.floats(0.0, 0.6),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([np.int32, np.int64]),
+)
+def test_pair_counts_is_scipys_product(
+    rows: int, width: int, density: float, seed: int, dtype: type
+) -> None:
+    """The one-pass kernel against ``xᵀx`` of the 0/1 matrix restricted to some columns
+    (scipy's sparse product, the formula it replaces), and the rows holding any of them."""
+    gen = np.random.default_rng(seed)
+    x = sp.csr_matrix((gen.random((rows, width)) < density).astype(np.float64))
+    x.indices, x.indptr = x.indices.astype(dtype), x.indptr.astype(dtype)
+    tags = gen.permutation(width)[: gen.integers(1, width + 1)]
+    co, posts = pair_counts(x.indptr, x.indices, width, tags)
+    sub = x[:, tags]
+    assert np.array_equal(co, (sub.T @ sub).toarray().astype(np.int64))
+    assert posts == int((np.diff(sub.indptr) > 0).sum())
 
 
 def test_hand_made_pairs() -> None:
