@@ -73,3 +73,30 @@ def test_ray_on_two_nodes_writes_what_a_local_run_writes(cluster: Path, tmp_path
         # change later, so the Ray run saw a later counter)
         assert remote.counter > local.counter
         assert {r.counter for r in store.precomputed("explore")} == {remote.counter}
+
+
+def test_a_warm_up_builds_what_the_blocks_read(cluster: Path, tmp_path: Path) -> None:
+    """The warm-up task (one per CPU, while the driver loads the models) leaves the worker
+    holding the snapshot with every derived structure a block of other users reads: the
+    block that follows builds none (a world without models)."""
+    import dataclasses
+
+    from discovery.batch.candidates import BatchJob, candidate_block
+    from discovery.batch.runner import _WORKER_HELD, _held, _remote_warm
+    from discovery.settings import Settings
+    from discovery.snapshot import load_snapshot
+
+    path = tmp_path / "tiny.db"
+    generate_world(path, size="tiny", images=False, seed=7)
+    with Store.open(path) as store:
+        snap = load_snapshot(store)
+    job = BatchJob(FeedRequest("explore", 20), Settings(), snap.counter, 0)
+    ref = ray.put(dataclasses.replace(snap))
+    assert _remote_warm([ref], job) == os.getpid()  # run here, as a worker runs it
+    held = _held(ref)
+    assert held is _WORKER_HELD[ref.hex()]  # fetched once, kept
+    built = set(held.derived.keys())
+    assert {"ppr_index_w1", "hashtag_clusters", "post_stats"} <= built
+    lists = candidate_block(held, list(range(10, 60)), job)
+    assert len(lists) == 50 and set(held.derived.keys()) == built
+    _WORKER_HELD.clear()

@@ -4,7 +4,10 @@ The snapshot is loaded once by the driver. Locally, blocks of users run one afte
 this process. On Ray, the snapshot (its numpy arrays, without derived structures) is put in the
 object store once; each task receives a reference to it, and each worker process deserialises
 it once (numpy arrays are read zero-copy from the shared object store) and keeps it, with the
-derived structures and numba kernels it builds, for every later block it runs. A task whose
+derived structures and numba kernels it builds, for every later block it runs. Those
+structures are built first, by one warm-up task per CPU submitted before the driver loads the
+models (each takes ~15 s on the large world, and so does loading the ALS model), so the two
+overlap instead of following each other. A task whose
 worker dies is retried by Ray (``max_retries``); since a block is a pure function of the
 snapshot and the users' preferences, the retried output is identical.
 
@@ -66,7 +69,37 @@ def _bare(snap: Snapshot) -> Snapshot:
 
 
 # ------------------------------------------------------------------ ray
-_WORKER_SNAPSHOT: dict[str, tuple[Snapshot, Mapping[str, Any]]] = {}
+#: What a worker process holds across tasks: objects by reference (the run's snapshot and
+#: artifacts), dropped when a task of another snapshot arrives.
+_WORKER_HELD: dict[str, Any] = {}
+
+
+def _held(ref: Any, snapshot: bool = False) -> Any:
+    """The object behind ``ref``, fetched once per worker process (numpy arrays read
+    zero-copy from the node's object store)."""
+    import ray
+
+    key = ref.hex()
+    if key not in _WORKER_HELD:
+        if snapshot:
+            _WORKER_HELD.clear()  # a new run: drop the previous snapshot and models
+        _WORKER_HELD[key] = ray.get(ref)
+    return _WORKER_HELD[key]
+
+
+def _remote_warm(box: list[Any], job: BatchJob) -> int:
+    """A Ray task's body: build the snapshot's derived structures (indexes, the follow graph's
+    push state, hashtag clusters: ~15 s on the large world) by computing the list of the
+    account with the most interactions (the one most likely to reach every structure, as
+    ``serve``'s warm-up picks it) without models, and keep them for the blocks this worker
+    runs next. The driver submits one per CPU before it loads the models (~15 s on the large
+    world too), so the two overlap; the list is thrown away (the models change it). The
+    worker's process id."""
+    snap = _held(box[0], snapshot=True)
+    if snap.n_accounts:
+        counts = np.bincount(snap.inter_user, minlength=snap.n_accounts)
+        candidate_block(snap, [int(np.argmax(counts))], job)
+    return os.getpid()
 
 
 def _remote_block(
@@ -75,20 +108,13 @@ def _remote_block(
     """A Ray task's body. ``box`` holds the object references of the snapshot and of the
     artifacts inside a list, so that Ray hands them over unresolved and the worker resolves
     them once (kept per process)."""
-    import ray
-
     crash = os.environ.get(CRASH_ONCE_ENV)
     if crash and not Path(crash).exists():
         Path(crash).write_text(str(os.getpid()))
         os._exit(1)
     snap_ref, artifacts_ref = box
-    key = snap_ref.hex()
-    held = _WORKER_SNAPSHOT.get(key)
-    if held is None:
-        _WORKER_SNAPSHOT.clear()  # a new run: drop the previous snapshot
-        held = _WORKER_SNAPSHOT[key] = (ray.get(snap_ref), ray.get(artifacts_ref))
-    snap, artifacts = held
-    return candidate_block(snap, users, job, prefs, artifacts)
+    snap = _held(snap_ref, snapshot=True)
+    return candidate_block(snap, users, job, prefs, _held(artifacts_ref))
 
 
 def _ray_blocks(
@@ -96,7 +122,7 @@ def _ray_blocks(
     blocks: Sequence[list[int]],
     job: BatchJob,
     prefs: Mapping[int, UserPrefs],
-    artifacts: Mapping[str, Any],
+    artifacts: Callable[[], Mapping[str, Any]],
     address: str | None,
     workers: int | None,
 ) -> Iterator[list[CandidateList]]:
@@ -104,7 +130,13 @@ def _ray_blocks(
 
     ray, started = start_ray(RayOptions(address, workers))
     try:
-        box = [ray.put(_bare(snap)), ray.put(dict(artifacts))]
+        snap_ref = ray.put(_bare(snap))
+        if blocks:  # every CPU builds the snapshot's structures while the models load here
+            warm = ray.remote(num_cpus=1, max_retries=3)(_remote_warm)
+            cpus = max(int(ray.cluster_resources().get("CPU", 1)), 1)
+            for _ in range(cpus):
+                warm.remote([snap_ref], job)
+        box = [snap_ref, ray.put(dict(artifacts()))]
         task = ray.remote(num_cpus=1, max_retries=3)(_remote_block)
         refs = deque(
             task.remote(box, block, job, {u: prefs[u] for u in block if u in prefs})
@@ -112,6 +144,8 @@ def _ray_blocks(
         )
         while refs:  # in block order, so the output does not depend on scheduling
             yield ray.get(refs.popleft())  # a block's rows leave the object store once read
+        # the warm-ups' results are never read: they only save the blocks work, so one that
+        # failed fails nothing (its worker's first block builds what it would have)
     finally:
         if started:
             ray.shutdown()
@@ -196,11 +230,12 @@ def run_candidates(
     }
     job = BatchJob(request, settings, snap.counter, int(time.time()))
     blocks = user_blocks(chosen, block_size)
-    artifacts = batch_artifacts(store)
-    if engine == "ray":
-        stream = _ray_blocks(snap, blocks, job, prefs, artifacts, address, workers)
+    if engine == "ray":  # the models are loaded while the workers warm up
+        stream = _ray_blocks(
+            snap, blocks, job, prefs, lambda: batch_artifacts(store), address, workers
+        )
     else:
-        stream = _local_blocks(snap, blocks, job, prefs, artifacts)
+        stream = _local_blocks(snap, blocks, job, prefs, batch_artifacts(store))
     summary = BatchSummary(len(chosen), 0, len(blocks), engine, workers or 1, 0.0, snap.counter)
     writer = _ParquetSink(out) if out is not None else None
     ok = False

@@ -488,13 +488,14 @@ def load_als(store: Store, version: int | None = None) -> LoadedALS | None:
     except NotFound:
         return None
     model = ALSModel.from_bytes(art.data, art.meta)
-    users = store.ids_of_keys("accounts", model.user_keys.tolist())
-    posts = store.ids_of_keys("posts", model.post_keys.tolist())
+    user_keys, post_keys = model.user_keys.tolist(), model.post_keys.tolist()
+    users = store.ids_of_keys("accounts", user_keys)
+    posts = store.ids_of_keys("posts", post_keys)
     return LoadedALS(
         model,
         art.version,
-        np.array([users.get(k, -1) for k in model.user_keys.tolist()], dtype=np.int64),
-        np.array([posts.get(k, -1) for k in model.post_keys.tolist()], dtype=np.int64),
+        np.fromiter((users.get(k, -1) for k in user_keys), np.int64, len(user_keys)),
+        np.fromiter((posts.get(k, -1) for k in post_keys), np.int64, len(post_keys)),
     )
 
 

@@ -101,7 +101,9 @@ class ArtifactsMixin(StoreCore):
         if table not in ("accounts", "posts"):
             raise StoreError(f"external keys: unknown table {table!r}")
         rows = self._fetch_in(f"SELECT ext_key, id FROM {table} WHERE ext_key IN ({{}})", keys)
-        out = {str(k): int(i) for k, i in rows}
+        out: dict[str, int] = dict(rows)  # text and integer columns: str and int already
+        if len(out) == len(keys):  # every key found (distinct keys, as a model's are)
+            return out
         local = [int(k[3:]) for k in keys if k not in out and k[:3] == "id:" and k[3:].isdigit()]
         for (i,) in self._fetch_in(f"SELECT id FROM {table} WHERE id IN ({{}})", local):
             out[f"id:{int(i)}"] = int(i)
