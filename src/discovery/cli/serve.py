@@ -200,16 +200,18 @@ def serve(
     # answered by a thread, which waits for the GIL while one numpy call builds an index over
     # 20M follows or 47M interactions (seconds on the large world), so busy workers were being
     # killed mid-request ("Server disconnected") and restarted into a cold snapshot
-    uvicorn.run(
-        "discovery.service.app:app_from_env",
-        factory=True,
-        workers=workers,
-        timeout_worker_healthcheck=worker_healthcheck,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-    )
+    options = {
+        "timeout_worker_healthcheck": worker_healthcheck,
+        "log_level": log_level,
+        "access_log": False,
+    }
+    target = "discovery.service.app:app_from_env"
+    from ..service.workers import reuse_port_supported, run_workers
+
+    if reuse_port_supported():  # one socket per worker: the kernel balances the connections
+        run_workers(target, workers=workers, host=host, port=port, **options)
+    else:
+        uvicorn.run(target, factory=True, workers=workers, host=host, port=port, **options)
 
 
 @token_app.command("create")
