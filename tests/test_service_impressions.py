@@ -6,6 +6,7 @@ land once the writer is free, and /metrics counts them."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -234,3 +235,33 @@ def test_a_server_worker_runs_blas_on_one_thread(db: str) -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split("\n")[-2] == "[2] [1]", out.stdout + out.stderr
+
+
+def test_ranker_features_are_the_served_factors_without_the_learned_ones(db: str) -> None:
+    """``serve --impression-features ranker``: each logged row keeps the serving ranker's
+    factors and its ``src_`` flags, with the values the full log writes, and none of the
+    learned ranker's features (hydrated per page for ``all``, the default)."""
+    pages = {}
+    for learned in (True, False):
+        with TestClient(create_app(db, learned_features=learned)) as client:
+            client.get("/v1/users/me/feed?kind=blend&limit=6")
+            assert client.app.state.service.impressions.flush(10)  # type: ignore[attr-defined]
+        with Store.open(db) as store:
+            rows = store.impressions(account=ME)[-6:]
+        pages[learned] = [(r.post, json.loads(r.features)) for r in rows]
+    assert [post for post, _ in pages[True]] == [post for post, _ in pages[False]]
+    for (_, full), (_, slim) in zip(pages[True], pages[False], strict=True):
+        assert {"recency", "interest"} <= slim.keys() and any(k.startswith("src_") for k in slim)
+        assert slim == {k: v for k, v in full.items() if k in slim}
+        assert {"als_score", "topic_match", "post_like_rate"} <= full.keys() - slim.keys()
+
+
+def test_serve_refuses_an_unknown_impression_features_value(db: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "discovery", "--db", db, "serve", "--impression-features", "some"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == "error: --impression-features some: expected all or ranker"

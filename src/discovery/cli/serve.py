@@ -114,6 +114,14 @@ def serve(
         " of your own) instead of https://HOST/.well-known/did.json.",
         show_default=False,
     ),
+    impression_features: str = typer.Option(
+        "all",
+        "--impression-features",
+        help="What each logged impression's features hold: all (the serving ranker's factors,"
+        " the proposing sources and every learned-ranker feature of the item, hydrated per"
+        " page: about 3 ms of CPU a large-world page) or ranker (the first two only, at no"
+        " cost). Training reads neither: it rebuilds the features as of each day.",
+    ),
     assign: list[str] = typer.Option(
         None,
         "--set",
@@ -123,7 +131,7 @@ def serve(
 ) -> None:
     """Serve the JSON API (and the web pages) over the database, with docs at /docs."""
     from ..service import create_app
-    from ..service.app import DB_ENV, SETTINGS_ENV
+    from ..service.app import DB_ENV, FEATURES_ENV, SETTINGS_ENV
     from ..settings import Settings, parse_assignments
 
     feedgen = None
@@ -137,11 +145,16 @@ def serve(
             plc_url=feedgen_plc_url,
             did_web_url=feedgen_did_web_url,
         )
+    if impression_features not in ("all", "ranker"):
+        raise InputError(f"--impression-features {impression_features}: expected all or ranker")
     changes = parse_assignments(assign or [])
     if get is None:
         check_port(host, port)  # before the snapshot loads (seconds) and before any banner
     application = create_app(
-        state.db, feedgen=feedgen, settings=Settings().replace(**changes) if changes else None
+        state.db,
+        feedgen=feedgen,
+        settings=Settings().replace(**changes) if changes else None,
+        learned_features=impression_features == "all",
     )
     if get is not None:
         import warnings
@@ -192,6 +205,7 @@ def serve(
     # up before each read, so the next request sees them whichever worker answers it.
     os.environ[DB_ENV] = str(state.sqlite_path.resolve()) if state.is_sqlite else state.db
     os.environ[SETTINGS_ENV] = json.dumps(changes)
+    os.environ[FEATURES_ENV] = impression_features
     if feedgen is not None:
         from ..service.feedgen import FEEDGEN_ENV
 

@@ -27,7 +27,14 @@ _log = logging.getLogger("discovery.serve")
 if TYPE_CHECKING:
     from .feedgen import FeedgenConfig
 
-__all__ = ["DB_ENV", "SETTINGS_ENV", "app_from_env", "create_app", "one_blas_thread_per_worker"]
+__all__ = [
+    "DB_ENV",
+    "FEATURES_ENV",
+    "SETTINGS_ENV",
+    "app_from_env",
+    "create_app",
+    "one_blas_thread_per_worker",
+]
 
 _DESCRIPTION = """Ranked, explained feeds (timeline, explore, interests) over one database, and
 real-time events that change the next feed. Every item says why it is there.
@@ -40,6 +47,9 @@ with no tokens at all is served open (local single-user mode)."""
 DB_ENV = "DISCOVERY_SERVE_DB"
 #: ``serve --set`` changes for every worker, as JSON.
 SETTINGS_ENV = "DISCOVERY_SERVE_SETTINGS"
+#: ``serve --impression-features``: "all" (the default) logs every learned feature of a served
+#: item, "ranker" only the serving ranker's factors and sources.
+FEATURES_ENV = "DISCOVERY_SERVE_IMPRESSION_FEATURES"
 
 
 def app_from_env() -> FastAPI:
@@ -54,6 +64,7 @@ def app_from_env() -> FastAPI:
         os.environ[DB_ENV],
         feedgen=FeedgenConfig.from_env(feedgen) if feedgen else None,
         settings=Settings().replace(**changes) if changes else None,
+        learned_features=os.environ.get(FEATURES_ENV, "all") == "all",
     )
 
 
@@ -96,12 +107,14 @@ def create_app(
     max_body: int = MAX_BODY,
     threads: int = 4,
     feedgen: FeedgenConfig | None = None,
+    learned_features: bool = True,
 ) -> FastAPI:
     """The API over database ``db`` (which must exist): one engine snapshot shared by all
     requests, caught up with the store before every read; ``threads`` request handlers run at
     once (the rest queue). With ``feedgen``, also a Bluesky feed generator (see
-    :mod:`.feedgen`)."""
-    service = Service(db, settings)
+    :mod:`.feedgen`). ``learned_features``: whether logged impressions carry every learned
+    feature of the served item (:func:`discovery.experiments.serving.serve_feed`)."""
+    service = Service(db, settings, learned_features=learned_features)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

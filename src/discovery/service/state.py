@@ -65,9 +65,13 @@ LANE_THREADS = {"read": 2, "write": 2}
 class Service:
     """The shared state of one API process (see the module docstring for the locking)."""
 
-    def __init__(self, db: str | Path, settings: Settings | None = None) -> None:
+    def __init__(
+        self, db: str | Path, settings: Settings | None = None, *, learned_features: bool = True
+    ) -> None:
         self.db = str(db)  # a path or a database URL (see discovery.store.url)
         self.settings = settings
+        # whether logged impressions carry every learned feature (serve_feed's learned_features)
+        self.learned_features = learned_features
         self.write_lock = threading.Lock()
         self.auth_lock = threading.Lock()
         self.metrics = Metrics()

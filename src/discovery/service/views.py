@@ -61,6 +61,7 @@ def feed_view(
             weights=weights,
             exclude=shown,
             open_block=state.open_block,
+            learned_features=service.learned_features,
         )
         feed = page.feed
         mark_viewer(engine.snapshot, u, feed.items)
