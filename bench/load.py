@@ -426,6 +426,8 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
             "server_cpu_cores": round((cpu_seconds(pid) - cpu0) / elapsed, 2),
             "client_cpu_cores": round((time.process_time() - own0) / elapsed, 2),
             "per_minute": per_minute(rec, start),
+            "slow_seconds": slow_seconds(rec, start),
+            "started_unix": round(time.time() - (time.monotonic() - start), 1),
             # share of the run in which some task waited for a CPU, for I/O, for memory
             "stalled_share": {
                 k: round((v - stalled0[k]) / elapsed, 3) for k, v in pressure_stalled().items()
@@ -453,6 +455,20 @@ def per_minute(rec: Recorder, start: float) -> list[dict[str, float]]:
             out.append(
                 {"minute": m + 1, "feed_rps": round(sel.sum() / span, 1), "p99_ms": round(p99, 1)}
             )
+    return out
+
+
+def slow_seconds(rec: Recorder, start: float, over_ms: float = 100.0) -> list[list[float]]:
+    """``[second, answers, p99 ms]`` of every second of the run (counted from ``start``, by
+    when the answers came) whose p99 was over ``over_ms``: when the stalls were, to set
+    against the server's log of its rebuilds."""
+    done, lat = np.array(rec.feed_done) - start, np.array(rec.feed_latency) * 1000
+    out = []
+    for s in np.unique(np.floor(done)).tolist():
+        sel = np.floor(done) == s
+        p99 = float(np.percentile(lat[sel], 99))
+        if p99 > over_ms:
+            out.append([int(s), int(sel.sum()), round(p99, 1)])
     return out
 
 

@@ -6,6 +6,10 @@ back to building on use; and a server's feeds settle on what a fresh engine serv
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,6 +21,7 @@ from discovery.settings import Settings
 from discovery.snapshot import INTERACTIONS_LAG, Snapshot, load_snapshot
 from discovery.snapshot.rebuild import Rebuilder, begin
 from discovery.snapshot.state import FollowGraph
+from discovery.snapshot.turns import MachineTurns
 from test_snapshot_derive import catch_up, tiny
 from worlds import NOW, build_known_world
 
@@ -200,11 +205,12 @@ def world(tmp_path):
     store.close()
 
 
-def test_an_engine_that_rebuilds_beside_settles_on_what_rebuilding_on_use_serves(world):
+def test_an_engine_that_rebuilds_beside_settles_on_what_rebuilding_on_use_serves(world, caplog):
     """Follows past the lag through the store: the engine keeps answering during the rebuild,
     its thread swaps the structures in, and then every feed equals that of an engine with the
     same history that rebuilt on use (PageRank vectors recomputed on any graph change in both:
     ``ppr_stale_l1=0``; post statistics lag the follows alike in both)."""
+    caplog.set_level(logging.INFO, logger="discovery.snapshot.rebuild")
     exact = Settings(ppr_stale_l1=0.0)
     engine = Engine(world, load_snapshot(world, cache=False), exact)
     on_use = Engine(world, load_snapshot(world, cache=False), exact)
@@ -224,6 +230,11 @@ def test_an_engine_that_rebuilds_beside_settles_on_what_rebuilding_on_use_serves
     assert stats.done >= 1 and stats.stale == 0 and stats.failed == 0
     assert engine.snapshot.follow_graph() is not graph
     assert "follow_graph" in rebuilder.last_installed
+    # each rebuild is logged with what it rebuilt, how long it took and what it swapped in
+    logged = [r.getMessage() for r in caplog.records if r.name == "discovery.snapshot.rebuild"]
+    assert any(
+        "'follow_graph'" in m and f"swapped in {len(rebuilder.last_installed)}" in m for m in logged
+    ), logged
     for user in ("me", "ana", "bo"):
         for kind in ("timeline", "explore", "blend"):
             got = [(i.post_id, i.score) for i in engine.feed(user, kind=kind).items]
@@ -260,3 +271,40 @@ def test_a_server_rebuilds_beside_and_reports_it_in_metrics(tmp_path):
         assert 'discovery_snapshot_rebuilds{state="done"} 1.0' in metrics
         assert 'discovery_snapshot_rebuilds{state="failed"} 0.0' in metrics
         assert "discovery_snapshot_stale_structures 0.0" in metrics
+
+
+def test_a_rebuild_waits_for_its_turn_and_serves_stale_meanwhile(tmp_path):
+    """Two workers of one machine see the same stream and their lags run out together: a
+    rebuild holds the machine's turn (an flock on one lock file) from its copy to its swap,
+    so while another holder is inside, this one has started but built nothing — the stale
+    value keeps serving — and once the turn is free it builds and swaps as usual."""
+    snap = tiny(n_interactions=10)
+    snap.derived.beside = True
+    assert snap.derive_of("n", lambda s: len(s.inter_user), depends_on=(INTERACTIONS_LAG,)) == 10
+    catch_up(snap, "interactions", 1_001)
+    other = MachineTurns(tmp_path / "turns.lock")  # the other worker, rebuilding
+    rebuilder = Rebuilder(threading.RLock(), MachineTurns(tmp_path / "turns.lock"))
+    with other:
+        assert rebuilder.poke(snap)
+        assert not rebuilder.wait(0.5)  # waiting for its turn: not done, nothing built
+        assert rebuilder.stats(snap).done == 0 and snap.derived.stale() == ["n"]
+        assert snap.derive_of("n", lambda s: -1, depends_on=(INTERACTIONS_LAG,)) == 10
+    assert rebuilder.wait(30)
+    assert rebuilder.stats(snap).done == 1 and not snap.derived.stale()
+    assert snap.derive_of("n", lambda s: -1, depends_on=(INTERACTIONS_LAG,)) == 1_011
+
+
+def test_a_turn_held_too_long_is_waited_for_at_most_max_wait(tmp_path, caplog):
+    """A holder that hangs (a stopped worker) delays a rebuild by ``max_wait`` at most: then
+    the rebuild runs beside it, logged."""
+    holder = MachineTurns(tmp_path / "turns.lock")
+    waiter = MachineTurns(tmp_path / "turns.lock", max_wait=0.3)
+    with holder:
+        t = time.monotonic()
+        with waiter:
+            waited = time.monotonic() - t
+        assert 0.3 <= waited < 5
+    assert "no turn in 0 s" in caplog.text
+    with waiter:  # free again: entered at once, and the holder now waits
+        assert not holder.try_enter()
+    assert holder.try_enter()

@@ -48,6 +48,7 @@ import anyio.to_thread
 from ..engine import Engine
 from ..settings import Settings
 from ..snapshot.rebuild import RebuildStats
+from ..snapshot.turns import MachineTurns
 from ..store import Store
 from ..store.events import read_consistently
 from ..store.experiments import ImpressionRow
@@ -84,7 +85,8 @@ class Service:
         if not self.closed:
             return
         self.engine = Engine.open(self.db, settings=self.settings)
-        self.engine.rebuild_beside()
+        # the workers of one machine rebuild one at a time (discovery.snapshot.turns)
+        self.engine.rebuild_beside(MachineTurns())
         self.writer = Store.open(self.db, create=False)
         self.auth_store = Store.open(self.db, create=False)
         self.refreshed_at = time.time()

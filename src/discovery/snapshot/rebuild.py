@@ -29,11 +29,12 @@ of a rebuild on use.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .derived import TABLES, Dependency, Entry, Grows
 
@@ -150,11 +151,15 @@ class Rebuilder:
     """Runs :class:`Job` s one at a time on a daemon thread (see the module docstring).
 
     ``lock`` is the engine's: :meth:`poke` is called with it held (after a catch-up), and the
-    thread takes it only to swap.
+    thread takes it only to take the frozen copy and to swap. ``turns``: a context manager
+    each rebuild holds from its copy to its swap, shared by the rebuilders that should not
+    run at once (a server's: :class:`~.turns.MachineTurns`, one per machine); None: no
+    waiting.
     """
 
-    def __init__(self, lock: threading.RLock) -> None:
+    def __init__(self, lock: threading.RLock, turns: Any = None) -> None:
         self._lock = lock
+        self._turns = turns if turns is not None else contextlib.nullcontext()
         self._thread: threading.Thread | None = None
         self.done = 0
         self.failed = 0
@@ -166,14 +171,12 @@ class Rebuilder:
         return self._thread is not None and self._thread.is_alive()
 
     def poke(self, snap: Snapshot) -> bool:
-        """Start a rebuild of ``snap``'s stale entries unless one runs; True when started."""
-        if self.running:
-            return False
-        job = begin(snap)
-        if job is None:
+        """Start rebuilding ``snap``'s stale entries unless a rebuild runs (or waits for its
+        turn); True when started. The thread takes its frozen copy once its turn comes."""
+        if self.running or not snap.derived.stale():
             return False
         self._thread = threading.Thread(
-            target=self._run, args=(snap, job), name="discovery-rebuild", daemon=True
+            target=self._run, args=(snap,), name="discovery-rebuild", daemon=True
         )
         self._thread.start()
         return True
@@ -193,25 +196,32 @@ class Rebuilder:
                 break
         return not self.running
 
-    def _run(self, snap: Snapshot, job: Job) -> None:
-        started = time.perf_counter()
-        try:
-            job.build()
-        except Exception:  # a bug or memory: serve as without a rebuild beside
-            log.exception("rebuilding %s beside the snapshot failed", sorted(job.targets))
-            with self._lock:
-                job.abandon(snap)
-                self.failed += 1
-            return
-        with self._lock:
-            job.finish(snap)
-            self.done += 1
-            self.last_seconds = time.perf_counter() - started
-            self.last_installed = job.installed
-            # entries whose lag ran out while this one was building: the next job, at once
-            next_job = begin(snap)
-            if next_job is not None:
-                self._thread = threading.Thread(
-                    target=self._run, args=(snap, next_job), name="discovery-rebuild", daemon=True
-                )
-                self._thread.start()
+    def _run(self, snap: Snapshot) -> None:
+        while True:  # entries whose lag ran out while one job was building: the next, at once
+            asked = time.perf_counter()
+            with self._turns:  # other workers' rebuilds on this machine first
+                started = time.perf_counter()
+                with self._lock:
+                    job = begin(snap)
+                if job is None:
+                    return
+                try:
+                    job.build()
+                except Exception:  # a bug or memory: serve as without a rebuild beside
+                    log.exception("rebuilding %s beside the snapshot failed", sorted(job.targets))
+                    with self._lock:
+                        job.abandon(snap)
+                        self.failed += 1
+                    return
+                with self._lock:
+                    job.finish(snap)
+                    self.done += 1
+                    self.last_seconds = time.perf_counter() - started
+                    self.last_installed = job.installed
+            log.info(
+                "rebuilt %s beside in %.2f s after %.2f s waiting for its turn, swapped in %d",
+                sorted(job.targets),
+                self.last_seconds,
+                started - asked,
+                len(job.installed),
+            )
