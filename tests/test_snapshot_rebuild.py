@@ -7,6 +7,8 @@ back to building on use; and a server's feeds settle on what a fresh engine serv
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 
@@ -308,3 +310,25 @@ def test_a_turn_held_too_long_is_waited_for_at_most_max_wait(tmp_path, caplog):
     with waiter:  # free again: entered at once, and the holder now waits
         assert not holder.try_enter()
     assert holder.try_enter()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_a_rebuild_runs_below_the_requests_priority_and_leaves_theirs_alone():
+    """``nice``: the rebuild thread lowers its own priority (the build function sees it); the
+    thread that poked it — a request's — keeps its own."""
+    seen = []
+
+    def build(s: Snapshot) -> int:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return len(s.inter_user)
+
+    snap = tiny(n_interactions=10)
+    snap.derived.beside = True
+    assert snap.derive_of("n", build, depends_on=(INTERACTIONS_LAG,)) == 10
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    catch_up(snap, "interactions", 1_001)
+    rebuilder = Rebuilder(threading.RLock(), nice=7)
+    assert rebuilder.poke(snap) and rebuilder.wait(30)
+    assert rebuilder.stats(snap).done == 1
+    assert seen == [mine, min(19, mine + 7)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine

@@ -111,16 +111,16 @@ class Engine:
                 self.rebuilder.poke(self.snapshot)
             return self.snapshot.counter != before
 
-    def rebuild_beside(self, turns: Any = None) -> Rebuilder:
+    def rebuild_beside(self, turns: Any = None, nice: int = 0) -> Rebuilder:
         """From now on, rebuild the structures whose lag ran out on a background thread and
         swap them in, instead of on the first request that needs them (a server's choice: see
         :mod:`discovery.snapshot.rebuild`); each rebuild holds ``turns`` (a context manager:
-        a server's :class:`~discovery.snapshot.turns.MachineTurns`) while it runs. Returns the
-        :class:`Rebuilder`."""
+        a server's :class:`~discovery.snapshot.turns.MachineTurns`) while it runs, at ``nice``
+        below the requests' priority (Linux). Returns the :class:`Rebuilder`."""
         with self._lock:
             if self.rebuilder is None:
                 self.snapshot.derived.beside = True
-                self.rebuilder = Rebuilder(self._lock, turns)
+                self.rebuilder = Rebuilder(self._lock, turns, nice)
             return self.rebuilder
 
     def ppr_cache_stats(self) -> dict[str, int]:

@@ -59,6 +59,8 @@ from .metrics import Metrics
 __all__ = ["LANE_THREADS", "Service"]
 
 T = TypeVar("T")
+#: How far below the requests' scheduling priority a server's rebuild thread runs (Linux).
+REBUILD_NICE = 10
 #: Worker threads per lane: one ranks while one waits on the engine lock; writes are short.
 LANE_THREADS = {"read": 2, "write": 2}
 
@@ -85,8 +87,9 @@ class Service:
         if not self.closed:
             return
         self.engine = Engine.open(self.db, settings=self.settings)
-        # the workers of one machine rebuild one at a time (discovery.snapshot.turns)
-        self.engine.rebuild_beside(MachineTurns())
+        # the workers of one machine rebuild one at a time (discovery.snapshot.turns), each
+        # below its requests' priority
+        self.engine.rebuild_beside(MachineTurns(), nice=REBUILD_NICE)
         self.writer = Store.open(self.db, create=False)
         self.auth_store = Store.open(self.db, create=False)
         self.refreshed_at = time.time()

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -154,12 +156,16 @@ class Rebuilder:
     thread takes it only to take the frozen copy and to swap. ``turns``: a context manager
     each rebuild holds from its copy to its swap, shared by the rebuilders that should not
     run at once (a server's: :class:`~.turns.MachineTurns`, one per machine); None: no
-    waiting.
+    waiting. ``nice``: on Linux, the rebuild thread lowers its own scheduling priority by
+    this much (a thread is a task there; ``setpriority`` on its id touches no other), so the
+    requests of every worker on the machine get the cores first and the rebuild takes what is
+    left.
     """
 
-    def __init__(self, lock: threading.RLock, turns: Any = None) -> None:
+    def __init__(self, lock: threading.RLock, turns: Any = None, nice: int = 0) -> None:
         self._lock = lock
         self._turns = turns if turns is not None else contextlib.nullcontext()
+        self.nice = int(nice)
         self._thread: threading.Thread | None = None
         self.done = 0
         self.failed = 0
@@ -197,6 +203,11 @@ class Rebuilder:
         return not self.running
 
     def _run(self, snap: Snapshot) -> None:
+        if self.nice > 0 and sys.platform.startswith("linux"):
+            tid = threading.get_native_id()
+            os.setpriority(
+                os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + self.nice)
+            )
         while True:  # entries whose lag ran out while one job was building: the next, at once
             asked = time.perf_counter()
             with self._turns:  # other workers' rebuilds on this machine first
