@@ -133,8 +133,9 @@ def test_serve_takes_the_did_web_mirror_from_the_command_line(monkeypatch, known
 
     seen = {}
 
-    def capture(db, feedgen=None, settings=None):  # type: ignore[no-untyped-def]
+    def capture(db, feedgen=None, settings=None, learned_features=True):  # type: ignore[no-untyped-def]
         seen["feedgen"] = feedgen
+        seen["learned_features"] = learned_features
         raise SystemExit(0)
 
     monkeypatch.setattr(service, "create_app", capture)
@@ -145,3 +146,4 @@ def test_serve_takes_the_did_web_mirror_from_the_command_line(monkeypatch, known
         )  # fmt: skip
     assert seen["feedgen"].did_web_url == "http://127.0.0.1:9/mirror"
     assert seen["feedgen"].service_did == "did:web:feeds.test"
+    assert seen["learned_features"] is True  # --impression-features all, the default
