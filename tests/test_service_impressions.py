@@ -256,12 +256,18 @@ def test_ranker_features_are_the_served_factors_without_the_learned_ones(db: str
         assert {"als_score", "topic_match", "post_like_rate"} <= full.keys() - slim.keys()
 
 
-def test_serve_refuses_an_unknown_impression_features_value(db: str) -> None:
+@pytest.mark.parametrize("value", ["some", "", "[bold red]x\u202e</b>", "all" * 10_000])
+def test_serve_refuses_an_unknown_impression_features_value(db: str, value: str) -> None:
+    """One line naming the option, before anything starts; markup is shown, not applied."""
     done = subprocess.run(
-        [sys.executable, "-m", "discovery", "--db", db, "serve", "--impression-features", "some"],
+        [sys.executable, "-m", "discovery", "--db", db, "serve", "--impression-features", value],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.strip() == "error: --impression-features some: expected all or ranker"
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: --impression-features ")
+    assert done.stderr.strip().endswith(": expected all or ranker")
+    if value.startswith("[bold red]"):
+        assert "[bold red]x" in done.stderr
