@@ -332,3 +332,17 @@ def test_a_rebuild_runs_below_the_requests_priority_and_leaves_theirs_alone():
     assert rebuilder.stats(snap).done == 1
     assert seen == [mine, min(19, mine + 7)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_turns_object_closes_its_lock_file_when_it_goes(tmp_path):
+    """Each server start makes one: its descriptor must not outlive it (tests open hundreds)."""
+    import gc
+
+    before = len(os.listdir("/proc/self/fd"))
+    turns = MachineTurns(tmp_path / "turns.lock")
+    with turns:
+        assert len(os.listdir("/proc/self/fd")) == before + 1
+    del turns
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == before

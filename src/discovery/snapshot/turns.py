@@ -108,6 +108,11 @@ class MachineTurns:
         self._held = True
         return True
 
+    def __del__(self) -> None:  # the lock file's descriptor goes with its object
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
     def __exit__(
         self,
         kind: type[BaseException] | None,
