@@ -66,17 +66,25 @@ def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
     whole interaction log."""
 
     def build(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        kind = snap.inter_kind
-        w = np.zeros(len(kind))
-        w[kind == KIND_CODE["like"]] = 1.0
-        w[kind == KIND_CODE["comment"]] = 2.0
-        keep = np.flatnonzero(w > 0)
-        authors = snap.post_author[snap.inter_post[keep]]
-        keep, authors = keep[authors >= 0], authors[authors >= 0]
-        key = snap.inter_user[keep].astype(np.int64) * snap.n_accounts + authors
-        pairs, inverse = np.unique(key, return_inverse=True)
-        total = np.bincount(inverse, weights=w[keep], minlength=len(pairs))
-        return pairs // snap.n_accounts, pairs % snap.n_accounts, total
+        key, weight = _pairs(snap, 0)
+        return key // snap.n_accounts, key % snap.n_accounts, weight
+
+    def catch_up(
+        pairs: tuple[np.ndarray, np.ndarray, np.ndarray], snap: Snapshot, rows: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # the pairs of the rows since, merged into the sorted ones: (user, author) order does
+        # not depend on the account count the keys are made with
+        user, author, weight = pairs
+        n = snap.n_accounts
+        key = user.astype(np.int64) * n + author
+        more, extra = _pairs(snap, rows)
+        at = np.searchsorted(key, more)
+        hit = np.zeros(len(more), dtype=bool)
+        hit[at < len(key)] = key[at[at < len(key)]] == more[at < len(key)]
+        weight = weight.copy()
+        weight[at[hit]] += extra[hit]  # distinct keys: no position twice
+        key = np.insert(key, at[~hit], more[~hit])
+        return key // n, key % n, np.insert(weight, at[~hit], extra[~hit])
 
     # not the posts: a new post has no likes in the log yet (those that come lag with the log),
     # and a deleted one's are withdrawn, which drops this at once (``drop_reading``); so a post
@@ -87,7 +95,23 @@ def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
         build,
         depends_on=(Grows("accounts"), INTERACTIONS_LAG),
         extend=lambda pairs, snap, since: pairs,
+        catch_up=catch_up,
     )
+
+
+def _pairs(snap: Snapshot, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ``user · n_accounts + author`` keys of the likes (1) and comments (2)
+    in the log's rows from ``first`` on, and each pair's summed weight."""
+    kind = snap.inter_kind[first:]
+    w = np.zeros(len(kind))
+    w[kind == KIND_CODE["like"]] = 1.0
+    w[kind == KIND_CODE["comment"]] = 2.0
+    keep = np.flatnonzero(w > 0)
+    authors = snap.post_author[snap.inter_post[first:][keep]]
+    keep, authors = keep[authors >= 0], authors[authors >= 0]
+    key = snap.inter_user[first:][keep].astype(np.int64) * snap.n_accounts + authors
+    pairs, inverse = np.unique(key, return_inverse=True)
+    return pairs, np.bincount(inverse, weights=w[keep], minlength=len(pairs))
 
 
 def user_ppr(ctx: UserContext) -> PPRVector:

@@ -69,17 +69,15 @@ def post_stats(snap: Snapshot) -> PostStats:
     added to them (its tags' ``df``, every ``idf``, ``n_live`` and the engagement prior)."""
 
     def build(snap: Snapshot) -> PostStats:
-        n_acc, n_posts = snap.n_accounts, snap.n_posts
-        in_degree = np.bincount(snap.follow_dst, minlength=n_acc).astype(np.float64)
-        kind = snap.inter_kind
-        clicks = np.bincount(snap.inter_post[kind == KIND_CODE["click"]], minlength=n_posts)
-        likes = np.bincount(snap.inter_post[kind == KIND_CODE["like"]], minlength=n_posts)
-        # Deleted posts are out of the catalogue: the statistics match a store without them.
-        live = ~snap.post_removed
-        tagged = live[snap.tag_post]
-        df = np.bincount(snap.tag_id[tagged], minlength=snap.n_tags).astype(np.float64)
-        rates = _rates(snap, in_degree, 0)[live]
-        return _finish(in_degree, clicks, likes, df, int(live.sum()), float(rates.sum()))
+        return _stats(snap, *_logged(snap, 0))
+
+    def catch_up(st: PostStats, snap: Snapshot, rows: int) -> PostStats:
+        # a build with the log's counts taken from st and the rows since: the rest reads the
+        # tables, not the log (0.1 s on the large world against 0.7 s)
+        clicks, likes = _logged(snap, rows)
+        clicks[: len(st.clicks)] += st.clicks
+        likes[: len(st.inter_likes)] += st.inter_likes
+        return _stats(snap, clicks, likes)
 
     def extend(st: PostStats, snap: Snapshot, since: Sizes) -> PostStats | None:
         links = slice(since.tag_links, None)
@@ -107,7 +105,27 @@ def post_stats(snap: Snapshot) -> PostStats:
         Grows("tags"),
         INTERACTIONS_LAG,
     )  # in_degree: as built
-    return snap.derive_of("post_stats", build, depends_on=deps, extend=extend)
+    return snap.derive_of("post_stats", build, depends_on=deps, extend=extend, catch_up=catch_up)
+
+
+def _logged(snap: Snapshot, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Clicks and likes per post in the log's rows from ``first`` on."""
+    kind, post = snap.inter_kind[first:], snap.inter_post[first:]
+    n = snap.n_posts
+    clicks = np.bincount(post[kind == KIND_CODE["click"]], minlength=n)
+    return clicks, np.bincount(post[kind == KIND_CODE["like"]], minlength=n)
+
+
+def _stats(snap: Snapshot, clicks: np.ndarray, likes: np.ndarray) -> PostStats:
+    """The statistics of ``snap`` with the log's counts per post given."""
+    n_acc = snap.n_accounts
+    in_degree = np.bincount(snap.follow_dst, minlength=n_acc).astype(np.float64)
+    # Deleted posts are out of the catalogue: the statistics match a store without them.
+    live = ~snap.post_removed
+    tagged = live[snap.tag_post]
+    df = np.bincount(snap.tag_id[tagged], minlength=snap.n_tags).astype(np.float64)
+    rates = _rates(snap, in_degree, 0)[live]
+    return _finish(in_degree, clicks, likes, df, int(live.sum()), float(rates.sum()))
 
 
 def _rates(snap: Snapshot, in_degree: np.ndarray, first: int) -> np.ndarray:

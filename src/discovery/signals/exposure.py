@@ -33,6 +33,7 @@ from ..snapshot import Grows, Sizes, Snapshot, grow
 from ..snapshot.derived import INTERACTIONS_LAG
 from ..snapshot.grow import stack_rows
 from ..store.model import KIND_CODE
+from .pairs import LogPairs, log_pairs, take_in
 
 __all__ = [
     "PRIOR_STRENGTH",
@@ -75,6 +76,7 @@ class ExposureCounts:
     like_rate: float  # liked / seen pairs over the snapshot (0 with no impressions)
     hide_rate: float
     click_rate: float
+    pairs: LogPairs | None = None  # what they were counted from, which a catch-up extends
 
     def padded(self, n_posts: int, n_accounts: int) -> ExposureCounts:
         """These counts with zeros for posts and accounts added since they were computed.
@@ -91,7 +93,7 @@ class ExposureCounts:
             pad(self.post_seen, n_posts), pad(self.post_liked, n_posts),
             pad(self.post_hidden, n_posts), pad(self.post_clicked, n_posts),
             pad(self.author_seen, n_accounts), pad(self.author_liked, n_accounts),
-            self.like_rate, self.hide_rate, self.click_rate,
+            self.like_rate, self.hide_rate, self.click_rate, self.pairs,
         )  # fmt: skip
 
     def author_like_rate(self, authors: np.ndarray | None = None) -> np.ndarray:
@@ -103,40 +105,27 @@ class ExposureCounts:
         return beta_rate(self.author_liked[authors], self.author_seen[authors], self.like_rate)
 
 
-def _pair_keys(user: np.ndarray, post: np.ndarray) -> np.ndarray:
-    """Distinct ``user << 32 | post``, sorted. A sort and a mask, not ``np.unique``: numpy 2.4's
-    took 13 s of CPU on 6M keys that ``np.sort`` orders in 0.14 s."""
-    keys = np.sort((user.astype(np.int64) << 32) | post.astype(np.int64))
-    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys
-
-
-def _counts(snap: Snapshot) -> ExposureCounts:
-    u, p, k = snap.inter_user, snap.inter_post, snap.inter_kind
-    seen = _pair_keys(u[k == _SEEN], p[k == _SEEN])
-    liked = _pair_keys(u[k == _LIKE], p[k == _LIKE])
-    hidden = _pair_keys(u[k == _HIDE], p[k == _HIDE])
-    clicked = _pair_keys(u[k == _CLICK], p[k == _CLICK])
-    liked = liked[np.isin(liked, seen, assume_unique=True)]
-    hidden = hidden[np.isin(hidden, seen, assume_unique=True)]
-    clicked = clicked[np.isin(clicked, seen, assume_unique=True)]
-    mask = np.int64(0xFFFFFFFF)
-
-    def per_post(keys: np.ndarray) -> np.ndarray:
-        return np.bincount(keys & mask, minlength=snap.n_posts).astype(np.float64)
-
-    post_seen, post_liked, post_hidden = per_post(seen), per_post(liked), per_post(hidden)
+def _counts(snap: Snapshot, pairs: LogPairs | None = None) -> ExposureCounts:
+    pairs = log_pairs(snap) if pairs is None else pairs
     a = snap.post_author
     ok = a >= 0
 
     def per_author(per: np.ndarray) -> np.ndarray:
         return np.bincount(a[ok], weights=per[ok], minlength=snap.n_accounts)
 
-    n = max(len(seen), 1)
+    n = max(len(pairs.seen), 1)
     return ExposureCounts(
-        post_seen, post_liked, post_hidden, per_post(clicked),
-        per_author(post_seen), per_author(post_liked),
-        len(liked) / n, len(hidden) / n, len(clicked) / n,
+        pairs.post_seen, pairs.post_liked, pairs.post_hidden, pairs.post_clicked,
+        per_author(pairs.post_seen), per_author(pairs.post_liked),
+        pairs.n_liked / n, pairs.n_hidden / n, pairs.n_clicked / n, pairs,
     )  # fmt: skip
+
+
+def _catch_up(counts: ExposureCounts, snap: Snapshot, rows: int) -> ExposureCounts | None:
+    """The counts with the log's rows from ``rows`` on taken in (:mod:`.pairs`)."""
+    if counts.pairs is None:
+        return None
+    return _counts(snap, take_in(counts.pairs, snap, rows))
 
 
 def exposure_counts(snap: Snapshot) -> ExposureCounts:
@@ -146,7 +135,8 @@ def exposure_counts(snap: Snapshot) -> ExposureCounts:
     reads zeros — exact, none of its impressions can be older than it — through a copy padded
     to the snapshot's size (a structure of its own that grows with the posts; the counts took
     5–7 s on the large world, on the page after every new post). A deleted post's interactions
-    are withdrawn, which drops the counts at once."""
+    are withdrawn, which drops the counts at once. When the lag runs out in a server, the
+    counts take in the rows appended since (:mod:`.pairs`) instead of being counted again."""
     counts = _logged(snap)
     if len(counts.post_seen) == snap.n_posts and len(counts.author_seen) == snap.n_accounts:
         return counts
@@ -159,7 +149,9 @@ def exposure_counts(snap: Snapshot) -> ExposureCounts:
 
 
 def _logged(snap: Snapshot) -> ExposureCounts:
-    return snap.derive_of("exposure_counts", _counts, depends_on=(INTERACTIONS_LAG,))  # type: ignore[no-any-return]
+    return snap.derive_of(  # type: ignore[no-any-return]
+        "exposure_counts", _counts, depends_on=(INTERACTIONS_LAG,), catch_up=_catch_up
+    )
 
 
 @dataclass(frozen=True)

@@ -330,25 +330,42 @@ def _author_stats(snap: Snapshot) -> AuthorStats:
 def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
     """Users × posts 0/1 (engaged in any way but an impression or a hide), columns scaled to
     unit length; memoised (a new post: an empty column, a new account an empty row, as the
-    lagging log has them)."""
+    lagging log has them; rows appended to the log are taken in when the lag runs out in a
+    server, instead of building the matrix again: 2.2 s on the large world)."""
 
     def build(snap: Snapshot) -> sp.csc_matrix:
-        m = ~np.isin(snap.inter_kind, _NOT_ENGAGED)
-        pairs = sp.csc_matrix(
-            (np.ones(int(m.sum())), (snap.inter_user[m], snap.inter_post[m])),
-            shape=(snap.n_accounts, snap.n_posts),
-        )
-        pairs.data[:] = 1.0  # duplicates summed by the constructor
-        norm = np.sqrt(np.asarray(pairs.sum(axis=0)).ravel())
-        scaled = pairs @ sp.diags(np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0))
-        return sp.csc_matrix(scaled)  # column slices are what every feed reads
+        return _unit_columns(_engaged(snap, 0))
+
+    def catch_up(m: sp.csc_matrix, snap: Snapshot, rows: int) -> sp.csc_matrix:
+        m = pad_columns(m, snap.n_posts, rows=snap.n_accounts)
+        before = sp.csc_matrix((np.ones(m.nnz), m.indices, m.indptr), shape=m.shape)
+        return _unit_columns(sp.csc_matrix(before + _engaged(snap, rows)))
 
     return snap.derive_of(  # type: ignore[no-any-return]
         "engaged_columns",
         build,
         depends_on=(Grows("accounts"), Grows("posts"), INTERACTIONS_LAG),
         extend=lambda m, snap, since: pad_columns(m, snap.n_posts, rows=snap.n_accounts),
+        catch_up=catch_up,
     )
+
+
+def _engaged(snap: Snapshot, first: int) -> sp.csc_matrix:
+    """Users × posts, the engagements of the log's rows from ``first`` on (duplicates summed)."""
+    user, post, kind = (a[first:] for a in (snap.inter_user, snap.inter_post, snap.inter_kind))
+    m = ~np.isin(kind, _NOT_ENGAGED)
+    return sp.csc_matrix(
+        (np.ones(int(m.sum())), (user[m], post[m])), shape=(snap.n_accounts, snap.n_posts)
+    )
+
+
+def _unit_columns(pairs: sp.csc_matrix) -> sp.csc_matrix:
+    """``pairs`` (canonical: sorted, summed) as 0/1, each column divided by its norm, the
+    square root of its entries: ``1 / sqrt(n_j)`` repeated down column ``j``."""
+    per_column = np.diff(pairs.indptr)
+    norm = np.sqrt(per_column)
+    scale = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
+    return sp.csc_matrix((np.repeat(scale, per_column), pairs.indices, pairs.indptr), pairs.shape)
 
 
 def _item_cosine(ctx: UserContext, posts: np.ndarray) -> np.ndarray:

@@ -167,6 +167,7 @@ class Snapshot:
         *,
         depends_on: Iterable[Dependency],
         extend: Callable[[T, Snapshot, Sizes], T | None] | None = None,
+        catch_up: Callable[[T, Snapshot, int], T | None] | None = None,
     ) -> T:
         """:meth:`derive`, with ``build`` a function of the snapshot, called as ``build(self)``.
 
@@ -179,6 +180,12 @@ class Snapshot:
         tables had the rows in ``since`` (:meth:`sizes`), without changing ``value``; or None
         to have it rebuilt.
 
+        A structure lagging the interaction log may give ``catch_up(value, snap, rows)``: the
+        value a build on ``snap`` would make, from ``value``, which took in the log's first
+        ``rows`` rows (and the other tables' rows ``snap`` has), without changing ``value``;
+        or None to have it rebuilt. A rebuild beside runs it when the lag runs out
+        (:mod:`.rebuild`).
+
         >>> snap = Snapshot.empty()
         >>> snap.derive_of("n_posts", lambda s: s.n_posts, depends_on=("posts",))
         0
@@ -187,8 +194,9 @@ class Snapshot:
         0
         """
         return self._derived.get_or_build(
-            key, lambda: build(self), depends_on, self._clock, build, extend=extend, growth=self
-        )
+            key, lambda: build(self), depends_on, self._clock, build,
+            extend=extend, growth=self, catch_up=catch_up,
+        )  # fmt: skip
 
     def frozen(self) -> Snapshot:
         """A copy that shares these arrays as they stand, with an empty registry: catch-ups

@@ -12,7 +12,8 @@ out is marked stale and keeps serving, and a :class:`Rebuilder` thread
    shares the arrays, O(1)) with every entry that is not stale nor built on a stale one, and
    notes the lag clocks (:func:`begin`);
 2. rebuilds, without the lock, each stale entry and what was built on it, on that copy
-   (:meth:`Job.build`) — requests keep being answered meanwhile;
+   (:meth:`Job.build`) — requests keep being answered meanwhile; an entry with a catch-up
+   (:mod:`.derived`) instead takes in the interaction rows appended since its build;
 3. swaps in, under the lock again, each rebuilt entry whose inputs did not change exactly in
    between (:meth:`Job.finish`).
 
@@ -58,15 +59,49 @@ class Job:
     clocks: dict[str, tuple[int, int]]  # per table, the live lag clock at the start
     installed: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    caught: list[str] = field(default_factory=list)  # targets caught up, not rebuilt
 
     def build(self) -> None:
         """Build every target that has a rebuild function on the copy (what a target reads
-        that is not built yet is built there too, through the copy's own registry)."""
-        for key, entry in self.targets.items():
-            if entry.rebuild is not None and key not in self.copy.derived:
-                depends: list[Dependency] = [*entry.tables, *entry.lags, *entry.keys]
-                depends += [Grows(t) for t in entry.grows]
-                self.copy.derive_of(key, entry.rebuild, depends_on=depends, extend=entry.extend)
+        that is not built yet is built there too, through the copy's own registry). A target
+        with a catch-up (:class:`~.derived.Entry`) takes in the rows appended to the log since
+        its value was built instead, first, so what is built on it reads the caught-up value."""
+        order = sorted(self.targets.items(), key=lambda item: item[1].catch_up is None)
+        for key, entry in order:
+            if entry.rebuild is None or key in self.copy.derived:
+                continue
+            depends: list[Dependency] = [*entry.tables, *entry.lags, *entry.keys]
+            depends += [Grows(t) for t in entry.grows]
+            value = self._caught_up(entry)
+            if value is None:
+                self.copy.derive_of(
+                    key, entry.rebuild, depends_on=depends, extend=entry.extend,
+                    catch_up=entry.catch_up,
+                )  # fmt: skip
+                continue
+            self.caught.append(key)
+            self.copy.derived.get_or_build(
+                key, _given(value), depends, self.copy._clock, entry.rebuild,
+                extend=entry.extend, growth=self.copy, catch_up=entry.catch_up,
+            )  # fmt: skip
+
+    def _caught_up(self, entry: Entry) -> Any:
+        """``entry``'s value brought up to the copy by its catch-up (its growing tables
+        extended first), or None where it has none, reads a structure rebuilt here, or
+        declines."""
+        copy = self.copy
+        if entry.catch_up is None or not entry.keys.isdisjoint(self.targets):
+            return None
+        value = entry.value
+        grown = tuple((copy.edits(t), copy._clock(t)[1]) for t in entry.grows)
+        if grown != entry.grown:
+            if any(g[0] != e[0] for g, e in zip(grown, entry.grown, strict=True)):
+                return None  # rows changed in place: the registry drops it anyway
+            assert entry.extend is not None
+            value = entry.extend(value, copy, entry.since)
+            if value is None:
+                return None
+        return entry.catch_up(value, copy, entry.log_at)
 
     def finish(self, snap: Snapshot) -> None:
         """Swap the rebuilt entries into ``snap`` (caller holds its engine's lock); drop the
@@ -114,6 +149,11 @@ class Job:
         for key, old in self.targets.items():
             if _same(snap.derived.entry(key), old):
                 snap.derived.drop(key)
+
+
+def _given(value: Any) -> Any:
+    """A build function that returns ``value`` (what was caught up)."""
+    return lambda: value
 
 
 def _same(a: Entry | None, b: Entry | None) -> bool:
@@ -230,8 +270,10 @@ class Rebuilder:
                     self.last_seconds = time.perf_counter() - started
                     self.last_installed = job.installed
             log.info(
-                "rebuilt %s beside in %.2f s after %.2f s waiting for its turn, swapped in %d",
+                "rebuilt %s (caught up %s) beside in %.2f s after %.2f s waiting for its turn,"
+                " swapped in %d",
                 sorted(job.targets),
+                sorted(job.caught),
                 self.last_seconds,
                 started - asked,
                 len(job.installed),

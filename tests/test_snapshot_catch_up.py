@@ -1,0 +1,217 @@
+"""Structures lagging the interaction log take in its appended rows when their lag runs out in
+a server (a catch-up), instead of being built again over the whole log: each caught-up value
+equals a build from scratch on the same arrays, whatever rows, posts and accounts arrived in
+between, and what is built on them is rebuilt on the caught-up values."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from discovery.ranking.affinity import follow_adjacency
+from discovery.ranking.stats import post_stats
+from discovery.signals.exposure import exposure_counts
+from discovery.signals.features import _engaged_columns
+from discovery.signals.pairs import log_pairs, take_in
+from discovery.snapshot import Snapshot, load_snapshot, refresh_snapshot
+from discovery.snapshot.rebuild import begin
+from discovery.store import Store
+from discovery.store.model import KIND_CODE
+from worlds import ACCOUNTS, NOW, POSTS, build_known_world
+
+H = 3600
+CAUGHT = ("engaged_columns", "engagement_pairs", "exposure_counts", "post_stats")
+KINDS = ("impression", "like", "hide", "click", "comment", "save", "view")
+
+
+# ------------------------------------------------------------ the pair counts, plainly
+def plain_pairs(user, post, kind, n_posts):
+    """The distinct pairs by kind with Python sets, and per post the seen pairs with each."""
+    by = {k: {(u, p) for u, p, x in zip(user, post, kind, strict=True) if x == KIND_CODE[k]}
+          for k in ("impression", "like", "hide", "click")}  # fmt: skip
+    seen = by["impression"]
+    out = {"seen": np.zeros(n_posts)}
+    for name, k in (("liked", "like"), ("hidden", "hide"), ("clicked", "click")):
+        out[name] = np.zeros(n_posts)
+        for _, p in by[k] & seen:
+            out[name][p] += 1
+    for _, p in seen:
+        out["seen"][p] += 1
+    return out, {k: len(v & seen) if k != "impression" else len(v) for k, v in by.items()}
+
+
+def _log(rows, n_posts) -> Snapshot:
+    user, post, kind = (np.array(c, dtype=t) for c, t in zip(zip(*rows, strict=True) if rows
+                        else ((), (), ()), (np.int32, np.int32, np.int8), strict=True))  # fmt: skip
+    return dataclasses.replace(
+        Snapshot.empty(), post_id=np.arange(n_posts, dtype=np.int64),
+        inter_user=user, inter_post=post, inter_kind=kind,
+    )  # fmt: skip
+
+
+row = st.tuples(
+    st.integers(0, 4),
+    st.integers(0, 5),
+    st.sampled_from([KIND_CODE[k] for k in ("impression", "like", "hide", "click", "view")]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(row, max_size=40), share=st.floats(0, 1))
+@example(rows=[(0, 0, KIND_CODE["impression"]), (0, 0, KIND_CODE["like"])], share=0.5)
+@example(rows=[(0, 0, KIND_CODE["click"]), (0, 0, KIND_CODE["impression"])], share=0.5)
+def test_pairs_taken_in_equal_pairs_counted_from_scratch_and_plain_sets(rows, share):
+    """A like before its impression, after it, twice, without one: the counts equal those of
+    plain Python sets, whether counted at once or the first rows and then the rest."""
+    cut = int(share * len(rows))
+    whole = log_pairs(_log(rows, 6))
+    first = log_pairs(_log(rows[:cut], 6 if cut == len(rows) else 4))  # posts added since too
+    taken = take_in(first, _log(rows, 6), cut)
+    per_post, totals = plain_pairs(*(zip(*rows, strict=True) if rows else ((), (), ())), 6)
+    for pairs in (whole, taken):
+        assert pairs.post_seen.tolist() == per_post["seen"].tolist()
+        assert pairs.post_liked.tolist() == per_post["liked"].tolist()
+        assert pairs.post_hidden.tolist() == per_post["hidden"].tolist()
+        assert pairs.post_clicked.tolist() == per_post["clicked"].tolist()
+        assert (len(pairs.seen), pairs.n_liked, pairs.n_hidden, pairs.n_clicked) == (
+            totals["impression"],
+            totals["like"],
+            totals["hide"],
+            totals["click"],
+        )
+        for a, b in zip(_arrays(pairs), _arrays(whole), strict=True):
+            assert np.array_equal(a, b)
+
+
+# --------------------------------------------------------------- through the rebuild beside
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("catch") / "w.db"
+    build_known_world(path).close()
+    return path
+
+
+def _use(snap: Snapshot) -> None:
+    exposure_counts(snap), _engaged_columns(snap), post_stats(snap), follow_adjacency(snap, True)
+
+
+def _arrays(value) -> tuple:
+    if isinstance(value, tuple):
+        return tuple(a for v in value for a in _arrays(v))
+    if sp.issparse(value):
+        return (value.indptr, value.indices, value.data, np.array(value.shape))
+    if isinstance(value, np.ndarray):
+        return (value,)
+    if isinstance(value, float | int):
+        return (np.array([value]),)
+    if value is None:
+        return ()
+    return tuple(a for f in dataclasses.fields(value) for a in _arrays(getattr(value, f.name)))
+
+
+step = st.one_of(
+    st.tuples(
+        st.just("rows"),
+        st.lists(
+            # few users and posts: pairs seen in one round are liked, hidden, clicked in another
+            st.tuples(
+                st.sampled_from(sorted(ACCOUNTS)[:3]), st.integers(0, 3), st.sampled_from(KINDS)
+            ),
+            min_size=1,
+            max_size=12,
+        ),
+    ),
+    st.tuples(st.just("post"), st.sampled_from(sorted(ACCOUNTS))),
+    st.tuples(st.just("account"), st.booleans()),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rounds=st.lists(st.lists(step, min_size=1, max_size=4), min_size=1, max_size=3))
+@example(rounds=[[("rows", [(1, 0, "impression")])], [("rows", [(1, 0, "like"), (1, 0, "hide")])]])
+def test_structures_caught_up_beside_equal_a_build_from_scratch(template, tmp_path, rounds):
+    path = tmp_path / f"c{abs(hash(str(rounds)))}.db"
+    shutil.copy(template, path)
+    store = Store.open(path)
+    snap = load_snapshot(store, cache=False)
+    snap.derived.beside = True
+    _use(snap)
+    posts = [p[0] for p in POSTS]
+    accounts = sorted(ACCOUNTS)
+    t = NOW + H
+    for steps in rounds:
+        for kind, arg in steps:
+            t += 60
+            with store.transaction():
+                if kind == "rows":
+                    rows = [(a, posts[i % len(posts)], k, t + j, None) for j, (a, i, k) in
+                            enumerate(arg)]  # fmt: skip
+                    store.add_interactions(rows)
+                elif kind == "post":
+                    posts.append(9000 + len(posts))
+                    store.add_posts([(posts[-1], arg, t, "new #hiking", "photo", None, 0, 0)])
+                else:
+                    accounts.append(100 + len(accounts))
+                    store.add_accounts([(accounts[-1], f"new{accounts[-1]}", "", "person", t)])
+                    if arg:  # who signs up and engages at once
+                        store.add_interactions([(accounts[-1], posts[0], "like", t, None)])
+            refresh_snapshot(store, snap)
+            _use(snap)  # serving meanwhile: growing structures extended
+        before = {k: snap.derived.entry(k) for k in CAUGHT}
+        for key, entry in before.items():  # their lag ran out
+            snap.derived.put(key, dataclasses.replace(entry, stale=True))
+        job = begin(snap)
+        assert job is not None
+        job.build()
+        job.finish(snap)
+        assert sorted(job.caught) == list(CAUGHT)
+        assert set(CAUGHT) | {"adjacency_w1"} <= set(job.installed)
+        for key, entry in before.items():
+            now = snap.derived.entry(key)
+            assert now.log_at == len(snap.inter_user) and not now.stale
+            assert now.origin != entry.origin
+        fresh = snap.frozen()  # the same arrays, an empty registry: built from scratch
+        _use(fresh)
+        for key in (*CAUGHT, "adjacency_w1"):
+            mine, theirs = _arrays(snap.derived.get(key)), _arrays(fresh.derived.get(key))
+            assert len(mine) == len(theirs), key
+            for a, b in zip(mine, theirs, strict=True):
+                assert np.array_equal(a, b), key
+    store.close()
+
+
+def test_a_catch_up_is_declared_on_the_interaction_log_only():
+    from discovery.snapshot import FOLLOWS_LAG
+
+    snap = Snapshot.empty()
+    with pytest.raises(ValueError, match="catch-up is for a structure lagging"):
+        snap.derive_of("x", lambda s: 0, depends_on=(FOLLOWS_LAG,), catch_up=lambda *a: 0)
+
+
+def test_a_withdrawn_like_still_drops_what_would_catch_up(template, tmp_path):
+    """The log only grows under a caught-up structure: an unlike drops it, and the next use
+    builds it from the log as it is."""
+    path = tmp_path / "u.db"
+    shutil.copy(template, path)
+    store = Store.open(path)
+    snap = load_snapshot(store, cache=False)
+    snap.derived.beside = True
+    _use(snap)
+    liked = snap.inter_kind == KIND_CODE["like"]
+    user = int(snap.account_id[snap.inter_user[liked][0]])
+    post = int(snap.post_id[snap.inter_post[liked][0]])
+    with store.transaction():
+        assert store.remove_interactions([(user, post, "like")]) == 1
+    refresh_snapshot(store, snap)
+    assert not set(CAUGHT) & set(snap.derived.keys())
+    assert begin(snap) is None
+    store.close()
