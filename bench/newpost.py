@@ -1,7 +1,7 @@
-"""What a new post or account costs the next page: the structures extended (now) against
-rebuilt.
+"""What a new post or account, or an unlike, costs the next page: the structures extended or
+caught up (now) against rebuilt.
 
-    python bench/newpost.py --db large.db [--what post|account] [--posts 4] [--json out.json]
+    python bench/newpost.py --db large.db [--what post|account|unlike] [--posts 4] [--json out.json]
 
 One process, a warmed engine (as a ``serve`` worker). ``--posts`` rounds each way, in three
 blocks — extend, rebuild, extend (the machine drifts; and extensions are amortised over
@@ -12,6 +12,11 @@ consecutive posts, which alternating with rebuilds would defeat):
   (``Grows("accounts")``) take the new row in on their next use;
 - *rebuild* (before): the same, then every structure that grows with that table is dropped,
   as a catch-up did when they declared it an exact input, so the next page rebuilds them.
+
+With ``--what unlike`` the engine rebuilds beside, as ``serve``'s does: one of the user's likes
+is withdrawn; *extend* keeps serving the interaction log's structures, marked stale, while the
+rebuild thread catches them up (its seconds are reported after the pages), and *rebuild* drops
+them, as every unlike did before, so the next page builds them over the whole log.
 
 Each round times the catch-up, the first served blend page after it (the feed and the features
 its impressions log, as ``serve`` does) and the median of the nine pages after that, for the
@@ -32,6 +37,7 @@ import numpy as np
 
 from discovery.engine import Engine
 from discovery.signals.features import served_features
+from discovery.store.model import KIND_CODE
 from discovery.warmup import warm_up
 
 
@@ -48,6 +54,8 @@ def write_once(
     """Write one post (or account), catch up, (drop what grows with it,) and time the pages
     after."""
     snap, store = engine.snapshot, engine.store
+    if what == "unlike":
+        return unlike_once(engine, author, rebuild)
     with store.transaction():
         if what == "post":
             caption = f"a new plate #food #dinner #bench{n}"
@@ -69,16 +77,34 @@ def write_once(
     return {"catch_up_ms": catch_up, "dropped": sorted(set(dropped))}
 
 
+def unlike_once(engine: Engine, user: int, rebuild: bool) -> dict[str, Any]:
+    """Withdraw one of ``user``'s likes and catch up: the log's structures marked stale and
+    caught up beside (or, ``rebuild``, dropped as before)."""
+    snap, store = engine.snapshot, engine.store
+    mine = snap.user_interactions(user)
+    liked = mine[snap.inter_kind[mine] == KIND_CODE["like"]]
+    post = int(snap.post_id[snap.inter_post[liked[-1]]])
+    with store.transaction():
+        store.remove_interactions([(int(snap.account_id[user]), post, "like")])
+    snap.derived.beside = not rebuild  # before: a withdrawal dropped what reads the log
+    t = time.perf_counter()
+    engine.refresh()
+    catch_up = (time.perf_counter() - t) * 1000
+    snap.derived.beside = True
+    return {"catch_up_ms": catch_up, "stale": sorted(snap.derived.stale())}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", required=True)
-    ap.add_argument("--what", choices=("post", "account"), default="post")
+    ap.add_argument("--what", choices=("post", "account", "unlike"), default="post")
     ap.add_argument("--posts", type=int, default=4, help="rounds in each block")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     t = time.perf_counter()
     engine = Engine.open(args.db)
     warm_up(engine)
+    rebuilder = engine.rebuild_beside() if args.what == "unlike" else None
     snap = engine.snapshot
     print(f"opened and warmed in {time.perf_counter() - t:.0f} s", flush=True)
     counts = np.bincount(snap.inter_user, minlength=snap.n_accounts)
@@ -90,9 +116,14 @@ def main() -> None:
         row = write_once(engine, users[n % len(users)], n, way == "rebuild", args.what)
         times = [page(engine, u) for u in users]
         row.update(way=way, first_page_ms=times[0], then_p50_ms=statistics.median(times[1:]))
+        if rebuilder is not None:  # the catch-up beside, after the pages served meanwhile
+            done = rebuilder.done
+            rebuilder.wait()
+            row["beside_s"] = rebuilder.last_seconds if rebuilder.done > done else None
         rounds.append(row)
         print(f"{way:8} catch-up {row['catch_up_ms']:6.0f} ms   first page "
-              f"{times[0]:7.0f} ms   then p50 {row['then_p50_ms']:4.0f} ms", flush=True)  # fmt: skip
+              f"{times[0]:7.0f} ms   then p50 {row['then_p50_ms']:4.0f} ms"
+              f"   beside {row.get('beside_s')}", flush=True)  # fmt: skip
     out = {
         "db": args.db,
         "what": args.what,

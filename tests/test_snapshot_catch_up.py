@@ -20,7 +20,8 @@ from discovery.ranking.stats import post_stats
 from discovery.signals.exposure import exposure_counts
 from discovery.signals.features import _engaged_columns
 from discovery.signals.pairs import log_pairs, take_in
-from discovery.snapshot import Snapshot, load_snapshot, refresh_snapshot
+from discovery.snapshot import LogAt, Snapshot, load_snapshot, refresh_snapshot
+from discovery.snapshot.load import WITHDRAWN
 from discovery.snapshot.rebuild import begin
 from discovery.store import Store
 from discovery.store.model import KIND_CODE
@@ -51,7 +52,8 @@ def _log(rows, n_posts) -> Snapshot:
     user, post, kind = (np.array(c, dtype=t) for c, t in zip(zip(*rows, strict=True) if rows
                         else ((), (), ()), (np.int32, np.int32, np.int8), strict=True))  # fmt: skip
     return dataclasses.replace(
-        Snapshot.empty(), post_id=np.arange(n_posts, dtype=np.int64),
+        Snapshot.empty(), account_id=np.arange(5, dtype=np.int64),
+        post_id=np.arange(n_posts, dtype=np.int64),
         inter_user=user, inter_post=post, inter_kind=kind,
     )  # fmt: skip
 
@@ -64,17 +66,34 @@ row = st.tuples(
 
 
 @settings(max_examples=300, deadline=None)
-@given(rows=st.lists(row, max_size=40), share=st.floats(0, 1))
-@example(rows=[(0, 0, KIND_CODE["impression"]), (0, 0, KIND_CODE["like"])], share=0.5)
-@example(rows=[(0, 0, KIND_CODE["click"]), (0, 0, KIND_CODE["impression"])], share=0.5)
-def test_pairs_taken_in_equal_pairs_counted_from_scratch_and_plain_sets(rows, share):
-    """A like before its impression, after it, twice, without one: the counts equal those of
-    plain Python sets, whether counted at once or the first rows and then the rest."""
+@given(
+    rows=st.lists(row, max_size=40),
+    share=st.floats(0, 1),
+    withdrawn=st.lists(st.integers(0, 39), max_size=8),
+)
+@example(rows=[(0, 0, KIND_CODE["impression"]), (0, 0, KIND_CODE["like"])], share=0.5, withdrawn=[])
+@example(
+    rows=[(0, 0, KIND_CODE["click"]), (0, 0, KIND_CODE["impression"])], share=0.5, withdrawn=[]
+)
+@example(  # an unlike of a pair seen: uncounted; an impression withdrawn with another left: kept
+    rows=[(0, 0, KIND_CODE["impression"]), (0, 0, KIND_CODE["like"]),
+          (1, 0, KIND_CODE["impression"]), (1, 0, KIND_CODE["impression"]),
+          (1, 0, KIND_CODE["like"])],
+    share=1.0, withdrawn=[1, 2],
+)  # fmt: skip
+def test_pairs_taken_in_equal_pairs_counted_from_scratch_and_plain_sets(rows, share, withdrawn):
+    """A like before its impression, after it, twice, without one, withdrawn: the counts equal
+    those of plain Python sets over the live rows, whether counted at once or the first rows
+    and then the rest, with rows withdrawn on either side of the cut."""
     cut = int(share * len(rows))
-    whole = log_pairs(_log(rows, 6))
     first = log_pairs(_log(rows[:cut], 6 if cut == len(rows) else 4))  # posts added since too
-    taken = take_in(first, _log(rows, 6), cut)
-    per_post, totals = plain_pairs(*(zip(*rows, strict=True) if rows else ((), (), ())), 6)
+    snap = _log(rows, 6)
+    gone = np.unique([i for i in withdrawn if i < len(rows)]).astype(np.int64)
+    snap.withdraw(gone, WITHDRAWN)
+    taken = take_in(first, snap, LogAt(cut, 0))
+    whole = log_pairs(snap)
+    live = [r for i, r in enumerate(rows) if i not in set(gone.tolist())]
+    per_post, totals = plain_pairs(*(zip(*live, strict=True) if live else ((), (), ())), 6)
     for pairs in (whole, taken):
         assert pairs.post_seen.tolist() == per_post["seen"].tolist()
         assert pairs.post_liked.tolist() == per_post["liked"].tolist()
@@ -130,6 +149,14 @@ step = st.one_of(
     ),
     st.tuples(st.just("post"), st.sampled_from(sorted(ACCOUNTS))),
     st.tuples(st.just("account"), st.booleans()),
+    # an unlike, a withdrawn impression, a deleted post: their rows withdrawn
+    st.tuples(
+        st.just("unlike"), st.tuples(st.sampled_from(sorted(ACCOUNTS)[:3]), st.integers(0, 3))
+    ),
+    st.tuples(
+        st.just("unsee"), st.tuples(st.sampled_from(sorted(ACCOUNTS)[:3]), st.integers(0, 3))
+    ),
+    st.tuples(st.just("delete"), st.integers(0, 3)),
 )
 
 
@@ -138,6 +165,12 @@ step = st.one_of(
 )
 @given(rounds=st.lists(st.lists(step, min_size=1, max_size=4), min_size=1, max_size=3))
 @example(rounds=[[("rows", [(1, 0, "impression")])], [("rows", [(1, 0, "like"), (1, 0, "hide")])]])
+@example(
+    rounds=[
+        [("rows", [(1, 0, "impression"), (1, 0, "like"), (2, 0, "like"), (2, 0, "comment")])],
+        [("unlike", (1, 0)), ("unlike", (2, 0)), ("rows", [(1, 0, "like")])],
+    ]
+)
 def test_structures_caught_up_beside_equal_a_build_from_scratch(template, tmp_path, rounds):
     path = tmp_path / f"c{abs(hash(str(rounds)))}.db"
     shutil.copy(template, path)
@@ -156,8 +189,14 @@ def test_structures_caught_up_beside_equal_a_build_from_scratch(template, tmp_pa
                     rows = [(a, posts[i % len(posts)], k, t + j, None) for j, (a, i, k) in
                             enumerate(arg)]  # fmt: skip
                     store.add_interactions(rows)
+                elif kind == "unlike":
+                    store.remove_interactions([(arg[0], posts[arg[1]], "like")])
+                elif kind == "unsee":
+                    store.remove_interactions([(arg[0], posts[arg[1]], "impression")])
+                elif kind == "delete":
+                    store.remove_posts([posts.pop(arg)])
                 elif kind == "post":
-                    posts.append(9000 + len(posts))
+                    posts.append(9000 + (t - NOW) // 60)  # one id per step
                     store.add_posts([(posts[-1], arg, t, "new #hiking", "photo", None, 0, 0)])
                 else:
                     accounts.append(100 + len(accounts))
@@ -177,7 +216,7 @@ def test_structures_caught_up_beside_equal_a_build_from_scratch(template, tmp_pa
         assert set(CAUGHT) | {"adjacency_w1"} <= set(job.installed)
         for key, entry in before.items():
             now = snap.derived.entry(key)
-            assert now.log_at == len(snap.inter_user) and not now.stale
+            assert now.log_at == snap.log_at() and not now.stale
             assert now.origin != entry.origin
         fresh = snap.frozen()  # the same arrays, an empty registry: built from scratch
         _use(fresh)
@@ -197,21 +236,79 @@ def test_a_catch_up_is_declared_on_the_interaction_log_only():
         snap.derive_of("x", lambda s: 0, depends_on=(FOLLOWS_LAG,), catch_up=lambda *a: 0)
 
 
-def test_a_withdrawn_like_still_drops_what_would_catch_up(template, tmp_path):
-    """The log only grows under a caught-up structure: an unlike drops it, and the next use
-    builds it from the log as it is."""
+def _unlike_first(store: Store, snap: Snapshot) -> None:
+    liked = np.flatnonzero(snap.inter_kind == KIND_CODE["like"])[0]
+    user = int(snap.account_id[snap.inter_user[liked]])
+    post = int(snap.post_id[snap.inter_post[liked]])
+    with store.transaction():
+        assert store.remove_interactions([(user, post, "like")]) == 1
+    refresh_snapshot(store, snap)
+
+
+def _same_as_fresh(snap: Snapshot) -> None:
+    fresh = snap.frozen()
+    _use(fresh)
+    for key in (*CAUGHT, "adjacency_w1"):
+        mine, theirs = _arrays(snap.derived.get(key)), _arrays(fresh.derived.get(key))
+        assert all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True)), key
+
+
+def test_an_unlike_marks_what_catches_up_stale_in_a_server_and_drops_it_elsewhere(
+    template, tmp_path
+):
+    """A server keeps serving the log's structures through an unlike and catches them up
+    beside (on the large world every unlike used to drop them, to be built on the next
+    request); a batch or an evaluation drops them, as before."""
     path = tmp_path / "u.db"
+    shutil.copy(template, path)
+    store = Store.open(path)
+    snap = load_snapshot(store, cache=False)
+    _use(snap)
+    _unlike_first(store, snap)
+    assert not set(CAUGHT) & set(snap.derived.keys())  # not a server: dropped
+    snap.derived.beside = True
+    _use(snap)
+    before = {k: snap.derived.entry(k).origin for k in CAUGHT}
+    _unlike_first(store, snap)
+    assert set(CAUGHT) <= set(snap.derived.stale())
+    assert {k: snap.derived.entry(k).origin for k in CAUGHT} == before  # still serving
+    job = begin(snap)
+    assert job is not None
+    job.build()
+    job.finish(snap)
+    assert sorted(job.caught) == list(CAUGHT) and not snap.derived.stale()
+    _same_as_fresh(snap)
+    store.close()
+
+
+def test_a_like_withdrawn_during_a_catch_up_is_caught_up_next(template, tmp_path):
+    """The copy a rebuild reads keeps its kinds when a like is withdrawn meanwhile (the live
+    snapshot writes its own copy); what is swapped in is stale again, and the next rebuild
+    takes the withdrawal in."""
+    path = tmp_path / "d.db"
     shutil.copy(template, path)
     store = Store.open(path)
     snap = load_snapshot(store, cache=False)
     snap.derived.beside = True
     _use(snap)
-    liked = snap.inter_kind == KIND_CODE["like"]
-    user = int(snap.account_id[snap.inter_user[liked][0]])
-    post = int(snap.post_id[snap.inter_post[liked][0]])
     with store.transaction():
-        assert store.remove_interactions([(user, post, "like")]) == 1
+        store.add_interactions([(1, POSTS[0][0], "like", NOW + H, None)])
     refresh_snapshot(store, snap)
-    assert not set(CAUGHT) & set(snap.derived.keys())
-    assert begin(snap) is None
+    for key in CAUGHT:
+        snap.derived.put(key, dataclasses.replace(snap.derived.entry(key), stale=True))
+    job = begin(snap)
+    assert job is not None
+    kinds = job.copy.inter_kind.copy()
+    _unlike_first(store, snap)
+    assert np.array_equal(job.copy.inter_kind, kinds)  # the copy's rows as they were
+    assert not np.array_equal(snap.inter_kind, kinds)
+    job.build()
+    job.finish(snap)
+    assert set(CAUGHT) <= set(job.installed) and set(CAUGHT) <= set(snap.derived.stale())
+    again = begin(snap)
+    assert again is not None
+    again.build()
+    again.finish(snap)
+    assert not snap.derived.stale()
+    _same_as_fresh(snap)
     store.close()

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import graph
-from ..snapshot import INTERACTIONS_LAG, Grows, Sizes, Snapshot
+from ..snapshot import INTERACTIONS_LAG, Grows, LogAt, Sizes, Snapshot
 from ..snapshot.grow import square
 from ..store.model import KIND_CODE
 from .context import UserContext
@@ -66,28 +66,39 @@ def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
     whole interaction log."""
 
     def build(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        key, weight = _pairs(snap, 0)
+        key, weight = _pairs(snap, snap.inter_user, snap.inter_post, snap.inter_kind)
         return key // snap.n_accounts, key % snap.n_accounts, weight
 
     def catch_up(
-        pairs: tuple[np.ndarray, np.ndarray, np.ndarray], snap: Snapshot, rows: int
+        pairs: tuple[np.ndarray, np.ndarray, np.ndarray], snap: Snapshot, at: LogAt
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # the pairs of the rows since, merged into the sorted ones: (user, author) order does
-        # not depend on the account count the keys are made with
+        # the pairs of the rows since (less those withdrawn since), merged into the sorted
+        # ones: (user, author) order does not depend on the account count of the keys
         user, author, weight = pairs
         n = snap.n_accounts
         key = user.astype(np.int64) * n + author
-        more, extra = _pairs(snap, rows)
-        at = np.searchsorted(key, more)
+        gone, kinds = snap.withdrawn_since(at)
+        tail = slice(at.rows, None)
+        more, extra = _pairs(
+            snap,
+            np.concatenate([snap.inter_user[tail], snap.inter_user[gone]]),
+            np.concatenate([snap.inter_post[tail], snap.inter_post[gone]]),
+            np.concatenate([snap.inter_kind[tail], kinds]),
+            np.concatenate([np.ones(len(snap.inter_user) - at.rows), -np.ones(len(gone))]),
+        )
+        pos = np.searchsorted(key, more)
         hit = np.zeros(len(more), dtype=bool)
-        hit[at < len(key)] = key[at[at < len(key)]] == more[at < len(key)]
+        inside = pos < len(key)
+        hit[inside] = key[pos[inside]] == more[inside]
         weight = weight.copy()
-        weight[at[hit]] += extra[hit]  # distinct keys: no position twice
-        key = np.insert(key, at[~hit], more[~hit])
-        return key // n, key % n, np.insert(weight, at[~hit], extra[~hit])
+        weight[pos[hit]] += extra[hit]  # distinct keys: no position twice
+        key = np.insert(key, pos[~hit], more[~hit])  # new pairs: only added rows make them
+        weight = np.insert(weight, pos[~hit], extra[~hit])
+        keep = weight != 0  # every row of the pair withdrawn (weights are whole numbers)
+        return key[keep] // n, key[keep] % n, weight[keep]
 
     # not the posts: a new post has no likes in the log yet (those that come lag with the log),
-    # and a deleted one's are withdrawn, which drops this at once (``drop_reading``); so a post
+    # and a deleted one's are withdrawn, which a catch-up subtracts (``catch_up``); so a post
     # keeps the pairs, the weighted graph and its PageRank index (3.5-4 s on the large world)
     # a new account has no pairs as of the build, and the pairs do not depend on the count
     return snap.derive_of(
@@ -99,17 +110,24 @@ def engagement_pairs(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
     )
 
 
-def _pairs(snap: Snapshot, first: int) -> tuple[np.ndarray, np.ndarray]:
+def _pairs(
+    snap: Snapshot,
+    user: np.ndarray,
+    post: np.ndarray,
+    kind: np.ndarray,
+    sign: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct ``user · n_accounts + author`` keys of the likes (1) and comments (2)
-    in the log's rows from ``first`` on, and each pair's summed weight."""
-    kind = snap.inter_kind[first:]
+    among the rows given, and each pair's summed weight (each row's times ``sign``)."""
     w = np.zeros(len(kind))
     w[kind == KIND_CODE["like"]] = 1.0
     w[kind == KIND_CODE["comment"]] = 2.0
-    keep = np.flatnonzero(w > 0)
-    authors = snap.post_author[snap.inter_post[first:][keep]]
+    if sign is not None:
+        w *= sign
+    keep = np.flatnonzero(w != 0)
+    authors = snap.post_author[post[keep]]
     keep, authors = keep[authors >= 0], authors[authors >= 0]
-    key = snap.inter_user[first:][keep].astype(np.int64) * snap.n_accounts + authors
+    key = user[keep].astype(np.int64) * snap.n_accounts + authors
     pairs, inverse = np.unique(key, return_inverse=True)
     return pairs, np.bincount(inverse, weights=w[keep], minlength=len(pairs))
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..snapshot import FOLLOWS_LAG, INTERACTIONS_LAG, Grows, Sizes, Snapshot
+from ..snapshot import FOLLOWS_LAG, INTERACTIONS_LAG, Grows, LogAt, Sizes, Snapshot
 from ..snapshot.grow import pad
 from ..store.model import KIND_CODE
 
@@ -71,10 +71,14 @@ def post_stats(snap: Snapshot) -> PostStats:
     def build(snap: Snapshot) -> PostStats:
         return _stats(snap, *_logged(snap, 0))
 
-    def catch_up(st: PostStats, snap: Snapshot, rows: int) -> PostStats:
-        # a build with the log's counts taken from st and the rows since: the rest reads the
-        # tables, not the log (0.1 s on the large world against 0.7 s)
-        clicks, likes = _logged(snap, rows)
+    def catch_up(st: PostStats, snap: Snapshot, at: LogAt) -> PostStats:
+        # a build with the log's counts taken from st and the rows changed since: the rest
+        # reads the tables, not the log
+        clicks, likes = _logged(snap, at.rows)
+        gone, kinds = snap.withdrawn_since(at)
+        n, post = snap.n_posts, snap.inter_post[gone]
+        clicks -= np.bincount(post[kinds == KIND_CODE["click"]], minlength=n)
+        likes -= np.bincount(post[kinds == KIND_CODE["like"]], minlength=n)
         clicks[: len(st.clicks)] += st.clicks
         likes[: len(st.inter_likes)] += st.inter_likes
         return _stats(snap, clicks, likes)

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import setops
-from ..snapshot import Grows, Sizes, Snapshot, grow
+from ..snapshot import Grows, LogAt, Sizes, Snapshot, grow
 from ..snapshot.derived import INTERACTIONS_LAG
 from ..snapshot.grow import stack_rows
 from ..store.model import KIND_CODE
@@ -121,11 +121,10 @@ def _counts(snap: Snapshot, pairs: LogPairs | None = None) -> ExposureCounts:
     )  # fmt: skip
 
 
-def _catch_up(counts: ExposureCounts, snap: Snapshot, rows: int) -> ExposureCounts | None:
-    """The counts with the log's rows from ``rows`` on taken in (:mod:`.pairs`)."""
-    if counts.pairs is None:
-        return None
-    return _counts(snap, take_in(counts.pairs, snap, rows))
+def _catch_up(counts: ExposureCounts, snap: Snapshot, at: LogAt) -> ExposureCounts | None:
+    """The counts with the log's rows changed since ``at`` taken in (:mod:`.pairs`)."""
+    pairs = None if counts.pairs is None else take_in(counts.pairs, snap, at)
+    return None if pairs is None else _counts(snap, pairs)
 
 
 def exposure_counts(snap: Snapshot) -> ExposureCounts:

@@ -77,12 +77,13 @@ from ..ranking.candidates import Candidates
 from ..ranking.context import UserContext
 from ..ranking.rankers import DefaultRanker
 from ..ranking.stats import follower_counts
-from ..snapshot import Grows, Sizes, Snapshot
+from ..snapshot import Grows, LogAt, Sizes, Snapshot
 from ..snapshot.derived import FOLLOWS_LAG, INTERACTIONS_LAG
 from ..snapshot.grow import pad, pad_columns
 from ..store.model import KIND_CODE
 from .clusters import snapshot_clusters
 from .exposure import beta_rate, exposure_counts, post_labels, user_exposure
+from .pairs import held, pair_keys
 from .topics import topic_columns
 
 if TYPE_CHECKING:
@@ -336,10 +337,21 @@ def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
     def build(snap: Snapshot) -> sp.csc_matrix:
         return _unit_columns(_engaged(snap, 0))
 
-    def catch_up(m: sp.csc_matrix, snap: Snapshot, rows: int) -> sp.csc_matrix:
+    def catch_up(m: sp.csc_matrix, snap: Snapshot, at: LogAt) -> sp.csc_matrix | None:
         m = pad_columns(m, snap.n_posts, rows=snap.n_accounts)
         before = sp.csc_matrix((np.ones(m.nnz), m.indices, m.indptr), shape=m.shape)
-        return _unit_columns(sp.csc_matrix(before + _engaged(snap, rows)))
+        gone, kinds = snap.withdrawn_since(at)
+        gone = gone[_engaging(kinds)]
+        if len(gone):  # pairs whose every engagement was withdrawn leave the matrix
+            keys = pair_keys(snap.inter_user[gone], snap.inter_post[gone])
+            if (still := held(snap, keys, _engaging)) is None:
+                return None
+            lost = keys[~still]
+            before = before - sp.csc_matrix(
+                (np.ones(len(lost)), (lost >> 32, lost & 0xFFFFFFFF)), shape=m.shape
+            )
+            before.eliminate_zeros()
+        return _unit_columns(sp.csc_matrix(before + _engaged(snap, at.rows)))
 
     return snap.derive_of(  # type: ignore[no-any-return]
         "engaged_columns",
@@ -353,10 +365,16 @@ def _engaged_columns(snap: Snapshot) -> sp.csc_matrix:
 def _engaged(snap: Snapshot, first: int) -> sp.csc_matrix:
     """Users × posts, the engagements of the log's rows from ``first`` on (duplicates summed)."""
     user, post, kind = (a[first:] for a in (snap.inter_user, snap.inter_post, snap.inter_kind))
-    m = ~np.isin(kind, _NOT_ENGAGED)
+    m = _engaging(kind)
     return sp.csc_matrix(
         (np.ones(int(m.sum())), (user[m], post[m])), shape=(snap.n_accounts, snap.n_posts)
     )
+
+
+def _engaging(kind: np.ndarray) -> np.ndarray:
+    """Rows that engage with their post: any kind but an impression or a hide (withdrawn rows,
+    kind -1, engage no more)."""
+    return (kind >= 0) & ~np.isin(kind, _NOT_ENGAGED)  # type: ignore[no-any-return]
 
 
 def _unit_columns(pairs: sp.csc_matrix) -> sp.csc_matrix:
@@ -371,7 +389,7 @@ def _unit_columns(pairs: sp.csc_matrix) -> sp.csc_matrix:
 def _item_cosine(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
     snap = ctx.snap
     pos = snap.user_interactions(ctx.user)
-    mine = setops.unique(snap.inter_post[pos[~np.isin(snap.inter_kind[pos], _NOT_ENGAGED)]])
+    mine = setops.unique(snap.inter_post[pos[_engaging(snap.inter_kind[pos])]])
     if len(mine) == 0 or len(posts) == 0:
         return np.zeros(len(posts))
     return column_affinity(_engaged_columns(snap), mine, posts)

@@ -1,6 +1,6 @@
 """In-memory snapshot of the store: numpy arrays and scipy.sparse indexes for the hot path."""
 
-from .arrays import IdIndex, Sizes, Snapshot
+from .arrays import IdIndex, LogAt, Sizes, Snapshot
 from .derived import (
     FOLLOW_REBUILD_SHARE,
     FOLLOWS_LAG,
@@ -21,6 +21,7 @@ __all__ = [
     "Grows",
     "IdIndex",
     "Lag",
+    "LogAt",
     "Sizes",
     "Snapshot",
     "cache_path",

@@ -14,10 +14,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .derived import FOLLOWS_LAG, Dependency, Derived, Grows
-from .grow import Sizes, merge_sorted, pad, square, stack_rows
+from .grow import LogAt, Sizes, append, merge_sorted, pad, square, stack_rows
 from .state import AuthorPosts, Columns, FollowGraph, gather_groups
 
-__all__ = ["IdIndex", "Sizes", "Snapshot"]
+__all__ = ["IdIndex", "LogAt", "Sizes", "Snapshot"]
 
 T = TypeVar("T")
 
@@ -167,7 +167,7 @@ class Snapshot:
         *,
         depends_on: Iterable[Dependency],
         extend: Callable[[T, Snapshot, Sizes], T | None] | None = None,
-        catch_up: Callable[[T, Snapshot, int], T | None] | None = None,
+        catch_up: Callable[[T, Snapshot, LogAt], T | None] | None = None,
     ) -> T:
         """:meth:`derive`, with ``build`` a function of the snapshot, called as ``build(self)``.
 
@@ -180,11 +180,11 @@ class Snapshot:
         tables had the rows in ``since`` (:meth:`sizes`), without changing ``value``; or None
         to have it rebuilt.
 
-        A structure lagging the interaction log may give ``catch_up(value, snap, rows)``: the
-        value a build on ``snap`` would make, from ``value``, which took in the log's first
-        ``rows`` rows (and the other tables' rows ``snap`` has), without changing ``value``;
-        or None to have it rebuilt. A rebuild beside runs it when the lag runs out
-        (:mod:`.rebuild`).
+        A structure lagging the interaction log may give ``catch_up(value, snap, at)``: the
+        value a build on ``snap`` would make, from ``value``, which took in the log as it was
+        at ``at`` (:meth:`log_at`; and the other tables' rows ``snap`` has), without changing
+        ``value``; or None to have it rebuilt. A rebuild beside runs it when the lag runs out
+        or rows were withdrawn (:mod:`.rebuild`).
 
         >>> snap = Snapshot.empty()
         >>> snap.derive_of("n_posts", lambda s: s.n_posts, depends_on=("posts",))
@@ -201,11 +201,47 @@ class Snapshot:
     def frozen(self) -> Snapshot:
         """A copy that shares these arrays as they stand, with an empty registry: catch-ups
         of this snapshot append past the shared views' ends or replace them, so the copy keeps
-        its rows (counts updated in place show through). What a rebuild beside reads."""
+        its rows (counts updated in place show through). What a rebuild beside reads.
+
+        The interaction kinds are marked shared: the next withdrawal (:meth:`withdraw`) writes
+        the live snapshot's own copy, so the copy's kinds stay those its withdrawal log says,
+        which a catch-up on it relies on."""
         copy = replace(self)
         copy._columns.edits = dict(self._columns.edits)
         copy._columns.follow_edits = self._columns.follow_edits
+        copy._columns.withdrawn = self._columns.withdrawn
+        copy._columns.withdrawn_kind = self._columns.withdrawn_kind
+        self._columns.kinds_shared = True
         return copy
+
+    def log_at(self) -> LogAt:
+        """The interaction rows now, and the withdrawals so far (what a catch-up starts from)."""
+        return LogAt(len(self.inter_user), len(self._columns.withdrawn))
+
+    def withdraw(self, rows: np.ndarray, kind: int) -> None:
+        """Mark interaction ``rows`` (positions, live ones) withdrawn: their kind becomes
+        ``kind`` (load.WITHDRAWN), positions stay stable for the indexes built on them, and
+        the withdrawal log notes each with the kind it had. What reads the log is dropped,
+        or in a server marked for a catch-up (:meth:`Derived.withdrawn`)."""
+        if not len(rows):
+            return
+        cols, kinds = self._columns, self.inter_kind
+        if cols.kinds_shared or not kinds.flags.writeable:  # a frozen copy, a mapped cache
+            kinds = cols.own("inter_kind", kinds)
+            cols.kinds_shared = False
+        cols.withdrawn = append(cols.withdrawn, rows.astype(np.int64))
+        cols.withdrawn_kind = append(cols.withdrawn_kind, kinds[rows])
+        kinds[rows] = kind
+        self.inter_kind = kinds
+        self._derived.withdrawn()
+
+    def withdrawn_since(self, at: LogAt) -> tuple[np.ndarray, np.ndarray]:
+        """Rows below ``at.rows`` withdrawn since ``at``, and the kinds they had (rows
+        appended since ``at`` are read with their kinds now)."""
+        rows = self._columns.withdrawn[at.withdrawals :]
+        kinds = self._columns.withdrawn_kind[at.withdrawals :]
+        keep = rows < at.rows
+        return rows[keep], kinds[keep]
 
     def sizes(self) -> Sizes:
         """Rows of each table now (what a :class:`~.derived.Grows` structure extends from)."""

@@ -18,14 +18,13 @@ An input is one of
   declines;
 * the key of another derived structure: dropped whenever that one is (transitively).
 
-A lagging structure may also give a *catch-up* function (``catch_up(value, snap, rows)``: the
-value a build on ``snap`` would make, from ``value``, which took in the interaction log's first
-``rows`` rows). When its lag runs out in a server, the rebuild beside (:mod:`.rebuild`) runs it
-on the rows appended since, instead of a build over the whole log: on the large world the log's
-structures took 10–22 s of a serving worker every ~8 minutes at 2,000 events/s. The log only
-grows between a structure's build and its catch-up: a withdrawn interaction (an unlike) drops
-every structure that reads the log (:meth:`Derived.drop_reading`), so what a catch-up adds is
-exactly what a build over all rows would see.
+A lagging structure may also give a *catch-up* function (``catch_up(value, snap, at)``: the
+value a build on ``snap`` would make, from ``value``, which took in the interaction log as it
+was at ``at``, a :class:`~.grow.LogAt`). When its lag runs out in a server, the rebuild beside
+(:mod:`.rebuild`) runs it on the rows appended since and the rows withdrawn since (an unlike, a
+deleted post's likes: :meth:`Snapshot.withdrawn_since`), instead of a build over the whole log:
+on the large world the log's structures took 10–22 s of a serving worker every ~8 minutes at
+2,000 events/s, and every unlike dropped them all, to be built on the next request.
 
 The registry keeps no knowledge of particular keys: a new index declares its inputs where it is
 built, and is invalidated exactly when they change.
@@ -120,6 +119,8 @@ class Growth(Protocol):
 
     def sizes(self) -> Any: ...
 
+    def log_at(self) -> Any: ...
+
 
 #: What ``depends_on`` accepts: a table name, a :class:`Lag`, a :class:`Grows`, or another
 #: derived key.
@@ -143,8 +144,8 @@ class Entry:
     since: Any = None  # the snapshot's sizes() the value is at, passed to extend
     extend: Callable[[Any, Any, Any], Any] | None = None  # (value, snapshot, since) -> value
     origin: int = 0  # the build this value comes from, kept by extensions (.rebuild's identity)
-    catch_up: Callable[[Any, Any, int], Any] | None = None  # (value, snapshot, rows) -> value
-    log_at: int = 0  # interaction rows the value has taken in (what catch_up starts from)
+    catch_up: Callable[[Any, Any, Any], Any] | None = None  # (value, snapshot, LogAt) -> value
+    log_at: Any = None  # grow.LogAt: the log the value has taken in (where catch_up starts)
 
 
 class Derived:
@@ -185,7 +186,7 @@ class Derived:
         *,
         extend: Callable[[Any, Any, Any], T | None] | None = None,
         growth: Growth | None = None,
-        catch_up: Callable[[Any, Any, int], T | None] | None = None,
+        catch_up: Callable[[Any, Any, Any], T | None] | None = None,
     ) -> T:
         entry = self._entries.get(key)
         if entry is not None:
@@ -202,7 +203,7 @@ class Derived:
             growth is None or all(g.table != "interactions" for g in lags)
         ):
             raise ValueError(f"{key}: a catch-up is for a structure lagging the interaction log")
-        log_at = growth.sizes().interactions if catch_up is not None and growth else 0
+        log_at = growth.log_at() if catch_up is not None and growth else None
         value = build()
         if keys <= self._entries.keys():  # else built on an input dropped meanwhile: not kept
             for k in keys:  # what grows under it must grow with it, or be dropped with its table
@@ -302,15 +303,21 @@ class Derived:
                     break
         return self._drop(stale)
 
-    def drop_reading(self, table: str) -> list[str]:
-        """Drop every structure that reads ``table`` at all, lagging ones included (and what
-        was built on them): for rows changed in place — a withdrawn interaction — which a
-        lag's count of appended rows cannot see."""
-        stale = {
-            k
-            for k, e in self._entries.items()
-            if table in e.tables or table in e.grows or any(lag.table == table for lag in e.lags)
-        }
+    def withdrawn(self) -> list[str]:
+        """Rows of the interaction log were withdrawn (an unlike, a deleted post's likes),
+        which a lag's count of appended rows cannot see: what reads the log exactly or grows
+        with it is dropped; what lags it is marked stale in a server (:attr:`beside`: the
+        rebuild beside catches it up, or builds it again) and dropped elsewhere; and what was
+        built on the dropped ones goes with them. Returns the keys dropped."""
+        stale = set()
+        for key, e in self._entries.items():
+            if "interactions" in e.tables or "interactions" in e.grows:
+                stale.add(key)
+            elif any(lag.table == "interactions" for lag in e.lags):
+                if self.beside and e.rebuild is not None:
+                    e.stale = True
+                else:
+                    stale.add(key)
         return self._drop(stale)
 
     def with_dependents(self, keys: Collection[str]) -> set[str]:

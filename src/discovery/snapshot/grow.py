@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Sizes", "append", "merge_sorted", "pad", "pad_columns", "square", "stack_rows"]
+__all__ = ["LogAt", "Sizes", "append", "merge_sorted", "pad", "pad_columns", "square", "stack_rows"]
 
 #: id(buffer) -> rows of it handed out so far (an entry goes with its buffer).
 _FILLED: dict[int, int] = {}
@@ -40,6 +40,16 @@ class Sizes:
     tag_links: int
     tag_names: int
     interactions: int
+
+
+@dataclass(frozen=True)
+class LogAt:
+    """How much of the interaction log a value has taken in (:meth:`Snapshot.log_at`): its
+    first ``rows`` rows, as they were after the first ``withdrawals`` entries of the snapshot's
+    withdrawal log — where a catch-up (:mod:`.derived`) starts."""
+
+    rows: int
+    withdrawals: int
 
 
 def append(cur: np.ndarray, values: np.ndarray) -> np.ndarray:

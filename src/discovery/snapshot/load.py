@@ -291,13 +291,9 @@ def _append(
 
 
 def _withdraw(snap: Snapshot, rows: np.ndarray) -> None:
-    """Mark interaction rows as withdrawn (kind :data:`WITHDRAWN`): positions stay stable for
-    the indexes built on them, and no kind test matches them any more."""
-    if rows.any():
-        kinds = snap.inter_kind if snap.inter_kind.flags.writeable else snap.inter_kind.copy()
-        kinds[rows] = WITHDRAWN
-        snap.inter_kind = kinds
-        snap.derived.drop_reading("interactions")
+    """Mark interaction rows (a mask) as withdrawn (kind :data:`WITHDRAWN`): positions stay
+    stable for the indexes built on them, and no kind test matches them any more."""
+    snap.withdraw(np.flatnonzero(rows & (snap.inter_kind != WITHDRAWN)), WITHDRAWN)
 
 
 def _known_edges(

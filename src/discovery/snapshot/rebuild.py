@@ -142,6 +142,11 @@ class Job:
         for key in self.dropped:
             live.drop(key)
         self.installed = sorted(ok)
+        if snap.log_at().withdrawals > self.copy.log_at().withdrawals:
+            for key in ok:  # rows withdrawn since the copy: not in what was swapped in
+                new = live.entry(key)
+                if new is not None and any(lag.table == "interactions" for lag in new.lags):
+                    new.stale = True
         snap.invalidate(())  # lags measured from the copy may have run out again meanwhile
 
     def abandon(self, snap: Snapshot) -> None:

@@ -154,12 +154,20 @@ class Columns:
     edits : per table, catch-ups that changed its rows in place (a deleted post, a hashtag
         link removed): what drops a :class:`~.derived.Grows` structure, which takes in only
         appended rows.
+    withdrawn, withdrawn_kind : the withdrawal log — interaction rows withdrawn by catch-ups
+        (an unlike, a deleted post's interactions), in order, and the kind each had: what a
+        catch-up subtracts (:meth:`Snapshot.withdrawn_since`).
+    kinds_shared : a frozen copy reads the buffer of ``inter_kind``: the next withdrawal
+        writes a copy of its own (:meth:`own`), not into what the copy reads.
     """
 
     buffers: dict[str, np.ndarray] = field(default_factory=dict)
     owns_counts: bool = False
     follow_edits: int = 0
     edits: dict[str, int] = field(default_factory=dict)
+    withdrawn: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    withdrawn_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    kinds_shared: bool = False
 
     def edited(self, table: str) -> None:
         """Note that a catch-up changed rows of ``table`` in place."""
@@ -178,6 +186,14 @@ class Columns:
         if buf is not None and len(cur) and np.shares_memory(buf[:1], cur[:1]):
             return cur
         buf = np.empty(max(len(cur), len(cur) * 5 // 4 + 1024), dtype=cur.dtype)
+        buf[: len(cur)] = cur
+        self.buffers[name] = buf
+        return buf[: len(cur)]
+
+    def own(self, name: str, cur: np.ndarray) -> np.ndarray:
+        """A writable copy of ``cur`` in a new buffer with 25 % spare (``cur``, which others
+        may read, stays as it is)."""
+        buf = np.empty(len(cur) * 5 // 4 + 1024, dtype=cur.dtype)
         buf[: len(cur)] = cur
         self.buffers[name] = buf
         return buf[: len(cur)]
