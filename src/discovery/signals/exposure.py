@@ -134,8 +134,9 @@ def exposure_counts(snap: Snapshot) -> ExposureCounts:
     reads zeros — exact, none of its impressions can be older than it — through a copy padded
     to the snapshot's size (a structure of its own that grows with the posts; the counts took
     5–7 s on the large world, on the page after every new post). A deleted post's interactions
-    are withdrawn, which drops the counts at once. When the lag runs out in a server, the
-    counts take in the rows appended since (:mod:`.pairs`) instead of being counted again."""
+    are withdrawn, which drops the counts at once, or in a server marks them for a catch-up:
+    there, when the lag runs out or rows were withdrawn, the counts take in the rows changed
+    since (:mod:`.pairs`) instead of being counted again."""
     counts = _logged(snap)
     if len(counts.post_seen) == snap.n_posts and len(counts.author_seen) == snap.n_accounts:
         return counts

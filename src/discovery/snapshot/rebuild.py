@@ -19,9 +19,10 @@ out is marked stale and keeps serving, and a :class:`Rebuilder` thread
 
 What is swapped in is the structure a rebuild at the copy's moment makes, with its lag clock
 set to that moment, so it lags the store by less than its declared tolerance plus one rebuild's
-time. An entry whose table changed exactly meanwhile (a new post, a withdrawn like) is not
+time. An entry whose table changed exactly meanwhile (a new post it reads exactly) is not
 installed: the registry drops it as it would have without a rebuild beside, and the next use
-builds it. A value that tracks changes since its build (the follow graph's overlay of a user's
+builds it; one lagging the interaction log that rows were withdrawn from meanwhile (an unlike)
+is installed and marked stale again, for the next rebuild to catch up. A value that tracks changes since its build (the follow graph's overlay of a user's
 own follows) takes over what the old one noted through its ``adopt(old)`` method.
 
 Batch jobs, evaluations and simulations never set ``beside``: their results stay exactly those
