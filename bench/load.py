@@ -109,14 +109,17 @@ def children(pid: int) -> list[int]:
     return [int(k) for k in kids]
 
 
-def world(db: Path) -> tuple[list[str], list[int]]:
+def world(db: Path) -> tuple[list[str], list[int], str]:
+    """Handles and post ids of the database, and what it holds so far (its last interaction id
+    and follow count), which seeds the event stream with ``--seed``."""
     from discovery.snapshot import load_snapshot
     from discovery.store import Store
 
     with Store.open(db, create=False) as store:
         snap = load_snapshot(store)
     order = snap.account_id.argsort()
-    return [str(h) for h in snap.handle[order]], sorted(int(p) for p in snap.post_id)
+    state = f"{snap.max_interaction_id}:{len(snap.follow_src)}"
+    return [str(h) for h in snap.handle[order]], sorted(int(p) for p in snap.post_id), state
 
 
 def start(
@@ -392,8 +395,13 @@ async def load(
 
 
 async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
-    handles, posts = world(args.db)
-    rnd = random.Random(args.seed)
+    handles, posts, state = world(args.db)
+    # the stream depends on what the database holds: a run on a database that an earlier run
+    # with the same seed wrote to would replay its follows and likes, which are states, so
+    # they would change nothing (the follow graph then never ran out of its lag for ~10
+    # minutes of every run before this); the same seed on the same database gives the same run
+    stream_seed = f"{args.seed}:{state}"
+    rnd = random.Random(stream_seed)
     memory: list[tuple[float, float]] = []
     open_loop = MAX_IN_FLIGHT if args.feed_rate > 0 else args.feed_concurrency
     connector = aiohttp.TCPConnector(limit=open_loop + 8)
@@ -440,7 +448,7 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
             print(f"/metrics not read: {type(exc).__name__}")
             metrics = ""
     summary = summarize(args, rec, memory, elapsed, metrics, len(handles), len(posts))
-    return {**summary, **cpu, **warm}
+    return {**summary, **cpu, **warm, "stream_seed": stream_seed}
 
 
 def per_minute(rec: Recorder, start: float) -> list[dict[str, float]]:
