@@ -117,6 +117,17 @@ def template(tmp_path_factory) -> Path:
     return path
 
 
+def _opened(template: Path, path: Path, beside: bool) -> tuple[Store, Snapshot]:
+    """A copy of the known world, its snapshot (rebuilding beside, as a server's, or not) with
+    the log's structures built."""
+    shutil.copy(template, path)
+    store = Store.open(path)
+    snap = load_snapshot(store, cache=False)
+    snap.derived.beside = beside
+    _use(snap)
+    return store, snap
+
+
 def _use(snap: Snapshot) -> None:
     exposure_counts(snap), _engaged_columns(snap), post_stats(snap), follow_adjacency(snap, True)
 
@@ -172,12 +183,7 @@ step = st.one_of(
     ]
 )
 def test_structures_caught_up_beside_equal_a_build_from_scratch(template, tmp_path, rounds):
-    path = tmp_path / f"c{abs(hash(str(rounds)))}.db"
-    shutil.copy(template, path)
-    store = Store.open(path)
-    snap = load_snapshot(store, cache=False)
-    snap.derived.beside = True
-    _use(snap)
+    store, snap = _opened(template, tmp_path / f"c{abs(hash(str(rounds)))}.db", beside=True)
     posts = [p[0] for p in POSTS]
     accounts = sorted(ACCOUNTS)
     t = NOW + H
@@ -259,11 +265,7 @@ def test_an_unlike_marks_what_catches_up_stale_in_a_server_and_drops_it_elsewher
     """A server keeps serving the log's structures through an unlike and catches them up
     beside (on the large world every unlike used to drop them, to be built on the next
     request); a batch or an evaluation drops them, as before."""
-    path = tmp_path / "u.db"
-    shutil.copy(template, path)
-    store = Store.open(path)
-    snap = load_snapshot(store, cache=False)
-    _use(snap)
+    store, snap = _opened(template, tmp_path / "u.db", beside=False)
     _unlike_first(store, snap)
     assert not set(CAUGHT) & set(snap.derived.keys())  # not a server: dropped
     snap.derived.beside = True
@@ -285,12 +287,7 @@ def test_a_like_withdrawn_during_a_catch_up_is_caught_up_next(template, tmp_path
     """The copy a rebuild reads keeps its kinds when a like is withdrawn meanwhile (the live
     snapshot writes its own copy); what is swapped in is stale again, and the next rebuild
     takes the withdrawal in."""
-    path = tmp_path / "d.db"
-    shutil.copy(template, path)
-    store = Store.open(path)
-    snap = load_snapshot(store, cache=False)
-    snap.derived.beside = True
-    _use(snap)
+    store, snap = _opened(template, tmp_path / "d.db", beside=True)
     with store.transaction():
         store.add_interactions([(1, POSTS[0][0], "like", NOW + H, None)])
     refresh_snapshot(store, snap)
