@@ -13,7 +13,7 @@ out is marked stale and keeps serving, and a :class:`Rebuilder` thread
    notes the lag clocks (:func:`begin`);
 2. rebuilds, without the lock, each stale entry and what was built on it, on that copy
    (:meth:`Job.build`) — requests keep being answered meanwhile; an entry with a catch-up
-   (:mod:`.derived`) instead takes in the interaction rows appended since its build;
+   (:mod:`.derived`) instead takes in the interaction rows appended and withdrawn since;
 3. swaps in, under the lock again, each rebuilt entry whose inputs did not change exactly in
    between (:meth:`Job.finish`).
 
@@ -22,8 +22,9 @@ set to that moment, so it lags the store by less than its declared tolerance plu
 time. An entry whose table changed exactly meanwhile (a new post it reads exactly) is not
 installed: the registry drops it as it would have without a rebuild beside, and the next use
 builds it; one lagging the interaction log that rows were withdrawn from meanwhile (an unlike)
-is installed and marked stale again, for the next rebuild to catch up. A value that tracks changes since its build (the follow graph's overlay of a user's
-own follows) takes over what the old one noted through its ``adopt(old)`` method.
+is installed and marked stale again, for the next rebuild to catch up. A value that tracks
+changes since its build (the follow graph's overlay of a user's own follows) takes over what
+the old one noted through its ``adopt(old)`` method.
 
 Batch jobs, evaluations and simulations never set ``beside``: their results stay exactly those
 of a rebuild on use.
@@ -65,8 +66,8 @@ class Job:
     def build(self) -> None:
         """Build every target that has a rebuild function on the copy (what a target reads
         that is not built yet is built there too, through the copy's own registry). A target
-        with a catch-up (:class:`~.derived.Entry`) takes in the rows appended to the log since
-        its value was built instead, first, so what is built on it reads the caught-up value."""
+        with a catch-up (:class:`~.derived.Entry`) instead takes in the log's rows appended and
+        withdrawn since its value, first, so what is built on it reads the caught-up value."""
         order = sorted(self.targets.items(), key=lambda item: item[1].catch_up is None)
         for key, entry in order:
             if entry.rebuild is None or key in self.copy.derived:
