@@ -83,6 +83,8 @@ def unlike_once(engine: Engine, user: int, rebuild: bool) -> dict[str, Any]:
     snap, store = engine.snapshot, engine.store
     mine = snap.user_interactions(user)
     liked = mine[snap.inter_kind[mine] == KIND_CODE["like"]]
+    if not len(liked):
+        raise SystemExit(f"account {int(snap.account_id[user])} has no like left to withdraw")
     post = int(snap.post_id[snap.inter_post[liked[-1]]])
     with store.transaction():
         store.remove_interactions([(int(snap.account_id[user]), post, "like")])
