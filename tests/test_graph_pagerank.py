@@ -239,6 +239,43 @@ def test_accepts_every_scipy_format_and_dense_arrays():
         np.testing.assert_allclose(personalized_pagerank(other, 0), want, atol=1e-15)
 
 
+def test_an_index_that_shares_the_adjacency_answers_as_a_copying_one():
+    # copy=False (a snapshot's derived matrices): the index reads the caller's arrays
+    g = sp.csr_matrix(community_graph(500, 10, 5))
+    weights = 1.0 + np.arange(g.nnz) % 7  # weighted, 32-bit indices: nothing to convert
+    a = sp.csr_matrix((weights, g.indices.astype(np.int32), g.indptr.astype(np.int32)), g.shape)
+    shared, copied = PPRIndex(a, copy=False), PPRIndex(a)
+    assert np.shares_memory(shared.indices, a.indices) and np.shares_memory(shared.weights, a.data)
+    assert not np.shares_memory(copied.weights, a.data)
+    for seed in (0, 17, 499):
+        np.testing.assert_array_equal(shared.pagerank(seed), copied.pagerank(seed))
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "weights", "why"),
+    [
+        ([0, 0, 1], [1, 1, 0], [1.0, 2.0, 1.0], "a duplicate edge"),
+        ([0, 0, 1], [2, 1, 0], [1.0, 2.0, 1.0], "unsorted columns"),
+        ([0, 0, 1], [1, 2, 0], [0.0, 2.0, 1.0], "an explicit zero"),
+    ],
+)
+def test_an_index_that_may_share_copies_what_it_must_change(rows, cols, weights, why):
+    # not canonical: sharing would sort, sum or drop in the caller's arrays
+    a = sp.csr_matrix((3, 3))
+    a.indptr = np.array([0, 2, 3, 3], np.int32)
+    a.indices, a.data = np.array(cols, np.int32), np.array(weights)
+    before = (a.indices.copy(), a.data.copy())
+    index = PPRIndex(a, copy=False)
+    np.testing.assert_array_equal(a.indices, before[0], err_msg=why)
+    np.testing.assert_array_equal(a.data, before[1], err_msg=why)
+    want = sp.coo_array((weights, (rows, cols)), shape=(3, 3))  # the same graph, canonical
+    np.testing.assert_allclose(index.pagerank(0), PPRIndex(want).pagerank(0), atol=1e-12)
+    unweighted = PPRIndex(a, weight=False, copy=False)  # writes 1s: into a copy
+    assert a.data.tolist() == weights
+    want_unweighted = PPRIndex(want, weight=False).pagerank(0)
+    np.testing.assert_allclose(unweighted.pagerank(0), want_unweighted, atol=1e-12)
+
+
 # --- input errors ----------------------------------------------------------------------------
 
 

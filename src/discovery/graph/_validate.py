@@ -21,14 +21,22 @@ __all__ = ["Seeds", "as_csr", "check_alpha", "check_positive", "edge_arrays", "s
 Seeds = int | np.integer[Any] | Sequence[int] | np.ndarray | Mapping[int, float]
 
 
-def as_csr(adjacency: Any, *, weight: bool = True, name: str = "adjacency") -> sp.csr_array:
+def as_csr(
+    adjacency: Any, *, weight: bool = True, name: str = "adjacency", copy: bool = True
+) -> sp.csr_array:
     """A validated square float64 CSR copy of ``adjacency`` without explicit zeros.
 
     Accepts any ``scipy.sparse`` matrix or array, or a dense 2-D array. With ``weight=False``
-    every stored non-zero becomes 1 (networkx's ``weight=None``).
+    every stored non-zero becomes 1 (networkx's ``weight=None``). With ``copy=False`` a float64
+    CSR input already in that form (sorted, no duplicates, no explicit zeros) is returned
+    sharing its arrays — the caller promises not to change them; any other input is copied.
+
+    >>> m = sp.csr_array(np.array([[0.0, 2.0], [1.0, 0.0]]))
+    >>> np.shares_memory(as_csr(m, copy=False).data, m.data), np.shares_memory(as_csr(m).data, m.data)
+    (True, False)
     """
     if sp.issparse(adjacency):
-        a = sp.csr_array(adjacency, dtype=np.float64, copy=True)
+        a = sp.csr_array(adjacency, dtype=np.float64, copy=copy)
     elif isinstance(adjacency, (np.ndarray, list)):
         dense = np.asarray(adjacency, dtype=np.float64)
         if dense.ndim != 2:
@@ -49,6 +57,10 @@ def as_csr(adjacency: Any, *, weight: bool = True, name: str = "adjacency") -> s
             f"{name}: edge weights must be >= 0, edge {row} -> {int(a.indices[bad])} "
             f"has weight {float(a.data[bad])!r}"
         )
+    if not copy and sp.issparse(adjacency):
+        if weight and a.has_canonical_format and (a.nnz == 0 or a.data.min() > 0):
+            return a  # shared, as it is
+        a = a.copy()  # what follows writes in place
     a.sum_duplicates()
     a.eliminate_zeros()
     if not weight:

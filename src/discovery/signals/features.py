@@ -78,7 +78,7 @@ from ..ranking.context import UserContext
 from ..ranking.rankers import DefaultRanker
 from ..ranking.stats import follower_counts
 from ..snapshot import Grows, LogAt, Sizes, Snapshot
-from ..snapshot.derived import FOLLOWS_LAG, INTERACTIONS_LAG
+from ..snapshot.derived import INTERACTIONS_LAG
 from ..snapshot.grow import pad, pad_columns
 from ..store.model import KIND_CODE
 from .clusters import snapshot_clusters
@@ -323,7 +323,7 @@ def _author_stats(snap: Snapshot) -> AuthorStats:
     return snap.derive_of(  # type: ignore[no-any-return]
         "author_stats",
         build,
-        depends_on=(Grows("accounts"), Grows("posts"), INTERACTIONS_LAG, FOLLOWS_LAG),
+        depends_on=(Grows("accounts"), Grows("posts"), INTERACTIONS_LAG),
         extend=extend,
     )
 
