@@ -21,6 +21,7 @@ from discovery.ranking.sources import (
     tag_top_memo,
     top_interests,
 )
+from discovery.ranking.top_memo import TopMemo
 from discovery.settings import Settings
 from discovery.signals._kernels import pair_counts
 from discovery.signals.clusters import (
@@ -397,3 +398,17 @@ def test_memos_kept_across_likes_equal_memos_built_afresh(
         kept = tag_top_memo(engine.snapshot)
         assert kept is memo and (len(kept) > 0 or log_limit is not None)
         assert candidates(False) == candidates(True), f"round {round_}"
+
+
+def test_a_memo_lets_go_of_keys_listed_under_tags_that_never_move(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key dropped through one of its hashtags stays listed under the others; re-put again
+    and again, the listings would pile up under hashtags that never move: they are bounded."""
+    monkeypatch.setattr("discovery.ranking.top_memo.MEMO_LIMIT", 10)
+    memo = TopMemo(mark=0)
+    for i in range(1000):
+        memo.put(("k", i % 5), i, tags=[i % 7, 100 + i % 3])
+        memo.drop_tags(np.array([i % 7]))
+        listed = sum(len(keys) for keys in memo._keys.values())
+        assert listed == memo._listed <= 80

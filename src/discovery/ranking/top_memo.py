@@ -50,23 +50,31 @@ class TopMemo(dict[Any, Any]):
         super().__init__()
         self.mark = mark
         self._keys: dict[int, list[Any]] = {}
+        self._listed = 0  # entries of the lists in _keys
 
     def put(self, key: Any, value: Any, tags: Iterable[int]) -> None:
         """Keep ``value`` under ``key``, to go when a post carrying one of ``tags`` moves."""
-        if len(self) >= MEMO_LIMIT:
+        tags = [int(t) for t in tags]
+        # a key dropped through one tag stays listed under its others until they move: past
+        # this many listings, start again rather than let them pile up
+        if len(self) >= MEMO_LIMIT or self._listed + len(tags) > 8 * MEMO_LIMIT:
             self.clear()
         self[key] = value
         for tag in tags:
-            self._keys.setdefault(int(tag), []).append(key)
+            self._keys.setdefault(tag, []).append(key)
+        self._listed += len(tags)
 
     def clear(self) -> None:
         super().clear()
         self._keys.clear()
+        self._listed = 0
 
     def drop_tags(self, tags: np.ndarray) -> None:
         """Drop the entries computed over any of ``tags``."""
         for tag in tags.tolist():
-            for key in self._keys.pop(tag, ()):
+            keys = self._keys.pop(tag, ())
+            self._listed -= len(keys)
+            for key in keys:
                 self.pop(key, None)
 
     def sync(self, snap: Snapshot) -> None:
