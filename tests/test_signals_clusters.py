@@ -21,7 +21,6 @@ from discovery.ranking.sources import (
     tag_top_memo,
     top_interests,
 )
-from discovery.ranking.top_memo import TopMemo
 from discovery.settings import Settings
 from discovery.signals._kernels import pair_counts
 from discovery.signals.clusters import (
@@ -279,7 +278,7 @@ def test_interest_page_shows_members_and_a_member_opens_its_cluster(world: Path)
 def test_shared_tag_tops_are_exact_and_move_with_a_like(world: Path, tmp_path: Path) -> None:
     """Users on one snapshot state share each tag's top posts (``tag_top_memo``): the
     candidates equal those computed without the memo, and a like that lifts a post into a
-    tag's top shows at once (the entries of the post's tags go when its count moves)."""
+    tag's top shows at once (the memo goes with every change of the interactions)."""
     source = HashtagSource()
     source.per_tag = 3  # each tag's top 3, so the tiny world's windows hold more
     copy = tmp_path / "tiny.db"
@@ -332,83 +331,3 @@ def test_shared_tag_tops_are_exact_and_move_with_a_like(world: Path, tmp_path: P
     engine.refresh()
     after = source.candidates(user_context(engine.snapshot, user, Settings())).posts
     assert post in after.tolist()
-
-
-@pytest.mark.parametrize("log_limit", [None, 8])
-def test_memos_kept_across_likes_equal_memos_built_afresh(
-    world: Path, tmp_path: Path, log_limit: int | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The tag and cluster memos outlive the catch-ups that move like counts, dropping only
-    the entries over the hashtags of the posts that moved: after rounds of likes and unlikes on
-    posts of the users' interest tags, every user's candidates from the kept memos equal those
-    from memos emptied first, and an impression alone (no count moves) drops nothing. With a
-    count log too short to reach back (``log_limit``), a memo starts again instead."""
-    if log_limit is not None:
-        monkeypatch.setattr("discovery.snapshot.state.COUNT_LOG_LIMIT", log_limit)
-    source = HashtagSource()
-    source.per_tag = 3  # small tops, so that a few likes reorder them
-    copy = tmp_path / "tiny.db"
-    copy.write_bytes(world.read_bytes())
-    engine = Engine.open(copy, cache=False)
-    store, snap = engine.store, engine.snapshot
-    users = [
-        u for u in range(3, snap.n_accounts, 7) if top_interests(user_context(snap, u, Settings()))
-    ][:12]
-
-    def candidates(fresh: bool) -> dict[int, list[int]]:
-        out = {}
-        for u in users:
-            if fresh:
-                tag_top_memo(engine.snapshot).clear()
-                cluster_top_memo(engine.snapshot).clear()
-            ctx = user_context(engine.snapshot, u, Settings())
-            out[u] = source.candidates(ctx).posts.tolist()
-        return out
-
-    candidates(False)
-    memo = tag_top_memo(snap)
-    held = dict(memo)
-    with store.transaction():  # an impression moves no count: every entry stays
-        store.add_interactions([(int(snap.account_id[users[0]]), int(snap.post_id[0]),
-                                 "impression", snap.now - 5, None)])  # fmt: skip
-    engine.refresh()
-    assert tag_top_memo(snap) is memo and dict(memo) == held
-
-    rng = np.random.default_rng(7)
-    topped = sorted({int(p) for top in held.values() for p in top.tolist()})
-    liked: list[tuple[int, int]] = []
-    for round_ in range(6):
-        for _ in range(3):  # catch-ups the memos do not see: the count log must reach back
-            with store.transaction():
-                rows = []
-                for _ in range(9):  # likes on posts near the tops: some lift a post in
-                    post = int(rng.choice(topped)) + int(rng.integers(-3, 4))
-                    post = min(max(post, 0), snap.n_posts - 1)
-                    who = int(rng.integers(0, snap.n_accounts))
-                    rows.append((int(snap.account_id[who]), int(snap.post_id[post]), "like",
-                                 snap.now - 10 - round_, None))  # fmt: skip
-                    liked.append((who, post))
-                store.add_interactions(rows, update_counts=True, states=("like",))
-                if round_ % 2:  # and some withdrawn: counts go down too
-                    gone = [liked.pop(int(rng.integers(0, len(liked)))) for _ in range(2)]
-                    store.remove_interactions(
-                        [(int(snap.account_id[w]), int(snap.post_id[p]), "like") for w, p in gone]
-                    )
-            engine.refresh()
-        kept = tag_top_memo(engine.snapshot)
-        assert kept is memo and (len(kept) > 0 or log_limit is not None)
-        assert candidates(False) == candidates(True), f"round {round_}"
-
-
-def test_a_memo_lets_go_of_keys_listed_under_tags_that_never_move(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A key dropped through one of its hashtags stays listed under the others; re-put again
-    and again, the listings would pile up under hashtags that never move: they are bounded."""
-    monkeypatch.setattr("discovery.ranking.top_memo.MEMO_LIMIT", 10)
-    memo = TopMemo(mark=0)
-    for i in range(1000):
-        memo.put(("k", i % 5), i, tags=[i % 7, 100 + i % 3])
-        memo.drop_tags(np.array([i % 7]))
-        listed = sum(len(keys) for keys in memo._keys.values())
-        assert listed == memo._listed <= 80

@@ -28,7 +28,6 @@ from .context import UserContext
 from .evidence import FOLLOWED, POPULAR
 from .registry import Registry
 from .time_index import posts_by_time, tag_posts_by_time
-from .top_memo import TopMemo
 
 __all__ = [
     "SOURCES",
@@ -176,7 +175,8 @@ class HashtagSource:
             held = by_head.get(key)
             if held is None or held[0] is not clusters:
                 held = (clusters, *self._cluster_top(snap, clusters, head, since, ctx.now))
-                by_head.put(key, held, tags=clusters.members_of(head).tolist())
+                if len(by_head) < _MEMO_LIMIT:
+                    by_head[key] = held
             posts, tags = held[1], held[2]
             for p, t in zip(posts.tolist(), tags.tolist(), strict=True):
                 evidence.setdefault(p, (head, -1 if t == head else t))
@@ -198,39 +198,35 @@ class HashtagSource:
             top = memo.get(key)
             if top is None:
                 top = _top_liked(window, snap, self.per_tag)
-                memo.put(key, top, tags=(tag,))
+                if len(memo) < _MEMO_LIMIT:
+                    memo[key] = top
             slices.append((tag, top))
         return best_tagged(slices, snap.post_likes, snap.post_id, self.per_tag)
 
 
-def tag_top_memo(snap: Snapshot) -> TopMemo:
+#: Entries kept in a snapshot's :func:`tag_top_memo` (about 0.5 KB each).
+_MEMO_LIMIT = 200_000
+
+
+def tag_top_memo(snap: Snapshot) -> dict[tuple[int, ...], np.ndarray]:
     """``(tag, a, b, c, d, k) ->`` the ``k`` most liked of the tag's posts ``a:b`` (and ``c:d``
     of the index's tail) in time order
     (:func:`tag_posts_by_time`), shared by every request on this snapshot state.
 
-    Exact, never stale: it is dropped whenever posts or hashtag links change, and a tag's
-    entries go when the like count of a post carrying it moves (:class:`.top_memo.TopMemo`).
-    So a batch job or a simulated day, which rank many users on one state, choose each tag's
-    top posts once (users share interests), and so do a live server's requests between the
-    likes that touch the tag."""
-    return _synced(snap, "tag_top_memo")
+    Exact, never stale: it is dropped whenever posts, tags or interactions change (like
+    counts move with them). So a batch job or a simulated day, which rank many users on one
+    state, choose each tag's top posts once (users share interests); a live server between
+    events does too, and after each event starts again."""
+    return snap.derive("tag_top_memo", dict, depends_on=("posts", "tags", "interactions"))
 
 
-def cluster_top_memo(snap: Snapshot) -> TopMemo:
+def cluster_top_memo(snap: Snapshot) -> dict[tuple[int, int, int, int], tuple[Any, ...]]:
     """``(head, since, now, k) -> (clusters, posts, tags)``: an interest cluster's ``k`` best
     posts in a window and the member tag that reached each (:func:`best_tagged`), shared by
     the requests on this snapshot state that rank at the same clock (a batch job, a simulated
-    day). Exact as :func:`tag_top_memo` is (an entry goes when a post carrying any member tag
-    moves), and an entry counts only for the clusters object it was computed with."""
-    return _synced(snap, "cluster_top_memo")
-
-
-def _synced(snap: Snapshot, key: str) -> TopMemo:
-    memo: TopMemo = snap.derive(
-        key, lambda: TopMemo(snap.columns.moved_mark), depends_on=("posts", "tags")
-    )
-    memo.sync(snap)
-    return memo
+    day). Exact as :func:`tag_top_memo` is, and an entry counts only for the clusters object
+    it was computed with."""
+    return snap.derive("cluster_top_memo", dict, depends_on=("posts", "tags", "interactions"))
 
 
 def _top_liked(posts: np.ndarray, snap: Snapshot, k: int) -> np.ndarray:

@@ -197,9 +197,7 @@ def _append(
         if not snap.post_likes.flags.writeable or not snap.columns.owns_counts:
             snap.post_likes, snap.post_comments = snap.post_likes.copy(), snap.post_comments.copy()
             snap.columns.owns_counts = True
-        at, likes = old[upd], p["likes"][upd]
-        snap.columns.counts_moved(at[snap.post_likes[at] != likes])  # before they are written
-        snap.post_likes[at] = likes
+        snap.post_likes[old[upd]] = p["likes"][upd]
         snap.post_comments[old[upd]] = p["comments"][upd]
         was_gone = snap.post_removed[old[upd]]
         if was_gone.any():  # an id re-added after a delete: a new post under the old index

@@ -17,11 +17,7 @@ import scipy.sparse as sp
 
 from .. import setops
 
-__all__ = ["COUNT_LOG_LIMIT", "AuthorPosts", "Columns", "FollowGraph", "gather_groups"]
-
-#: Entries the count log keeps (:meth:`Columns.counts_moved`): ~1 hour of the large world's
-#: likes at 2,000 events/s, 8 MB; a memo older than the log is dropped whole.
-COUNT_LOG_LIMIT = 1_000_000
+__all__ = ["AuthorPosts", "Columns", "FollowGraph", "gather_groups"]
 
 
 @dataclass
@@ -163,10 +159,6 @@ class Columns:
         catch-up subtracts (:meth:`Snapshot.withdrawn_since`).
     kinds_shared : a frozen copy reads the buffer of ``inter_kind``: the next withdrawal
         writes a copy of its own (:meth:`own`), not into what the copy reads.
-    moved, moved_start : the count log — post indexes whose like count a catch-up changed in
-        place, in order (the last :data:`COUNT_LOG_LIMIT` or so), and how many older ones were
-        let go: what a memo of posts ranked by likes drops entries by
-        (:meth:`moved_since`), instead of being dropped whole on every interaction.
     """
 
     buffers: dict[str, np.ndarray] = field(default_factory=dict)
@@ -176,39 +168,6 @@ class Columns:
     withdrawn: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     withdrawn_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
     kinds_shared: bool = False
-    moved: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    moved_start: int = 0
-
-    @property
-    def moved_mark(self) -> int:
-        """Entries the count log has had: where a reader is up to."""
-        return self.moved_start + len(self.moved)
-
-    def counts_moved(self, posts: np.ndarray) -> None:
-        """Note post indexes whose like count was changed in place (amortised O(posts); past
-        :data:`COUNT_LOG_LIMIT` entries the older half is let go).
-
-        >>> c = Columns()
-        >>> c.counts_moved(np.array([4, 2]))
-        >>> c.counts_moved(np.array([7]))
-        >>> c.moved_since(1).tolist(), c.moved_since(3).tolist(), c.moved_mark
-        ([2, 7], [], 3)
-        """
-        if not len(posts):
-            return
-        cur = self.moved
-        if len(cur) + len(posts) > COUNT_LOG_LIMIT:
-            cut = len(cur) // 2
-            self.moved_start += cut
-            cur = cur[cut:].copy()  # a new head: append starts a buffer of its own
-        self.moved = self.append("moved", cur, np.asarray(posts, np.int64))
-
-    def moved_since(self, mark: int) -> np.ndarray | None:
-        """Post indexes whose like count moved since ``mark`` (a :attr:`moved_mark`, repeats
-        possible), or None when the log no longer reaches back that far."""
-        if mark < self.moved_start:
-            return None
-        return self.moved[mark - self.moved_start :]
 
     def edited(self, table: str) -> None:
         """Note that a catch-up changed rows of ``table`` in place."""
