@@ -13,17 +13,24 @@ that grow stale while the events stream in; the fresh engine serves online
 (``precomputed_max_age=0``): the overlap is then what serving from precomputed lists costs.
 ``--warm N`` serves only N accounts before the stream (the large world has a million).
 
+With ``--follow-shares`` each budget is run once per share of the follow edges after which the
+follow-graph structures are rebuilt (the code's is ``FOLLOW_REBUILD_SHARE``, 0.01 %): the
+overlap is then what a longer follow lag costs. The share is set for the run by replacing
+``Lag.stale`` for the follows (a bench's knob: the code has no setting for it).
+
 Run: ``python bench/staleness.py --db demo.db [--budgets 0.01,0.05,0.1] [--batches 400]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +44,7 @@ from discovery.service.events import ingest
 from discovery.service.models import EventIn
 from discovery.service.state import Service
 from discovery.settings import Settings
+from discovery.snapshot.derived import Lag
 from load import KINDS, make_events
 
 
@@ -46,7 +54,42 @@ def overlap(a: list[int], b: list[int]) -> float:
     return len(set(a) & set(b)) / max(len(a), len(b))
 
 
+@contextlib.contextmanager
+def follow_share(share: float | None) -> Iterator[None]:
+    """Follow-graph structures rebuilt after ``share`` of the edges changed (None: the code's)."""
+    if share is None:
+        yield
+        return
+    original = Lag.stale
+
+    def stale(lag: Lag, changes: int, rows: int) -> bool:
+        if lag.table == "follows":
+            return changes > share * rows
+        return original(lag, changes, rows)
+
+    Lag.stale = stale  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        Lag.stale = original  # type: ignore[method-assign]
+
+
 def run(
+    db: Path,
+    budget: float,
+    batches: int,
+    feeds: int,
+    seed: int,
+    precomputed: bool = False,
+    warm: int | None = None,
+    share: float | None = None,
+) -> dict[str, Any]:
+    with follow_share(share):
+        out = _run(db, budget, batches, feeds, seed, precomputed, warm)
+    return {"follow_share": share, **out}
+
+
+def _run(
     db: Path,
     budget: float,
     batches: int,
@@ -122,16 +165,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--precomputed", action="store_true", help="serve explore from lists")
     parser.add_argument("--warm", type=int, help="serve only this many accounts first")
+    parser.add_argument(
+        "--follow-shares", help="e.g. 1e-4,1e-3: follow lags to compare (default: the code's)"
+    )
     args = parser.parse_args()
+    shares = [float(x) for x in args.follow_shares.split(",")] if args.follow_shares else [None]
     rows = []
     for budget in (float(b) for b in args.budgets.split(",")):
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "world.db"
-            shutil.copy(args.db, db)
-            rows.append(
-                run(db, budget, args.batches, args.feeds, args.seed, args.precomputed, args.warm)
-            )
-        print(rows[-1], flush=True)
+        for share in shares:
+            with tempfile.TemporaryDirectory() as tmp:
+                db = Path(tmp) / "world.db"
+                shutil.copy(args.db, db)
+                settings = (args.batches, args.feeds, args.seed, args.precomputed, args.warm)
+                rows.append(run(db, budget, *settings, share))
+            print(rows[-1], flush=True)
     cols = list(rows[0])
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
