@@ -317,6 +317,11 @@ def test_bad_seeds_raise_input_error(seeds, message):
 def test_bad_adjacency_raises_input_error(adjacency, message):
     with pytest.raises(InputError, match=message):
         personalized_pagerank(adjacency, 0)
+    before = adjacency.copy() if hasattr(adjacency, "copy") else adjacency
+    with pytest.raises(InputError, match=message):  # an index that would share: checked first
+        PPRIndex(adjacency, copy=False)
+    if sp.issparse(adjacency):  # and left as it was
+        np.testing.assert_array_equal(adjacency.toarray(), before.toarray())
 
 
 @pytest.mark.parametrize(
