@@ -82,21 +82,6 @@ def run(
     seed: int,
     precomputed: bool = False,
     warm: int | None = None,
-    share: float | None = None,
-) -> dict[str, Any]:
-    with follow_share(share):
-        out = _run(db, budget, batches, feeds, seed, precomputed, warm)
-    return {"follow_share": share, **out}
-
-
-def _run(
-    db: Path,
-    budget: float,
-    batches: int,
-    feeds: int,
-    seed: int,
-    precomputed: bool = False,
-    warm: int | None = None,
 ) -> dict[str, Any]:
     lists_s = 0.0
     if precomputed:
@@ -177,7 +162,8 @@ def main() -> None:
                 db = Path(tmp) / "world.db"
                 shutil.copy(args.db, db)
                 settings = (args.batches, args.feeds, args.seed, args.precomputed, args.warm)
-                rows.append(run(db, budget, *settings, share))
+                with follow_share(share):
+                    rows.append({"follow_share": share, **run(db, budget, *settings)})
             print(rows[-1], flush=True)
     cols = list(rows[0])
     print("| " + " | ".join(cols) + " |")
