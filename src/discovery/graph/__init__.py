@@ -7,6 +7,7 @@ Every function is pure; :class:`PPRIndex` caches the transition matrix for repea
   semantics);
 * approximate, for serving: :func:`push_pagerank` / :func:`ppr_push` (forward push),
   :func:`monte_carlo_pagerank` / :func:`ppr_monte_carlo` (random walks), :func:`warmup`;
+* a seed's own out-edges changed on a graph that lags: :func:`replace_seed_row`;
 * ego networks (the tutorial's per-request graph): :func:`ego_subgraph`, :func:`ego_pagerank`;
 * graph construction: :func:`adjacency_from_edges`, :func:`tutorial_graph`,
   :func:`interaction_weights`;
@@ -29,6 +30,7 @@ from .build import adjacency_from_edges, interaction_weights, tutorial_graph
 from .ego import ego_pagerank, ego_subgraph
 from .metrics import mass_ratio, top_k, topk_overlap
 from .pagerank import PPRConvergenceError, PPRIndex, personalized_pagerank
+from .seed_row import replace_seed_row
 
 __all__ = [
     "PPRConvergenceError",
@@ -45,6 +47,7 @@ __all__ = [
     "ppr_push",
     "push_pagerank",
     "push_pagerank_sparse",
+    "replace_seed_row",
     "top_k",
     "topk_overlap",
     "tutorial_graph",

@@ -141,6 +141,20 @@ class PPRIndex:
         new._workspaces = []  # sized by n
         return new
 
+    def row(self, node: int) -> tuple[np.ndarray, np.ndarray]:
+        """``node``'s out-edges as the kernels read them: sorted columns and their weights.
+
+        >>> from discovery.graph import adjacency_from_edges
+        >>> index = PPRIndex(adjacency_from_edges([0, 0, 1], [2, 1, 0], 3, weights=[2.0, 1.0, 1.0]))
+        >>> [a.tolist() for a in index.row(0)], [a.tolist() for a in index.row(2)]
+        ([[1, 2], [1.0, 2.0]], [[], []])
+        """
+        lo, hi = int(self.indptr[node]), int(self.indptr[node + 1])
+        cols = self.indices[lo:hi].astype(np.int64)
+        if self.uniform:
+            return cols, np.full(hi - lo, self._uniform_weight)
+        return cols, np.asarray(self.weights[lo:hi], np.float64)
+
     def __repr__(self) -> str:
         kind = "unweighted" if self.uniform else "weighted"
         return f"PPRIndex(n={self.n}, nnz={self.nnz}, {kind}, dangling={self.dangling.size})"
