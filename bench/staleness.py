@@ -14,7 +14,7 @@ that grow stale while the events stream in; the fresh engine serves online
 ``--warm N`` serves only N accounts before the stream (the large world has a million).
 
 With ``--follow-shares`` each budget is run once per share of the follow edges after which the
-follow-graph structures are rebuilt (the code's is ``FOLLOW_REBUILD_SHARE``, 0.01 %): the
+follow-graph structures are rebuilt (the code's is ``FOLLOW_REBUILD_SHARE``, 0.1 %): the
 overlap is then what a longer follow lag costs. The share is set for the run by replacing
 ``Lag.stale`` for the follows (a bench's knob: the code has no setting for it).
 

@@ -220,14 +220,14 @@ def test_catch_up_appends_into_the_same_buffers(tmp_path):
 
 
 def test_follow_matrix_lags_but_following_stays_exact(tmp_path):
-    """20,000 edges: the follow matrix is rebuilt only after more than 2 changes (0.01 %); in
+    """2,000 edges: the follow matrix is rebuilt only after more than 2 changes (0.1 %); in
     between, following() applies the changes, and the arrays always equal a full reload."""
     from discovery.snapshot import FOLLOW_REBUILD_SHARE
 
     store = Store.open(tmp_path / "f.db", create=True)
     with store.transaction():
         store.add_accounts((i, f"u{i}", f"U{i}", "person", NOW) for i in range(1, 202))
-        store.add_follows((i, 1 + (i + j) % 201, NOW) for i in range(1, 201) for j in range(1, 101))
+        store.add_follows((i, 1 + (i + j) % 201, NOW) for i in range(1, 201) for j in range(1, 11))
     snap = load_snapshot(store)
     assert FOLLOW_REBUILD_SHARE * len(snap.follow_src) == pytest.approx(2.0)
     u, m0 = snap.account_index("u1"), snap.follow_matrix()

@@ -147,12 +147,12 @@ def test_interactions_lag_two_percent_plus_a_thousand_rows():
 
 
 def test_follows_lag_counts_removed_and_added_edges():
-    snap = tiny(n_accounts=1000, n_follows=20_000)  # 0.01 % of 20,000 edges: 2 changes
+    snap = tiny(n_accounts=100, n_follows=2_000)  # 0.1 % of 2,000 edges: 2 changes
     probe = Probe(snap, {"graph": ("accounts", FOLLOWS_LAG), "degree": ("follows",)})
     assert probe.rebuilt(lambda: catch_up(snap, "follows", 2)) == {"degree"}
 
-    def unfollow():  # the length goes back to 20,002 - 1: still a change of the edges
-        snap.note_follow_changes(np.array([0]), np.array([999]), added=False)
+    def unfollow():  # the length goes back to 2,002 - 1: still a change of the edges
+        snap.note_follow_changes(np.array([0]), np.array([99]), added=False)
         snap.follow_src, snap.follow_dst = snap.follow_src[:-1], snap.follow_dst[:-1]
         snap.follow_time = snap.follow_time[:-1]
         snap.invalidate({"follows"})
@@ -173,15 +173,15 @@ def test_a_custom_lag_and_checked_declarations():
 
 
 def test_the_follow_overlay_lives_with_the_follow_graph():
-    snap = tiny(n_accounts=1000, n_follows=20_000)  # account 0 follows 1..20
+    snap = tiny(n_accounts=100, n_follows=2_000)  # account 0 follows 1..20
     graph = snap.follow_graph()
     assert snap.following(0).tolist() == list(range(1, 21))
     catch_up(snap, "follows")  # one change: the graph lags, its overlay has the edge
-    assert snap.follow_graph() is graph and graph.overlay == {0: {999: True}}
-    assert snap.following(0).tolist() == [*range(1, 21), 999]
+    assert snap.follow_graph() is graph and graph.overlay == {0: {99: True}}
+    assert snap.following(0).tolist() == [*range(1, 21), 99]
     catch_up(snap, "follows", 2)  # past the lag: a new graph, with an empty overlay
     assert snap.follow_graph() is not graph and snap.follow_graph().overlay == {}
-    assert snap.following(0).tolist() == [*range(1, 21), 999]
+    assert snap.following(0).tolist() == [*range(1, 21), 99]
 
 
 def test_copies_start_without_derived_structures_or_buffers():

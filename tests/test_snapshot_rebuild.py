@@ -50,7 +50,7 @@ def follow(snap: Snapshot, src: int, dst: int) -> None:
     snap.invalidate({"follows"})
 
 
-def serving(n_accounts: int = 1000, n_follows: int = 20_000) -> Snapshot:
+def serving(n_accounts: int = 100, n_follows: int = 2_000) -> Snapshot:
     snap = tiny(n_accounts=n_accounts, n_follows=n_follows)  # account 0 follows 1..20
     snap.derived.beside = True
     snap.follow_graph(), snap.followers_matrix(), follower_counts(snap)
@@ -60,16 +60,16 @@ def serving(n_accounts: int = 1000, n_follows: int = 20_000) -> Snapshot:
 def test_a_stale_structure_serves_until_its_successor_built_at_the_copy_is_swapped_in():
     snap = serving()
     graph, counts = snap.follow_graph(), follower_counts(snap)
-    catch_up(snap, "follows", 3)  # 0 -> 999 (3 rows), past the lag of 2 changes
+    catch_up(snap, "follows", 3)  # 0 -> 99 (3 rows), past the lag of 2 changes
     assert snap.follow_graph() is graph and follower_counts(snap) is counts  # still serving
     assert sorted(snap.derived.stale()) == ["follow_graph", "follower_counts"]
-    assert snap.following(0).tolist() == [*range(1, 21), 999]  # own follows stay exact
+    assert snap.following(0).tolist() == [*range(1, 21), 99]  # own follows stay exact
 
     job = begin(snap)
     assert job is not None
     at_copy = (snap.follow_src.copy(), snap.follow_dst.copy())
     unfollow(snap, 0, 5)  # during the build: after the copy was taken
-    follow(snap, 3, 500)
+    follow(snap, 3, 50)
     job.build()
     assert snap.follow_graph() is graph  # nothing swapped before finish
     job.finish(snap)
@@ -82,9 +82,9 @@ def test_a_stale_structure_serves_until_its_successor_built_at_the_copy_is_swapp
     np.testing.assert_array_equal(
         follower_counts(snap), np.bincount(at_copy[1], minlength=snap.n_accounts)
     )
-    for user in (0, 3, 5, 500, 999):  # the changes after the copy came across with the overlay
+    for user in (0, 3, 5, 50, 99):  # the changes after the copy came across with the overlay
         assert snap.following(user).tolist() == truth(snap, user), user
-    assert new.overlay == {0: {5: False}, 3: {500: True}}  # 0 -> 999 is in the new matrix
+    assert new.overlay == {0: {5: False}, 3: {50: True}}  # 0 -> 99 is in the new matrix
     # the lag clock runs from the copy: its two changes since, and one more, go past it
     assert snap.derived.stale() == []
     follow(snap, 4, 9)
@@ -92,7 +92,7 @@ def test_a_stale_structure_serves_until_its_successor_built_at_the_copy_is_swapp
 
 
 def test_without_beside_a_lagging_structure_is_dropped_as_before():
-    snap = tiny(n_accounts=1000, n_follows=20_000)
+    snap = tiny(n_accounts=100, n_follows=2_000)
     graph = snap.follow_graph()
     catch_up(snap, "follows", 3)
     assert "follow_graph" not in snap.derived and snap.derived.stale() == []
@@ -119,7 +119,7 @@ def test_what_changed_exactly_during_the_build_is_not_installed():
 
 
 def test_a_structure_a_request_built_on_the_replaced_one_goes_with_it():
-    snap = tiny(n_accounts=1000, n_follows=20_000)
+    snap = tiny(n_accounts=100, n_follows=2_000)
     snap.derived.beside = True
     graph = snap.follow_graph()
     catch_up(snap, "follows", 3)

@@ -15,6 +15,7 @@ from ..snapshot import INTERACTIONS_LAG, Grows, LogAt, Sizes, Snapshot
 from ..snapshot.grow import square
 from ..store.model import KIND_CODE
 from .context import UserContext
+from .own_row import own_row, with_own_row
 from .ppr_cache import PPRCache, PPRState, _entries
 from .ppr_vector import PPRVector
 
@@ -142,7 +143,9 @@ def user_ppr(ctx: UserContext) -> PPRVector:
     Vectors are kept in a per-snapshot LRU (:class:`~.ppr_cache.PPRCache`): a user paging
     through a feed, or the blend asking for timeline and explore, pays once, and a follow
     elsewhere in the graph recomputes only the vectors it can move by more than
-    ``settings.ppr_stale_l1`` (L1, a proven bound — see :mod:`.ppr_cache`)."""
+    ``settings.ppr_stale_l1`` (L1, a proven bound — see :mod:`.ppr_cache`). The user's own
+    follows are exact even while the follow graph lags its rebuild (:mod:`.own_row`; not in
+    ``ego`` mode, whose subgraph is the matrix's)."""
     if "ppr" in ctx._cache:
         return ctx._cache["ppr"]  # type: ignore[no-any-return]
     snap, s = ctx.snap, ctx.settings
@@ -154,6 +157,20 @@ def user_ppr(ctx: UserContext) -> PPRVector:
     vec: PPRVector = state.cache.get(
         key, ctx.user, log, s.alpha, s.ppr_stale_l1, lambda v: _compute_ppr(ctx, v)
     )
+    if _mode(ctx) != "ego":
+        index = _ppr_index(snap, s.weighted_edges)
+        pairs = (lambda: engagement_pairs(snap)) if s.weighted_edges else None
+        row = own_row(snap, ctx.user, index, pairs)
+        if row is not None:
+            base = vec
+            vec = state.cache.get(
+                (*key, row.key),
+                ctx.user,
+                log,
+                s.alpha,
+                s.ppr_stale_l1,
+                lambda v: with_own_row(base, row, index, s.alpha, lambda q: _query(ctx, q)),
+            )
     ctx._cache["ppr"] = vec
     return vec
 
@@ -181,34 +198,51 @@ def ppr_state(snap: Snapshot) -> PPRState:
     )
 
 
-def _compute_ppr(ctx: UserContext, previous: PPRVector | None = None) -> PPRVector:
-    snap, s = ctx.snap, ctx.settings
-    adj = follow_adjacency(snap, s.weighted_edges)
-    mode = s.ppr_mode
+def _mode(ctx: UserContext) -> str:
+    mode = ctx.settings.ppr_mode
     if mode == "auto":
-        mode = "exact" if snap.n_accounts <= EXACT_LIMIT else "push"
-    if mode == "ego":
-        nodes, scores = graph.ego_pagerank(adj, ctx.user, depth=2, alpha=s.alpha)
-        return PPRVector.of(nodes, scores, snap.n_accounts)
-    w = int(s.weighted_edges)
-    index = snap.derive_of(
+        return "exact" if ctx.snap.n_accounts <= EXACT_LIMIT else "push"
+    return mode
+
+
+def _ppr_index(snap: Snapshot, weighted: bool) -> graph.PPRIndex:
+    w = int(weighted)
+    return snap.derive_of(
         f"ppr_index_w{w}",
         lambda s: graph.PPRIndex(follow_adjacency(s, bool(w)), copy=False),  # never written
         depends_on=(f"adjacency_w{w}", Grows("accounts")),
         extend=lambda index, s, since: index.with_nodes(s.n_accounts),
     )
+
+
+def _query(
+    ctx: UserContext, seeds: int | dict[int, float], start: PPRVector | None = None
+) -> PPRVector:
+    """The PPR of ``seeds`` on the snapshot's index by the settings' mode (not ``ego``)."""
+    snap, s = ctx.snap, ctx.settings
+    index = _ppr_index(snap, s.weighted_edges)
+    mode = _mode(ctx)
     if mode == "exact":
         # L1 error <= tol·α/(1-α) ≈ 6e-5: far below ppr_stale_l1 and anything a ranking can
         # see; from the previous vector of a slightly changed graph when the cache had one
-        start = None if previous is None else previous.padded(snap.n_accounts).dense()
-        return PPRVector.from_dense(index.pagerank(ctx.user, alpha=s.alpha, tol=1e-5, start=start))
+        warm = None if start is None else start.padded(snap.n_accounts).dense()
+        return PPRVector.from_dense(index.pagerank(seeds, alpha=s.alpha, tol=1e-5, start=warm))
     if mode == "push":
         # eps 3e-6: top-200 overlap 0.96-0.98 with exact PPR on the large world at ~3.5 ms
-        nodes, values = graph.push_pagerank_sparse(index, ctx.user, alpha=s.alpha, eps=3e-6)
+        nodes, values = graph.push_pagerank_sparse(index, seeds, alpha=s.alpha, eps=3e-6)
         return PPRVector(nodes, values, snap.n_accounts)
     walk_seed = (s.seed * 1_000_003 + ctx.user) % 2**32  # fora: reproducible per user
-    vec = graph.fora_pagerank(index, ctx.user, alpha=s.alpha, seed=walk_seed)
+    vec = graph.fora_pagerank(index, seeds, alpha=s.alpha, seed=walk_seed)
     return PPRVector.from_dense(np.asarray(vec))
+
+
+def _compute_ppr(ctx: UserContext, previous: PPRVector | None = None) -> PPRVector:
+    if _mode(ctx) == "ego":
+        adj = follow_adjacency(ctx.snap, ctx.settings.weighted_edges)
+        alpha = ctx.settings.alpha
+        nodes, scores = graph.ego_pagerank(adj, ctx.user, depth=2, alpha=alpha)
+        return PPRVector.of(nodes, scores, ctx.snap.n_accounts)
+    return _query(ctx, ctx.user, start=previous)
 
 
 def tutorial_ppr(ctx: UserContext) -> np.ndarray:
