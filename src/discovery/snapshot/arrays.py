@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import numpy as np
 import scipy.sparse as sp
 
+from . import state
 from .derived import FOLLOWS_LAG, Dependency, Derived, Grows
 from .grow import LogAt, Sizes, append, merge_sorted, pad, square, stack_rows
-from .state import AuthorPosts, Columns, FollowGraph, gather_groups
+from .state import AuthorPosts, Columns, FollowGraph, InteractionTail, gather_groups
 
 __all__ = ["IdIndex", "LogAt", "Sizes", "Snapshot"]
 
@@ -414,20 +415,21 @@ class Snapshot:
     def user_interactions(self, user: int) -> np.ndarray:
         """Positions in the interaction arrays of ``user``'s interactions, in store order."""
 
-        def build(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+        def build(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, InteractionTail]:
             order = np.argsort(snap.inter_user, kind="stable")
             counts = np.bincount(snap.inter_user, minlength=snap.n_accounts)
             indptr = np.concatenate([[0], np.cumsum(counts)])
-            return order, indptr
+            return order, indptr, InteractionTail(len(order), state.TAIL_CHUNK)
 
-        # interactions are not an input: the tail appended since the build is scanned, until
-        # it gets long (checked here, on use, rather than by a Lag at every catch-up); a new
-        # account has none in the index, and its own are in that tail
-        order, indptr = self.derive_of(
+        # interactions are not an input: the tail appended since the build is grouped by user
+        # a chunk at a time (InteractionTail), until it gets long (checked here, on use,
+        # rather than by a Lag at every catch-up); a new account has none in the index, and
+        # its own are in that tail
+        order, indptr, tail = self.derive_of(
             "by_user",
             build,
             depends_on=(Grows("accounts"),),
-            extend=lambda v, s, since: (v[0], pad(v[1], s.n_accounts + 1, v[1][-1])),
+            extend=lambda v, s, since: (v[0], pad(v[1], s.n_accounts + 1, v[1][-1]), v[2]),
         )
         base = len(order)
         if len(self.inter_user) > base + max(50_000, base // 20):
@@ -436,9 +438,7 @@ class Snapshot:
         own = order[indptr[user] : indptr[user + 1]] if user + 1 < len(indptr) else order[:0]
         if len(self.inter_user) == base:
             return own
-        # interactions appended since the index was built: a linear scan of the short tail
-        tail = base + np.flatnonzero(self.inter_user[base:] == user)
-        return np.concatenate([own, tail])
+        return np.concatenate([own, tail.of(self.inter_user, user)])
 
     def users_interactions(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Interaction positions of many users at once, and which user (by position in
@@ -447,14 +447,11 @@ class Snapshot:
         if self.n_accounts == 0 or len(users) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         self.user_interactions(int(users[0]))  # builds (or rebuilds) the index
-        order, indptr = self._derived.get("by_user")
+        order, indptr, tail = self._derived.get("by_user")
         pos, owner = gather_groups(order, indptr, np.minimum(users, len(indptr) - 2))
-        base = len(order)
-        if len(self.inter_user) > base:
-            tail = base + np.flatnonzero(np.isin(self.inter_user[base:], users))
-            lookup = {int(u): i for i, u in enumerate(users.tolist())}
-            tail_owner = np.array([lookup[int(u)] for u in self.inter_user[tail]], dtype=np.int64)
-            pos, owner = np.concatenate([pos, tail]), np.concatenate([owner, tail_owner])
+        if len(self.inter_user) > len(order):  # the rows since, from the tail's sorted chunks
+            more, more_owner = tail.gather(self.inter_user, users)
+            pos, owner = np.concatenate([pos, more]), np.concatenate([owner, more_owner])
         return pos, owner
 
     def authors_posts(self, authors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,8 @@
   exact while the matrix lags (it is rebuilt only after :data:`~.derived.FOLLOW_REBUILD_SHARE`
   of the edges changed); owned by the ``follow_graph`` derived structure, so a rebuild starts
   with an empty overlay.
+* :class:`InteractionTail` — the interaction rows appended since the per-user index was built,
+  grouped by user a chunk at a time; owned by the ``by_user`` derived structure.
 * :class:`Columns` — what catch-ups keep about the array fields (growth buffers, ownership of
   the count columns, the follow-edit clock); owned by the loader.
 """
@@ -17,7 +19,7 @@ import scipy.sparse as sp
 
 from .. import setops
 
-__all__ = ["AuthorPosts", "Columns", "FollowGraph", "gather_groups"]
+__all__ = ["AuthorPosts", "Columns", "FollowGraph", "InteractionTail", "gather_groups"]
 
 
 @dataclass
@@ -274,6 +276,89 @@ class AuthorPosts:
         pos, owner = np.concatenate([pos, self.tail_post[hit]]), np.concatenate([owner, mine])
         keep = np.argsort(owner, kind="stable")  # each author's: the index's, then the tail's
         return pos[keep], owner[keep]
+
+
+#: Rows per sorted chunk of :class:`InteractionTail` (the scan of the last, partial one costs
+#: ~10 µs per 50,000 rows; sorting a whole one ~3 ms, once).
+TAIL_CHUNK = 50_000
+
+
+@dataclass
+class InteractionTail:
+    """Rows ``base, base + 1, …`` of the interaction log grouped by user, one sorted chunk of
+    :attr:`chunk` rows at a time as they are appended; the last partial chunk is scanned.
+
+    A user's own interactions never lag, so the per-user index (rebuilt once the tail passes
+    5 % of the log: an argsort of 60 M rows on the large world) is followed by its tail. A
+    linear scan of that tail cost 0.26 ms per lookup at 1.2 M rows — ten minutes of the load
+    test's 2,000 events/s — and grew with it; a lookup here is two binary searches per chunk
+    and a scan of fewer than :attr:`chunk` rows. Rows are only ever appended (a withdrawal
+    changes a row's kind, not its user), so a sorted chunk stays valid; chunks are keyed by
+    their first row, so two threads sorting the same one keep one.
+
+    >>> users = np.array([9, 9, 1, 2, 1, 2, 1])
+    >>> tail = InteractionTail(base=2, chunk=2)
+    >>> tail.of(users, 1).tolist(), tail.of(users, 2).tolist(), sorted(tail.chunks)
+    ([2, 4, 6], [3, 5], [2, 4])
+    """
+
+    base: int
+    chunk: int = TAIL_CHUNK
+    chunks: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def _sorted(self, users: np.ndarray) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+        """The sorted ``(users, rows)`` of every whole chunk, and the first row not in one."""
+        out, start = [], self.base
+        while start + self.chunk <= len(users):
+            found = self.chunks.get(start)
+            if found is None:
+                part = users[start : start + self.chunk]
+                order = np.argsort(part, kind="stable")
+                found = self.chunks.setdefault(start, (part[order], start + order))
+            out.append(found)
+            start += self.chunk
+        return out, start
+
+    def of(self, users: np.ndarray, user: int) -> np.ndarray:
+        """Rows of ``user`` from ``base`` on, in log order (``users``: the log's user column)."""
+        chunks, rest = self._sorted(users)
+        parts = []
+        # in the column's own dtype: a Python int list made searchsorted cast every chunk
+        query = np.array([user, user + 1], dtype=users.dtype)
+        for keys, rows in chunks:
+            lo, hi = np.searchsorted(keys, query)
+            if hi > lo:
+                parts.append(rows[lo:hi])
+        parts.append(rest + np.flatnonzero(users[rest:] == user))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def gather(self, users: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows from ``base`` on of any of the distinct ``wanted`` users, and which of them
+        (position in ``wanted``) each belongs to; grouped by chunk, each chunk's by user.
+
+        >>> users = np.array([9, 9, 1, 2, 1, 2, 1])
+        >>> rows, owner = InteractionTail(base=2, chunk=2).gather(users, np.array([2, 1]))
+        >>> rows.tolist(), owner.tolist()
+        ([2, 3, 4, 5, 6], [1, 0, 1, 0, 1])
+        """
+        chunks, rest = self._sorted(users)
+        by = np.argsort(wanted, kind="stable")
+        keys_wanted = wanted[by].astype(users.dtype)
+        rows_out, owner_out = [], []
+        for keys, rows in chunks:
+            lo = np.searchsorted(keys, keys_wanted, side="left")
+            lens = np.searchsorted(keys, keys_wanted, side="right") - lo
+            if lens.any():  # each wanted user's span of the chunk, without a Python loop
+                offsets = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+                rows_out.append(rows[np.repeat(lo, lens) + offsets])
+                owner_out.append(np.repeat(by, lens))
+        tail_rows = rest + np.flatnonzero(np.isin(users[rest:], wanted))
+        if len(tail_rows):
+            rows_out.append(tail_rows)
+            owner_out.append(by[np.searchsorted(keys_wanted, users[tail_rows])])
+        if not rows_out:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(rows_out).astype(np.int64), np.concatenate(owner_out).astype(np.int64)
 
 
 def gather_groups(
