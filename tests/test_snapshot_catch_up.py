@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from discovery.ranking.affinity import follow_adjacency
+from discovery.ranking.affinity import engagement_pairs, follow_adjacency
 from discovery.ranking.stats import post_stats
 from discovery.signals.exposure import exposure_counts
 from discovery.signals.features import _engaged_columns
@@ -129,7 +129,8 @@ def _opened(template: Path, path: Path, beside: bool) -> tuple[Store, Snapshot]:
 
 
 def _use(snap: Snapshot) -> None:
-    exposure_counts(snap), _engaged_columns(snap), post_stats(snap), follow_adjacency(snap, True)
+    exposure_counts(snap), _engaged_columns(snap), post_stats(snap), engagement_pairs(snap)
+    follow_adjacency(snap, True)
 
 
 def _arrays(value) -> tuple:
@@ -212,18 +213,26 @@ def test_structures_caught_up_beside_equal_a_build_from_scratch(template, tmp_pa
             refresh_snapshot(store, snap)
             _use(snap)  # serving meanwhile: growing structures extended
         before = {k: snap.derived.entry(k) for k in CAUGHT}
+        weighted = snap.derived.entry("adjacency_w1")
         for key, entry in before.items():  # their lag ran out
             snap.derived.put(key, dataclasses.replace(entry, stale=True))
         job = begin(snap)
-        assert job is not None
+        assert job is not None and "adjacency_w1" not in job.targets  # it has a lag of its own
         job.build()
         job.finish(snap)
-        assert sorted(job.caught) == list(CAUGHT)
-        assert set(CAUGHT) | {"adjacency_w1"} <= set(job.installed)
+        assert sorted(job.caught) == list(CAUGHT) and set(CAUGHT) <= set(job.installed)
         for key, entry in before.items():
             now = snap.derived.entry(key)
             assert now.log_at == snap.log_at() and not now.stale
             assert now.origin != entry.origin
+        assert snap.derived.entry("adjacency_w1").origin == weighted.origin  # kept, lagging
+        # then the weighted graph's own lag runs out: rebuilt beside on the caught-up pairs
+        snap.derived.put("adjacency_w1", dataclasses.replace(weighted, stale=True))
+        job = begin(snap)
+        assert job is not None
+        job.build()
+        job.finish(snap)
+        assert job.installed == ["adjacency_w1"] and not snap.derived.stale()
         fresh = snap.frozen()  # the same arrays, an empty registry: built from scratch
         _use(fresh)
         for key in (*CAUGHT, "adjacency_w1"):
@@ -251,11 +260,12 @@ def _unlike_first(store: Store, snap: Snapshot) -> None:
     refresh_snapshot(store, snap)
 
 
-def _same_as_fresh(snap: Snapshot) -> None:
+def _same_as_fresh(snap: Snapshot, keys: tuple[str, ...] = CAUGHT) -> None:
     fresh = snap.frozen()
     _use(fresh)
-    for key in (*CAUGHT, "adjacency_w1"):
+    for key in keys:
         mine, theirs = _arrays(snap.derived.get(key)), _arrays(fresh.derived.get(key))
+        assert len(mine) == len(theirs), key
         assert all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True)), key
 
 
@@ -266,6 +276,7 @@ def test_an_unlike_marks_what_catches_up_stale_in_a_server_and_drops_it_elsewher
     beside (on the large world every unlike used to drop them, to be built on the next
     request); a batch or an evaluation drops them, as before."""
     store, snap = _opened(template, tmp_path / "u.db", beside=False)
+    weighted = snap.derived.entry("adjacency_w1").origin
     _unlike_first(store, snap)
     assert not set(CAUGHT) & set(snap.derived.keys())  # not a server: dropped
     snap.derived.beside = True
@@ -280,6 +291,15 @@ def test_an_unlike_marks_what_catches_up_stale_in_a_server_and_drops_it_elsewher
     job.finish(snap)
     assert sorted(job.caught) == list(CAUGHT) and not snap.derived.stale()
     _same_as_fresh(snap)
+    # the weighted graph counts the two withdrawals toward its lag, in either mode: the same
+    # build throughout, neither dropped nor stale, its edge me -> ana two likes too heavy
+    entry = snap.derived.entry("adjacency_w1")
+    assert entry.origin == weighted and not entry.stale
+    fresh = snap.frozen()
+    _use(fresh)
+    diff = snap.derived.get("adjacency_w1") - fresh.derived.get("adjacency_w1")
+    me, ana = snap.account_index("me"), snap.account_index("ana")  # me liked ana's 501, 502
+    assert (diff.nnz, diff[me, ana]) == (1, 2.0)
     store.close()
 
 

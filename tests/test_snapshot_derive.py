@@ -1,6 +1,7 @@
 """Derived structures declare their inputs: each is rebuilt exactly when one of them changes,
 kept otherwise, dropped with the structures it was built on, and the lagging inputs tolerate
-what they did before the registry (2 % + 1,000 interactions, 0.01 % of the follow edges)."""
+what they declare (2 % + 1,000 interactions, 0.1 % of the follow edges, 10 % + 1,000
+interactions for the like-weighted graph)."""
 
 from __future__ import annotations
 
@@ -146,6 +147,32 @@ def test_interactions_lag_two_percent_plus_a_thousand_rows():
     assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1)) == {"lagging", "exact"}
 
 
+def test_the_weights_lag_ten_percent_plus_a_thousand_rows_withdrawn_ones_counted():
+    """The like-weighted graph's lag: 10 % + 1,000 changes of the log, an appended or a
+    withdrawn row each one; a withdrawal does not drop it at once, as it does the 2 % lag's
+    (elsewhere than in a server, where those are caught up)."""
+    from discovery.snapshot import WEIGHTS_LAG
+    from discovery.snapshot.load import WITHDRAWN
+
+    snap = tiny(n_interactions=10_000)  # tolerance 0.1 * 10,000 + 1,000 = 2,000 changes
+    probe = Probe(snap, {"weights": (WEIGHTS_LAG,), "counts": (INTERACTIONS_LAG,)})
+    gone = iter(range(10_000))
+
+    def unlike(rows: int = 1) -> None:
+        snap.withdraw(np.array([next(gone) for _ in range(rows)]), WITHDRAWN)
+        snap.invalidate({"interactions"})
+
+    assert probe.rebuilt(unlike) == {"counts"}  # 1 change
+    assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1_000)) == set()  # 1,001
+    assert probe.rebuilt(lambda: unlike(998)) == {"counts"}  # 1,999
+    assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1)) == set()  # 2,000: kept
+    assert probe.rebuilt(unlike) == {"weights", "counts"}  # 2,001
+    # measured from the rebuild, against the 11,001 rows it saw: 2,100 more are tolerated
+    assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1_100)) == set()
+    assert probe.rebuilt(lambda: unlike(1_000)) == {"counts"}
+    assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1)) == {"weights"}  # 2,101
+
+
 def test_follows_lag_counts_removed_and_added_edges():
     snap = tiny(n_accounts=100, n_follows=2_000)  # 0.1 % of 2,000 edges: 2 changes
     probe = Probe(snap, {"graph": ("accounts", FOLLOWS_LAG), "degree": ("follows",)})
@@ -259,8 +286,9 @@ def _tables(snap: Snapshot, key: str) -> set[str]:
 
 def test_a_new_post_keeps_the_engagement_pairs_and_a_deleted_liked_one_drops_them(tmp_path):
     """The like pairs (and the weighted graph built on them) do not read the posts table: a new
-    post has no likes yet, and deleting a liked post withdraws its likes, which drops them. In
-    both cases the pairs in use equal those of a freshly loaded snapshot."""
+    post has no likes yet, and deleting a liked post withdraws its likes, which drops the pairs
+    (the weighted graph counts the withdrawn like toward its own lag, and stays). In both cases
+    the pairs in use equal those of a freshly loaded snapshot."""
     from discovery.ranking.affinity import engagement_pairs, follow_adjacency
 
     store = build_known_world(tmp_path / "w.db")
@@ -280,7 +308,7 @@ def test_a_new_post_keeps_the_engagement_pairs_and_a_deleted_liked_one_drops_the
     with store.transaction():
         store.remove_posts([501])  # liked by me: the pair me -> ana loses a like
     refresh_snapshot(store, snap)
-    assert engagement_pairs(snap) is not pairs
+    assert engagement_pairs(snap) is not pairs and follow_adjacency(snap, True) is weighted
     same_as_fresh()
 
 

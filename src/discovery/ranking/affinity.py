@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import graph
-from ..snapshot import INTERACTIONS_LAG, Grows, LogAt, Sizes, Snapshot
+from ..snapshot import INTERACTIONS_LAG, WEIGHTS_LAG, Grows, LogAt, Sizes, Snapshot
 from ..snapshot.grow import square
 from ..store.model import KIND_CODE
 from .context import UserContext
@@ -57,8 +57,10 @@ def follow_adjacency(snap: Snapshot, weighted: bool) -> sp.csr_matrix:
     def extend(m: sp.csr_matrix, snap: Snapshot, since: Sizes) -> sp.csr_matrix:
         return square(m, snap.n_accounts) if weighted else snap.follow_matrix()
 
-    # the weighted graph reads the engagement pairs, which lag the interaction log
-    deps = ("follow_graph", "engagement_pairs") if weighted else ("follow_graph",)
+    # the weighted graph reads the engagement pairs as they are when it is built, and keeps
+    # them for a lag of its own (WEIGHTS_LAG), not for the pairs' 2 %: it is not rebuilt with
+    # every catch-up of the pairs, nor with every unlike
+    deps = ("follow_graph", WEIGHTS_LAG) if weighted else ("follow_graph",)
     return snap.derive_of(
         f"adjacency_w{int(weighted)}", build, depends_on=(*deps, Grows("accounts")), extend=extend
     )

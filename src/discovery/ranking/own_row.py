@@ -37,8 +37,9 @@ class OwnRow:
 
     @property
     def key(self) -> tuple[int, ...]:
-        """What tells two rows apart in a cache key: the accounts followed now (weights follow
-        from them and from the engagement pairs, which lag with the index)."""
+        """What tells two rows apart in a cache key: the accounts followed now (their weights
+        follow from them and from the engagement pairs, which the cached vector's snapshot
+        state bounds)."""
         return tuple(self.new[0].tolist())
 
 
@@ -48,7 +49,8 @@ Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
 def _pair_weights(pairs: Pairs, user: int, authors: np.ndarray) -> np.ndarray:
     """The like-weighted graph's edge weight for ``user`` → each of ``authors``: 1 + the
     user's likes (1) and comments (2) on their posts, from the engagement pairs ``(user,
-    author, weight)`` the weighted graph was built from (sorted by user, then author)."""
+    author, weight)`` (sorted by user, then author; they lag the log by 2 %, the weighted
+    graph by :data:`~discovery.snapshot.WEIGHTS_LAG`)."""
     users, pair_authors, weights = pairs
     lo, hi = np.searchsorted(users, [user, user + 1])
     mine, theirs = pair_authors[lo:hi], weights[lo:hi]

@@ -268,9 +268,14 @@ class Snapshot:
 
     def _clock(self, table: str) -> tuple[int, int]:
         """``(changes, rows)`` of ``table`` for :class:`~.derived.Lag`: tables other than the
-        follows only grow within a snapshot, so their length counts their changes."""
+        follows only grow within a snapshot, so their length counts their changes; the
+        interaction log's withdrawn rows count as well (a lag that does not take them
+        in as changes is made stale by each, :meth:`~.derived.Derived.withdrawn`)."""
         if table == "follows":
             return self._columns.follow_edits, len(self.follow_src)
+        if table == "interactions":
+            rows = len(self.inter_user)
+            return rows + len(self._columns.withdrawn), rows
         rows = {
             "accounts": len(self.account_id),
             "posts": len(self.post_id),

@@ -147,7 +147,9 @@ class Job:
         if snap.log_at().withdrawals > self.copy.log_at().withdrawals:
             for key in ok:  # rows withdrawn since the copy: not in what was swapped in
                 new = live.entry(key)
-                if new is not None and any(lag.table == "interactions" for lag in new.lags):
+                if new is not None and any(
+                    lag.table == "interactions" and not lag.withdrawals for lag in new.lags
+                ):
                     new.stale = True
         snap.invalidate(())  # lags measured from the copy may have run out again meanwhile
 
