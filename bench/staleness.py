@@ -16,7 +16,9 @@ that grow stale while the events stream in; the fresh engine serves online
 With ``--follow-shares`` each budget is run once per share of the follow edges after which the
 follow-graph structures are rebuilt (the code's is ``FOLLOW_REBUILD_SHARE``, 0.1 %): the
 overlap is then what a longer follow lag costs. The share is set for the run by replacing
-``Lag.stale`` for the follows (a bench's knob: the code has no setting for it).
+``Lag.stale`` for the follows (a bench's knob: the code has no setting for it). ``--weights-shares``
+does the same for the like-weighted graph's lag (``WEIGHTS_LAG``, 10 % of the log + 1,000 rows):
+0.02 is what it was when the graph was rebuilt with every catch-up of the like pairs.
 
 Run: ``python bench/staleness.py --db demo.db [--budgets 0.01,0.05,0.1] [--batches 400]``
 """
@@ -55,16 +57,19 @@ def overlap(a: list[int], b: list[int]) -> float:
 
 
 @contextlib.contextmanager
-def follow_share(share: float | None) -> Iterator[None]:
-    """Follow-graph structures rebuilt after ``share`` of the edges changed (None: the code's)."""
-    if share is None:
+def lag_shares(follows: float | None, weights: float | None) -> Iterator[None]:
+    """Follow-graph structures rebuilt after ``follows`` of the edges changed, the like-weighted
+    graph after ``weights`` of the log (plus its slack; None: the code's)."""
+    if follows is None and weights is None:
         yield
         return
     original = Lag.stale
 
     def stale(lag: Lag, changes: int, rows: int) -> bool:
-        if lag.table == "follows":
-            return changes > share * rows
+        if lag.table == "follows" and follows is not None:
+            return changes > follows * rows
+        if lag.withdrawals and weights is not None:  # WEIGHTS_LAG
+            return changes > weights * rows + lag.slack
         return original(lag, changes, rows)
 
     Lag.stale = stale  # type: ignore[method-assign,assignment]
@@ -153,18 +158,27 @@ def main() -> None:
     parser.add_argument(
         "--follow-shares", help="e.g. 1e-4,1e-3: follow lags to compare (default: the code's)"
     )
+    parser.add_argument(
+        "--weights-shares",
+        help="e.g. 0.02,0.1: like-weighted graph lags to compare (default: the code's)",
+    )
+
+    def shares(text: str | None) -> list[float | None]:
+        return [float(x) for x in text.split(",")] if text else [None]
+
     args = parser.parse_args()
-    shares = [float(x) for x in args.follow_shares.split(",")] if args.follow_shares else [None]
     rows = []
     for budget in (float(b) for b in args.budgets.split(",")):
-        for share in shares:
-            with tempfile.TemporaryDirectory() as tmp:
-                db = Path(tmp) / "world.db"
-                shutil.copy(args.db, db)
-                settings = (args.batches, args.feeds, args.seed, args.precomputed, args.warm)
-                with follow_share(share):
-                    rows.append({"follow_share": share, **run(db, budget, *settings)})
-            print(rows[-1], flush=True)
+        for share in shares(args.follow_shares):
+            for weights in shares(args.weights_shares):
+                with tempfile.TemporaryDirectory() as tmp:
+                    db = Path(tmp) / "world.db"
+                    shutil.copy(args.db, db)
+                    settings = (args.batches, args.feeds, args.seed, args.precomputed, args.warm)
+                    with lag_shares(share, weights):
+                        row = run(db, budget, *settings)
+                    rows.append({"follow_share": share, "weights_share": weights, **row})
+                print(rows[-1], flush=True)
     cols = list(rows[0])
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
