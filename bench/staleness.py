@@ -17,7 +17,7 @@ With ``--follow-shares`` each budget is run once per share of the follow edges a
 follow-graph structures are rebuilt (the code's is ``FOLLOW_REBUILD_SHARE``, 0.1 %): the
 overlap is then what a longer follow lag costs. The share is set for the run by replacing
 ``Lag.stale`` for the follows (a bench's knob: the code has no setting for it). ``--weights-shares``
-does the same for the like-weighted graph's lag (``WEIGHTS_LAG``, 10 % of the log + 1,000 rows):
+does the same for the like-weighted graph's lag (``WEIGHTS_LAG``, 5 % of the log + 1,000 rows):
 0.02 is what it was when the graph was rebuilt with every catch-up of the like pairs.
 
 Run: ``python bench/staleness.py --db demo.db [--budgets 0.01,0.05,0.1] [--batches 400]``

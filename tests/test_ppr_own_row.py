@@ -107,3 +107,49 @@ def test_the_own_row_vector_is_cached_and_goes_with_the_rebuild(
     assert second is not first
     fresh = Engine.open(path, settings=Settings(precomputed_max_age=0))
     assert np.abs(second.dense() - affinity.user_ppr(fresh.context(user)).dense()).sum() < 1e-4
+
+
+@pytest.mark.parametrize(("mode", "tolerance"), [("exact", 1e-4), ("push", 1e-2)])
+def test_own_likes_weigh_in_at_once_while_the_weighted_graph_lags(
+    tmp_path: Path, world: Path, monkeypatch: pytest.MonkeyPatch, mode: str, tolerance: float
+) -> None:
+    """Three likes and a comment on a followed account's posts raise that edge's weight by 5
+    in the user's own PageRank at once, while the like-weighted graph keeps its lag: the
+    vector equals a freshly loaded engine's, and the account gains mass."""
+    path = tmp_path / "w.db"
+    shutil.copy(world, path)
+    settings = Settings(ppr_mode=mode, weighted_edges=True, precomputed_max_age=0)
+    engine = Engine.open(path, settings=settings)
+    snap = engine.snapshot
+    user = _user(engine)
+    weighted = affinity.follow_adjacency(snap, True)
+    before = affinity.user_ppr(engine.context(user))
+    target = int(snap.following(user)[0])
+    liked = set(snap.inter_post[snap.user_interactions(user)].tolist())
+    posts = [p for p in np.flatnonzero(snap.post_author == target) if p not in liked][:3]
+    assert len(posts) == 3
+    aid, pid = int(snap.account_id[user]), [int(snap.post_id[p]) for p in posts]
+    with engine.store.transaction():
+        rows = [(aid, p, "like", 10**9 + i, None) for i, p in enumerate(pid)]
+        engine.store.add_interactions([*rows, (aid, pid[0], "comment", 10**9 + 5, None)])
+    engine.refresh()
+    assert affinity.follow_adjacency(engine.snapshot, True) is weighted  # lags: not rebuilt
+    index = affinity._ppr_index(engine.snapshot, True)
+    row = affinity.own_row(engine.snapshot, user, index, True)
+    assert row is not None and row.new[0].tolist() == row.old[0].tolist()
+    assert (row.new[1] - row.old[1]).tolist() == [5.0 if a == target else 0.0 for a in row.new[0]]
+
+    got = affinity.user_ppr(engine.context(user))
+    want = affinity.user_ppr(Engine.open(path, settings=settings).context(user))
+    assert np.abs(got.dense() - want.dense()).sum() < tolerance
+    assert got[target] - before[target] > 0.05  # 0.159 -> 0.233 here
+    monkeypatch.setattr(affinity, "own_row", lambda *args: None)  # the lagging row instead
+    lagging = affinity.user_ppr(engine.context(user))
+    assert np.abs(lagging.dense() - want.dense()).sum() > 3 * tolerance
+
+    monkeypatch.undo()  # an unlike takes its weight back at once too
+    with engine.store.transaction():
+        assert engine.store.remove_interactions([(aid, pid[1], "like")]) == 1
+    engine.refresh()
+    row = affinity.own_row(engine.snapshot, user, index, True)
+    assert row is not None and (row.new[1] - row.old[1]).max() == 4.0

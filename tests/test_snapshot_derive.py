@@ -1,6 +1,6 @@
 """Derived structures declare their inputs: each is rebuilt exactly when one of them changes,
 kept otherwise, dropped with the structures it was built on, and the lagging inputs tolerate
-what they declare (2 % + 1,000 interactions, 0.1 % of the follow edges, 10 % + 1,000
+what they declare (2 % + 1,000 interactions, 0.1 % of the follow edges, 5 % + 1,000
 interactions for the like-weighted graph)."""
 
 from __future__ import annotations
@@ -147,16 +147,16 @@ def test_interactions_lag_two_percent_plus_a_thousand_rows():
     assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1)) == {"lagging", "exact"}
 
 
-def test_the_weights_lag_ten_percent_plus_a_thousand_rows_withdrawn_ones_counted():
-    """The like-weighted graph's lag: 10 % + 1,000 changes of the log, an appended or a
+def test_the_weights_lag_five_percent_plus_a_thousand_rows_withdrawn_ones_counted():
+    """The like-weighted graph's lag: 5 % + 1,000 changes of the log, an appended or a
     withdrawn row each one; a withdrawal does not drop it at once, as it does the 2 % lag's
     (elsewhere than in a server, where those are caught up)."""
     from discovery.snapshot import WEIGHTS_LAG
     from discovery.snapshot.load import WITHDRAWN
 
-    snap = tiny(n_interactions=10_000)  # tolerance 0.1 * 10,000 + 1,000 = 2,000 changes
+    snap = tiny(n_interactions=20_000)  # tolerance 0.05 * 20,000 + 1,000 = 2,000 changes
     probe = Probe(snap, {"weights": (WEIGHTS_LAG,), "counts": (INTERACTIONS_LAG,)})
-    gone = iter(range(10_000))
+    gone = iter(range(20_000))
 
     def unlike(rows: int = 1) -> None:
         snap.withdraw(np.array([next(gone) for _ in range(rows)]), WITHDRAWN)
@@ -167,10 +167,10 @@ def test_the_weights_lag_ten_percent_plus_a_thousand_rows_withdrawn_ones_counted
     assert probe.rebuilt(lambda: unlike(998)) == {"counts"}  # 1,999
     assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1)) == set()  # 2,000: kept
     assert probe.rebuilt(unlike) == {"weights", "counts"}  # 2,001
-    # measured from the rebuild, against the 11,001 rows it saw: 2,100 more are tolerated
-    assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1_100)) == set()
-    assert probe.rebuilt(lambda: unlike(1_000)) == {"counts"}
-    assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1)) == {"weights"}  # 2,101
+    # measured from the rebuild, against the 21,001 rows it saw: 2,050 more are tolerated
+    assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1_050)) == set()
+    assert probe.rebuilt(lambda: unlike(1_000)) == {"counts"}  # 2,050
+    assert probe.rebuilt(lambda: catch_up(snap, "interactions", 1)) == {"weights"}  # 2,051
 
 
 def test_follows_lag_counts_removed_and_added_edges():

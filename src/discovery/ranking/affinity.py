@@ -146,8 +146,8 @@ def user_ppr(ctx: UserContext) -> PPRVector:
     through a feed, or the blend asking for timeline and explore, pays once, and a follow
     elsewhere in the graph recomputes only the vectors it can move by more than
     ``settings.ppr_stale_l1`` (L1, a proven bound — see :mod:`.ppr_cache`). The user's own
-    follows are exact even while the follow graph lags its rebuild (:mod:`.own_row`; not in
-    ``ego`` mode, whose subgraph is the matrix's)."""
+    follows, and their weights in the like-weighted graph, are exact even while the graph lags
+    its rebuild (:mod:`.own_row`; not in ``ego`` mode, whose subgraph is the matrix's)."""
     if "ppr" in ctx._cache:
         return ctx._cache["ppr"]  # type: ignore[no-any-return]
     snap, s = ctx.snap, ctx.settings
@@ -161,8 +161,7 @@ def user_ppr(ctx: UserContext) -> PPRVector:
     )
     if _mode(ctx) != "ego":
         index = _ppr_index(snap, s.weighted_edges)
-        pairs = (lambda: engagement_pairs(snap)) if s.weighted_edges else None
-        row = own_row(snap, ctx.user, index, pairs)
+        row = own_row(snap, ctx.user, index, s.weighted_edges)
         if row is not None:
             base = vec
             vec = state.cache.get(

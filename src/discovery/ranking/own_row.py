@@ -1,13 +1,16 @@
-"""A user's own follows, exact in their PageRank while the follow graph lags.
+"""A user's own row of the follow graph, exact in their PageRank while the graph lags.
 
 The follow graph is rebuilt only after a share of its edges changed
-(:data:`~discovery.snapshot.FOLLOW_REBUILD_SHARE`); :meth:`Snapshot.following` applies the
-changes since, but the PageRank index reads the matrix as of its build. For everyone else's
-rows that lag moves a user's vector by a proven, small amount (:mod:`.ppr_cache`); for the
-user's own row it does not — all of the walk's first step goes through it, and the feed after
-a follow must show it. :func:`own_row` tells whether the user's row in the index differs from
-their follows now, and :func:`with_own_row` turns the vector of the lagging graph into the one
-with that row exact (:func:`discovery.graph.replace_seed_row`: one or two PPR queries more).
+(:data:`~discovery.snapshot.FOLLOW_REBUILD_SHARE`), and the like-weighted one only after a
+share of the interaction log (:data:`~discovery.snapshot.WEIGHTS_LAG`);
+:meth:`Snapshot.following` applies the follows since, but the PageRank index reads the matrix
+as of its build. For everyone else's rows that lag moves a user's vector by a proven, small
+amount (:mod:`.ppr_cache`); for the user's own row it does not — all of the walk's first step
+goes through it, and the feed after a follow, or after liking a followed account's posts, must
+show it. :func:`own_row` tells whether the user's row in the index differs from their follows
+(and their likes and comments on them) now, and :func:`with_own_row` turns the vector of the
+lagging graph into the one with that row exact (:func:`discovery.graph.replace_seed_row`: one
+or two PPR queries more).
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import numpy as np
 
 from .. import graph
 from ..snapshot import Snapshot
+from ..store.model import KIND_CODE
 from .ppr_vector import PPRVector
 
-__all__ = ["OwnRow", "own_row", "with_own_row"]
+__all__ = ["OwnRow", "own_row", "own_weights", "with_own_row"]
 
 Row = tuple[np.ndarray, np.ndarray]
 
@@ -36,47 +40,63 @@ class OwnRow:
     new: Row
 
     @property
-    def key(self) -> tuple[int, ...]:
-        """What tells two rows apart in a cache key: the accounts followed now (their weights
-        follow from them and from the engagement pairs, which the cached vector's snapshot
-        state bounds)."""
-        return tuple(self.new[0].tolist())
+    def key(self) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """What tells two rows apart in a cache key: the accounts followed now and their
+        weights."""
+        return tuple(self.new[0].tolist()), tuple(self.new[1].tolist())
 
 
-Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
+def own_weights(snap: Snapshot, user: int, authors: np.ndarray) -> np.ndarray:
+    """The like-weighted graph's edge weight for ``user`` → each of ``authors`` as of now:
+    1 + the user's live likes (1) and comments (2) on their posts — the weights
+    :func:`~.affinity.follow_adjacency` gives the edges, read from the user's own
+    interactions (:meth:`Snapshot.user_interactions`, which never lag) instead of the
+    engagement pairs (2 % behind the log) or the graph (:data:`WEIGHTS_LAG` behind).
+
+    >>> from discovery.snapshot import Snapshot
+    >>> snap = Snapshot.empty()
+    >>> snap.account_id, snap.post_author = np.arange(3), np.array([1, 1, 2], np.int32)
+    >>> snap.inter_user, snap.inter_post = np.zeros(3, np.int32), np.array([0, 1, 2], np.int32)
+    >>> snap.inter_kind = np.array([KIND_CODE[k] for k in ("like", "comment", "view")], np.int8)
+    >>> snap.inter_time = np.zeros(3, np.int64)
+    >>> own_weights(snap, 0, np.array([1, 2])).tolist()
+    [4.0, 1.0]
+    """
+    rows = snap.user_interactions(user)
+    kinds = snap.inter_kind[rows]
+    w = np.where(kinds == KIND_CODE["like"], 1.0, 0.0)
+    w[kinds == KIND_CODE["comment"]] = 2.0
+    rows, w = rows[w != 0], w[w != 0]
+    out = np.ones(len(authors))
+    if not len(rows):
+        return out
+    theirs = snap.post_author[snap.inter_post[rows]]
+    keep = theirs >= 0
+    liked, inverse = np.unique(theirs[keep], return_inverse=True)
+    sums = np.bincount(inverse, weights=w[keep], minlength=len(liked))
+    pos = np.minimum(np.searchsorted(liked, authors), max(len(liked) - 1, 0))
+    hit = (liked[pos] == authors) if len(liked) else np.zeros(len(authors), dtype=bool)
+    out[hit] += sums[pos[hit]]
+    return out
 
 
-def _pair_weights(pairs: Pairs, user: int, authors: np.ndarray) -> np.ndarray:
-    """The like-weighted graph's edge weight for ``user`` → each of ``authors``: 1 + the
-    user's likes (1) and comments (2) on their posts, from the engagement pairs ``(user,
-    author, weight)`` (sorted by user, then author; they lag the log by 2 %, the weighted
-    graph by :data:`~discovery.snapshot.WEIGHTS_LAG`)."""
-    users, pair_authors, weights = pairs
-    lo, hi = np.searchsorted(users, [user, user + 1])
-    mine, theirs = pair_authors[lo:hi], weights[lo:hi]
-    if not len(mine):
-        return np.ones(len(authors))
-    pos = np.minimum(np.searchsorted(mine, authors), len(mine) - 1)
-    return 1.0 + np.where(mine[pos] == authors, theirs[pos], 0.0)
-
-
-def own_row(
-    snap: Snapshot, user: int, index: graph.PPRIndex, pairs: Callable[[], Pairs] | None
-) -> OwnRow | None:
-    """The user's row when the index's copy of it differs from their follows now, else None
-    (the common case: one array comparison). ``pairs`` gives the engagement pairs of a
-    like-weighted index (None: every new edge weighs 1)."""
+def own_row(snap: Snapshot, user: int, index: graph.PPRIndex, weighted: bool) -> OwnRow | None:
+    """The user's row when the index's copy of it differs from their follows now (and, in a
+    ``weighted`` index, from their likes and comments on them now), else None (the common
+    case: an array comparison or two)."""
     if user >= index.n:
         return None
     old_cols, old_w = index.row(user)
     now = np.asarray(snap.following(user), np.int64)
-    if np.array_equal(old_cols, now):
+    same = np.array_equal(old_cols, now)
+    if weighted:
+        new_w = own_weights(snap, user, now)
+        if same and np.array_equal(new_w, old_w):
+            return None
+    elif same:
         return None
-    kept = np.isin(now, old_cols, assume_unique=True)
-    new_w = np.ones(len(now))
-    new_w[kept] = old_w[np.searchsorted(old_cols, now[kept])]
-    if pairs is not None and (~kept).any():
-        new_w[~kept] = _pair_weights(pairs(), user, now[~kept])
+    else:  # the unweighted index's weight for every edge (1, or its uniform value)
+        new_w = np.full(len(now), old_w[0] if len(old_w) else 1.0)
     return OwnRow(user, (old_cols, old_w), (now, new_w))
 
 

@@ -106,13 +106,16 @@ INTERACTIONS_LAG = Lag("interactions", share=0.02, slack=1000)
 #: Follow-graph structures lag by :data:`FOLLOW_REBUILD_SHARE` of the edges (added or removed).
 FOLLOWS_LAG = Lag("follows", share=FOLLOW_REBUILD_SHARE)
 
-#: The like-weighted follow graph lags the interaction log by 10 % (plus 1,000 rows), withdrawn
+#: The like-weighted follow graph lags the interaction log by 5 % (plus 1,000 rows), withdrawn
 #: rows counted: an edge weighs 1 + the follower's likes and comments on the followed account's
-#: posts, which a tenth more of the log moves little, while a rebuild of the graph and its
-#: PageRank index took 6.7-7 s of each worker of the large world every ~12 minutes of a load
-#: of 2,000 events/s (at 2 %, with every catch-up of the engagement pairs; and with every
-#: unlike). A user's own new follows are weighted from the current pairs (``ranking.own_row``).
-WEIGHTS_LAG = Lag("interactions", share=0.10, slack=1000, withdrawals=True)
+#: posts. Rebuilt with every catch-up of the engagement pairs (2 %) and with every unlike, the
+#: graph and its PageRank index (and every cached PageRank vector they moved) were rebuilt
+#: every ~12 minutes of the large world's load of 2,000 events/s; at 5 % that is ~29 minutes.
+#: The cost, on the demo world's own history (``bench/weights_lag.py``): explore's top-20
+#: keeps 0.972 overlap with a fresh engine's when the lag is about to run out (0.984 at 2 %,
+#: 0.955 at 10 %). A user's own row is weighted from their own interactions, which never lag
+#: (``ranking.own_row``).
+WEIGHTS_LAG = Lag("interactions", share=0.05, slack=1000, withdrawals=True)
 
 
 @dataclass(frozen=True)
