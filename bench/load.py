@@ -12,7 +12,8 @@ Starts the server as a subprocess on a free port (optionally under ``nice``), th
   (no coordinated omission); more than 256 in flight counts as an error instead of a request;
 - an open-loop event poster sending batches of ``--batch`` events at ``--event-rate`` events/s
   (at most 4 batches in flight): mostly impressions and views, some likes, clicks, hides, saves
-  and a few follows, on random accounts and posts, each with a unique id;
+  and a few follows, on random accounts and posts, each with a unique id; with
+  ``--unlike-share S``, a share S of the events instead unlike a like the stream sent earlier;
 - with ``--post-rate`` / ``--signup-rate``, a writer beside the server, as a connector is: new
   posts (by random accounts, with hashtags) and new accounts written straight to the store at
   those rates a second, which every worker's catch-up then takes in.
@@ -226,17 +227,31 @@ async def feed_schedule(
 
 
 def make_events(
-    n: int, handles: list[str], posts: list[int], rnd: random.Random, run: str, counter: list[int]
+    n: int,
+    handles: list[str],
+    posts: list[int],
+    rnd: random.Random,
+    run: str,
+    counter: list[int],
+    unlikes: tuple[float, list[tuple[str, int]]] | None = None,
 ) -> list[dict[str, Any]]:
+    """``n`` events of :data:`EVENT_MIX`; with ``unlikes = (share, liked)``, each event is
+    instead, with probability ``share``, an unlike of a like this stream sent before (``liked``
+    remembers them; a random like would withdraw nothing)."""
     kinds, weights = zip(*EVENT_MIX, strict=True)
     out = []
     for kind in rnd.choices(kinds, weights, k=n):
         counter[0] += 1
         e: dict[str, Any] = {"id": f"{run}-{counter[0]}", "user": rnd.choice(handles), "kind": kind}
-        if kind == "follow":
+        if unlikes is not None and unlikes[1] and rnd.random() < unlikes[0]:
+            user, post = unlikes[1].pop(rnd.randrange(len(unlikes[1])))
+            e.update(user=user, kind="unlike", post=post)
+        elif kind == "follow":
             e["target"] = rnd.choice([h for h in rnd.sample(handles, 2) if h != e["user"]])
         else:
             e["post"] = rnd.choice(posts)
+            if kind == "like" and unlikes is not None:
+                unlikes[1].append((e["user"], e["post"]))
         out.append(e)
     return out
 
@@ -250,8 +265,10 @@ async def event_poster(
     rate: float,
     batch: int,
     rnd: random.Random,
+    unlike_share: float = 0.0,
 ) -> None:
     run, counter = uuid.uuid4().hex[:8], [0]
+    unlikes = (unlike_share, []) if unlike_share else None
     in_flight: set[asyncio.Task[None]] = set()
     gate = asyncio.Semaphore(4)
 
@@ -279,7 +296,7 @@ async def event_poster(
     next_at = time.monotonic()
     while time.monotonic() < stop:
         await gate.acquire()
-        body = make_events(batch, handles, posts, rnd, run, counter)
+        body = make_events(batch, handles, posts, rnd, run, counter, unlikes)
         task = asyncio.create_task(send(body))
         in_flight.add(task)
         task.add_done_callback(in_flight.discard)
@@ -384,7 +401,17 @@ async def load(
         ]
     if args.event_rate > 0:
         tasks.append(
-            event_poster(client, handles, posts, rec, stop, args.event_rate, args.batch, rnd)
+            event_poster(
+                client,
+                handles,
+                posts,
+                rec,
+                stop,
+                args.event_rate,
+                args.batch,
+                rnd,
+                args.unlike_share,
+            ),
         )
     if args.post_rate > 0 or args.signup_rate > 0:
         tasks.append(content_writer(args.db, handles, rec, stop, args.post_rate, args.signup_rate))
@@ -508,6 +535,7 @@ def summarize(
         "feed_concurrency": None if args.feed_rate > 0 else args.feed_concurrency,
         "feed_rate_target": args.feed_rate or None,
         "event_rate_target": args.event_rate,
+        "unlike_share": args.unlike_share,
         "batch": args.batch,
         "nice": args.nice,
         "workers": args.workers,
@@ -542,6 +570,12 @@ def main() -> None:
     )
     parser.add_argument("--event-rate", type=float, default=2000.0, help="events/s (0: none)")
     parser.add_argument("--batch", type=int, default=100, help="events per POST")
+    parser.add_argument(
+        "--unlike-share",
+        type=float,
+        default=0.0,
+        help="share of the events that unlike a like the stream sent earlier (0: none)",
+    )
     parser.add_argument(
         "--post-rate", type=float, default=0.0, help="new posts/s written to the store (0: none)"
     )
