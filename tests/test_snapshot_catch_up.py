@@ -269,50 +269,54 @@ def _same_as_fresh(snap: Snapshot, keys: tuple[str, ...] = CAUGHT) -> None:
         assert all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True)), key
 
 
-def test_an_unlike_marks_what_catches_up_stale_in_a_server_and_drops_it_elsewhere(
-    template, tmp_path
-):
-    """A server keeps serving the log's structures through an unlike and catches them up
-    beside (on the large world every unlike used to drop them, to be built on the next
-    request); a batch or an evaluation drops them, as before."""
-    store, snap = _opened(template, tmp_path / "u.db", beside=False)
-    weighted = snap.derived.entry("adjacency_w1").origin
-    _unlike_first(store, snap)
-    assert not set(CAUGHT) & set(snap.derived.keys())  # not a server: dropped
-    snap.derived.beside = True
-    _use(snap)
-    before = {k: snap.derived.entry(k).origin for k in CAUGHT}
-    _unlike_first(store, snap)
-    assert set(CAUGHT) <= set(snap.derived.stale())
-    assert {k: snap.derived.entry(k).origin for k in CAUGHT} == before  # still serving
-    job = begin(snap)
-    assert job is not None
-    job.build()
-    job.finish(snap)
-    assert sorted(job.caught) == list(CAUGHT) and not snap.derived.stale()
-    _same_as_fresh(snap)
-    # the weighted graph counts the two withdrawals toward its lag, in either mode: the same
-    # build throughout, neither dropped nor stale, its edge me -> ana two likes too heavy
-    entry = snap.derived.entry("adjacency_w1")
-    assert entry.origin == weighted and not entry.stale
-    fresh = snap.frozen()
-    _use(fresh)
-    diff = snap.derived.get("adjacency_w1") - fresh.derived.get("adjacency_w1")
-    me, ana = snap.account_index("me"), snap.account_index("ana")  # me liked ana's 501, 502
-    assert (diff.nnz, diff[me, ana]) == (1, 2.0)
-    store.close()
+def _stale(snap: Snapshot, keys: tuple[str, ...]) -> None:
+    """Mark ``keys`` stale, as a lag running out does in a server."""
+    for key in keys:
+        snap.derived.put(key, dataclasses.replace(snap.derived.entry(key), stale=True))
+
+
+def test_an_unlike_counts_toward_the_lags_and_the_catch_up_takes_it_in(template, tmp_path):
+    """An unlike is a change of the log like an appended row: the structures lagging it keep
+    serving, neither dropped nor stale, in a server or not (marking them stale at every unlike
+    kept the large world's rebuild beside busy without pause at 10 unlikes a second); the
+    withdrawals count toward their lags (one change each), and the catch-up when a lag runs
+    out takes them in, equal to a build from scratch."""
+    for beside in (False, True):
+        store, snap = _opened(template, tmp_path / f"u{beside}.db", beside=beside)
+        before = {k: snap.derived.entry(k).origin for k in (*CAUGHT, "adjacency_w1")}
+        changes = snap._clock("interactions")[0]
+        _unlike_first(store, snap)
+        _unlike_first(store, snap)
+        assert snap._clock("interactions")[0] == changes + 2
+        now = {k: snap.derived.entry(k) for k in before}
+        assert {k: e.origin for k, e in now.items()} == before  # still serving
+        assert not snap.derived.stale()
+        if beside:  # their lag ran out: caught up beside, the two withdrawals taken in
+            _stale(snap, CAUGHT)
+            job = begin(snap)
+            assert job is not None
+            job.build()
+            job.finish(snap)
+            assert sorted(job.caught) == list(CAUGHT) and not snap.derived.stale()
+            _same_as_fresh(snap)
+        # the weighted graph lags on: its edge me -> ana two likes too heavy
+        fresh = snap.frozen()
+        _use(fresh)
+        diff = snap.derived.get("adjacency_w1") - fresh.derived.get("adjacency_w1")
+        me, ana = snap.account_index("me"), snap.account_index("ana")  # me liked ana's 501, 502
+        assert (diff.nnz, diff[me, ana]) == (1, 2.0)
+        store.close()
 
 
 def test_a_like_withdrawn_during_a_catch_up_is_caught_up_next(template, tmp_path):
     """The copy a rebuild reads keeps its kinds when a like is withdrawn meanwhile (the live
-    snapshot writes its own copy); what is swapped in is stale again, and the next rebuild
-    takes the withdrawal in."""
+    snapshot writes its own copy); what is swapped in took the log in as of the copy, and the
+    next catch-up takes the withdrawal in."""
     store, snap = _opened(template, tmp_path / "d.db", beside=True)
     with store.transaction():
         store.add_interactions([(1, POSTS[0][0], "like", NOW + H, None)])
     refresh_snapshot(store, snap)
-    for key in CAUGHT:
-        snap.derived.put(key, dataclasses.replace(snap.derived.entry(key), stale=True))
+    _stale(snap, CAUGHT)
     job = begin(snap)
     assert job is not None
     kinds = job.copy.inter_kind.copy()
@@ -321,7 +325,10 @@ def test_a_like_withdrawn_during_a_catch_up_is_caught_up_next(template, tmp_path
     assert not np.array_equal(snap.inter_kind, kinds)
     job.build()
     job.finish(snap)
-    assert set(CAUGHT) <= set(job.installed) and set(CAUGHT) <= set(snap.derived.stale())
+    assert set(CAUGHT) <= set(job.installed) and not snap.derived.stale()
+    for key in CAUGHT:  # installed with the copy's clock: the withdrawal since counts
+        assert snap.derived.entry(key).log_at == job.copy.log_at() != snap.log_at()
+    _stale(snap, CAUGHT)  # their lag runs out: the next catch-up takes the withdrawal in
     again = begin(snap)
     assert again is not None
     again.build()

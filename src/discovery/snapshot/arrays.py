@@ -269,8 +269,7 @@ class Snapshot:
     def _clock(self, table: str) -> tuple[int, int]:
         """``(changes, rows)`` of ``table`` for :class:`~.derived.Lag`: tables other than the
         follows only grow within a snapshot, so their length counts their changes; the
-        interaction log's withdrawn rows count as well (a lag that does not take them
-        in as changes is made stale by each, :meth:`~.derived.Derived.withdrawn`)."""
+        interaction log's withdrawn rows count as well (:meth:`~.derived.Derived.withdrawn`)."""
         if table == "follows":
             return self._columns.follow_edits, len(self.follow_src)
         if table == "interactions":

@@ -25,7 +25,8 @@ was at ``at``, a :class:`~.grow.LogAt`). When its lag runs out in a server, the 
 (:mod:`.rebuild`) runs it on the rows appended since and the rows withdrawn since (an unlike, a
 deleted post's likes: :meth:`Snapshot.withdrawn_since`), instead of a build over the whole log:
 on the large world the log's structures took 10–22 s of a serving worker every ~8 minutes at
-2,000 events/s, and every unlike dropped them all, to be built on the next request.
+2,000 events/s, and every unlike dropped them all, to be built on the next request. A withdrawn
+row counts as one change toward a lag on the log, as an appended one does.
 
 The registry keeps no knowledge of particular keys: a new index declares its inputs where it is
 built, and is invalidated exactly when they change.
@@ -89,11 +90,6 @@ class Lag:
     table: str
     share: float
     slack: int = 0
-    #: A withdrawn interaction row (an unlike, a deleted post's likes) counts as one change
-    #: toward the lag, like an appended one, instead of making the structure stale at once
-    #: (:meth:`Derived.withdrawn`): for a structure that a few rows barely move and that has
-    #: no catch-up, so that an unlike does not rebuild it.
-    withdrawals: bool = False
 
     def stale(self, changes: int, rows: int) -> bool:
         return changes > self.share * rows + self.slack
@@ -106,16 +102,16 @@ INTERACTIONS_LAG = Lag("interactions", share=0.02, slack=1000)
 #: Follow-graph structures lag by :data:`FOLLOW_REBUILD_SHARE` of the edges (added or removed).
 FOLLOWS_LAG = Lag("follows", share=FOLLOW_REBUILD_SHARE)
 
-#: The like-weighted follow graph lags the interaction log by 5 % (plus 1,000 rows), withdrawn
-#: rows counted: an edge weighs 1 + the follower's likes and comments on the followed account's
-#: posts. Rebuilt with every catch-up of the engagement pairs (2 %) and with every unlike, the
-#: graph and its PageRank index (and every cached PageRank vector they moved) were rebuilt
-#: every ~12 minutes of the large world's load of 2,000 events/s; at 5 % that is ~29 minutes.
+#: The like-weighted follow graph lags the interaction log by 5 % (plus 1,000 rows): an edge
+#: weighs 1 + the follower's likes and comments on the followed account's posts. Rebuilt with
+#: every catch-up of the engagement pairs (2 %), the graph and its PageRank index (and every
+#: cached PageRank vector they moved) were rebuilt every ~8-12 minutes of the large world's
+#: load of 2,000 events/s; at 5 % that is ~20-29 minutes.
 #: The cost, on the demo world's own history (``bench/weights_lag.py``): explore's top-20
 #: keeps 0.972 overlap with a fresh engine's when the lag is about to run out (0.984 at 2 %,
 #: 0.955 at 10 %). A user's own row is weighted from their own interactions, which never lag
 #: (``ranking.own_row``).
-WEIGHTS_LAG = Lag("interactions", share=0.05, slack=1000, withdrawals=True)
+WEIGHTS_LAG = Lag("interactions", share=0.05, slack=1000)
 
 
 @dataclass(frozen=True)
@@ -326,20 +322,19 @@ class Derived:
         return self._drop(stale)
 
     def withdrawn(self) -> list[str]:
-        """Rows of the interaction log were withdrawn (an unlike, a deleted post's likes),
-        which a lag's count of appended rows cannot see: what reads the log exactly or grows
-        with it is dropped; what lags it is marked stale in a server (:attr:`beside`: the
-        rebuild beside catches it up, or builds it again) and dropped elsewhere; and what was
-        built on the dropped ones goes with them. Returns the keys dropped."""
-        stale = set()
-        for key, e in self._entries.items():
-            if "interactions" in e.tables or "interactions" in e.grows:
-                stale.add(key)
-            elif any(lag.table == "interactions" and not lag.withdrawals for lag in e.lags):
-                if self.beside and e.rebuild is not None:
-                    e.stale = True
-                else:
-                    stale.add(key)
+        """Rows of the interaction log were withdrawn (an unlike, a deleted post's likes): what
+        reads the log exactly or grows with it is dropped, with what was built on it. What lags
+        the log stays: each withdrawn row counts as one change toward its lag, as an appended
+        one does (the snapshot's clock of the log counts both), and the catch-up or rebuild
+        when the lag runs out takes it in. Marking those stale at every unlike, as this did
+        before, kept the large world's rebuild beside busy without pause at 10 unlikes a
+        second, and the service saturated (``bench/README.md``, "The open loop, 2026-12-05").
+        Returns the keys dropped."""
+        stale = {
+            key
+            for key, e in self._entries.items()
+            if "interactions" in e.tables or "interactions" in e.grows
+        }
         return self._drop(stale)
 
     def with_dependents(self, keys: Collection[str]) -> set[str]:

@@ -22,7 +22,8 @@ set to that moment, so it lags the store by less than its declared tolerance plu
 time. An entry whose table changed exactly meanwhile (a new post it reads exactly) is not
 installed: the registry drops it as it would have without a rebuild beside, and the next use
 builds it; one lagging the interaction log that rows were withdrawn from meanwhile (an unlike)
-is installed and marked stale again, for the next rebuild to catch up. A value that tracks
+is installed with the copy's clock, so those withdrawals count toward its next lag and the
+catch-up after it takes them in. A value that tracks
 changes since its build (the follow graph's overlay of a user's own follows) takes over what
 the old one noted through its ``adopt(old)`` method.
 
@@ -144,13 +145,6 @@ class Job:
         for key in self.dropped:
             live.drop(key)
         self.installed = sorted(ok)
-        if snap.log_at().withdrawals > self.copy.log_at().withdrawals:
-            for key in ok:  # rows withdrawn since the copy: not in what was swapped in
-                new = live.entry(key)
-                if new is not None and any(
-                    lag.table == "interactions" and not lag.withdrawals for lag in new.lags
-                ):
-                    new.stale = True
         snap.invalidate(())  # lags measured from the copy may have run out again meanwhile
 
     def abandon(self, snap: Snapshot) -> None:
