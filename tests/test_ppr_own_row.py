@@ -23,6 +23,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _opened(tmp_path: Path, world: Path, settings: Settings) -> tuple[Path, Engine]:
+    """A copy of the world and an engine on it."""
+    path = tmp_path / "w.db"
+    shutil.copy(world, path)
+    return path, Engine.open(path, settings=settings)
+
+
 def _user(engine: Engine) -> int:
     """The first account that follows exactly five others."""
     snap = engine.snapshot
@@ -61,10 +68,8 @@ def test_own_follows_are_exact_while_the_matrix_lags(
     weighted: bool,
     tolerance: float,
 ) -> None:
-    path = tmp_path / "w.db"
-    shutil.copy(world, path)
     settings = Settings(ppr_mode=mode, weighted_edges=weighted, precomputed_max_age=0)
-    engine = Engine.open(path, settings=settings)
+    path, engine = _opened(tmp_path, world, settings)
     snap = engine.snapshot
     user = _user(engine)
     matrix = snap.follow_matrix()
@@ -91,9 +96,7 @@ def test_the_own_row_vector_is_cached_and_goes_with_the_rebuild(
     """Asked again, the corrected vector comes from the cache; once more follows pass the lag
     (0.1 % of ~3,900 edges: the fourth change) the matrix is rebuilt with the user's row, and
     the vector is recomputed on it."""
-    path = tmp_path / "w.db"
-    shutil.copy(world, path)
-    engine = Engine.open(path, settings=Settings(precomputed_max_age=0))
+    path, engine = _opened(tmp_path, world, Settings(precomputed_max_age=0))
     user = _user(engine)
     matrix = engine.snapshot.follow_matrix()
     _follow_and_drop(engine, user)
@@ -116,10 +119,8 @@ def test_own_likes_weigh_in_at_once_while_the_weighted_graph_lags(
     """Three likes and a comment on a followed account's posts raise that edge's weight by 5
     in the user's own PageRank at once, while the like-weighted graph keeps its lag: the
     vector equals a freshly loaded engine's, and the account gains mass."""
-    path = tmp_path / "w.db"
-    shutil.copy(world, path)
     settings = Settings(ppr_mode=mode, weighted_edges=True, precomputed_max_age=0)
-    engine = Engine.open(path, settings=settings)
+    path, engine = _opened(tmp_path, world, settings)
     snap = engine.snapshot
     user = _user(engine)
     weighted = affinity.follow_adjacency(snap, True)
