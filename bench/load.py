@@ -226,6 +226,17 @@ async def feed_schedule(
         await asyncio.gather(*in_flight)
 
 
+def share(text: str) -> float:
+    """An argparse type: a share in [0, 1] (NaN, infinities and the rest refused in one line)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # NaN fails both comparisons
+        raise argparse.ArgumentTypeError(f"a share between 0 and 1, not {text!r}")
+    return value
+
+
 def make_events(
     n: int,
     handles: list[str],
@@ -572,7 +583,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="events per POST")
     parser.add_argument(
         "--unlike-share",
-        type=float,
+        type=share,
         default=0.0,
         help="share of the events that unlike a like the stream sent earlier (0: none)",
     )

@@ -64,7 +64,10 @@ def main() -> None:
         for kind in ("explore", "blend")
     }
     rows: list[dict[str, Any]] = []
-    for share in (float(s) for s in args.shares.split(",")):
+    shares = [float(s) for s in args.shares.split(",")]
+    if not all(0.0 <= s < 1.0 for s in shares):  # NaN fails too
+        raise SystemExit(f"--shares: shares of the log in [0, 1), not {args.shares!r}")
+    for share in shares:
         engine = lagged_engine(args.db, share)
         row: dict[str, Any] = {"share": share}
         for kind in ("explore", "blend"):
