@@ -46,7 +46,7 @@ from discovery.service.events import ingest
 from discovery.service.models import EventIn
 from discovery.service.state import Service
 from discovery.settings import Settings
-from discovery.snapshot.derived import Lag
+from discovery.snapshot.derived import WEIGHTS_LAG, Lag
 from load import KINDS, make_events
 
 
@@ -68,7 +68,7 @@ def lag_shares(follows: float | None, weights: float | None) -> Iterator[None]:
     def stale(lag: Lag, changes: int, rows: int) -> bool:
         if lag.table == "follows" and follows is not None:
             return changes > follows * rows
-        if lag.withdrawals and weights is not None:  # WEIGHTS_LAG
+        if lag == WEIGHTS_LAG and weights is not None:
             return changes > weights * rows + lag.slack
         return original(lag, changes, rows)
 
