@@ -7,7 +7,9 @@ across pages by construction.
 
 The cursor also keeps, in order, the posts of the block of ten that the last page left open
 (``o``), so the author rule (at most ``max_per_author`` posts of one author in every block of
-ten items) continues exactly across pages of any size.
+ten items) continues exactly across pages of any size, and, where a feed skips posts it looked
+at (the Bluesky feed generator serves image posts only), how many of the shown posts were
+served (``s``), so logged impressions count their positions across pages.
 
 Encoding: sorted ids, delta-encoded, as JSON, zlib-compressed (small window), base64url without
 padding. A cursor is not a secret: a client that edits one only changes which posts it is not
@@ -33,26 +35,39 @@ _VERSION = 1
 
 
 class Cursor(NamedTuple):
-    """What a cursor carries: every post id shown, and the open block's ids in serve order
-    (None when the cursor does not say: the author rule then estimates)."""
+    """What a cursor carries: every post id shown, the open block's ids in serve order (None
+    when the cursor does not say: the author rule then estimates), and how many of the shown
+    posts were served (None when every one was)."""
 
     shown: set[int]
     open_block: list[int] | None
+    served: int | None = None
 
 
-def encode_cursor(user: str, kind: str, shown: set[int], open_block: Sequence[int] = ()) -> str:
+def encode_cursor(
+    user: str,
+    kind: str,
+    shown: set[int],
+    open_block: Sequence[int] = (),
+    served: int | None = None,
+) -> str:
     """Cursor for the page after ``shown`` post ids of ``user``'s ``kind`` feed; ``open_block``
-    lists, in order, the posts served so far in the block of ten that is still open.
+    lists, in order, the posts served so far in the block of ten that is still open;
+    ``served`` how many of ``shown`` were served, when the feed skipped some.
 
     >>> c = encode_cursor("me", "blend", {101, 103, 102}, [103, 102, 101])
     >>> read_cursor(c, "me", "blend")
-    Cursor(shown={101, 102, 103}, open_block=[103, 102, 101])
+    Cursor(shown={101, 102, 103}, open_block=[103, 102, 101], served=None)
+    >>> read_cursor(encode_cursor("me", "blend", {101, 102}, served=1), "me", "blend").served
+    1
     """
     ids = sorted(int(i) for i in shown)
     deltas = [b - a for a, b in zip([0, *ids], ids, strict=False)]
     fields: dict[str, Any] = {"v": _VERSION, "u": user, "k": kind, "d": deltas}
     if open_block:
         fields["o"] = [int(i) for i in open_block]
+    if served is not None:
+        fields["s"] = int(served)
     body = json.dumps(fields, separators=(",", ":"))
     # A 1 KiB window and small memory level: the default state costs ~60 µs to set up per call.
     z = zlib.compressobj(6, zlib.DEFLATED, 10, 2)
@@ -92,13 +107,18 @@ def read_cursor(cursor: str, user: str, kind: str) -> Cursor:
         if total >= 2**63:
             raise InputError("cursor: damaged post list")
         ids.add(total)
+    served = data.get("s")
+    if served is not None and (
+        isinstance(served, bool) or not isinstance(served, int) or not 0 <= served <= len(ids)
+    ):
+        raise InputError("cursor: damaged post list")
     block = data.get("o", [] if len(ids) % 10 == 0 else None)
     if block is None:
-        return Cursor(ids, None)
+        return Cursor(ids, None, served)
     if (
         not isinstance(block, list)
         or len(block) >= 10
         or not all(isinstance(i, int) and not isinstance(i, bool) and i in ids for i in block)
     ):
         raise InputError("cursor: damaged post list")
-    return Cursor(ids, block)
+    return Cursor(ids, block, served)

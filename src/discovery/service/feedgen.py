@@ -6,7 +6,8 @@ Routes (included by :func:`~discovery.service.app.create_app` only when a
 - ``GET /xrpc/app.bsky.feed.getFeedSkeleton?feed=&limit=&cursor=`` — one page of at-uris
   (:mod:`.feedgen_skeleton`) for the requester named by the service-auth JWT
   (:mod:`.feedgen_auth`). The record key of ``feed`` chooses the kind: ``.../explore`` serves
-  that user's explore, ``.../blend`` their blend (:data:`FEEDS`).
+  that user's explore, ``.../blend`` their blend (:data:`FEEDS`), under a running experiment
+  by the requester's arm, every served post logged as an impression as the API's feeds are.
 - ``GET /xrpc/app.bsky.feed.describeFeedGenerator`` — the service DID and the feeds it serves
   (listed when the publisher's DID is configured: feed URIs live in the publisher's repo).
 - ``GET /.well-known/did.json`` — the DID document of a ``did:web`` service, whose
@@ -30,6 +31,8 @@ from fastapi.responses import JSONResponse
 
 from ..connectors.bluesky_publish import FEEDS, GENERATOR
 from ..errors import InputError
+from ..experiments.serving import running_experiment
+from .experiments import log_impressions
 from .feedgen_auth import PLC_DIRECTORY, AuthFailure, DidKeys, is_did, verify_service_jwt
 from .feedgen_skeleton import skeleton_page
 from .state import Service
@@ -184,13 +187,18 @@ async def get_feed_skeleton(request: Request) -> JSONResponse:
 
     def page() -> Any:
         with service.engine_for_read() as engine:
-            return skeleton_page(engine, did, kind, limit, query.get("cursor"))
+            return skeleton_page(
+                engine, did, kind, limit, query.get("cursor"),
+                experiment=running_experiment(engine),
+                learned_features=service.learned_features,
+            )  # fmt: skip
 
     try:
         limit = _limit(query.get("limit"))
         result = await service.run_read(page)
     except InputError as exc:
         return _error(400, "InvalidRequest", str(exc))
+    log_impressions(service, result.impressions)  # as the API's feeds: queued, never failing
     body: dict[str, Any] = {"feed": [{"post": uri} for uri in result.posts]}
     if result.cursor is not None:
         body["cursor"] = result.cursor

@@ -13,23 +13,37 @@ image URL; videos and text posts are skipped).
 
 Pages follow the API's cursors (:mod:`.cursor`): the cursor carries every post already served
 *and* every post skipped as not an image, bound to the requester's DID and to the kind, so no
-page repeats a post and skipped posts are not looked at again. The author rule's place in its
-block of ten is estimated across pages (skipped posts take places), not carried exactly.
+page repeats a post and skipped posts are not looked at again, and how many were served. The
+author rule's place in its block of ten is estimated across pages (skipped posts take places),
+not carried exactly.
+
+A known requester's pages are served as the API serves its feeds
+(:func:`discovery.experiments.serving.serve_feed`): under a running experiment by their arm's
+ranker and settings (or two arms interleaved), and every post served becomes an impression row
+(:attr:`SkeletonPage.impressions`; experiment, arm, ranker, score and features as the API logs
+them), its ``position`` counting the posts served on earlier pages, skipped ones not. So an
+experiment reads its Bluesky users' likes, which the connectors bring back, against what their
+arm served them. The fallback's pages are not logged: a requester who is no account of the
+store has no account id to log them under.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..engine import Engine
 from ..errors import InputError
+from ..experiments.model import Experiment
+from ..experiments.serving import serve_feed
 from ..ranking.sources import window_posts
 from ..snapshot import Snapshot
+from ..store.experiments import ImpressionRow
 from ..store.model import MEDIA_TYPES
 from ..store.records import PostInfo
-from .cursor import MAX_SHOWN, encode_cursor, read_cursor
+from .cursor import MAX_SHOWN, Cursor, encode_cursor, read_cursor
 
 __all__ = [
     "IMAGE_MEDIA",
@@ -51,12 +65,14 @@ _ROUNDS = 4  # engine calls per page before a page of mostly non-image posts end
 
 @dataclass(frozen=True)
 class SkeletonPage:
-    """One page: at-uris in feed order, the cursor of the next page (None: the end), and
-    what produced it (``explore``, ``blend`` or :data:`POPULAR`)."""
+    """One page: at-uris in feed order, the cursor of the next page (None: the end), what
+    produced it (``explore``, ``blend`` or :data:`POPULAR`), and one impression row per
+    served post (none for the fallback)."""
 
     posts: list[str]
     cursor: str | None
     source: str
+    impressions: list[ImpressionRow] = field(default_factory=list)
 
 
 def post_uri(info: PostInfo | None) -> str | None:
@@ -101,17 +117,20 @@ def popular_image_posts(snap: Snapshot, since: int, until: int) -> np.ndarray:
     return posts[np.lexsort((snap.post_id[posts], -score))]
 
 
-def _read(cursor: str | None, did: str, source: str) -> tuple[str, set[int]]:
-    """The kind a cursor continues and the posts it has shown. A cursor of the fallback stays
+def _read(cursor: str | None, did: str, source: str) -> tuple[str, Cursor]:
+    """The kind a cursor continues and what it has shown. A cursor of the fallback stays
     with it even if the requester became known meanwhile (its pages must not repeat)."""
     if not cursor:
-        return source, set()
+        return source, Cursor(set(), [], 0)
     try:
-        return source, read_cursor(cursor, did, source).shown
-    except InputError:
+        return source, read_cursor(cursor, did, source)
+    except InputError as own:
         if source == POPULAR:
             raise
-        return POPULAR, read_cursor(cursor, did, POPULAR).shown
+        try:
+            return POPULAR, read_cursor(cursor, did, POPULAR)
+        except InputError:  # not the fallback's either: say what is wrong with it as ``kind``'s
+            raise own from None
 
 
 def _take(
@@ -133,14 +152,28 @@ def _take(
 
 
 def skeleton_page(
-    engine: Engine, did: str, kind: str, limit: int, cursor: str | None = None
+    engine: Engine,
+    did: str,
+    kind: str,
+    limit: int,
+    cursor: str | None = None,
+    *,
+    experiment: Experiment | None = None,
+    learned_features: bool = True,
 ) -> SkeletonPage:
     """One page of ``did``'s feed of ``kind`` (``explore`` or ``blend``), or of the popular
     fallback when ``did`` is no account of the store. Call it under the engine's lock
-    (``Service.engine_for_read``). :class:`InputError` for a damaged or foreign cursor."""
+    (``Service.engine_for_read``). ``experiment`` is the one running
+    (:func:`~discovery.experiments.serving.running_experiment`); ``learned_features`` as
+    :func:`~discovery.experiments.serving.serve_feed`'s. :class:`InputError` for a damaged or
+    foreign cursor."""
     user = account_of(engine, did)
-    source, shown = _read(cursor, did, kind if user is not None else POPULAR)
+    source, state = _read(cursor, did, kind if user is not None else POPULAR)
+    shown = state.shown
+    # a cursor from before the count was carried: every shown post counts as served
+    before = len(shown) if state.served is None else state.served
     served: list[tuple[int, str]] = []
+    rows: dict[int, ImpressionRow] = {}
     skipped: set[int] = set()
     exhausted = True  # every candidate looked at: no next page
     if source == POPULAR:
@@ -161,9 +194,13 @@ def skeleton_page(
         for _ in range(_ROUNDS):
             ask = 2 * (limit - len(served)) + 10
             exclude = shown | skipped | {pid for pid, _ in served}
-            feed = engine.feed(user, k=ask, kind=source, exclude=exclude)
-            ids = [item.post_id for item in feed]
+            page = serve_feed(
+                engine, user, experiment, kind=source, k=ask, exclude=exclude,
+                learned_features=learned_features,
+            )  # fmt: skip
+            ids = [item.post_id for item in page.feed]
             gone, all_seen = _take(ids, engine.store.post_info(ids), limit, served)
+            rows |= {row.post: row for row in page.impressions}
             skipped |= gone
             exhausted = all_seen and len(ids) < ask
             if len(served) == limit or exhausted:
@@ -171,5 +208,14 @@ def skeleton_page(
     seen = shown | skipped | {pid for pid, _ in served}
     # A short page (mostly non-image posts) still gets a cursor while candidates remain.
     more = not exhausted and len(shown) < len(seen) <= MAX_SHOWN
-    next_cursor = encode_cursor(did, source, seen) if more else None
-    return SkeletonPage([uri for _, uri in served], next_cursor, source)
+    count = before + len(served)
+    next_cursor = encode_cursor(did, source, seen, served=count) if more else None
+    # the rows of the posts served, numbered in page order after earlier pages' posts, one
+    # request id for the page (each engine call above drew its own)
+    logged = [rows[pid] for pid, _ in served if pid in rows]
+    request = logged[0].request if logged else ""
+    logged = [
+        dataclasses.replace(row, position=before + i, request=request)
+        for i, row in enumerate(logged)
+    ]
+    return SkeletonPage([uri for _, uri in served], next_cursor, source, logged)
