@@ -72,7 +72,7 @@ def main() -> None:
         n = len(posts)
         served = Served(np.zeros(n, np.int64), np.full(n, acc[u]), post[posts], np.arange(n),
                         np.full(n, snap.now), np.zeros(n, bool))  # fmt: skip
-        e, looks = expected_engagement(world, served, shown, 0.5)
+        e, looks, _ = expected_engagement(world, served, shown, 0.5)
         return float(e.sum()), float(looks.sum())
 
     def greedy(u: int, posts: np.ndarray, k: int = 20) -> np.ndarray:

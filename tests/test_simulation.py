@@ -249,7 +249,14 @@ def test_paired_shadow_timeline(tiny: Path, tmp_path: Path) -> None:
     log = run(store, SimConfig(days=2, arms=("timeline", same, "blend"), samples=50, users=90))
     body = summarize(log).body
     assert set(body["paired_timeline"]) == {same, "blend"}
-    assert body["paired_timeline"][same] == {"impression": [1.0] * 3, "user": [1.0] * 3}
+    assert body["paired_timeline"][same] == {
+        "impression": [1.0] * 3,
+        "user": [1.0] * 3,
+        "hides_per_1000": [0.0] * 3,  # followed authors' posts only: the world never hides them
+        "shadow_hides_per_1000": 0.0,
+    }
+    blend_hides = body["paired_timeline"]["blend"]["hides_per_1000"]
+    assert blend_hides[1] <= blend_hides[0] <= blend_hides[2] and blend_hides[0] > 0
     pair = log.paired["blend"]
     blend = log.arm == 2
     assert (pair.shadow_looks[~blend] == 0).all() and (pair.arm_looks[~blend] == 0).all()
@@ -270,8 +277,8 @@ def test_paired_shadow_timeline(tiny: Path, tmp_path: Path) -> None:
         at=np.full(4, truth.now), sure=np.zeros(4, bool),
     )  # fmt: skip
     shown = np.array([(4 << 32) | 7], dtype=np.int64)  # user 4 was shown post 7 before
-    got, looks = expected_engagement(world, served, shown, fatigue=0.5)
-    want = []
+    got, looks, hides = expected_engagement(world, served, shown, fatigue=0.5)
+    want, want_hides = [], []
     for i in range(4):
         u, p = served.user[i : i + 1], served.post[i : i + 1]
         earlier = sum(
@@ -283,7 +290,10 @@ def test_paired_shadow_timeline(tiny: Path, tmp_path: Path) -> None:
         e = float(pr.like[0] * (1 + pr.comment[0] + pr.save[0] + truth.params.share))
         repeat = served.user[i] == 4 and served.post[i] == 7
         want.append(attention(3)[served.position[i]] * (0.0 if repeat else e))
+        h = float((1 - pr.click[0]) * pr.hide[0])  # a hide is drawn only when not clicked
+        want_hides.append(attention(3)[served.position[i]] * (0.0 if repeat else h))
     assert got.tolist() == pytest.approx(want)
+    assert hides.tolist() == pytest.approx(want_hides) and max(want_hides) > 0
     assert looks.tolist() == pytest.approx(attention(3)[served.position].tolist())
     assert got[3] == 0.0  # a repeat draws nothing
     assert expected_engagement(world, served, shown, fatigue=0.0)[0][1] > got[1]  # fatigue

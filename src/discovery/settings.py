@@ -102,6 +102,13 @@ class Settings:
         "A post shown to the user this many times (impression events) counts as seen and"
         " leaves their feeds, like one they engaged with (0: impressions never count).",
     )
+    hide_cost: float = _f(
+        0.0,
+        0.0,
+        100.0,
+        "The learned ranker: a post's score is its P(engage) less this many times its P(hide),"
+        " from the hide model trained beside it (0: off).",
+    )
     seed: int = _f(42, 0, 2**31 - 1, "Seed of the random mix (mix=random).")
     precomputed_max_age: float = _f(
         3600.0,

@@ -7,6 +7,13 @@ model saw. The model's author fatigue (fitted beside it, :mod:`discovery.signals
 orders its pages: an author's second post in a page counts ``fatigue`` logits less. Without a
 trained model the factory hands out the default ranker: the engine never fails for want of
 training.
+
+With the ``hide_cost`` setting :math:`\\kappa > 0` and a P(hide) booster in the model, a post's
+score is :math:`\\max(p_e - \\kappa\\, p_h,\\; 10^{-3} p_e)`: its expected engagements less
+:math:`\\kappa` engagements per expected hide (the value of showing it when a hide costs
+:math:`\\kappa` engagements), floored at a thousandth of :math:`p_e` so that scores stay
+positive (the blend multiplies explore scores by ``explore_scale``, which would raise a negative
+one) and posts below the floor keep their order by :math:`p_e`. ``p_hide`` joins the factors.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ from .candidates import Candidates
 from .context import UserContext
 from .rankers import DefaultRanker, Ranker, Scored
 
-__all__ = ["LearnedRanker", "learned_ranker"]
+__all__ = ["HIDE_FLOOR", "LearnedRanker", "learned_ranker"]
+
+#: A score less its hide cost is at least this share of P(engage) (see the module docstring).
+HIDE_FLOOR = 1e-3
 
 
 class LearnedRanker:
@@ -62,6 +72,11 @@ class LearnedRanker:
         values = self.features(ctx, posts, proposals)
         scores = self.model.predict(values)
         factors = {n: values[:, j].astype(np.float64) for j, n in enumerate(self.model.names)}
+        cost = float(ctx.settings.hide_cost)
+        hide = self.model.predict_hide(values) if cost > 0 else None
+        if hide is not None:
+            factors["p_hide"] = hide
+            scores = np.maximum(scores - cost * hide, HIDE_FLOOR * scores)
         factors["learned"] = scores
         return Scored(scores, factors)
 

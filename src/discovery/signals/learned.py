@@ -20,6 +20,14 @@ With ``engage`` and lists from impressions (which know their sessions), the auth
 is fitted on the validation lists' out-of-sample scores and saved in the model's meta
 (:mod:`.fatigue`); the learned ranker's pages spend it.
 
+With ``engage`` and at least :data:`MIN_HIDES` hides among the training rows, a second booster
+is fitted beside it on the same rows and split: P(hide), binary log-loss on ``[grade = 0]``.
+The hide penalty above cannot keep hides away by itself: hides are rare (1-2 % of the demo
+world's simulated impressions) and a post's P(engage) moves by a few per cent for them, so a
+post that a few users hide ranks almost as one they ignore. The learned ranker subtracts
+``hide_cost · P(hide)`` from P(engage) instead (:class:`discovery.ranking.learned.
+LearnedRanker`, the ``hide_cost`` setting): an expected hide costs that many engagements.
+
 Lists are split by time: the latest ``valid_share`` of them validate (early stopping on
 NDCG@10 over the lists with an engaged post; ``engage`` on its own weighted loss over every
 list of that time), never a random split, which would train on the
@@ -45,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARTIFACT",
+    "MIN_HIDES",
     "OBJECTIVES",
     "Examples",
     "LearnedModel",
@@ -57,6 +66,11 @@ __all__ = [
 
 #: The artifact name learned rankers are saved under.
 ARTIFACT = "ranker"
+#: Training rows hidden, at least, for the P(hide) booster to be fitted.
+MIN_HIDES = 100
+#: Separates the P(engage) booster's text from the P(hide) booster's in the artifact (a line
+#: LightGBM's text format never has; an artifact without it holds one booster).
+HIDE_MARK = "\n#discovery: hide model\n"
 _GRADE = {KIND_CODE["hide"]: 0, KIND_CODE["like"]: 2, KIND_CODE["comment"]: 3}
 _GRADE[KIND_CODE["save"]] = 3
 
@@ -163,6 +177,8 @@ class RankerParams:
     bagging_fraction: float = 0.7
     #: L2 penalty on leaf values: shrinks the leaves that a few lists decide.
     lambda_l2: float = 10.0
+    #: ``engage`` only: training rows hidden, at least, for the P(hide) booster to be fitted.
+    min_hides: int = MIN_HIDES
 
 
 @dataclass
@@ -174,6 +190,9 @@ class LearnedModel:
     meta: dict[str, Any] = field(default_factory=dict)
     version: int = 0
     _booster: Any = field(default=None, repr=False, compare=False)
+    #: The P(hide) booster's text (None: none was fitted; see the module docstring).
+    hide_text: str | None = None
+    _hide_booster: Any = field(default=None, repr=False, compare=False)
 
     @property
     def booster(self) -> Any:
@@ -187,6 +206,18 @@ class LearnedModel:
         if len(values) == 0:
             return np.zeros(0)
         return np.asarray(self.booster.predict(values, num_threads=1), dtype=np.float64)
+
+    def predict_hide(self, values: np.ndarray) -> np.ndarray | None:
+        """P(hide) of each row; None without a hide booster."""
+        if self.hide_text is None:
+            return None
+        if len(values) == 0:
+            return np.zeros(0)
+        if self._hide_booster is None:
+            import lightgbm as lgb
+
+            self._hide_booster = lgb.Booster(model_str=self.hide_text)
+        return np.asarray(self._hide_booster.predict(values, num_threads=1), dtype=np.float64)
 
     def contributions(self, values: np.ndarray) -> np.ndarray:
         """Per row, each feature's contribution and the bias last (they sum to the score)."""
@@ -252,27 +283,32 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
         "verbosity": -1,
     }
 
-    def dataset(which: np.ndarray, reference: Any = None) -> Any:
-        """The rows of lists ``which``: LambdaRank groups, or P(engage)'s weighted rows."""
+    def dataset(which: np.ndarray, reference: Any = None, hides: bool = False) -> Any:
+        """The rows of lists ``which``: LambdaRank groups, P(engage)'s weighted rows, or
+        (``hides``) P(hide)'s rows."""
         at = np.concatenate([rows[i] for i in which])
         y = labels[at]
+        target = (y == 0) if hides else (y >= 2) if engage else y
         return lgb.Dataset(
             examples.values[at],
-            (y >= 2).astype(np.float64) if engage else y,
-            weight=np.where(y == 0, 1.0 + p.hide_penalty, 1.0) if engage else None,
+            target.astype(np.float64) if engage else target,
+            weight=np.where(y == 0, 1.0 + p.hide_penalty, 1.0) if engage and not hides else None,
             group=None if engage else sizes[which],
             reference=reference,
             feature_name=list(examples.names),
             free_raw_data=False,
         )
 
-    train_set = dataset(train)
-    sets: list[Any] = []
-    callbacks: list[Any] = []
-    if n_valid:
-        sets.append(dataset(valid, train_set))
-        callbacks.append(lgb.early_stopping(p.early_stopping, verbose=False))
-    booster = lgb.train(config, train_set, p.rounds, valid_sets=sets, callbacks=callbacks)
+    def fit_booster(hides: bool = False) -> Any:
+        train_set = dataset(train, hides=hides)
+        sets: list[Any] = []
+        callbacks: list[Any] = []
+        if n_valid:
+            sets.append(dataset(valid, train_set, hides))
+            callbacks.append(lgb.early_stopping(p.early_stopping, verbose=False))
+        return lgb.train(config, train_set, p.rounds, valid_sets=sets, callbacks=callbacks)
+
+    booster = fit_booster()
     best = booster.best_score.get("valid_0", {}) if n_valid else {}
     meta = {
         "objective": p.objective,
@@ -287,20 +323,36 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
         "valid_logloss": round(float(best["binary_logloss"]), 6) if engage and best else None,
         "trees": int(booster.num_trees()),
         "label_counts": {str(g): int((labels == g).sum()) for g in range(4)},
-        "seconds": round(time.perf_counter() - started, 3),
     }
+    hide_booster = None
+    train_rows = np.concatenate([rows[i] for i in train])
+    if engage and int((labels[train_rows] == 0).sum()) >= p.min_hides:
+        hide_booster = fit_booster(hides=True)
+        hide_best = hide_booster.best_score.get("valid_0", {}) if n_valid else {}
+        report: dict[str, Any] = {  # the P(hide) booster's
+            "trees": int(hide_booster.num_trees()),
+            "hides": int((labels[train_rows] == 0).sum()),
+            "valid_logloss": round(float(hide_best["binary_logloss"]), 6) if hide_best else None,
+        }
+        meta["hide_model"] = report
+    meta["seconds"] = round(time.perf_counter() - started, 3)
     if engage and n_valid and examples.author_rank is not None:
         # out of sample: the validation lists only chose the number of trees
         at = np.concatenate([rows[i] for i in valid])
         pred = np.asarray(booster.predict(examples.values[at], num_threads=1), np.float64)
         fit = fit_fatigue(pred, labels[at] >= 2, examples.author_rank[at])
         meta |= fit.as_meta()
-    return LearnedModel(booster.model_to_string(), tuple(examples.names), meta, 0, booster)
+    hide_text = None if hide_booster is None else hide_booster.model_to_string()
+    return LearnedModel(
+        booster.model_to_string(), tuple(examples.names), meta, 0, booster, hide_text, hide_booster
+    )
 
 
 def save_ranker(store: Store, model: LearnedModel) -> int:
-    """Save as the next version of the ``ranker`` artifact; returns the version."""
-    return store.save_artifact(ARTIFACT, model.text.encode("utf-8"), model.meta)
+    """Save as the next version of the ``ranker`` artifact (the P(hide) booster's text after
+    :data:`HIDE_MARK`, when there is one); returns the version."""
+    text = model.text if model.hide_text is None else model.text + HIDE_MARK + model.hide_text
+    return store.save_artifact(ARTIFACT, text.encode("utf-8"), model.meta)
 
 
 def load_ranker(store: Store, version: int | None = None) -> LearnedModel | None:
@@ -312,4 +364,5 @@ def load_ranker(store: Store, version: int | None = None) -> LearnedModel | None
     except NotFound:
         return None
     names = tuple(art.meta.get("features", ()))
-    return LearnedModel(art.data.decode("utf-8"), names, art.meta, art.version)
+    text, mark, hides = art.data.decode("utf-8").partition(HIDE_MARK)
+    return LearnedModel(text, names, art.meta, art.version, hide_text=hides if mark else None)

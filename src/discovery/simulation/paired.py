@@ -21,6 +21,12 @@ like (:func:`discovery.world.interactions.responses`). ``E / L`` is expected eng
 expected impression, the first target of issue 13 without sampling noise; the arm's and the
 shadow's are summed per user over the run, and their ratio's interval resamples the arm's users
 with both lists of each user together.
+
+The same lists' expected hides, :math:`H = \\sum_i a_i (1 - r_i)(1 - k_i) h_i` with
+:math:`k_i` the click and :math:`h_i` the hide probability (a hide is drawn only for a post not
+clicked), give ``H / L``, hides per expected impression without the draw of each rare hide: the
+third target of issue 13. A shadow timeline's is exactly 0, as the world never hides a followed
+author's post, so it is reported beside the arm's rather than as a ratio.
 """
 
 from __future__ import annotations
@@ -32,20 +38,21 @@ import numpy as np
 from .behaviour import Served, session_rank
 from .config import attention
 
-__all__ = ["Paired", "expected_engagement", "paired_ratio"]
+__all__ = ["Paired", "expected_engagement", "paired_hides", "paired_ratio"]
 
 
 def expected_engagement(
     world, served: Served, shown_before: np.ndarray, fatigue: float
-) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    """Per served row: the expected engagements ``a_i (1 - r_i) U_i (1 + c_i + s_i + h)`` and the
-    chance ``a_i`` that it is looked at (the module docstring's terms)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Per served row: the expected engagements ``a_i (1 - r_i) U_i (1 + c_i + s_i + h)``, the
+    chance ``a_i`` that it is looked at and its expected hides ``a_i (1 - r_i)(1 - k_i) h_i``
+    (the module docstring's terms)."""
     from ..world.interactions import responses
 
     truth = world.truth
     n = len(served.user)
     if n == 0:
-        return np.zeros(0), np.zeros(0)
+        return np.zeros(0), np.zeros(0), np.zeros(0)
     look = attention(int(served.position.max()) + 1)[served.position]
     keys = (served.user.astype(np.int64) << 32) | served.post.astype(np.int64)
     hit = np.minimum(np.searchsorted(shown_before, keys), max(len(shown_before) - 1, 0))
@@ -56,35 +63,42 @@ def expected_engagement(
         truth, truth.post_quality, served.user, served.post, served.at, world.max_theta, shift
     )
     engaged = pr.like * (1.0 + pr.comment + pr.save + truth.params.share)
-    return look * np.where(repeat, 0.0, engaged), look
+    hidden = (1.0 - pr.click) * pr.hide
+    return look * np.where(repeat, 0.0, engaged), look, look * np.where(repeat, 0.0, hidden)
 
 
 @dataclass
 class Paired:
     """One engine arm against its users' shadow timelines: per participant (``SimLog.users``
-    order; 0 for those of other arms), the sums over the run of ``E`` and ``L`` of both lists."""
+    order; 0 for those of other arms), the sums over the run of ``E``, ``L`` and ``H`` of both
+    lists."""
 
     arm_expected: np.ndarray
     arm_looks: np.ndarray
     shadow_expected: np.ndarray
     shadow_looks: np.ndarray
+    arm_hides: np.ndarray
+    shadow_hides: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> Paired:
-        return cls(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+        return cls(*(np.zeros(n) for _ in range(6)))
 
-    def add(self, who: np.ndarray, values: tuple[np.ndarray, np.ndarray], shadow: bool) -> None:
-        """Add rows' ``(E, L)`` terms (:func:`expected_engagement`) to participants ``who``."""
-        e, looks = (self.shadow_expected, self.shadow_looks) if shadow else (
-            self.arm_expected, self.arm_looks)  # fmt: skip
-        np.add.at(e, who, values[0])
-        np.add.at(looks, who, values[1])
+    def add(
+        self, who: np.ndarray, values: tuple[np.ndarray, np.ndarray, np.ndarray], shadow: bool
+    ) -> None:
+        """Add rows' ``(E, L, H)`` terms (:func:`expected_engagement`) to participants ``who``."""
+        sums = (self.shadow_expected, self.shadow_looks, self.shadow_hides) if shadow else (
+            self.arm_expected, self.arm_looks, self.arm_hides)  # fmt: skip
+        for total, value in zip(sums, values, strict=True):
+            np.add.at(total, who, value)
 
     def of(self, members: np.ndarray) -> Paired:
         """The sums of participants ``members`` only (an arm's users)."""
         return Paired(
             self.arm_expected[members], self.arm_looks[members],
             self.shadow_expected[members], self.shadow_looks[members],
+            self.arm_hides[members], self.shadow_hides[members],
         )  # fmt: skip
 
 
@@ -113,3 +127,27 @@ def paired_ratio(
             return np.asarray((a / (w @ pair.arm_looks)) / (s / (w @ pair.shadow_looks)))
 
     return bootstrap(stat, len(pair.arm_expected), gen, samples=samples)
+
+
+def paired_hides(
+    pair: Paired, gen: np.random.Generator, samples: int
+) -> tuple[tuple[float, float, float], float]:
+    """Expected hides per expected impression: the arm's ``ΣH / ΣL`` with a percentile
+    bootstrap over its users, and its users' shadow timelines' ``ΣH' / ΣL'``.
+
+    >>> from discovery.seed import rng
+    >>> p = Paired(np.array([2.0, 4.0]), np.array([4.0, 4.0]), np.array([1.0, 2.0]),
+    ...            np.array([2.0, 4.0]), np.array([0.02, 0.06]), np.zeros(2))
+    >>> arm, shadow = paired_hides(p, rng(0), 50)
+    >>> round(arm[0], 6), shadow  # 0.08 / 8
+    (0.01, 0.0)
+    """
+    from ..evaluation.metrics import bootstrap
+
+    def stat(w: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray((w @ pair.arm_hides) / (w @ pair.arm_looks))
+
+    looks = float(pair.shadow_looks.sum())
+    shadow = float(pair.shadow_hides.sum()) / looks if looks else float("nan")
+    return bootstrap(stat, len(pair.arm_expected), gen, samples=samples), shadow

@@ -96,6 +96,20 @@ def markdown(summary: Summary, command: str = "") -> str:
             ("engagements / impression", "engagements / user"), b["paired_timeline"],
             ("impression", "user"), 3,
         )  # fmt: skip
+        lines += [
+            "Expected hides per 1,000 expected impressions of the same lists (each post's chance"
+            " of a hide when looked at and not clicked, no draw); a timeline's is 0, as the"
+            " world never hides a followed author's post:",
+            "",
+            "| arm | the arm | its users' timelines |",
+            "|---|---|---|",
+            *(
+                f"| {arm} | {_cell(v['hides_per_1000'], 3)} |"
+                f" {_cell([v['shadow_hides_per_1000'], None, None], 3)} |"
+                for arm, v in b["paired_timeline"].items()
+            ),
+            "",
+        ]
     if "replay_check" in b:
         r, h = b["replay_check"], b["history"]
         lines += [

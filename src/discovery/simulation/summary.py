@@ -117,18 +117,26 @@ def summarize(log: SimLog) -> Summary:
     return Summary(body)
 
 
-def _paired(log: SimLog) -> dict[str, dict[str, list[float | None]]]:
+def _paired(log: SimLog) -> dict[str, dict[str, Any]]:
     """Each engine arm over its own users' shadow timelines (:mod:`.paired`)."""
     from ..seed import child_rng
-    from .paired import paired_ratio
+    from .paired import paired_hides, paired_ratio
 
-    cfg, out = log.config, {}
+    cfg = log.config
+    out: dict[str, dict[str, Any]] = {}
     for name, pair in log.paired.items():
         mine = pair.of(np.flatnonzero(log.arm == list(cfg.arms).index(name)))
         out[name] = {
             per: _iv(paired_ratio(mine, per, child_rng(cfg.seed, "paired", name, per), cfg.samples))
             for per in ("impression", "user")
         }
+        hides, shadow = paired_hides(
+            mine, child_rng(cfg.seed, "paired", name, "hides"), cfg.samples
+        )
+        # hides per expected impression, ×1000 (per thousand): rare enough that 4 places
+        # would round a feed's rate away
+        out[name]["hides_per_1000"] = _iv((1000 * hides[0], 1000 * hides[1], 1000 * hides[2]))
+        out[name]["shadow_hides_per_1000"] = _r(1000 * shadow)
     return out
 
 
