@@ -1,6 +1,6 @@
 """The learned ranker's P(hide) booster and its hide cost: fitted beside P(engage) on the same
 rows when there are hides enough, saved in the same artifact, and spent by the ranker as
-``max(p_e - κ·p_h, 10⁻³·p_e)``."""
+``hide_score(p_e - κ·p_h)``, positive and in the order of ``p_e - κ·p_h``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from discovery.engine import Engine
 from discovery.ranking import Pipeline, user_context
-from discovery.ranking.learned import HIDE_FLOOR, LearnedRanker
+from discovery.ranking.learned import HIDE_SOFTNESS, LearnedRanker, hide_score
 from discovery.settings import Settings
 from discovery.signals.features import FEATURES, hydrate
 from discovery.signals.learned import (
@@ -127,13 +127,33 @@ def test_the_ranker_spends_the_hide_cost(world: Path) -> None:
         values = hydrate(ctx, pool.posts, pool.proposals, engine.artifacts).values
         p_e, p_h = model.predict(values), model.predict_hide(values)
         assert p_h is not None and p_h.max() > 0
-        want = p_e if cost == 0 else np.maximum(p_e - cost * p_h, HIDE_FLOOR * p_e)
-        assert np.allclose(pool.scores, want)
+        value = p_e - cost * p_h
+        want = p_e if cost == 0 else np.where(
+            value >= 0, value + HIDE_SOFTNESS, HIDE_SOFTNESS / (1 - value / HIDE_SOFTNESS)
+        )  # fmt: skip
+        assert np.allclose(pool.scores, want, rtol=1e-12, atol=0)
         assert ("p_hide" in pool.factors) == (cost > 0)
-    # at a high cost the floor is reached, and the floored posts keep their P(engage) order
-    floored = p_e - 50.0 * p_h <= HIDE_FLOOR * p_e
-    assert floored.any()
-    order = np.argsort(-pool.scores[floored], kind="stable")
-    assert (np.diff(p_e[floored][order]) <= 0).all()
-    feed = engine.feed(user, k=20, kind="explore", ranker="learned", settings=Settings(hide_cost=2))
-    assert all("p_hide" in item.factors for item in feed)
+    # at a high cost most posts are worth less than nothing: they keep the order of their value
+    below = value < 0
+    assert below.any() and (pool.scores > 0).all()
+    order = np.argsort(-pool.scores, kind="stable")
+    assert (np.diff(value[order]) <= 0).all()
+    feed = engine.feed(user, k=20, kind="explore", ranker="learned")  # the default cost
+    assert Settings().hide_cost > 0 and all("p_hide" in item.factors for item in feed)
+
+
+def test_hide_score_is_positive_and_in_the_order_of_the_value() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    @given(st.lists(st.floats(-100.0, 1.0, allow_nan=False), min_size=1, max_size=50))
+    def check(values: list[float]) -> None:
+        v = np.array(values)
+        s = hide_score(v)
+        assert (s > 0).all()
+        order = np.argsort(v, kind="stable")
+        assert (np.diff(s[order]) >= 0).all()  # never out of order
+        # and apart wherever the values are (beyond float resolution near 0 and near -100)
+        assert (np.diff(s[order])[np.diff(v[order]) > 1e-9] > 0).all()
+
+    check()

@@ -103,7 +103,7 @@ class Settings:
         " leaves their feeds, like one they engaged with (0: impressions never count).",
     )
     hide_cost: float = _f(
-        0.0,
+        2.0,
         0.0,
         100.0,
         "The learned ranker: a post's score is its P(engage) less this many times its P(hide),"

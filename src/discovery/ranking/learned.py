@@ -9,11 +9,14 @@ trained model the factory hands out the default ranker: the engine never fails f
 training.
 
 With the ``hide_cost`` setting :math:`\\kappa > 0` and a P(hide) booster in the model, a post's
-score is :math:`\\max(p_e - \\kappa\\, p_h,\\; 10^{-3} p_e)`: its expected engagements less
-:math:`\\kappa` engagements per expected hide (the value of showing it when a hide costs
-:math:`\\kappa` engagements), floored at a thousandth of :math:`p_e` so that scores stay
-positive (the blend multiplies explore scores by ``explore_scale``, which would raise a negative
-one) and posts below the floor keep their order by :math:`p_e`. ``p_hide`` joins the factors.
+value is :math:`v = p_e - \\kappa\\, p_h`: its expected engagements less :math:`\\kappa`
+engagements per expected hide. Its score is :math:`v + \\tau` for :math:`v \\ge 0` and
+:math:`\\tau / (1 - v/\\tau)` below, with :math:`\\tau = 10^{-3}`: in the order of :math:`v`
+everywhere and always positive, so the blend's ``explore_scale`` (a multiplier, which would raise
+a negative score) and the author fatigue (on the logit of the score) keep working, and a page
+that must take posts with :math:`v < 0` (a user whose candidates are all poor matches) takes
+the least bad first. (An exponential below 0, as softplus has, underflows to equal zeros for
+the worst posts, whose order then falls to post ids.) ``p_hide`` joins the factors.
 """
 
 from __future__ import annotations
@@ -27,10 +30,21 @@ from .candidates import Candidates
 from .context import UserContext
 from .rankers import DefaultRanker, Ranker, Scored
 
-__all__ = ["HIDE_FLOOR", "LearnedRanker", "learned_ranker"]
+__all__ = ["HIDE_SOFTNESS", "LearnedRanker", "hide_score", "learned_ranker"]
 
-#: A score less its hide cost is at least this share of P(engage) (see the module docstring).
-HIDE_FLOOR = 1e-3
+#: τ of :func:`hide_score` (see the module docstring).
+HIDE_SOFTNESS = 1e-3
+
+
+def hide_score(value: np.ndarray, tau: float = HIDE_SOFTNESS) -> np.ndarray:
+    """A positive score in the order of ``value`` (P(engage) less the hide cost): ``v + τ``
+    for ``v ≥ 0``, ``τ / (1 - v/τ)`` below (the module docstring).
+
+    >>> [float(f"{x:.4g}") for x in hide_score(np.array([0.2, 0.0, -0.001, -1.0, -100.0]))]
+    [0.201, 0.001, 0.0005, 9.99e-07, 1e-08]
+    """
+    v = np.asarray(value, dtype=np.float64)
+    return np.where(v >= 0, v + tau, tau / (1.0 - np.minimum(v, 0.0) / tau))
 
 
 class LearnedRanker:
@@ -76,7 +90,7 @@ class LearnedRanker:
         hide = self.model.predict_hide(values) if cost > 0 else None
         if hide is not None:
             factors["p_hide"] = hide
-            scores = np.maximum(scores - cost * hide, HIDE_FLOOR * scores)
+            scores = hide_score(scores - cost * hide)
         factors["learned"] = scores
         return Scored(scores, factors)
 
