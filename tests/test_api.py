@@ -155,10 +155,25 @@ def test_saved_weights_change_the_feed_and_overrides_preview(client: TestClient)
 
 @pytest.mark.parametrize(
     "body",
-    [{"w_recency": 2}, {"w_recency": -0.1}, {"w_bogus": 0.5}, {"w_recency": "high"}, [1]],
+    [
+        {"w_recency": 2},
+        {"w_recency": -0.1},
+        {"w_bogus": 0.5},
+        {"w_recency": "high"},
+        [1],
+        {"hide_cost": -1},
+        {"hide_cost": 101},
+        '{"hide_cost": NaN}',  # Python's json reads it; a client library would not send it
+        '{"hide_cost": 1e999}',
+        {"hide_cost": 2**63},
+    ],
 )
 def test_bad_settings_are_422_naming_the_field(client: TestClient, body: Any) -> None:
-    r = client.put("/v1/users/me/settings", json=body)
+    if isinstance(body, str):
+        headers = {"content-type": "application/json"}
+        r = client.put("/v1/users/me/settings", content=body, headers=headers)
+    else:
+        r = client.put("/v1/users/me/settings", json=body)
     assert r.status_code == 422
     assert r.json()["detail"].startswith("body")
 
@@ -184,6 +199,9 @@ def test_bad_settings_are_422_naming_the_field(client: TestClient, body: Any) ->
         ("/v1/users/me/feed?w_recency=1.5", 422, "query.w_recency"),
         ("/v1/users/me/feed?w_recency=nan", 422, "query.w_recency"),
         ("/v1/users/me/feed?typo=1", 422, "query.typo"),
+        ("/v1/users/me/feed?hide_cost=-1", 422, "query.hide_cost"),
+        ("/v1/users/me/feed?hide_cost=nan", 422, "query.hide_cost"),
+        ("/v1/users/me/feed?hide_cost=1e999", 422, "query.hide_cost"),
         ("/v1/users/me/graph?depth=9", 422, "query.depth"),
         ("/v1/users/me/graph?max_nodes=1", 422, "query.max_nodes"),
         ("/v1/users/me/interests?k=0", 422, "query.k"),
