@@ -188,8 +188,7 @@ def train_ranker(
     """Fit the learned ranker on one Ray worker (the lists built here, the fit there) and
     save it as the next `ranker` artifact: the model `discovery train ranker` fits."""
     from ..batch.jobs import ray_train_ranker
-    from ..signals.fatigue import describe
-    from ..signals.learned import RankerParams
+    from ..signals.learned import RankerParams, describe
     from .train import ranker_examples
 
     if source not in ("auto", "log", "impressions", "candidates"):

@@ -201,8 +201,7 @@ def _kept_run(path: Path, source) -> Path:  # type: ignore[no-untyped-def]
 
 
 def _train(store, log, earlier: list[Path]) -> str:  # type: ignore[no-untyped-def]
-    from ..signals.fatigue import describe
-    from ..signals.learned import save_ranker
+    from ..signals.learned import describe, save_ranker
     from ..simulation.learn import examples_from_run, train_on_simulation
     from ..store import Store
 

@@ -147,8 +147,7 @@ def train_ranker_command(
     served lists and what followed them — hidden, ignored, liked, commented or saved — with
     the latest fifth of the lists held out by time for early stopping, and save it as the
     next version of the `ranker` artifact. Feeds use it with --ranker learned."""
-    from ..signals.fatigue import describe
-    from ..signals.learned import RankerParams, save_ranker, train_ranker
+    from ..signals.learned import RankerParams, describe, save_ranker, train_ranker
 
     if source not in ("auto", "log", "impressions", "candidates"):
         raise InputError(f"--from: expected auto, log, impressions or candidates, got {source!r}")

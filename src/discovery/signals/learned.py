@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..store.model import KIND_CODE
+from .fatigue import describe as describe_fatigue
 from .fatigue import fit_fatigue
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ __all__ = [
     "Examples",
     "LearnedModel",
     "RankerParams",
+    "describe",
     "grade_labels",
     "load_ranker",
     "save_ranker",
@@ -346,6 +348,20 @@ def train_ranker(examples: Examples, params: RankerParams | None = None) -> Lear
     return LearnedModel(
         booster.model_to_string(), tuple(examples.names), meta, 0, booster, hide_text, hide_booster
     )
+
+
+def describe(meta: dict[str, Any]) -> str:
+    """What a training run fitted beside the ranker, for a CLI line: the author fatigue and the
+    P(hide) booster ("" when neither).
+
+    >>> describe({"hide_model": {"trees": 145, "hides": 4230, "valid_logloss": 0.06}})
+    ', P(hide) booster of 145 trees on 4,230 hides'
+    """
+    hide = meta.get("hide_model")
+    booster = (
+        f", P(hide) booster of {hide['trees']} trees on {hide['hides']:,} hides" if hide else ""
+    )
+    return describe_fatigue(meta) + booster
 
 
 def save_ranker(store: Store, model: LearnedModel) -> int:
