@@ -182,6 +182,9 @@ class _Probabilities:
     def predict(self, values: np.ndarray) -> np.ndarray:
         return 0.05 + 0.9 / (1 + np.arange(len(values)))
 
+    def predict_hide(self, values: np.ndarray) -> None:
+        return None  # trained without a P(hide) booster
+
 
 @pytest.mark.parametrize("kind", ["timeline", "explore", "blend"])
 def test_pages_follow_the_fatigue(world: Path, kind: str) -> None:

@@ -67,9 +67,12 @@ def test_the_hide_booster_learns_who_hides_and_the_engage_booster_stays_on_likes
     # a third of the unliked poor matches are hidden: P(hide | poor) = 1/3 · (1 - 1/2)
     assert p_hide[poor].mean() == pytest.approx(1 / 6, abs=0.03)
     assert p_hide[~poor].mean() < 0.01
-    assert model.predict(test.values)[liked].mean() > 0.8 > 0.2 > model.predict(test.values)[
-        ~liked
-    ].mean()
+    assert (
+        model.predict(test.values)[liked].mean()
+        > 0.8
+        > 0.2
+        > model.predict(test.values)[~liked].mean()
+    )
 
 
 def test_too_few_hides_fit_no_hide_booster_and_lambdarank_never_does() -> None:

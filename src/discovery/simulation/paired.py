@@ -110,7 +110,7 @@ def paired_ratio(
 
     >>> from discovery.seed import rng
     >>> p = Paired(np.array([2.0, 4.0]), np.array([4.0, 4.0]), np.array([1.0, 2.0]),
-    ...            np.array([2.0, 4.0]))
+    ...            np.array([2.0, 4.0]), np.zeros(2), np.zeros(2))
     >>> [round(x, 4) for x in paired_ratio(p, "user", rng(0), 50)][0]  # 6 / 3
     2.0
     >>> round(paired_ratio(p, "impression", rng(0), 50)[0], 4)  # (6/8) / (3/6)
