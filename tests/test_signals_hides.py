@@ -143,6 +143,15 @@ def test_the_ranker_spends_the_hide_cost(world: Path) -> None:
     assert (np.diff(value[order]) <= 0).all()
     feed = engine.feed(user, k=20, kind="explore", ranker="learned")  # the default cost
     assert Settings().hide_cost > 0 and all("p_hide" in item.factors for item in feed)
+    # explain: the score is the value's, the contributions explain P(engage) on LightGBM's raw
+    # scale for a binary model, its log-odds
+    learned = engine.explain(user, feed.items[0].post_id)["rankers"]["learned"]
+    f = learned["factors"]
+    assert learned["score"] == pytest.approx(
+        float(hide_score(np.array([f["p_engage"] - Settings().hide_cost * f["p_hide"]]))[0])
+    )
+    logit = np.log(f["p_engage"] / (1 - f["p_engage"]))
+    assert sum(learned["contributions"].values()) == pytest.approx(logit)
 
 
 def test_hide_score_is_positive_and_in_the_order_of_the_value() -> None:

@@ -16,7 +16,8 @@ everywhere and always positive, so the blend's ``explore_scale`` (a multiplier, 
 a negative score) and the author fatigue (on the logit of the score) keep working, and a page
 that must take posts with :math:`v < 0` (a user whose candidates are all poor matches) takes
 the least bad first. (An exponential below 0, as softplus has, underflows to equal zeros for
-the worst posts, whose order then falls to post ids.) ``p_hide`` joins the factors.
+the worst posts, whose order then falls to post ids.) ``p_engage`` and ``p_hide`` join the
+factors; :meth:`LearnedRanker.contributions` explains ``p_engage`` (as log-odds).
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ class LearnedRanker:
         factors = {n: values[:, j].astype(np.float64) for j, n in enumerate(self.model.names)}
         cost = float(ctx.settings.hide_cost)
         hide = self.model.predict_hide(values) if cost > 0 else None
-        if hide is not None:
-            factors["p_hide"] = hide
+        if hide is not None:  # the booster's own output stays a factor: explain's TreeSHAP
+            factors["p_engage"], factors["p_hide"] = scores, hide  # contributions sum to it
             scores = hide_score(scores - cost * hide)
         factors["learned"] = scores
         return Scored(scores, factors)
@@ -100,7 +101,9 @@ class LearnedRanker:
         posts: np.ndarray,
         proposals: Sequence[Candidates] | Mapping[str, np.ndarray] = (),
     ) -> list[dict[str, float]]:
-        """Per post, each feature's contribution to its score (``bias`` the expected score)."""
+        """Per post, each feature's contribution to the model's raw score (``bias`` the
+        expected one): the score itself for LambdaRank, the log-odds of ``p_engage`` for the
+        ``engage`` objective (LightGBM explains a binary model on that scale)."""
         raw = self.model.contributions(self.features(ctx, posts, proposals))
         names = (*self.model.names, "bias")
         return [{n: float(v) for n, v in zip(names, row, strict=True)} for row in raw]
