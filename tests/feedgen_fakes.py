@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from atproto_crypto.did import format_multikey
 from cryptography.hazmat.primitives import hashes, serialization
@@ -43,6 +43,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from discovery.store import Store
 from discovery.store.records import AccountRecord, PostRecord
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 NOW = 1_700_000_000
 H, D = 3600, 86_400
@@ -288,3 +291,32 @@ class FakePds(LocalServer):
                 "cid": "bafyreiclp443lavogvhj3d2ob2cxbfuscni2k5jk7bebjzg7khl3esabwq",
             }
         return 404, {"error": "MethodNotImplemented", "message": f"{method} {path}"}
+
+
+# ------------------------------------------------------------------ paging a feed
+#: The publisher's feed-generator collection (a feed is ``FEED/<rkey>``) and the route.
+FEED = f"at://{PUBLISHER}/app.bsky.feed.generator"
+SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def pages(client: TestClient, token: str, feed: str, limit: int) -> list[list[str]]:
+    """Every page of a feed, following cursors."""
+    out: list[list[str]] = []
+    cursor = None
+    while len(out) < 50:
+        params: dict[str, Any] = {"feed": feed, "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        response = client.get(SKELETON, params=params, headers=bearer(token))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) <= {"feed", "cursor"} and all(set(p) == {"post"} for p in body["feed"])
+        out.append([p["post"] for p in body["feed"]])
+        cursor = body.get("cursor")
+        if cursor is None:
+            return out
+    raise AssertionError("the feed never ended")

@@ -22,12 +22,16 @@ from discovery.store import Store
 from discovery.store.records import AccountRecord, PostInfo
 from feedgen_fakes import (
     DIDS,
+    FEED,
     PUBLISHER,
     SERVICE_DID,
+    SKELETON,
     STRANGER,
     FakePlc,
     Key,
+    bearer,
     build_world,
+    pages,
     service_jwt,
     uri,
 )
@@ -36,8 +40,6 @@ with warnings.catch_warnings():  # starlette nudges towards httpx2; httpx works
     warnings.simplefilter("ignore", DeprecationWarning)
     from fastapi.testclient import TestClient
 
-FEED = f"at://{PUBLISHER}/app.bsky.feed.generator"
-SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
 #: ana's explore: posts of cy and dan (followed by bob, whom ana follows) and eve's popular ones;
 #: never bob's (followed), ana's own, a video, a text post, an old or an Instagram post.
 EXPLORE = {uri(r) for r in ("cy1", "cy2", "dan1", "eve1", "eve2")}
@@ -73,29 +75,6 @@ def client(world: Path, plc: FakePlc) -> Iterator[TestClient]:
     config = FeedgenConfig(SERVICE_DID, publisher_did=PUBLISHER, plc_url=plc.url)
     with TestClient(create_app(world, feedgen=config)) as c:
         yield c
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def pages(client: TestClient, token: str, feed: str, limit: int) -> list[list[str]]:
-    """Every page of a feed, following cursors."""
-    out: list[list[str]] = []
-    cursor = None
-    while len(out) < 50:
-        params: dict[str, Any] = {"feed": feed, "limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        response = client.get(SKELETON, params=params, headers=bearer(token))
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert set(body) <= {"feed", "cursor"} and all(set(p) == {"post"} for p in body["feed"])
-        out.append([p["post"] for p in body["feed"]])
-        cursor = body.get("cursor")
-        if cursor is None:
-            return out
-    raise AssertionError("the feed never ended")
 
 
 def engine_order(world: Path, did: str, kind: str) -> list[str]:

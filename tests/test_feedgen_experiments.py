@@ -24,15 +24,24 @@ from discovery.service.feedgen import FeedgenConfig
 from discovery.service.feedgen_skeleton import post_uri
 from discovery.store import Store
 from discovery.store.experiments import ImpressionRow
-from feedgen_fakes import DIDS, NOW, PUBLISHER, SERVICE_DID, STRANGER, FakePlc, Key, build_world
+from feedgen_fakes import (
+    DIDS,
+    FEED,
+    NOW,
+    PUBLISHER,
+    SERVICE_DID,
+    SKELETON,
+    STRANGER,
+    FakePlc,
+    Key,
+    build_world,
+    pages,
+)
 from feedgen_fakes import service_jwt as jwt
 
 with warnings.catch_warnings():  # starlette nudges towards httpx2; httpx works
     warnings.simplefilter("ignore", DeprecationWarning)
     from fastapi.testclient import TestClient
-
-FEED = f"at://{PUBLISHER}/app.bsky.feed.generator"
-SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
 
 
 @pytest.fixture
@@ -58,23 +67,6 @@ def client(world: Path, keys: dict[str, Any]) -> Iterator[TestClient]:
     config = FeedgenConfig(SERVICE_DID, publisher_did=PUBLISHER, plc_url=keys["plc"].url)
     with TestClient(create_app(world, feedgen=config)) as c:
         yield c
-
-
-def pages(client: TestClient, token: str, feed: str, limit: int) -> list[list[str]]:
-    """Every page of a feed, following cursors."""
-    out: list[list[str]] = []
-    cursor = None
-    while len(out) < 50:
-        params: dict[str, Any] = {"feed": feed, "limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        response = client.get(SKELETON, params=params, headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 200, response.text
-        out.append([p["post"] for p in response.json()["feed"]])
-        cursor = response.json().get("cursor")
-        if cursor is None:
-            return out
-    raise AssertionError("the feed never ended")
 
 
 def logged(client: TestClient, world: Path) -> list[tuple[ImpressionRow, str | None]]:
