@@ -18,10 +18,12 @@ import pytest
 
 from discovery.engine import Engine
 from discovery.experiments.assign import arm_index
+from discovery.experiments.logging import impression_features
 from discovery.experiments.report import create_experiment, stop
 from discovery.service import create_app
 from discovery.service.feedgen import FeedgenConfig
 from discovery.service.feedgen_skeleton import post_uri
+from discovery.signals.features import FEATURES, served_features
 from discovery.store import Store
 from discovery.store.experiments import ImpressionRow
 from feedgen_fakes import (
@@ -125,8 +127,35 @@ def test_served_posts_are_logged_in_order_with_positions_across_pages(
     ends = np.cumsum([len(p) for p in got]).tolist()
     requests = [[r.request for r, _ in rows[a:b]] for a, b in zip([0, *ends], ends, strict=False)]
     assert all(len(set(r)) == 1 for r in requests) and len({r[0] for r in requests}) == len(got)
-    for row, _ in rows:  # the score and the factors the ranker served it with
-        assert row.score is not None and "recency" in json.loads(row.features)
+    # each row carries the score, the factors the ranker served it with and every learned
+    # feature, as the API's impressions do: the features of that very post for ana
+    engine = Engine.open(world)
+    try:
+        user = int(engine.snapshot.accounts.lookup(account(world, "ana"))[0])
+        feed = {it.post_id: it for it in engine.feed(user, k=100, kind="explore")}
+        for row, _ in rows:
+            features = json.loads(row.features)
+            assert row.score is not None and "recency" in features
+            (want,) = served_features(engine, user, [feed[row.post]])
+            assert set(FEATURES) <= set(features)
+            assert features == json.loads(impression_features(feed[row.post], want))
+    finally:
+        engine.store.close()
+
+
+def test_without_learned_features_rows_carry_the_rankers_factors_only(
+    world: Path, keys: dict[str, Any]
+) -> None:
+    config = FeedgenConfig(SERVICE_DID, publisher_did=PUBLISHER, plc_url=keys["plc"].url)
+    with TestClient(create_app(world, feedgen=config, learned_features=False)) as client:
+        flat = [
+            u for p in pages(client, jwt(keys["ana"], DIDS["ana"]), f"{FEED}/explore", 2) for u in p
+        ]
+        rows = logged(client, world)
+    assert [u for _, u in rows] == flat
+    for row, _ in rows:
+        features = json.loads(row.features)
+        assert "recency" in features and "topic_match" not in features
 
 
 def test_an_experiment_serves_each_requester_their_arms_ranker(

@@ -21,7 +21,8 @@ A known requester's pages are served as the API serves its feeds
 (:func:`discovery.experiments.serving.serve_feed`): under a running experiment by their arm's
 ranker and settings (or two arms interleaved), and every post served becomes an impression row
 (:attr:`SkeletonPage.impressions`; experiment, arm, ranker, score and features as the API logs
-them), its ``position`` counting the posts served on earlier pages, skipped ones not. So an
+them, the learned features hydrated for the posts served only), its ``position`` counting the
+posts served on earlier pages, skipped ones not. So an
 experiment reads its Bluesky users' likes, which the connectors bring back, against what their
 arm served them. The fallback's pages are not logged: a requester who is no account of the
 store has no account id to log them under.
@@ -36,9 +37,12 @@ import numpy as np
 
 from ..engine import Engine
 from ..errors import InputError
+from ..experiments.logging import impression_features
 from ..experiments.model import Experiment
 from ..experiments.serving import serve_feed
+from ..feeds import FeedItem
 from ..ranking.sources import window_posts
+from ..signals.features import served_features
 from ..snapshot import Snapshot
 from ..store.experiments import ImpressionRow
 from ..store.model import MEDIA_TYPES
@@ -174,6 +178,7 @@ def skeleton_page(
     before = len(shown) if state.served is None else state.served
     served: list[tuple[int, str]] = []
     rows: dict[int, ImpressionRow] = {}
+    items: dict[int, FeedItem] = {}
     skipped: set[int] = set()
     exhausted = True  # every candidate looked at: no next page
     if source == POPULAR:
@@ -194,13 +199,16 @@ def skeleton_page(
         for _ in range(_ROUNDS):
             ask = 2 * (limit - len(served)) + 10
             exclude = shown | skipped | {pid for pid, _ in served}
+            # the learned features are hydrated below for the posts served only: a round asks
+            # for twice the page and more, and most of a page's cost would be posts skipped
             page = serve_feed(
                 engine, user, experiment, kind=source, k=ask, exclude=exclude,
-                learned_features=learned_features,
+                learned_features=False,
             )  # fmt: skip
             ids = [item.post_id for item in page.feed]
             gone, all_seen = _take(ids, engine.store.post_info(ids), limit, served)
             rows |= {row.post: row for row in page.impressions}
+            items |= {item.post_id: item for item in page.feed}
             skipped |= gone
             exhausted = all_seen and len(ids) < ask
             if len(served) == limit or exhausted:
@@ -214,8 +222,15 @@ def skeleton_page(
     # request id for the page (each engine call above drew its own)
     logged = [rows[pid] for pid, _ in served if pid in rows]
     request = logged[0].request if logged else ""
+    taken = [items[row.post] for row in logged]
+    extra = served_features(engine, user, taken) if learned_features and user is not None else []
     logged = [
-        dataclasses.replace(row, position=before + i, request=request)
-        for i, row in enumerate(logged)
+        dataclasses.replace(
+            row,
+            position=before + i,
+            request=request,
+            features=impression_features(item, extra[i]) if extra else row.features,
+        )
+        for i, (row, item) in enumerate(zip(logged, taken, strict=True))
     ]
     return SkeletonPage([uri for _, uri in served], next_cursor, source, logged)
