@@ -76,7 +76,7 @@ def uri(rkey: str) -> str:
     return f"at://{DIDS[author]}/app.bsky.feed.post/{rkey}"
 
 
-def build_world(path: Path) -> Path:
+def build_world(path: str | Path) -> str | Path:
     """Write the world (module docstring) through the store's typed API."""
     store = Store.open(path)
     with store.transaction():

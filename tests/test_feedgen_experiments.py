@@ -1,7 +1,8 @@
-"""The Bluesky feed generator under experiments: a known requester's pages are served by their
-arm, and every post served is logged as an impression, its position counting only the posts
-served (the world of tests/feedgen_fakes.py skips a video and an Instagram post in ana's
-explore); the fallback logs nothing; a cursor whose served count is damaged is a 400."""
+"""The Bluesky feed generator under experiments, on SQLite and PostgreSQL: a known requester's
+pages are served by their arm, and every post served is logged as an impression, its position
+counting only the posts served (the world of tests/feedgen_fakes.py skips a video and an
+Instagram post in ana's explore); the fallback logs nothing; a cursor whose served count is
+damaged is a 400."""
 
 from __future__ import annotations
 
@@ -47,8 +48,9 @@ with warnings.catch_warnings():  # starlette nudges towards httpx2; httpx works
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Path:
-    return build_world(tmp_path / "bsky.db")
+def world(store_url: str) -> str | Path:
+    """The fakes' world on each backend: SQLite and a throwaway PostgreSQL database."""
+    return build_world(store_url)
 
 
 @pytest.fixture
@@ -65,13 +67,13 @@ def keys() -> Iterator[dict[str, Key]]:
 
 
 @pytest.fixture
-def client(world: Path, keys: dict[str, Any]) -> Iterator[TestClient]:
+def client(world: str | Path, keys: dict[str, Any]) -> Iterator[TestClient]:
     config = FeedgenConfig(SERVICE_DID, publisher_did=PUBLISHER, plc_url=keys["plc"].url)
     with TestClient(create_app(world, feedgen=config)) as c:
         yield c
 
 
-def logged(client: TestClient, world: Path) -> list[tuple[ImpressionRow, str | None]]:
+def logged(client: TestClient, world: str | Path) -> list[tuple[ImpressionRow, str | None]]:
     """Every impression written so far, with its post's at-uri."""
     assert client.app.state.service.impressions.flush()  # type: ignore[attr-defined]
     store = Store.open(world)
@@ -83,7 +85,7 @@ def logged(client: TestClient, world: Path) -> list[tuple[ImpressionRow, str | N
         store.close()
 
 
-def account(world: Path, name: str) -> int:
+def account(world: str | Path, name: str) -> int:
     store = Store.open(world)
     try:
         return store.ids_for_keys("accounts", [f"bsky:{DIDS[name]}"])[f"bsky:{DIDS[name]}"]
@@ -91,7 +93,7 @@ def account(world: Path, name: str) -> int:
         store.close()
 
 
-def engine_order(world: Path, name: str, kind: str, ranker: str = "default") -> list[str]:
+def engine_order(world: str | Path, name: str, kind: str, ranker: str = "default") -> list[str]:
     """The engine's own feed of that account under ``ranker``, Bluesky image posts only."""
     engine = Engine.open(world)
     try:
@@ -104,7 +106,7 @@ def engine_order(world: Path, name: str, kind: str, ranker: str = "default") -> 
 
 
 def test_served_posts_are_logged_in_order_with_positions_across_pages(
-    client: TestClient, world: Path, keys: dict[str, Key]
+    client: TestClient, world: str | Path, keys: dict[str, Key]
 ) -> None:
     got = pages(client, jwt(keys["ana"], DIDS["ana"]), f"{FEED}/explore", limit=2)
     flat = [u for page in got for u in page]
@@ -144,7 +146,7 @@ def test_served_posts_are_logged_in_order_with_positions_across_pages(
 
 
 def test_without_learned_features_rows_carry_the_rankers_factors_only(
-    world: Path, keys: dict[str, Any]
+    world: str | Path, keys: dict[str, Any]
 ) -> None:
     config = FeedgenConfig(SERVICE_DID, publisher_did=PUBLISHER, plc_url=keys["plc"].url)
     with TestClient(create_app(world, feedgen=config, learned_features=False)) as client:
@@ -159,7 +161,7 @@ def test_without_learned_features_rows_carry_the_rankers_factors_only(
 
 
 def test_an_experiment_serves_each_requester_their_arms_ranker(
-    client: TestClient, world: Path, keys: dict[str, Key]
+    client: TestClient, world: str | Path, keys: dict[str, Key]
 ) -> None:
     arms = ["default", "tutorial"]
     ana, cy = account(world, "ana"), account(world, "cy")
@@ -208,7 +210,7 @@ def test_an_experiment_serves_each_requester_their_arms_ranker(
 
 
 def test_an_interleaved_experiment_logs_each_posts_team(
-    client: TestClient, world: Path, keys: dict[str, Key]
+    client: TestClient, world: str | Path, keys: dict[str, Key]
 ) -> None:
     store = Store.open(world)
     try:
@@ -239,7 +241,7 @@ def _cursor(fields: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("served", [-1, 3, "1", True, 1.5, 10**30, None, [1]])
 def test_a_damaged_served_count_is_a_400_and_logs_nothing(
-    client: TestClient, world: Path, keys: dict[str, Key], served: Any
+    client: TestClient, world: str | Path, keys: dict[str, Key], served: Any
 ) -> None:
     cursor = _cursor({"v": 1, "u": DIDS["ana"], "k": "explore", "d": [1, 1], "s": served})
     response = client.get(
