@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import signal
 import sys
-from types import FrameType
 
 # First, so that Ctrl-C while the commands below load is one line, not a traceback.
-from ._interrupt import Interrupted, raise_if_interrupted  # isort: skip
+from ._interrupt import Interrupted, on_sigint, raise_if_interrupted  # isort: skip
 
 import typer
 
 from ..errors import DiscoveryError
 from ..store import is_read_only
+from ..store.core import commit_check
 from ..store.validate import display_safe
 from ._common import app, reflow_help, state
 
@@ -47,13 +47,11 @@ __all__ = ["app", "main"]
 reflow_help(app)
 
 
-def _on_sigint(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    previous = signal.signal(signal.SIGINT, _on_sigint)
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    # a Ctrl-C that a library swallowed stops the next commit instead of letting it through
+    uncheck = commit_check(raise_if_interrupted)
     try:
         raise_if_interrupted()
         app(args=argv, prog_name="discovery")
@@ -69,4 +67,5 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     finally:
+        uncheck()
         signal.signal(signal.SIGINT, previous)

@@ -11,7 +11,8 @@ A third-party import can swallow the :class:`KeyboardInterrupt` raised inside it
 landing in ``numpy.random``'s Cython initialisation while scipy's ``from numpy import *`` asks
 for it vanished, and the whole import then ran and committed). So the handler installed here
 also remembers the signal, and :func:`raise_if_interrupted` (called by the CLI before it runs a
-command) stops a command whose Ctrl-C was lost that way.
+command, and by every store transaction before it commits) stops a command whose Ctrl-C was
+lost that way before it writes anything.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import threading
 from types import FrameType, TracebackType
 
-__all__ = ["EXIT_INTERRUPTED", "Interrupted", "raise_if_interrupted"]
+__all__ = ["EXIT_INTERRUPTED", "Interrupted", "on_sigint", "raise_if_interrupted"]
 
 #: The shell's status for a command stopped by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
@@ -61,6 +62,16 @@ def _remember_interrupt(signum: int, frame: FrameType | None) -> None:
     """Python's own SIGINT behaviour (raise :class:`KeyboardInterrupt`), and a note of it."""
     _received.set()
     raise KeyboardInterrupt
+
+
+def on_sigint(signum: int, frame: FrameType | None) -> None:
+    """The running command's SIGINT handler: a note of the signal, then :class:`Interrupted`.
+    A library can swallow the raise too (seen: during ``import lastfm``, "Exception ignored in:
+    'Path'", and the import went on); the note stays, and the store's commit check
+    (:func:`discovery.store.core.commit_check`, registered by :func:`discovery.cli.main`) rolls
+    the transaction back instead of committing it."""
+    _received.set()
+    raise Interrupted
 
 
 def raise_if_interrupted() -> None:

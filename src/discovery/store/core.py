@@ -19,14 +19,33 @@ import json
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import StoreError
 from .url import StoreURL
 
-__all__ = ["StoreCore"]
+__all__ = ["StoreCore", "commit_check"]
+
+#: Called, in order, before every outermost transaction of this process commits; one that
+#: raises rolls the transaction back. The command line registers its check for a Ctrl-C that a
+#: library swallowed (:func:`discovery.cli._interrupt.raise_if_interrupted`), so such an
+#: interrupt still leaves the database as it was.
+_COMMIT_CHECKS: list[Callable[[], None]] = []
+
+
+def commit_check(check: Callable[[], None]) -> Callable[[], None]:
+    """Run ``check`` before every outermost transaction commits (once per callable); returns a
+    function that removes it again."""
+    if check not in _COMMIT_CHECKS:
+        _COMMIT_CHECKS.append(check)
+
+    def remove() -> None:
+        if check in _COMMIT_CHECKS:
+            _COMMIT_CHECKS.remove(check)
+
+    return remove
 
 
 class _TxState(threading.local):
@@ -175,6 +194,8 @@ class StoreCore(ABC):
             tx.seq = self._meta_int("change_counter") + 1
             try:
                 yield tx.seq
+                for check in tuple(_COMMIT_CHECKS):
+                    check()
                 if tx.check_from is not None:
                     self._check_interaction_refs(tx.check_from)
                 if tx.changes:
