@@ -43,6 +43,11 @@ def test_bad_assignments_are_one_line(db: Path) -> None:
         ("nosuch=1", "unknown setting"),
         ("window_days", "expected NAME=VALUE"),
         ("ppr_mode=magic", "expected one of"),
+        ("hide_cost=nan", "between 0.0 and 100.0"),
+        ("hide_cost=1e999", "between 0.0 and 100.0"),
+        ("hide_cost=-1", "between 0.0 and 100.0"),
+        ("hide_cost=" + "9" * 10_000, "between 0.0 and 100.0"),
+        ("hide_cost=\u202e2", "expected a float"),
     ):
         r = CliRunner().invoke(cli, ["--db", str(db), "feed", "me", "--set", bad])
         assert r.exit_code == 1 and message in str(r.exception), bad
