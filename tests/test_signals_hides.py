@@ -169,3 +169,29 @@ def test_hide_score_is_positive_and_in_the_order_of_the_value() -> None:
         assert (np.diff(s[order])[np.diff(v[order]) > 1e-9] > 0).all()
 
     check()
+
+
+def test_the_learned_blend_scales_explore_by_its_own_setting(world: Path) -> None:
+    """The blend multiplies explore scores by ``learned_explore_scale`` under the learned
+    ranker and by ``explore_scale`` under the default one; each ignores the other's."""
+    engine = Engine.open(world)
+    snap = engine.snapshot
+    user = int(np.argmax(np.bincount(snap.inter_user, minlength=snap.n_accounts)))
+
+    def blend(ranker: str, **changes: float) -> list[tuple[int, float | None]]:
+        feed = engine.feed(user, k=20, ranker=ranker, settings=Settings(**changes))
+        return [(it.post_id, it.factors.get("explore_scale")) for it in feed.items]
+
+    learned = blend("learned", learned_explore_scale=0.7, explore_scale=0.1)
+    assert learned == blend("learned", learned_explore_scale=0.7, explore_scale=2.0)
+    assert {s for _, s in learned if s is not None} == {0.7}
+    default = blend("default", explore_scale=0.3, learned_explore_scale=0.1)
+    assert default == blend("default", explore_scale=0.3, learned_explore_scale=2.0)
+    assert {s for _, s in default if s is not None} == {0.3}
+
+    # a larger scale lets more explore posts in: none at 0 (the timeline has enough), more at 2
+    def n_explore(scale: float) -> int:
+        return sum(s is not None for _, s in blend("learned", learned_explore_scale=scale))
+
+    assert n_explore(0.0) <= n_explore(1.0) <= n_explore(2.0)
+    assert n_explore(0.0) < n_explore(2.0)

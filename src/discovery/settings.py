@@ -93,7 +93,14 @@ class Settings:
         0.0,
         2.0,
         "Multiplier on out-of-network (explore) scores when the blend merges them with the"
-        " timeline (Twitter's OutOfNetworkScaleFactor).",
+        " timeline (Twitter's OutOfNetworkScaleFactor), under the default and tutorial rankers.",
+    )
+    learned_explore_scale: float = _f(
+        1.0,
+        0.0,
+        2.0,
+        "The same multiplier under the learned ranker, whose scores are calibrated"
+        " P(engage) less the hide cost: an out-of-network post is ranked by its value as it is.",
     )
     seen_after_impressions: int = _f(
         1,
@@ -103,7 +110,7 @@ class Settings:
         " leaves their feeds, like one they engaged with (0: impressions never count).",
     )
     hide_cost: float = _f(
-        2.0,
+        5.0,
         0.0,
         100.0,
         "The learned ranker: a post's score is its P(engage) less this many times its P(hide),"

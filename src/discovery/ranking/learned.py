@@ -12,12 +12,19 @@ With the ``hide_cost`` setting :math:`\\kappa > 0` and a P(hide) booster in the 
 value is :math:`v = p_e - \\kappa\\, p_h`: its expected engagements less :math:`\\kappa`
 engagements per expected hide. Its score is :math:`v + \\tau` for :math:`v \\ge 0` and
 :math:`\\tau / (1 - v/\\tau)` below, with :math:`\\tau = 10^{-3}`: in the order of :math:`v`
-everywhere and always positive, so the blend's ``explore_scale`` (a multiplier, which would raise
-a negative score) and the author fatigue (on the logit of the score) keep working, and a page
+everywhere and always positive, so the blend's explore multiplier (a multiplier, which would
+raise a negative score) and the author fatigue (on the logit of the score) keep working, and a page
 that must take posts with :math:`v < 0` (a user whose candidates are all poor matches) takes
 the least bad first. (An exponential below 0, as softplus has, underflows to equal zeros for
 the worst posts, whose order then falls to post ids.) ``p_engage`` and ``p_hide`` join the
 factors; :meth:`LearnedRanker.contributions` explains ``p_engage`` (as log-odds).
+
+That multiplier is the ``learned_explore_scale`` setting, 1 by default, not the default
+ranker's ``explore_scale`` handicap of 0.5: these scores are values on one scale for every
+source, so an out-of-network post displaces a followed account's post when it is worth more
+(measured at day 0 with ``bench/hide_cost.py``: scale 1 with hide cost 5 gives 0.5 % more
+expected engagements and a third more out-of-network looks than 0.5 with cost 2, at the same
+expected hides; README, "Closed-loop simulation").
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ class LearnedRanker:
     name = "learned"
     #: The pipeline hands this ranker the sources' proposals (the ``src_`` features).
     uses_proposals = True
+    #: The blend scales explore scores by this setting (:func:`~.selection.page_explore_scale`).
+    explore_setting = "learned_explore_scale"
 
     def __init__(self, model: Any, artifacts: Mapping[str, Any]) -> None:
         self.model, self.artifacts = model, artifacts

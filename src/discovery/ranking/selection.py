@@ -42,6 +42,14 @@ def page_fatigue(run: Pipeline) -> tuple[float, str]:
     return 0.0, "log"
 
 
+def page_explore_scale(run: Pipeline) -> float:
+    """The blend's multiplier on explore scores: the setting a ranker names in its
+    ``explore_setting`` (the learned ranker: ``learned_explore_scale``, its scores being
+    calibrated values), else ``explore_scale`` (a handicap on the default ranker's scores)."""
+    name = getattr(run.ranker, "explore_setting", "explore_scale")
+    return float(getattr(run.ctx.settings, name))
+
+
 @dataclass(frozen=True)
 class ByScore:
     """Best score first (ties: post id; under a ranker's author fatigue, the order of
@@ -58,15 +66,15 @@ class ByScore:
 @dataclass(frozen=True)
 class Blend:
     """The parts' pools merged by score, one item per post (carrying the evidence of every
-    source that proposed it), the ``scaled`` parts' scores multiplied by ``explore_scale``
-    first (with an ``explore_scale`` factor), each primary source at most
+    source that proposed it), the ``scaled`` parts' scores multiplied by
+    :func:`page_explore_scale` first (with an ``explore_scale`` factor), each primary source at most
     ``ceil(source_cap · k)`` items of a page, under the author rule (a ranker's author
     fatigue orders the merged posts as :func:`~discovery.ranking.mix.fatigue_order` does)."""
 
     scaled: tuple[str, ...] = ("explore",)
 
     def choose(self, run: Pipeline, kind: FeedKind, k: int, budget: AuthorBudget) -> list[Pick]:
-        ctx, snap, scale = run.ctx, run.ctx.snap, run.ctx.settings.explore_scale
+        ctx, snap, scale = run.ctx, run.ctx.snap, page_explore_scale(run)
         pools = [self._scaled(run.pool(part), scale) for part in kind.parts]
         posts = np.concatenate([pl.posts for pl in pools])
         scores = np.concatenate([pl.scores for pl in pools])
