@@ -165,7 +165,7 @@ def test_rates_without_impressions_are_zero_priors(snap) -> None:  # type: ignor
 def test_column_affinity_equals_the_scipy_expression(rows: int, n: int, data: Any) -> None:
     """The fast sparse form of item-cosine equals ``cols[:, posts].T @ cols[:, mine].sum(1)``
     (the plain reference), duplicates and empty columns included."""
-    from discovery.signals.features import column_affinity
+    from discovery.signals.engaged import column_affinity
 
     dense = np.array(
         data.draw(

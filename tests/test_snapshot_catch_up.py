@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from discovery.ranking.affinity import engagement_pairs, follow_adjacency
 from discovery.ranking.stats import post_stats
+from discovery.signals.engaged import engaged_columns
 from discovery.signals.exposure import exposure_counts
-from discovery.signals.features import _engaged_columns
 from discovery.signals.pairs import log_pairs, take_in
 from discovery.snapshot import LogAt, Snapshot, load_snapshot, refresh_snapshot
 from discovery.snapshot.load import WITHDRAWN
@@ -129,7 +129,7 @@ def _opened(template: Path, path: Path, beside: bool) -> tuple[Store, Snapshot]:
 
 
 def _use(snap: Snapshot) -> None:
-    exposure_counts(snap), _engaged_columns(snap), post_stats(snap), engagement_pairs(snap)
+    exposure_counts(snap), engaged_columns(snap), post_stats(snap), engagement_pairs(snap)
     follow_adjacency(snap, True)
 
 

@@ -22,8 +22,9 @@ from discovery.ranking.stats import follower_counts, post_stats
 from discovery.ranking.time_index import posts_by_time, tag_posts_by_time
 from discovery.signals.als import LoadedALS, align
 from discovery.signals.clusters import snapshot_clusters
+from discovery.signals.engaged import engaged_columns
 from discovery.signals.exposure import exposure_counts, post_labels
-from discovery.signals.features import _author_stats, _engaged_columns, _recent_likes
+from discovery.signals.features import _author_stats, _recent_likes
 from discovery.snapshot import Derived, Grows, Snapshot, load_snapshot, refresh_snapshot
 from discovery.snapshot.grow import append, merge_sorted
 from discovery.snapshot.rebuild import begin
@@ -189,7 +190,7 @@ def _use(engine: Engine, als: LoadedALS) -> None:
     engine.feed(str(snap.handle[-1]), kind="blend")  # the newest account's (by handle)
     snap.followers_matrix(), follower_counts(snap), engagement_pairs(snap)
     snap.posts, posts_by_time(snap), tag_posts_by_time(snap), snap.author_posts(0)
-    _author_stats(snap), _engaged_columns(snap), _recent_likes(snap), als.aligned(snap)
+    _author_stats(snap), engaged_columns(snap), _recent_likes(snap), als.aligned(snap)
     post_labels(snap, "tags"), post_labels(snap, "clusters")
 
 
@@ -250,7 +251,7 @@ def _check(live: Snapshot, fresh: Snapshot, als: LoadedALS) -> None:
         a, b = live.derived.get(w), graph.PPRIndex(follow_adjacency(fresh, True))
         for field in ("n", "nnz", "indptr", "indices", "dangling", "_inv_out", "weights"):
             _same(getattr(a, field), getattr(b, field))
-    for f in (posts_by_time, _engaged_columns, _recent_likes):
+    for f in (posts_by_time, engaged_columns, _recent_likes):
         _same(f(live), f(fresh))
     everyone = np.arange(fresh.n_accounts)
     _same(_author_stats(live).at(everyone), _author_stats(fresh).at(everyone))
