@@ -29,7 +29,22 @@ one is a generic tag such as ``#love`` or a tag too rare to group):
 
   (``w_e`` the weights below; ``e_ak / e_a`` is 0 for someone who never engaged with a tagged
   post). On the demo world it names the true topic of an untagged post 47 % of the time
-  against 30 % from the author's tags alone (a tenth of authors never tag);
+  against 30 % from the author's tags alone (a tenth of authors never tag).
+
+  Who engaged with a post is evidence too: people engage with what they care for, so each
+  engager ``u`` (a click, like, comment, save or share: :mod:`.engaged`) multiplies the
+  posterior by their interest in the topic over its share, the likelihood ratio of a naive
+  Bayes over engagers (the collaborative side of Basilico & Hofmann's content-collaborative
+  hybrid, "Unifying collaborative and content-based filtering", ICML 2004, in its simplest
+  form)::
+
+      P(k | post) ∝ π_a(k) · R^{m_k} · Π_{u engaged} (θ̄_u(k) / g_k)^α
+
+  ``θ̄_u`` is ``u``'s interest from the tags-and-author topics alone (the formula below
+  without the decay: no loop through this evidence), ``α`` = :data:`ENGAGER_WEIGHT`. On the
+  demo world at its start the engagers name the true topic of an untagged post 53 % of the
+  time against 47 % (of those with an engager, 61 % against 51 %; α = 2 gives the same, 4
+  less, and costs tagged posts' accuracy);
 - a user's interest, the recency-weighted mean of the topics of the posts they engaged with
   (the weights of the hashtag profile, :data:`~discovery.ranking.stats.KIND_WEIGHT`, a click
   :data:`CLICK_WEIGHT`) and of their own posts (:data:`OWN_WEIGHT` each), shrunk toward ``g``
@@ -58,15 +73,18 @@ from ..snapshot import Snapshot
 from ..snapshot.derived import Lag
 from ..store.model import KIND_CODE
 from .clusters import CLUSTERS_LAG, snapshot_clusters
+from .engaged import engaged_columns
 from .exposure import beta_rate
 
 __all__ = [
     "CLICK_WEIGHT",
     "ENGAGED_LAG",
     "ENGAGED_PRIOR",
+    "ENGAGER_WEIGHT",
     "OWN_WEIGHT",
     "TopicModel",
     "engaged_mix",
+    "engager_evidence",
     "post_topics",
     "topic_columns",
     "topic_match",
@@ -93,8 +111,12 @@ ENGAGED_PRIOR = 3.0
 #: the topic features (``features.served_features``), so a lag of 2 % would rebuild it every
 #: few minutes under a live event stream.
 ENGAGED_LAG = Lag("interactions", share=0.25, slack=10_000)
+#: ``α``: the weight of each engager's interest in a post's topic (the module docstring).
+ENGAGER_WEIGHT = 1.0
 #: ``λ``: pseudo-posts of the global topic mix in a user's interest.
 USER_PRIOR = 2.0
+#: Posts per block when every post's topic is computed (bounds the dense block's memory).
+_BLOCK = 1 << 17
 _HALF_LIFE = 60 * 86_400
 _WEIGHTS = {KIND_CODE[k]: w for k, w in KIND_WEIGHT.items()} | {KIND_CODE["click"]: CLICK_WEIGHT}
 
@@ -178,11 +200,18 @@ def _tag_counts(snap: Snapshot, posts: np.ndarray, tag_topic: np.ndarray, k: int
     return sp.csr_matrix((np.ones(int(ok.sum())), (rows[ok], topic[ok])), shape=(len(posts), k))
 
 
-def post_topics(snap: Snapshot, posts: np.ndarray, model: TopicModel | None = None) -> np.ndarray:
+def post_topics(
+    snap: Snapshot,
+    posts: np.ndarray,
+    model: TopicModel | None = None,
+    *,
+    engagers: bool = True,
+) -> np.ndarray:
     """``P(k | post)`` for each of ``posts`` (snapshot indexes): dense, rows sum to 1.
 
     See the module docstring; an unknown author (or a post without one) has the global mix
-    as prior.
+    as prior. ``engagers=False``: from the tags and the author alone, without the evidence of
+    who engaged with the post.
     """
     tm = topic_model(snap) if model is None else model
     posts = np.asarray(posts, dtype=np.int64)
@@ -194,7 +223,60 @@ def post_topics(snap: Snapshot, posts: np.ndarray, model: TopicModel | None = No
     counts = np.zeros((len(posts), k))
     if known.any():
         counts[known] = tm.author_counts[authors[known]].toarray()
-    return topic_posterior(counts, tm.share, _tag_counts(snap, posts, tm.tag_topic, k).toarray())
+    evidence = _engager_sums(snap, posts) if engagers else None
+    tags = _tag_counts(snap, posts, tm.tag_topic, k).toarray()
+    return topic_posterior(counts, tm.share, tags, evidence=evidence)
+
+
+def engager_evidence(snap: Snapshot) -> np.ndarray:
+    """``α · ln(θ̄_u(k) / g_k)``: accounts × topics (float32), what one engagement of each
+    account says of a post's topic (the module docstring; accounts newer than the build say
+    nothing). Rebuilt with :data:`ENGAGED_LAG`: it describes what people care for, which
+    moves slowly."""
+
+    def build(snap: Snapshot) -> np.ndarray:
+        tm = topic_model(snap)
+        codes = np.array(list(_WEIGHTS), dtype=snap.inter_kind.dtype)
+        keep = np.flatnonzero(np.isin(snap.inter_kind, codes))
+        lookup = np.zeros(int(codes.max()) + 1)
+        lookup[codes] = list(_WEIGHTS.values())
+        own = np.flatnonzero((snap.post_author >= 0) & ~snap.post_removed)
+        weights = sp.csc_matrix(
+            (
+                np.concatenate([lookup[snap.inter_kind[keep]], np.full(len(own), OWN_WEIGHT)]),
+                (
+                    np.concatenate([snap.inter_user[keep], snap.post_author[own]]),
+                    np.concatenate([snap.inter_post[keep], own]),
+                ),
+            ),
+            shape=(snap.n_accounts, snap.n_posts),
+        )
+        total = np.zeros((snap.n_accounts, tm.n_topics))
+        for start in range(0, snap.n_posts, _BLOCK):
+            block = np.arange(start, min(start + _BLOCK, snap.n_posts))
+            total += weights[:, block] @ post_topics(snap, block, tm, engagers=False)
+        mass = np.asarray(weights.sum(axis=1)).ravel()
+        theta = (total + USER_PRIOR * tm.share) / (mass + USER_PRIOR)[:, None]
+        return (ENGAGER_WEIGHT * np.log(theta / tm.share)).astype(np.float32)  # type: ignore[no-any-return]
+
+    return snap.derive_of(  # type: ignore[no-any-return]
+        "engager_evidence", build, depends_on=(ENGAGED_LAG, "topic_model")
+    )
+
+
+def _engager_sums(snap: Snapshot, posts: np.ndarray) -> np.ndarray:
+    """``Σ_{u engaged with p} α · ln(θ̄_u(k) / g_k)`` for each of ``posts``: posts × topics."""
+    evidence = engager_evidence(snap)
+    cols = engaged_columns(snap)
+    inside = posts < cols.shape[1]
+    sub = cols[:, posts[inside]]
+    owner = np.repeat(np.flatnonzero(inside), np.diff(sub.indptr))
+    who = sub.indices
+    ok = who < evidence.shape[0]
+    pick = sp.csr_matrix(
+        (np.ones(int(ok.sum())), (owner[ok], who[ok])), shape=(len(posts), evidence.shape[0])
+    )
+    return np.asarray(pick @ evidence, dtype=np.float64)
 
 
 def topic_posterior(
@@ -203,10 +285,12 @@ def topic_posterior(
     tag_counts: np.ndarray,
     noise: float = TAG_NOISE,
     prior: float = AUTHOR_PRIOR,
+    evidence: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``P(k | post) ∝ π_a(k) · R^{m_k}`` row by row (the module docstring's formula):
-    ``author_counts`` and ``tag_counts`` are posts × topics (``n_ak`` of each post's author,
-    ``m_k`` of the post), ``share`` is ``g``.
+    """``P(k | post) ∝ π_a(k) · R^{m_k} · exp(evidence)`` row by row (the module docstring's
+    formula): ``author_counts``, ``tag_counts`` and ``evidence`` are posts × topics (``n_ak``
+    of each post's author, ``m_k`` of the post, the log-likelihood ratios of its engagers),
+    ``share`` is ``g``.
 
     Hand-computed: ``π = ([3, 1] + [.5, .5]) / 5 = [.7, .3]``, ``R = .975 / .025 = 39``, so
     a post with one tag of topic 1 is ``[.7, .3·39] / 12.4``; without tags, its author's mix.
@@ -219,6 +303,8 @@ def topic_posterior(
     pi = author_counts + prior * np.asarray(share)[None, :]
     log_post = np.log(pi / pi.sum(axis=1, keepdims=True))
     log_post = log_post + tag_counts * np.log((1.0 - noise + noise / k) / (noise / k))
+    if evidence is not None:
+        log_post = log_post + evidence
     log_post -= log_post.max(axis=1, keepdims=True)
     p = np.exp(log_post)
     return p / p.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
