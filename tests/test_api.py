@@ -166,6 +166,8 @@ def test_saved_weights_change_the_feed_and_overrides_preview(client: TestClient)
         '{"hide_cost": NaN}',  # Python's json reads it; a client library would not send it
         '{"hide_cost": 1e999}',
         {"hide_cost": 2**63},
+        {"learned_explore_scale": 2.01},
+        {"learned_explore_scale": "\u202e1"},
     ],
 )
 def test_bad_settings_are_422_naming_the_field(client: TestClient, body: Any) -> None:
@@ -202,6 +204,8 @@ def test_bad_settings_are_422_naming_the_field(client: TestClient, body: Any) ->
         ("/v1/users/me/feed?hide_cost=-1", 422, "query.hide_cost"),
         ("/v1/users/me/feed?hide_cost=nan", 422, "query.hide_cost"),
         ("/v1/users/me/feed?hide_cost=1e999", 422, "query.hide_cost"),
+        ("/v1/users/me/feed?learned_explore_scale=-0.1", 422, "query.learned_explore_scale"),
+        ("/v1/users/me/feed?learned_explore_scale=1e309", 422, "query.learned_explore_scale"),
         ("/v1/users/me/graph?depth=9", 422, "query.depth"),
         ("/v1/users/me/graph?max_nodes=1", 422, "query.max_nodes"),
         ("/v1/users/me/interests?k=0", 422, "query.k"),

@@ -48,6 +48,9 @@ def test_bad_assignments_are_one_line(db: Path) -> None:
         ("hide_cost=-1", "between 0.0 and 100.0"),
         ("hide_cost=" + "9" * 10_000, "between 0.0 and 100.0"),
         ("hide_cost=\u202e2", "expected a float"),
+        ("learned_explore_scale=2.5", "between 0.0 and 2.0"),
+        ("learned_explore_scale=-inf", "between 0.0 and 2.0"),
+        ("learned_explore_scale=<b>1</b>", "expected a float"),
     ):
         r = CliRunner().invoke(cli, ["--db", str(db), "feed", "me", "--set", bad])
         assert r.exit_code == 1 and message in str(r.exception), bad

@@ -54,8 +54,9 @@ user_cluster_like_rate        the same over the posts shown to the user that sha
                               cluster): their interest in its topic, per exposure
 topic_match, topic_share      ``Σ_k θ̂_u(k)·P(k | post)`` over the interest topics
                               (:mod:`.topics`: the post's topic from its tags with
-                              its author's mix as prior, the user's from what they
-                              engaged with and posted), and the same over
+                              its author's mix as prior and its engagers' interests
+                              as evidence, the user's from what they engaged with and
+                              posted), and the same over
                               ``max_k θ̂_u(k)``
 user_topic_like_rate          the user's likes per impression on the post's topics,
                               soft-counted by ``P(k | post)`` (:func:`.topics.
