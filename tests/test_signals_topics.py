@@ -229,3 +229,55 @@ def test_engagers_name_untagged_posts_better(world: Path, monkeypatch: pytest.Mo
         name = np.array([np.bincount(true[best == c]).argmax() for c in range(tm.n_topics)])
         accuracy[engagers] = float((name[best[untagged]] == true[untagged]).mean())
     assert accuracy[True] > accuracy[False] + 0.03
+
+
+def test_engagers_of_a_live_snapshot(world: Path, tmp_path: Path) -> None:
+    """Caught up with a new account, a new post and their likes, the evidence is used as
+    built: an existing account's like on the new post counts at once, the new account's
+    like counts nothing until the evidence is rebuilt, and a snapshot loaded fresh has both."""
+    import shutil
+
+    from discovery.signals.engaged import engaging
+    from discovery.signals.topics import engager_evidence
+    from discovery.snapshot import load_snapshot, refresh_snapshot
+    from discovery.store import Store
+
+    path = tmp_path / "live.db"
+    shutil.copy(world, path)
+    store = Store.open(path)
+    snap = load_snapshot(store, cache=False)
+    tm = topic_model(snap)
+    old_evidence = engager_evidence(snap)
+    engaged = np.zeros(snap.n_posts, bool)
+    engaged[snap.inter_post[engaging(snap.inter_kind)]] = True
+    target = int(np.flatnonzero(~engaged & ~snap.post_removed)[0])  # nobody engaged yet
+    fan = int(np.argmax(np.bincount(snap.inter_user, minlength=snap.n_accounts)))
+    author = int(snap.account_id[snap.post_author[target]])
+    new_account, new_post = int(snap.account_id.max()) + 1, int(snap.post_id.max()) + 1
+    t = int(snap.now) - 60
+    with store.transaction():
+        store.add_accounts([(new_account, "newcomer", "New", "person", t)])
+        store.add_posts([(new_post, author, t, "no tags here", "photo", None, 0, 0)])
+        store.add_interactions(
+            [
+                (int(snap.account_id[fan]), new_post, "like", t + 1, None),
+                (new_account, int(snap.post_id[target]), "like", t + 2, None),
+            ]
+        )
+    refresh_snapshot(store, snap)
+    assert engager_evidence(snap) is old_evidence  # within its lag: not rebuilt
+    fresh_post = snap.posts.lookup(np.array([new_post]))
+    posts = np.array([target, int(fresh_post[0])])
+    base = post_topics(snap, posts, tm, engagers=False)
+    got = post_topics(snap, posts, tm)
+    assert np.allclose(got[0], base[0])  # the newcomer has no row yet: no evidence
+    want = np.exp(np.log(base[1]) + old_evidence[fan])
+    assert np.allclose(got[1], want / want.sum())
+    again = load_snapshot(store, cache=False)  # built afresh: the newcomer counts
+    row = int(again.accounts.lookup(np.array([new_account]))[0])
+    ev = engager_evidence(again)
+    assert ev.shape[0] == again.n_accounts and np.abs(ev[row]).sum() > 0
+    base = post_topics(again, np.array([target]), engagers=False)[0]
+    want = np.exp(np.log(base) + ev[row])
+    assert np.allclose(post_topics(again, np.array([target]))[0], want / want.sum())
+    store.close()
