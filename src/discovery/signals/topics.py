@@ -175,17 +175,21 @@ def engaged_mix(snap: Snapshot, counts: sp.csr_matrix) -> sp.csr_matrix:
 
     Weights are the interest weights (a like 1, a click :data:`CLICK_WEIGHT`, ...), without
     the recency decay: the prior describes what someone posts about, not this week's mood."""
-    codes = np.array(list(_WEIGHTS), dtype=snap.inter_kind.dtype)
-    keep = np.flatnonzero(np.isin(snap.inter_kind, codes))  # impressions, the bulk, are not
-    lookup = np.zeros(int(codes.max()) + 1)
-    lookup[codes] = list(_WEIGHTS.values())
+    users, posts, weight = _weighted_engagements(snap)
     spread = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1.0)) @ counts
-    engaged = sp.csr_matrix(
-        (lookup[snap.inter_kind[keep]], (snap.inter_user[keep], snap.inter_post[keep])),
-        shape=(snap.n_accounts, counts.shape[0]),
-    )
+    engaged = sp.csr_matrix((weight, (users, posts)), shape=(snap.n_accounts, counts.shape[0]))
     mix = (engaged @ spread).tocsr()
     return (sp.diags(1.0 / np.maximum(np.asarray(mix.sum(axis=1)).ravel(), 1e-12)) @ mix).tocsr()
+
+
+def _weighted_engagements(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(user, post, weight)`` of the log's rows that carry interest (a like 1, a click
+    :data:`CLICK_WEIGHT`, ...; impressions, the bulk, and hides do not)."""
+    codes = np.array(list(_WEIGHTS), dtype=snap.inter_kind.dtype)
+    keep = np.flatnonzero(np.isin(snap.inter_kind, codes))
+    lookup = np.zeros(int(codes.max()) + 1)
+    lookup[codes] = list(_WEIGHTS.values())
+    return snap.inter_user[keep], snap.inter_post[keep], lookup[snap.inter_kind[keep]]
 
 
 def _tag_counts(snap: Snapshot, posts: np.ndarray, tag_topic: np.ndarray, k: int) -> sp.csr_matrix:
@@ -236,18 +240,12 @@ def engager_evidence(snap: Snapshot) -> np.ndarray:
 
     def build(snap: Snapshot) -> np.ndarray:
         tm = topic_model(snap)
-        codes = np.array(list(_WEIGHTS), dtype=snap.inter_kind.dtype)
-        keep = np.flatnonzero(np.isin(snap.inter_kind, codes))
-        lookup = np.zeros(int(codes.max()) + 1)
-        lookup[codes] = list(_WEIGHTS.values())
+        users, posts, weight = _weighted_engagements(snap)
         own = np.flatnonzero((snap.post_author >= 0) & ~snap.post_removed)
         weights = sp.csc_matrix(
             (
-                np.concatenate([lookup[snap.inter_kind[keep]], np.full(len(own), OWN_WEIGHT)]),
-                (
-                    np.concatenate([snap.inter_user[keep], snap.post_author[own]]),
-                    np.concatenate([snap.inter_post[keep], own]),
-                ),
+                np.concatenate([weight, np.full(len(own), OWN_WEIGHT)]),
+                (np.concatenate([users, snap.post_author[own]]), np.concatenate([posts, own])),
             ),
             shape=(snap.n_accounts, snap.n_posts),
         )
