@@ -257,6 +257,21 @@ def test_paired_shadow_timeline(tiny: Path, tmp_path: Path) -> None:
     }
     blend_hides = body["paired_timeline"]["blend"]["hides_per_1000"]
     assert blend_hides[1] <= blend_hides[0] <= blend_hides[2] and blend_hides[0] > 0
+    # the targets on the paired measure: its own shadow is 1× (not 1.2×) and hides no more
+    # than it; the blend hides more than its users' timelines
+    met = {(t["arm"], t["metric"]): t["met"] for t in body["targets"]}
+    assert met[(same, "paired_engagement_rate")] is False
+    assert met[(same, "paired_hides")] is True
+    assert met[("blend", "paired_hides")] is False
+    ratio = body["paired_timeline"]["blend"]["impression"]
+    assert met[("blend", "paired_engagement_rate")] is (ratio[1] >= 1.2)
+    from discovery.simulation.report import markdown
+
+    text = markdown(summarize(log))
+    assert (
+        f"| {same} | **paired**: expected hides per 1,000 expected impressions | 0.0 | 0.0 | – |"
+        " <= the timelines', whole interval | yes |"
+    ) in text
     pair = log.paired["blend"]
     blend = log.arm == 2
     assert (pair.shadow_looks[~blend] == 0).all() and (pair.arm_looks[~blend] == 0).all()

@@ -28,6 +28,12 @@ LABELS = {
     "utility": "expected likes / user",
     "utility_rate": "expected likes / impression",
 }
+#: The targets' rows on the paired measure (:func:`.summary._targets`).
+TARGET_LABELS = {
+    **LABELS,
+    "paired_engagement_rate": "**paired**: engagements / impression over the same users' timelines",
+    "paired_hides": "**paired**: expected hides per 1,000 expected impressions",
+}
 
 
 def _cell(v: list[float | None] | None, digits: int = 3) -> str:
@@ -74,9 +80,15 @@ def markdown(summary: Summary, command: str = "") -> str:
         lines.append("|---|---|---|---|---|---|---|")
         for t in b["targets"]:
             met = "yes" if t["met"] else "**no**"
-            ratio = _cell(t["ratio"], 2) if t["ratio"][0] is not None else "– (timeline at 0)"
+            paired = t["metric"].startswith("paired_")
+            if t["ratio"][0] is not None:
+                ratio = _cell(t["ratio"], 3 if paired else 2)
+            else:
+                ratio = "–" if paired else "– (timeline at 0)"
+            value = "–" if t["value"] is None else t["value"]
+            timeline = "–" if t["timeline"] is None else t["timeline"]
             lines.append(
-                f"| {t['arm']} | {LABELS[t['metric']]} | {t['value']} | {t['timeline']} | {ratio}"
+                f"| {t['arm']} | {TARGET_LABELS[t['metric']]} | {value} | {timeline} | {ratio}"
                 f" | {t['target']} | {met} |"
             )
         lines.append("")

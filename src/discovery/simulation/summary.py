@@ -84,6 +84,7 @@ def summarize(log: SimLog) -> Summary:
             for name, m in total.items()
             if name != "oracle"
         }
+    paired = _paired(log) if log.paired else {}
     if "timeline" in total:
         body["versus_timeline"] = {
             name: {
@@ -93,7 +94,7 @@ def summarize(log: SimLog) -> Summary:
             for name, m in total.items()
             if name not in _REFERENCES
         }
-        body["targets"] = _targets(body["versus_timeline"], arms)
+        body["targets"] = _targets(body["versus_timeline"], arms, paired)
         # the first target without the draw of each like: the sum of P(like) over the same
         # impressions (the world's utility), so two arms' ratio carries only who saw what
         body["expected_versus_timeline"] = {
@@ -104,8 +105,8 @@ def summarize(log: SimLog) -> Summary:
             for name, m in total.items()
             if name not in _REFERENCES
         }
-    if log.paired:
-        body["paired_timeline"] = _paired(log)
+    if paired:
+        body["paired_timeline"] = paired
     if "replay" in total:
         body["replay_check"] = _replay_check(log, total["replay"])
     for name in log.teams:
@@ -150,10 +151,30 @@ def engine_arm(name: str) -> bool:
 
 
 def _targets(
-    versus: dict[str, dict[str, list[float | None]]], arms: dict[str, Any]
+    versus: dict[str, dict[str, list[float | None]]],
+    arms: dict[str, Any],
+    paired: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Each challenger against the timeline; decided on the totals (``a op bound × b``), so a
-    timeline at zero (no out-of-network likes, no hides) still gives an answer."""
+    timeline at zero (no out-of-network likes, no hides) still gives an answer.
+
+    An arm with a paired measure (:func:`_paired`) is also held to the first and last
+    targets on it, stricter: engagements per impression over the same users' timelines met
+    only when the whole 95 % interval clears the bound (``paired_engagement_rate``), expected
+    hides per 1,000 only when the interval's top is at most the timelines' (``paired_hides``).
+
+    >>> arms = {"timeline": {"total": {"engagement_rate": [0.2], "oon_likes": [0.0],
+    ...                                "hide_rate": [0.0]}},
+    ...         "blend": {"total": {"engagement_rate": [0.25], "oon_likes": [1.0],
+    ...                             "hide_rate": [0.001]}}}
+    >>> versus = {"blend": {"engagement_rate": [1.25, 1.1, 1.4], "oon_likes": [None] * 3,
+    ...                     "hide_rate": [None] * 3}}
+    >>> paired = {"blend": {"impression": [1.23, 1.19, 1.27], "hides_per_1000": [0.5, 0.4, 0.6],
+    ...                     "shadow_hides_per_1000": 0.0}}
+    >>> [(t["metric"], t["met"]) for t in _targets(versus, arms, paired)]  # doctest: +NORMALIZE_WHITESPACE
+    [('engagement_rate', True), ('oon_likes', True), ('hide_rate', False),
+     ('paired_engagement_rate', False), ('paired_hides', False)]
+    """
     out = []
     for name, row in versus.items():
         for key, bound, op in TARGETS:
@@ -162,6 +183,21 @@ def _targets(
             ok = a >= bound * b and a > 0 if op == ">=" else a <= bound * b
             out.append({"arm": name, "metric": key, "ratio": row[key], "target": f"{op} {bound}",
                         "value": _r(a), "timeline": _r(b), "met": bool(ok)})  # fmt: skip
+        if name not in (paired or {}):
+            continue
+        pair = paired[name]  # type: ignore[index]
+        bound = TARGETS[0][1]
+        ratio, hides, shadow = (
+            pair["impression"],
+            pair["hides_per_1000"],
+            pair["shadow_hides_per_1000"],
+        )
+        out.append({"arm": name, "metric": "paired_engagement_rate", "ratio": ratio,
+                    "target": f">= {bound}, whole interval", "value": None, "timeline": None,
+                    "met": ratio[1] is not None and ratio[1] >= bound})  # fmt: skip
+        out.append({"arm": name, "metric": "paired_hides", "ratio": [None] * 3,
+                    "target": "<= the timelines', whole interval", "value": hides[0],
+                    "timeline": shadow, "met": hides[2] is not None and hides[2] <= shadow})  # fmt: skip
     return out
 
 
