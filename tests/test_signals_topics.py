@@ -126,6 +126,39 @@ def test_topic_match_is_a_learned_feature(world: Path) -> None:
     assert np.allclose(fm.column("user_topic_like_rate"), expect_rate, atol=1e-6)
 
 
+def test_the_users_topic_sums_are_gathered_once_a_request(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed's second pool reads the user's topic sums from the request's context: only its
+    own candidates get a posterior; other ``seen`` / ``liked`` arrays are not answered from
+    it; and the columns equal those of a fresh context."""
+    engine = Engine.open(world)
+    snap = engine.snapshot
+    asked: list[int] = []
+    real = topics.post_topics
+
+    def counting(snap, posts, model=None, **kw):  # type: ignore[no-untyped-def]
+        asked.append(len(posts))
+        return real(snap, posts, model, **kw)
+
+    monkeypatch.setattr(topics, "post_topics", counting)
+    ctx = user_context(snap, 20, Settings())
+    first, second = np.arange(0, snap.n_posts, 7), np.arange(3, snap.n_posts, 11)
+    hydrate(ctx, first)
+    asked.clear()
+    got = hydrate(ctx, second)
+    assert asked == [len(second)]  # the candidates' posterior alone
+    fresh = hydrate(user_context(snap, 20, Settings()), second)
+    for name in ("topic_match", "topic_share", "user_topic_like_rate"):
+        assert np.array_equal(got.column(name), fresh.column(name)), name
+    # other arrays of seen posts: computed for them, not read from the context
+    mine = user_exposure(snap, 20)
+    cols = topics.topic_columns(ctx, second, mine.seen[:3], mine.liked[:0], 0.1)
+    shown = real(snap, mine.seen[:3]).sum(axis=0)
+    rate = (PRIOR_STRENGTH * 0.1) / (shown + PRIOR_STRENGTH)
+    assert np.allclose(cols["user_topic_like_rate"], real(snap, second) @ rate)
+
+
 def test_tags_newer_than_the_topics_are_not_topical(world: Path) -> None:
     """A tag past the built topics (or no topics built at all) counts for no topic."""
     from discovery.signals.topics import _tag_counts

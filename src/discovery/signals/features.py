@@ -84,7 +84,7 @@ from ..snapshot.grow import pad
 from ..store.model import KIND_CODE
 from .clusters import snapshot_clusters
 from .engaged import column_affinity, engaged_columns, engaging
-from .exposure import beta_rate, exposure_counts, post_labels, user_exposure
+from .exposure import UserExposure, beta_rate, exposure_counts, post_labels, user_exposure
 from .topics import topic_columns
 
 if TYPE_CHECKING:
@@ -360,7 +360,7 @@ def _rates(ctx: UserContext, posts: np.ndarray) -> dict[str, np.ndarray]:
     has = authors >= 0
     a = np.maximum(authors, 0)
     author_rate = np.where(has, counts.author_like_rate(a), counts.like_rate)
-    mine = user_exposure(snap, ctx.user)
+    mine = _user_exposure(ctx)
     r_u = mine.rate(mine.liked, counts.like_rate)
     c_u = mine.rate(mine.clicked, counts.click_rate)
     seen_a, liked_a = mine.author_counts(snap, np.where(has, authors, -1))
@@ -382,6 +382,14 @@ def _rates(ctx: UserContext, posts: np.ndarray) -> dict[str, np.ndarray]:
         "user_tag_click_rate": beta_rate(clicked_t, seen_t, c_u),
         **topic_columns(ctx, posts, mine.seen, mine.liked, r_u),
     }
+
+
+def _user_exposure(ctx: UserContext) -> UserExposure:
+    """:func:`.exposure.user_exposure` once per request: a feed's pools each hydrate their
+    candidates, and the scan grows with the user's history."""
+    if "exposure" not in ctx._cache:
+        ctx._cache["exposure"] = user_exposure(ctx.snap, ctx.user)
+    return ctx._cache["exposure"]  # type: ignore[no-any-return]
 
 
 def _cluster_match(ctx: UserContext, posts: np.ndarray, member: sp.csr_matrix) -> np.ndarray:

@@ -67,6 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .. import setops
 from ..ranking.context import UserContext
 from ..ranking.stats import KIND_WEIGHT
 from ..snapshot import Snapshot
@@ -313,8 +314,16 @@ def user_topics(
 ) -> np.ndarray:
     """``θ̂_u``: the context user's interest per topic (sums to 1; the global mix when they
     have neither engaged nor posted); ``own_weight`` is each own post's weight."""
+    tm = topic_model(ctx.snap) if model is None else model
+    rows, w = _interest_rows(ctx, own_weight)
+    total = w @ post_topics(ctx.snap, rows, tm) if len(rows) else np.zeros(tm.n_topics)
+    return _interest(total, w, tm)
+
+
+def _interest_rows(ctx: UserContext, own_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """The posts ``θ̂_u`` averages (engaged with, then the user's own) and their weights
+    ``w_e · 2^(-age_e / 60 days)``."""
     snap = ctx.snap
-    tm = topic_model(snap) if model is None else model
     pos = snap.user_interactions(ctx.user)
     kinds, posts, times = snap.inter_kind[pos], snap.inter_post[pos], snap.inter_time[pos]
     weight = np.zeros(len(kinds))
@@ -326,8 +335,11 @@ def user_topics(
     rows = np.concatenate([posts[keep], own]).astype(np.int64)
     w = np.concatenate([weight[keep], np.full(len(own), own_weight)])
     when = np.concatenate([times[keep], snap.post_taken[own]])
-    w = w * np.minimum(np.exp2(-(snap.now - when) / _HALF_LIFE), 1.0)
-    total = w @ post_topics(snap, rows, tm) if len(rows) else np.zeros(tm.n_topics)
+    return rows, w * np.minimum(np.exp2(-(snap.now - when) / _HALF_LIFE), 1.0)
+
+
+def _interest(total: np.ndarray, w: np.ndarray, tm: TopicModel) -> np.ndarray:
+    """``θ̂_u`` from ``Σ_e w_e · P(k | p_e)`` and the weights (the module docstring)."""
     return (total + USER_PRIOR * tm.share) / (float(w.sum()) + USER_PRIOR)  # type: ignore[no-any-return]
 
 
@@ -358,13 +370,35 @@ def topic_columns(
     if tm.n_topics == 0 or n == 0:
         zero = np.zeros(n)
         return {"topic_match": zero, "topic_share": zero, "user_topic_like_rate": zero + user_rate}
-    theta = user_topics(ctx, tm)
+    theta, shown, hits = _user_sums(ctx, tm, seen, liked)
     probs = post_topics(ctx.snap, posts, tm)
     match = probs @ theta
-    shown = post_topics(ctx.snap, seen, tm).sum(axis=0)
-    hits = post_topics(ctx.snap, liked, tm).sum(axis=0)
     return {
         "topic_match": match,
         "topic_share": match / float(theta.max()),
         "user_topic_like_rate": probs @ beta_rate(hits, shown, user_rate),
     }
+
+
+def _user_sums(
+    ctx: UserContext, tm: TopicModel, seen: np.ndarray, liked: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``θ̂_u`` and ``Σ_{seen} P(k | p)``, ``Σ_{liked} P(k | p)``: the user's side of
+    :func:`topic_columns`, from one posterior of the union of their posts, kept in the
+    request's context for the same ``seen`` and ``liked`` (every pool of a feed hydrates its
+    own candidates, and these sums grow with the user's history: 1.2 ms per 1,000 posts
+    shown, computed twice a blend before)."""
+    memo = ctx._cache.get("topic_sums")
+    if memo is not None and memo[0] is tm and memo[1] is seen and memo[2] is liked:
+        return memo[3]  # type: ignore[no-any-return]
+    rows, w = _interest_rows(ctx, OWN_WEIGHT)
+    every = setops.unique(np.concatenate([rows, seen, liked]).astype(np.int64))
+    probs = post_topics(ctx.snap, every, tm)
+    total = w @ probs[np.searchsorted(every, rows)] if len(rows) else np.zeros(tm.n_topics)
+    sums = (
+        _interest(total, w, tm),
+        probs[np.searchsorted(every, seen)].sum(axis=0),
+        probs[np.searchsorted(every, liked)].sum(axis=0),
+    )
+    ctx._cache["topic_sums"] = (tm, seen, liked, sums)
+    return sums
