@@ -10,9 +10,9 @@ none); this measures how close the engine's own estimates get.
 
 At the world's start, for ``--users`` sampled people, the top ``--pool`` posts of their explore
 feed (default ranker) are kept under ever stricter filters of the engine's interest topics
-(:mod:`discovery.signals.topics`): the post's posterior on the user's estimated top topic,
-``P(k̂ | post) ≥ c`` with ``k̂ = argmax θ̂_u``, and the user's estimate being peaked,
-``max θ̂_u ≥ q``. Per filter it prints the share of pool posts kept, the people left with any,
+(:mod:`discovery.signals.topics`, :mod:`discovery.signals.interest`): the post's posterior
+on the user's estimated top topic, ``P(k̂ | post) ≥ c`` with ``k̂ = argmax θ̂_u``, and the
+user's estimate being peaked, ``max θ̂_u ≥ q``. Per filter it prints the share of pool posts kept, the people left with any,
 the mean true hide chance of the kept posts per 1,000 (95 % bootstrap interval over people)
 and the share of them on the user's true top topic. Nothing is written to ``--db``.
 """
@@ -38,7 +38,8 @@ def main() -> None:
     from discovery.engine import Engine
     from discovery.evaluation.metrics import bootstrap
     from discovery.seed import rng
-    from discovery.signals.topics import post_topics, topic_model, user_topics
+    from discovery.signals.interest import user_topics
+    from discovery.signals.topics import post_topics, topic_model
     from discovery.world.interactions import responses
     from discovery.world.truth import load_truth
 

@@ -13,15 +13,15 @@ import scipy.sparse as sp
 from discovery.engine import Engine
 from discovery.ranking import user_context
 from discovery.settings import Settings
-from discovery.signals import topics
+from discovery.signals import interest, topics
 from discovery.signals.exposure import PRIOR_STRENGTH, exposure_counts, user_exposure
 from discovery.signals.features import hydrate
+from discovery.signals.interest import topic_columns, user_topics
 from discovery.signals.topics import (
     engaged_mix,
     post_topics,
     topic_model,
     topic_posterior,
-    user_topics,
 )
 from discovery.store.model import KIND_CODE
 from discovery.world import generate_world
@@ -141,7 +141,7 @@ def test_the_users_topic_sums_are_gathered_once_a_request(
         asked.append(len(posts))
         return real(snap, posts, model, **kw)
 
-    monkeypatch.setattr(topics, "post_topics", counting)
+    monkeypatch.setattr(interest, "post_topics", counting)
     ctx = user_context(snap, 20, Settings())
     first, second = np.arange(0, snap.n_posts, 7), np.arange(3, snap.n_posts, 11)
     hydrate(ctx, first)
@@ -153,7 +153,7 @@ def test_the_users_topic_sums_are_gathered_once_a_request(
         assert np.array_equal(got.column(name), fresh.column(name)), name
     # other arrays of seen posts: computed for them, not read from the context
     mine = user_exposure(snap, 20)
-    cols = topics.topic_columns(ctx, second, mine.seen[:3], mine.liked[:0], 0.1)
+    cols = topic_columns(ctx, second, mine.seen[:3], mine.liked[:0], 0.1)
     shown = real(snap, mine.seen[:3]).sum(axis=0)
     rate = (PRIOR_STRENGTH * 0.1) / (shown + PRIOR_STRENGTH)
     assert np.allclose(cols["user_topic_like_rate"], real(snap, second) @ rate)

@@ -55,11 +55,11 @@ user_cluster_like_rate        the same over the posts shown to the user that sha
 topic_match, topic_share      ``Σ_k θ̂_u(k)·P(k | post)`` over the interest topics
                               (:mod:`.topics`: the post's topic from its tags with
                               its author's mix as prior and its engagers' interests
-                              as evidence, the user's from what they engaged with and
-                              posted), and the same over
+                              as evidence; :mod:`.interest`: the user's from what
+                              they engaged with and posted), and the same over
                               ``max_k θ̂_u(k)``
 user_topic_like_rate          the user's likes per impression on the post's topics,
-                              soft-counted by ``P(k | post)`` (:func:`.topics.
+                              soft-counted by ``P(k | post)`` (:func:`.interest.
                               topic_columns`)
 ============================  ========================================================
 """
@@ -85,7 +85,7 @@ from ..store.model import KIND_CODE
 from .clusters import snapshot_clusters
 from .engaged import column_affinity, engaged_columns, engaging
 from .exposure import UserExposure, beta_rate, exposure_counts, post_labels, user_exposure
-from .topics import topic_columns
+from .interest import topic_columns
 
 if TYPE_CHECKING:
     from ..engine import Engine

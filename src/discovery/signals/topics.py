@@ -1,11 +1,11 @@
-"""Interest topics: what a post is about, and how much a user cares for each topic.
+"""Interest topics: what a post is about.
 
 The hashtag cluster interest (:mod:`.clusters`) sees a post only through its own tags, and a
 quarter of the demo world's posts carry no topical tag at all (only ``#love``-style tags, or
 none): for them a tag profile says nothing. People post about what they care for, so an
 author's other posts say what an untagged post is likely about, and a user's *own* posts say
-what they like before they have liked much. This module turns both into two small
-distributions over the *topics* — the hashtag clusters of two or more member tags (a cluster of
+what they like before they have liked much. This module turns the first into a small
+distribution over the *topics* — the hashtag clusters of two or more member tags (a cluster of
 one is a generic tag such as ``#love`` or a tag too rare to group):
 
 - a post's topic, the posterior of a mixture of unigrams (Nigam, McCallum, Thrun & Mitchell,
@@ -40,24 +40,14 @@ one is a generic tag such as ``#love`` or a tag too rare to group):
 
       P(k | post) ∝ π_a(k) · R^{m_k} · Π_{u engaged} (θ̄_u(k) / g_k)^α
 
-  ``θ̄_u`` is ``u``'s interest from the tags-and-author topics alone (the formula below
-  without the decay: no loop through this evidence), ``α`` = :data:`ENGAGER_WEIGHT`. On the
+  ``θ̄_u`` is ``u``'s interest from the tags-and-author topics alone (the formula of
+  :mod:`.interest` without the decay: no loop through this evidence), ``α`` = :data:`ENGAGER_WEIGHT`. On the
   demo world at its start the engagers name the true topic of an untagged post 53 % of the
   time against 47 % (of those with an engager, 61 % against 51 %; α = 2 gives the same, 4
-  less, and costs tagged posts' accuracy);
-- a user's interest, the recency-weighted mean of the topics of the posts they engaged with
-  (the weights of the hashtag profile, :data:`~discovery.ranking.stats.KIND_WEIGHT`, a click
-  :data:`CLICK_WEIGHT`) and of their own posts (:data:`OWN_WEIGHT` each), shrunk toward ``g``
-  by ``λ`` pseudo-posts::
+  less, and costs tagged posts' accuracy).
 
-      θ̂_u(k) = (Σ_e w_e · 2^(-age_e / 60 days) · P(k | p_e) + λ·g_k) / (Σ_e w_e · 2^(…) + λ)
-
-:func:`topic_match` is ``Σ_k θ̂_u(k) · P(k | p)``, the chance that the post's topic is one
-drawn from the user's interests. Measured on the demo world against its ground truth (300
-users, the top 20 of each user's timeline candidates ranked by the default ranker with its
-hashtag interest replaced): true P(like) 0.193 with this match, 0.178 with the tag cosine,
-0.210 with the same estimate made from the posts' true topics (README, "Closed-loop
-simulation").
+A user's interest in these topics (their own posts among its evidence), and the learned
+ranker's topic features, are in :mod:`.interest`.
 """
 
 from __future__ import annotations
@@ -67,15 +57,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .. import setops
-from ..ranking.context import UserContext
 from ..ranking.stats import KIND_WEIGHT
 from ..snapshot import Snapshot
 from ..snapshot.derived import Lag
 from ..store.model import KIND_CODE
 from .clusters import CLUSTERS_LAG, snapshot_clusters
 from .engaged import engaged_columns
-from .exposure import beta_rate
 
 __all__ = [
     "CLICK_WEIGHT",
@@ -86,12 +73,10 @@ __all__ = [
     "TopicModel",
     "engaged_mix",
     "engager_evidence",
+    "interest_weight",
     "post_topics",
-    "topic_columns",
-    "topic_match",
     "topic_model",
     "topic_posterior",
-    "user_topics",
 ]
 
 #: Weight of a click in a user's interest (a like weighs 1).
@@ -114,12 +99,15 @@ ENGAGED_PRIOR = 3.0
 ENGAGED_LAG = Lag("interactions", share=0.25, slack=10_000)
 #: ``α``: the weight of each engager's interest in a post's topic (the module docstring).
 ENGAGER_WEIGHT = 1.0
-#: ``λ``: pseudo-posts of the global topic mix in a user's interest.
+#: ``λ``: pseudo-posts of the global topic mix in a user's interest (:mod:`.interest`, and
+#: each engager's in :func:`engager_evidence`).
 USER_PRIOR = 2.0
 #: Posts per block when every post's topic is computed (bounds the dense block's memory).
 _BLOCK = 1 << 17
-_HALF_LIFE = 60 * 86_400
 _WEIGHTS = {KIND_CODE[k]: w for k, w in KIND_WEIGHT.items()} | {KIND_CODE["click"]: CLICK_WEIGHT}
+_CODES = np.array(list(_WEIGHTS))
+_LOOKUP = np.zeros(max(KIND_CODE.values()) + 1)
+_LOOKUP[_CODES] = list(_WEIGHTS.values())
 
 
 @dataclass(frozen=True)
@@ -186,11 +174,20 @@ def engaged_mix(snap: Snapshot, counts: sp.csr_matrix) -> sp.csr_matrix:
 def _weighted_engagements(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(user, post, weight)`` of the log's rows that carry interest (a like 1, a click
     :data:`CLICK_WEIGHT`, ...; impressions, the bulk, and hides do not)."""
-    codes = np.array(list(_WEIGHTS), dtype=snap.inter_kind.dtype)
-    keep = np.flatnonzero(np.isin(snap.inter_kind, codes))
-    lookup = np.zeros(int(codes.max()) + 1)
-    lookup[codes] = list(_WEIGHTS.values())
-    return snap.inter_user[keep], snap.inter_post[keep], lookup[snap.inter_kind[keep]]
+    keep = np.flatnonzero(np.isin(snap.inter_kind, _CODES.astype(snap.inter_kind.dtype)))
+    return snap.inter_user[keep], snap.inter_post[keep], interest_weight(snap.inter_kind[keep])
+
+
+def interest_weight(kinds: np.ndarray) -> np.ndarray:
+    """Each interaction's weight in a user's interest, by kind: a like 1, a click
+    :data:`CLICK_WEIGHT`, the others as :data:`~discovery.ranking.stats.KIND_WEIGHT`; 0 for
+    the kinds that carry none (an impression, a hide, a withdrawn row).
+
+    >>> interest_weight(np.array([KIND_CODE["like"], KIND_CODE["impression"], -1])).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    kinds = np.asarray(kinds)
+    return np.where(kinds >= 0, _LOOKUP[np.clip(kinds, 0, len(_LOOKUP) - 1)], 0.0)  # type: ignore[no-any-return]
 
 
 def _tag_counts(snap: Snapshot, posts: np.ndarray, tag_topic: np.ndarray, k: int) -> sp.csr_matrix:
@@ -307,98 +304,3 @@ def topic_posterior(
     log_post -= log_post.max(axis=1, keepdims=True)
     p = np.exp(log_post)
     return p / p.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
-
-
-def user_topics(
-    ctx: UserContext, model: TopicModel | None = None, own_weight: float = OWN_WEIGHT
-) -> np.ndarray:
-    """``θ̂_u``: the context user's interest per topic (sums to 1; the global mix when they
-    have neither engaged nor posted); ``own_weight`` is each own post's weight."""
-    tm = topic_model(ctx.snap) if model is None else model
-    rows, w = _interest_rows(ctx, own_weight)
-    total = w @ post_topics(ctx.snap, rows, tm) if len(rows) else np.zeros(tm.n_topics)
-    return _interest(total, w, tm)
-
-
-def _interest_rows(ctx: UserContext, own_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """The posts ``θ̂_u`` averages (engaged with, then the user's own) and their weights
-    ``w_e · 2^(-age_e / 60 days)``."""
-    snap = ctx.snap
-    pos = snap.user_interactions(ctx.user)
-    kinds, posts, times = snap.inter_kind[pos], snap.inter_post[pos], snap.inter_time[pos]
-    weight = np.zeros(len(kinds))
-    for code, kind_weight in _WEIGHTS.items():
-        weight[kinds == code] = kind_weight
-    keep = weight > 0
-    own = snap.author_posts(ctx.user)
-    own = own[~snap.post_removed[own]]
-    rows = np.concatenate([posts[keep], own]).astype(np.int64)
-    w = np.concatenate([weight[keep], np.full(len(own), own_weight)])
-    when = np.concatenate([times[keep], snap.post_taken[own]])
-    return rows, w * np.minimum(np.exp2(-(snap.now - when) / _HALF_LIFE), 1.0)
-
-
-def _interest(total: np.ndarray, w: np.ndarray, tm: TopicModel) -> np.ndarray:
-    """``θ̂_u`` from ``Σ_e w_e · P(k | p_e)`` and the weights (the module docstring)."""
-    return (total + USER_PRIOR * tm.share) / (float(w.sum()) + USER_PRIOR)  # type: ignore[no-any-return]
-
-
-def topic_match(ctx: UserContext, posts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(match, share)`` of ``posts`` for the context user: ``match = Σ_k θ̂_u(k)·P(k | p)``
-    and ``share = match / max_k θ̂_u(k)`` (1 for a post surely on the user's top topic, so
-    trees can compare users with broad and narrow tastes)."""
-    cols = topic_columns(ctx, posts, np.zeros(0, np.int64), np.zeros(0, np.int64), 0.0)
-    return cols["topic_match"], cols["topic_share"]
-
-
-def topic_columns(
-    ctx: UserContext, posts: np.ndarray, seen: np.ndarray, liked: np.ndarray, user_rate: float
-) -> dict[str, np.ndarray]:
-    """The learned ranker's topic features of ``posts``: ``topic_match``, ``topic_share``
-    (:func:`topic_match`) and ``user_topic_like_rate``, the user's likes per impression on
-    the post's topics, soft-counted (``seen`` and ``liked``: the posts they were shown and,
-    of those, liked)::
-
-        rate_k = (Σ_{liked} P(k | p) + n0·r_u) / (Σ_{seen} P(k | p) + n0),
-        user_topic_like_rate = Σ_k P(k | post) · rate_k
-
-    (:func:`~.exposure.beta_rate` with the user's own rate ``r_u`` as prior: a topic they
-    were shown often and never liked sinks below it, which the interest estimate, built
-    from positive signals only, cannot say)."""
-    n = len(posts)
-    tm = topic_model(ctx.snap)
-    if tm.n_topics == 0 or n == 0:
-        zero = np.zeros(n)
-        return {"topic_match": zero, "topic_share": zero, "user_topic_like_rate": zero + user_rate}
-    theta, shown, hits = _user_sums(ctx, tm, seen, liked)
-    probs = post_topics(ctx.snap, posts, tm)
-    match = probs @ theta
-    return {
-        "topic_match": match,
-        "topic_share": match / float(theta.max()),
-        "user_topic_like_rate": probs @ beta_rate(hits, shown, user_rate),
-    }
-
-
-def _user_sums(
-    ctx: UserContext, tm: TopicModel, seen: np.ndarray, liked: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``θ̂_u`` and ``Σ_{seen} P(k | p)``, ``Σ_{liked} P(k | p)``: the user's side of
-    :func:`topic_columns`, from one posterior of the union of their posts, kept in the
-    request's context for the same ``seen`` and ``liked`` (every pool of a feed hydrates its
-    own candidates, and these sums grow with the user's history: 1.2 ms per 1,000 posts
-    shown, computed twice a blend before)."""
-    memo = ctx._cache.get("topic_sums")
-    if memo is not None and memo[0] is tm and memo[1] is seen and memo[2] is liked:
-        return memo[3]  # type: ignore[no-any-return]
-    rows, w = _interest_rows(ctx, OWN_WEIGHT)
-    every = setops.unique(np.concatenate([rows, seen, liked]).astype(np.int64))
-    probs = post_topics(ctx.snap, every, tm)
-    total = w @ probs[np.searchsorted(every, rows)] if len(rows) else np.zeros(tm.n_topics)
-    sums = (
-        _interest(total, w, tm),
-        probs[np.searchsorted(every, seen)].sum(axis=0),
-        probs[np.searchsorted(every, liked)].sum(axis=0),
-    )
-    ctx._cache["topic_sums"] = (tm, seen, liked, sums)
-    return sums
