@@ -145,6 +145,61 @@ def test_rates_per_impression_by_hand(shown) -> None:  # type: ignore[no-untyped
     assert fm.column("user_tag_click_rate").tolist() == pytest.approx(tag_clicks + tag_clicks[1:])
 
 
+def test_user_exposure_reads_the_latest_impressions_by_hand(tmp_path: Path) -> None:
+    """Impressions stored out of time order (p1 at t3, p2 at t1, p3 at t4, p4 at t2), likes
+    of p1 and p2: the latest two are p3 and p1, so one like counts; the latest three add p4;
+    all four, both likes."""
+    from discovery.signals.exposure import user_exposure
+
+    with Store.open(tmp_path / "r.db") as store:
+        with store.transaction():
+            store.set_meta("now", NOW)
+            ids = store.upsert_accounts(
+                AccountRecord(f"t:{h}", h, created_at=NOW - 400 * DAY) for h in ("a", "u")
+            )
+            pids = store.upsert_posts(
+                PostRecord(f"t:{p}", ids["t:a"], NOW - 20 * DAY, caption=p)
+                for p in ("p1", "p2", "p3", "p4")
+            )
+            at = {"p1": 3, "p2": 1, "p3": 4, "p4": 2}
+            store.add_interactions(
+                [(ids["t:u"], pids[f"t:{p}"], "impression", NOW - 10 * DAY + t, None)
+                 for p, t in at.items()]
+                + [(ids["t:u"], pids[f"t:{p}"], "like", NOW - DAY, None) for p in ("p1", "p2")]
+            )  # fmt: skip
+        snap = load_snapshot(store, cache=False)
+    u = int(snap.accounts.lookup(np.array([ids["t:u"]]))[0])
+    post = {p: int(snap.posts.lookup(np.array([pids[f"t:{p}"]]))[0]) for p in at}
+
+    def names(rows: np.ndarray) -> set[str]:
+        return {p for p, i in post.items() if i in set(rows.tolist())}
+
+    for recent, seen, liked in (
+        (2, {"p3", "p1"}, {"p1"}),
+        (3, {"p3", "p1", "p4"}, {"p1"}),
+        (4, set(at), {"p1", "p2"}),
+        (None, set(at), {"p1", "p2"}),
+    ):
+        mine = user_exposure(snap, u, recent)
+        assert (names(mine.seen), names(mine.liked)) == (seen, liked), recent
+
+
+def test_rates_read_the_latest_impressions(shown, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """With a window of two impressions u1's record is p2 and p3 (shown at one moment: the
+    later stored), of which they liked p3: their rate is 1 in 2, and author a's posts were
+    shown once and never liked."""
+    from discovery.signals import exposure
+
+    monkeypatch.setattr(exposure, "RECENT", 2)
+    u1 = int(shown.accounts.lookup(np.array([3]))[0])
+    posts = shown.posts.lookup(np.array([2, 3]))  # p2 (author a), p3 (b)
+    fm = hydrate(user_context(shown, u1, Settings()), posts)
+    r = (1 + N0 * M) / (2 + N0)
+    assert fm.column("user_like_rate").tolist() == pytest.approx([r, r])
+    tie = [(0 + N0 * r) / (1 + N0), (1 + N0 * r) / (1 + N0)]
+    assert fm.column("user_author_like_rate").tolist() == pytest.approx(tie)
+
+
 def test_rates_without_impressions_are_zero_priors(snap) -> None:  # type: ignore[no-untyped-def]
     # the four-user world logs one impression (u3 p2) and no like of a shown post: every
     # rate's prior is the snapshot's 0 likes per impression, and hides count only when shown

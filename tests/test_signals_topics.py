@@ -159,6 +159,42 @@ def test_the_users_topic_sums_are_gathered_once_a_request(
     assert np.allclose(cols["user_topic_like_rate"], real(snap, second) @ rate)
 
 
+def test_interest_reads_the_latest_engagements_and_posts(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a window of ``n``, ``θ̂_u`` is the module docstring's formula over the user's
+    ``n`` latest engagements and ``n`` latest own posts, written out by plain loops."""
+    from discovery.signals import exposure
+
+    engine = Engine.open(world)
+    snap = engine.snapshot
+    tm = topic_model(snap)
+    weight = {KIND_CODE[k]: w for k, w in topics.KIND_WEIGHT.items()}
+    weight[KIND_CODE["click"]] = topics.CLICK_WEIGHT
+    user = int(np.argmax(np.bincount(snap.inter_user, minlength=snap.n_accounts)))
+    ctx = user_context(snap, user, Settings())
+    rows = [i for i in np.flatnonzero(snap.inter_user == user).tolist()
+            if weight.get(int(snap.inter_kind[i]), 0.0) > 0]  # fmt: skip
+    own = [p for p in np.flatnonzero(snap.post_author == user).tolist() if not snap.post_removed[p]]
+    n = 5
+    assert len(rows) > n and len(own) > 1  # the window cuts engagements
+    rows = sorted(rows, key=lambda i: (int(snap.inter_time[i]), i))[-n:]
+    own = sorted(own, key=lambda p: (int(snap.post_taken[p]), p))[-n:]
+    total, mass = np.zeros(tm.n_topics), 0.0
+    items = [
+        (snap.inter_post[i], weight[int(snap.inter_kind[i])], snap.inter_time[i]) for i in rows
+    ]
+    items += [(p, topics.OWN_WEIGHT, snap.post_taken[p]) for p in own]
+    for p, w, when in items:
+        w *= min(2.0 ** (-(snap.now - int(when)) / (60 * 86_400)), 1.0)
+        total, mass = total + w * post_topics(snap, np.array([p]), tm)[0], mass + w
+    want = (total + topics.USER_PRIOR * tm.share) / (mass + topics.USER_PRIOR)
+    monkeypatch.setattr(exposure, "RECENT", n)
+    assert np.allclose(user_topics(ctx, tm), want)
+    monkeypatch.setattr(exposure, "RECENT", 10**6)
+    assert not np.allclose(user_topics(ctx, tm), want, atol=1e-4)
+
+
 def test_tags_newer_than_the_topics_are_not_topical(world: Path) -> None:
     """A tag past the built topics (or no topics built at all) counts for no topic."""
     from discovery.signals.topics import _tag_counts

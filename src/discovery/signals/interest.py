@@ -22,7 +22,8 @@ import numpy as np
 
 from .. import setops
 from ..ranking.context import UserContext
-from .exposure import beta_rate
+from . import exposure
+from .exposure import beta_rate, latest
 from .topics import OWN_WEIGHT, USER_PRIOR, TopicModel, interest_weight, post_topics, topic_model
 
 __all__ = ["topic_columns", "topic_match", "user_topics"]
@@ -42,15 +43,18 @@ def user_topics(
 
 
 def _interest_rows(ctx: UserContext, own_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """The posts ``θ̂_u`` averages (engaged with, then the user's own) and their weights
+    """The posts ``θ̂_u`` averages (engaged with, then the user's own: the latest
+    :data:`~.exposure.RECENT` of each, the older weighing little anyway) and their weights
     ``w_e · 2^(-age_e / 60 days)``."""
     snap = ctx.snap
     pos = snap.user_interactions(ctx.user)
     kinds, posts, times = snap.inter_kind[pos], snap.inter_post[pos], snap.inter_time[pos]
     weight = interest_weight(kinds)
-    keep = weight > 0
+    keep = np.flatnonzero(weight > 0)
+    keep = keep[latest(times[keep], exposure.RECENT)]
     own = snap.author_posts(ctx.user)
     own = own[~snap.post_removed[own]]
+    own = own[latest(snap.post_taken[own], exposure.RECENT)]
     rows = np.concatenate([posts[keep], own]).astype(np.int64)
     w = np.concatenate([weight[keep], np.full(len(own), own_weight)])
     when = np.concatenate([times[keep], snap.post_taken[own]])
