@@ -184,6 +184,22 @@ def test_user_exposure_reads_the_latest_impressions_by_hand(tmp_path: Path) -> N
         assert (names(mine.seen), names(mine.liked)) == (seen, liked), recent
 
 
+def test_item_cosine_reads_the_latest_engagements(snap, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """u1 liked p1 and p2 at one moment (p2 stored later). p3's engagers {u2} meet p1's
+    {u1, u2, u3, u4} (cosine 1 / (1·2)) but not p2's {u1, u4}: with a window of one
+    engagement u1's taste is p2 alone, and p3's item cosine falls from 0.5 to 0."""
+    from discovery.signals import exposure
+
+    u1 = int(snap.accounts.lookup(np.array([2]))[0])
+    assert str(snap.handle[u1]) == "u1"
+    p3 = snap.posts.lookup(np.array([3]))
+    assert hydrate(user_context(snap, u1, Settings()), p3).column("item_cosine").tolist() == [
+        pytest.approx(0.5)
+    ]
+    monkeypatch.setattr(exposure, "RECENT", 1)
+    assert hydrate(user_context(snap, u1, Settings()), p3).column("item_cosine").tolist() == [0.0]
+
+
 def test_rates_read_the_latest_impressions(shown, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """With a window of two impressions u1's record is p2 and p3 (shown at one moment: the
     later stored), of which they liked p3: their rate is 1 in 2, and author a's posts were

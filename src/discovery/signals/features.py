@@ -82,9 +82,17 @@ from ..snapshot import Grows, Sizes, Snapshot
 from ..snapshot.derived import INTERACTIONS_LAG
 from ..snapshot.grow import pad
 from ..store.model import KIND_CODE
+from . import exposure
 from .clusters import snapshot_clusters
 from .engaged import column_affinity, engaged_columns, engaging
-from .exposure import UserExposure, beta_rate, exposure_counts, post_labels, user_exposure
+from .exposure import (
+    UserExposure,
+    beta_rate,
+    exposure_counts,
+    latest,
+    post_labels,
+    user_exposure,
+)
 from .interest import topic_columns
 
 if TYPE_CHECKING:
@@ -331,7 +339,9 @@ def _author_stats(snap: Snapshot) -> AuthorStats:
 def _item_cosine(ctx: UserContext, posts: np.ndarray) -> np.ndarray:
     snap = ctx.snap
     pos = snap.user_interactions(ctx.user)
-    mine = setops.unique(snap.inter_post[pos[engaging(snap.inter_kind[pos])]])
+    rows = pos[engaging(snap.inter_kind[pos])]
+    rows = rows[latest(snap.inter_time[rows], exposure.RECENT)]  # the latest engagements
+    mine = setops.unique(snap.inter_post[rows])
     if len(mine) == 0 or len(posts) == 0:
         return np.zeros(len(posts))
     return column_affinity(engaged_columns(snap), mine, posts)
